@@ -1,0 +1,558 @@
+//! Aggregates over normalised plays: everything the dashboards read, computed once.
+//!
+//! [`Stats::build`] is a pure function of plays and [`Settings`]; [`Stats::merge`] combines
+//! the stats of disjoint sets of plays (files, uploads) into what building over their union
+//! gives, so stats can be stored per upload and merged per selection.
+//!
+//! Attribution rules (DESIGN.md's data semantics):
+//! - a stream ran from `end − ms_played` to `end`; hour, weekday and day views split its time
+//!   across the local hours it covered, in the settings' time zone;
+//! - counts of streams and plays, months, years and entities take the local time the stream
+//!   ENDED (as Spotify's own yearly summaries do);
+//! - a "play" is a stream of at least `min_play_ms`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Offset, TimeZone};
+use chrono_tz::Tz;
+
+use crate::model::{Country, Kind, Platform, Play, Strings, Sym};
+use crate::time::{EpochMs, civil_from_days};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 86_400_000;
+
+/// What the viewer chose: where they are, what counts as a play, when a session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Time zone for hours, days, weekdays and months.
+    pub tz: Tz,
+    /// A stream of at least this long is a play (default 30 s).
+    pub min_play_ms: u64,
+    /// A pause longer than this ends a listening session (default 30 min).
+    pub session_gap_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { tz: Tz::UTC, min_play_ms: 30_000, session_gap_ms: 30 * 60_000 }
+    }
+}
+
+/// A month as `year * 12 + (month − 1)`, in the viewer's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Month(pub i32);
+
+impl Month {
+    /// The calendar year.
+    pub fn year(self) -> i32 {
+        self.0.div_euclid(12)
+    }
+    /// The month, 1–12.
+    pub fn month(self) -> u32 {
+        self.0.rem_euclid(12) as u32 + 1
+    }
+    /// `YYYY-MM`.
+    pub fn label(self) -> String {
+        format!("{:04}-{:02}", self.year(), self.month())
+    }
+}
+
+/// A local calendar day as days since 1970-01-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Day(pub i32);
+
+impl Day {
+    /// Monday = 0 … Sunday = 6.
+    pub fn weekday(self) -> usize {
+        (i64::from(self.0) + 3).rem_euclid(7) as usize
+    }
+    /// The civil date.
+    pub fn ymd(self) -> (i32, u32, u32) {
+        civil_from_days(i64::from(self.0))
+    }
+    /// `YYYY-MM-DD`.
+    pub fn label(self) -> String {
+        let (y, m, d) = self.ymd();
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+    /// The month this day is in.
+    pub fn month(self) -> Month {
+        let (y, m, _) = self.ymd();
+        Month(y * 12 + m as i32 - 1)
+    }
+}
+
+/// Listening time and counts for one bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Cell {
+    /// Milliseconds played.
+    pub ms: u64,
+    /// Streams, whatever their length.
+    pub streams: u64,
+    /// Streams of at least the play threshold.
+    pub plays: u64,
+    /// Streams marked skipped.
+    pub skips: u64,
+}
+
+impl Cell {
+    fn add(&mut self, o: &Cell) {
+        self.ms += o.ms;
+        self.streams += o.streams;
+        self.plays += o.plays;
+        self.skips += o.skips;
+    }
+}
+
+/// What an entity is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// An artist (album artist), from tracks.
+    Artist,
+    /// A track, named by artist and title.
+    Track,
+    /// An album, named by artist and album.
+    Album,
+    /// A podcast show.
+    Show,
+    /// A podcast episode, named by show and title.
+    Episode,
+    /// An audiobook.
+    Audiobook,
+}
+
+/// Something a listener can rank: `name` is the artist, show or book for single-name entities;
+/// `(owner, name)` for tracks, albums and episodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Entity {
+    /// What it is.
+    pub kind: EntityKind,
+    /// Artist or show for tracks, albums and episodes; none otherwise.
+    pub owner: Sym,
+    /// Its own name.
+    pub name: Sym,
+}
+
+impl Entity {
+    fn of(p: &Play, mut f: impl FnMut(Entity)) {
+        let e = |kind, owner, name| Entity { kind, owner, name };
+        match p.kind {
+            Kind::Track => {
+                if p.creator.is_some() {
+                    f(e(EntityKind::Artist, Sym::NONE, p.creator));
+                }
+                if p.title.is_some() {
+                    f(e(EntityKind::Track, p.creator, p.title));
+                }
+                if p.collection.is_some() {
+                    f(e(EntityKind::Album, p.creator, p.collection));
+                }
+            }
+            Kind::Episode => {
+                if p.creator.is_some() {
+                    f(e(EntityKind::Show, Sym::NONE, p.creator));
+                }
+                if p.title.is_some() {
+                    f(e(EntityKind::Episode, p.creator, p.title));
+                }
+            }
+            Kind::Audiobook => {
+                if p.collection.is_some() {
+                    f(e(EntityKind::Audiobook, Sym::NONE, p.collection));
+                }
+            }
+            Kind::Unknown => {}
+        }
+    }
+}
+
+/// Counts of a tri-state flag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Flag {
+    /// Streams where the flag was true.
+    pub yes: u64,
+    /// Streams where it was false.
+    pub no: u64,
+    /// Streams where it was not recorded.
+    pub unknown: u64,
+}
+
+impl Flag {
+    fn count(&mut self, v: Option<bool>) {
+        match v {
+            Some(true) => self.yes += 1,
+            Some(false) => self.no += 1,
+            None => self.unknown += 1,
+        }
+    }
+    fn add(&mut self, o: &Flag) {
+        self.yes += o.yes;
+        self.no += o.no;
+        self.unknown += o.unknown;
+    }
+    /// Share of true among the streams where it was recorded.
+    pub fn rate(&self) -> Option<f64> {
+        let known = self.yes + self.no;
+        (known > 0).then(|| self.yes as f64 / known as f64)
+    }
+}
+
+/// A run of streams with no pause longer than the session gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Session {
+    /// First stream's start.
+    pub start_ms: EpochMs,
+    /// Last stream's end.
+    pub end_ms: EpochMs,
+    /// Streams in it.
+    pub streams: u64,
+    /// Time played in it.
+    pub ms: u64,
+}
+
+/// A run of consecutive local days with listening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streak {
+    /// First day.
+    pub first: Day,
+    /// Last day.
+    pub last: Day,
+}
+
+impl Streak {
+    /// Days in the streak.
+    pub fn days(&self) -> i32 {
+        self.last.0 - self.first.0 + 1
+    }
+}
+
+/// Everything the dashboards need, mergeable across disjoint sets of plays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// The settings these stats were built with; only stats of equal settings merge.
+    pub settings: Settings,
+    /// All streams together.
+    pub total: Cell,
+    /// Per content kind.
+    pub by_kind: BTreeMap<Kind, Cell>,
+    /// Per local day: time split across days; counts on the day a stream ended.
+    pub by_day: BTreeMap<Day, Cell>,
+    /// Per month (all kinds, including rows without metadata).
+    pub by_month: BTreeMap<Month, Cell>,
+    /// `[weekday][hour]`, Monday first: time split across the hours covered; counts and skips
+    /// at the hour a stream ended.
+    pub hour_weekday: [[Cell; 24]; 7],
+    /// Per month per entity.
+    pub monthly: HashMap<(Month, Entity), Cell>,
+    /// First and last stream end of each entity.
+    pub first_last: HashMap<Entity, (EpochMs, EpochMs)>,
+    /// Streams per start reason.
+    pub reason_start: HashMap<Sym, u64>,
+    /// Streams per end reason.
+    pub reason_end: HashMap<Sym, u64>,
+    /// Per month per device family.
+    pub platforms: BTreeMap<(Month, Platform), Cell>,
+    /// Per month per country.
+    pub countries: BTreeMap<(Month, Country), Cell>,
+    /// Shuffle on.
+    pub shuffle: Flag,
+    /// Skipped.
+    pub skipped: Flag,
+    /// Offline.
+    pub offline: Flag,
+    /// Private session.
+    pub incognito: Flag,
+    /// Skipped streams by whole seconds played before the skip, capped at 60 (60 = "a minute
+    /// or more").
+    pub skip_seconds: [u64; 61],
+    /// Listening sessions, ordered by start.
+    pub sessions: Vec<Session>,
+    /// Earliest and latest stream end.
+    pub span: Option<(EpochMs, EpochMs)>,
+}
+
+/// The UTC offset of a zone at an instant, in milliseconds.
+pub fn offset_ms(tz: Tz, utc_ms: EpochMs) -> i64 {
+    if tz == Tz::UTC {
+        return 0;
+    }
+    match DateTime::from_timestamp_millis(utc_ms) {
+        Some(dt) => i64::from(tz.offset_from_utc_datetime(&dt.naive_utc()).fix().local_minus_utc()) * 1000,
+        None => 0,
+    }
+}
+
+/// The local day and hour of an instant.
+pub fn local_day_hour(tz: Tz, utc_ms: EpochMs) -> (Day, usize) {
+    let local = utc_ms + offset_ms(tz, utc_ms);
+    (Day(local.div_euclid(DAY) as i32), (local.rem_euclid(DAY) / HOUR) as usize)
+}
+
+/// Calls `f(day, hour, ms)` for each local hour `[start, end)` overlaps, with the time spent in
+/// it. A daylight-saving change inside the stream is followed: the repeated hour of an
+/// autumn night receives both of its real hours.
+pub fn split_by_local_hour(tz: Tz, start: EpochMs, end: EpochMs, mut f: impl FnMut(Day, usize, u64)) {
+    let mut t = start;
+    while t < end {
+        let off = offset_ms(tz, t);
+        let local = t + off;
+        let next_local = local.div_euclid(HOUR) * HOUR + HOUR;
+        let chunk_end = end.min(next_local - off);
+        let (day, hour) = (Day(local.div_euclid(DAY) as i32), (local.rem_euclid(DAY) / HOUR) as usize);
+        f(day, hour, (chunk_end - t) as u64);
+        t = chunk_end;
+    }
+}
+
+impl Stats {
+    /// Empty stats for the given settings.
+    pub fn new(settings: Settings) -> Stats {
+        Stats {
+            settings,
+            total: Cell::default(),
+            by_kind: BTreeMap::new(),
+            by_day: BTreeMap::new(),
+            by_month: BTreeMap::new(),
+            hour_weekday: [[Cell::default(); 24]; 7],
+            monthly: HashMap::new(),
+            first_last: HashMap::new(),
+            reason_start: HashMap::new(),
+            reason_end: HashMap::new(),
+            platforms: BTreeMap::new(),
+            countries: BTreeMap::new(),
+            shuffle: Flag::default(),
+            skipped: Flag::default(),
+            offline: Flag::default(),
+            incognito: Flag::default(),
+            skip_seconds: [0; 61],
+            sessions: Vec::new(),
+            span: None,
+        }
+    }
+
+    /// Aggregates plays (already deduplicated) under the given settings.
+    pub fn build(plays: &[Play], settings: Settings) -> Stats {
+        let mut s = Stats::new(settings);
+        for p in plays {
+            s.add(p);
+        }
+        s.sessions = sessions(plays, settings.session_gap_ms);
+        s
+    }
+
+    fn add(&mut self, p: &Play) {
+        let tz = self.settings.tz;
+        let is_play = p.ms_played >= self.settings.min_play_ms;
+        let skipped = p.skipped == Some(true);
+        let counted = Cell { ms: p.ms_played, streams: 1, plays: u64::from(is_play), skips: u64::from(skipped) };
+        let counts_only = Cell { ms: 0, ..counted };
+
+        self.total.add(&counted);
+        self.by_kind.entry(p.kind).or_default().add(&counted);
+        self.span = Some(self.span.map_or((p.end_ms, p.end_ms), |(a, b)| (a.min(p.end_ms), b.max(p.end_ms))));
+
+        let (end_day, end_hour) = local_day_hour(tz, p.end_ms);
+        self.by_day.entry(end_day).or_default().add(&counts_only);
+        self.hour_weekday[end_day.weekday()][end_hour].add(&counts_only);
+        split_by_local_hour(tz, p.start_ms(), p.end_ms, |day, hour, ms| {
+            self.by_day.entry(day).or_default().ms += ms;
+            self.hour_weekday[day.weekday()][hour].ms += ms;
+        });
+
+        let month = end_day.month();
+        self.by_month.entry(month).or_default().add(&counted);
+        Entity::of(p, |e| {
+            self.monthly.entry((month, e)).or_default().add(&counted);
+            let fl = self.first_last.entry(e).or_insert((p.end_ms, p.end_ms));
+            fl.0 = fl.0.min(p.end_ms);
+            fl.1 = fl.1.max(p.end_ms);
+        });
+        *self.reason_start.entry(p.reason_start).or_default() += 1;
+        *self.reason_end.entry(p.reason_end).or_default() += 1;
+        self.platforms.entry((month, p.platform)).or_default().add(&counted);
+        self.countries.entry((month, p.country)).or_default().add(&counted);
+        self.shuffle.count(p.shuffle);
+        self.skipped.count(p.skipped);
+        self.offline.count(p.offline);
+        self.incognito.count(p.incognito);
+        if skipped {
+            self.skip_seconds[(p.ms_played / 1000).min(60) as usize] += 1;
+        }
+    }
+
+    /// Adds the stats of a disjoint set of plays (built with the same settings and the same
+    /// string table).
+    ///
+    /// # Panics
+    /// If the settings differ: such stats do not describe the same buckets.
+    pub fn merge(&mut self, o: &Stats) {
+        assert_eq!(self.settings, o.settings, "stats built with different settings cannot merge");
+        self.total.add(&o.total);
+        for (k, c) in &o.by_kind {
+            self.by_kind.entry(*k).or_default().add(c);
+        }
+        for (k, c) in &o.by_day {
+            self.by_day.entry(*k).or_default().add(c);
+        }
+        for (k, c) in &o.by_month {
+            self.by_month.entry(*k).or_default().add(c);
+        }
+        for (row, orow) in self.hour_weekday.iter_mut().zip(&o.hour_weekday) {
+            for (c, oc) in row.iter_mut().zip(orow) {
+                c.add(oc);
+            }
+        }
+        for (k, c) in &o.monthly {
+            self.monthly.entry(*k).or_default().add(c);
+        }
+        for (e, &(first, last)) in &o.first_last {
+            let fl = self.first_last.entry(*e).or_insert((first, last));
+            fl.0 = fl.0.min(first);
+            fl.1 = fl.1.max(last);
+        }
+        for (k, n) in &o.reason_start {
+            *self.reason_start.entry(*k).or_default() += n;
+        }
+        for (k, n) in &o.reason_end {
+            *self.reason_end.entry(*k).or_default() += n;
+        }
+        for (k, c) in &o.platforms {
+            self.platforms.entry(*k).or_default().add(c);
+        }
+        for (k, c) in &o.countries {
+            self.countries.entry(*k).or_default().add(c);
+        }
+        self.shuffle.add(&o.shuffle);
+        self.skipped.add(&o.skipped);
+        self.offline.add(&o.offline);
+        self.incognito.add(&o.incognito);
+        for (a, b) in self.skip_seconds.iter_mut().zip(&o.skip_seconds) {
+            *a += b;
+        }
+        self.sessions = merge_sessions(&self.sessions, &o.sessions, self.settings.session_gap_ms);
+        self.span = match (self.span, o.span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, None) | (None, x) => x,
+        };
+    }
+
+    /// Per year (of the local end time), from the monthly totals.
+    pub fn by_year(&self) -> BTreeMap<i32, Cell> {
+        let mut out: BTreeMap<i32, Cell> = BTreeMap::new();
+        for (m, c) in &self.by_month {
+            out.entry(m.year()).or_default().add(c);
+        }
+        out
+    }
+
+    /// Entities of a kind ranked by listening time or plays over the months in `range`
+    /// (inclusive; all time when `None`), ties broken by the other measure, then by name.
+    pub fn top(
+        &self,
+        kind: EntityKind,
+        by: RankBy,
+        range: Option<(Month, Month)>,
+        strings: &Strings,
+        n: usize,
+    ) -> Vec<(Entity, Cell)> {
+        let mut totals: HashMap<Entity, Cell> = HashMap::new();
+        for ((m, e), c) in &self.monthly {
+            if e.kind == kind && range.is_none_or(|(lo, hi)| (lo..=hi).contains(m)) {
+                totals.entry(*e).or_default().add(c);
+            }
+        }
+        let mut v: Vec<(Entity, Cell)> = totals.into_iter().collect();
+        let key = |c: &Cell| match by {
+            RankBy::Time => (c.ms, c.plays),
+            RankBy::Plays => (c.plays, c.ms),
+        };
+        v.sort_by(|(ea, a), (eb, b)| {
+            key(b).cmp(&key(a)).then_with(|| {
+                (strings.get(ea.name), strings.get(ea.owner)).cmp(&(strings.get(eb.name), strings.get(eb.owner)))
+            })
+        });
+        v.truncate(n);
+        v
+    }
+
+    /// Distinct entities of a kind.
+    pub fn distinct(&self, kind: EntityKind) -> usize {
+        self.first_last.keys().filter(|e| e.kind == kind).count()
+    }
+
+    /// New entities of a kind per month (by their first stream's local month).
+    pub fn discoveries(&self, kind: EntityKind) -> BTreeMap<Month, u64> {
+        let mut out = BTreeMap::new();
+        for (e, &(first, _)) in &self.first_last {
+            if e.kind == kind {
+                let (day, _) = local_day_hour(self.settings.tz, first);
+                *out.entry(day.month()).or_default() += 1;
+            }
+        }
+        out
+    }
+
+    /// Runs of consecutive local days with any listening, longest first (ties: latest first).
+    pub fn streaks(&self) -> Vec<Streak> {
+        let mut out: Vec<Streak> = Vec::new();
+        for (&day, c) in &self.by_day {
+            if c.ms == 0 && c.streams == 0 {
+                continue;
+            }
+            match out.last_mut() {
+                Some(s) if s.last.0 + 1 == day.0 => s.last = day,
+                _ => out.push(Streak { first: day, last: day }),
+            }
+        }
+        out.sort_by(|a, b| b.days().cmp(&a.days()).then(b.first.cmp(&a.first)));
+        out
+    }
+
+    /// Days with any listening.
+    pub fn days_listened(&self) -> usize {
+        self.by_day.values().filter(|c| c.ms > 0 || c.streams > 0).count()
+    }
+}
+
+/// How to rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankBy {
+    /// By listening time.
+    Time,
+    /// By number of plays.
+    Plays,
+}
+
+/// Sessions over plays in any order.
+pub fn sessions(plays: &[Play], gap_ms: i64) -> Vec<Session> {
+    let mut spans: Vec<Session> = plays
+        .iter()
+        .map(|p| Session { start_ms: p.start_ms(), end_ms: p.end_ms, streams: 1, ms: p.ms_played })
+        .collect();
+    spans.sort_unstable_by_key(|s| (s.start_ms, s.end_ms));
+    coalesce(spans, gap_ms)
+}
+
+fn coalesce(sorted: Vec<Session>, gap_ms: i64) -> Vec<Session> {
+    let mut out: Vec<Session> = Vec::new();
+    for s in sorted {
+        match out.last_mut() {
+            Some(cur) if s.start_ms - cur.end_ms <= gap_ms => {
+                cur.end_ms = cur.end_ms.max(s.end_ms);
+                cur.streams += s.streams;
+                cur.ms += s.ms;
+            }
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// Merges two session lists as if the sessions had been computed over all plays at once.
+pub fn merge_sessions(a: &[Session], b: &[Session], gap_ms: i64) -> Vec<Session> {
+    let mut all: Vec<Session> = a.iter().chain(b).copied().collect();
+    all.sort_unstable_by_key(|s| (s.start_ms, s.end_ms));
+    coalesce(all, gap_ms)
+}

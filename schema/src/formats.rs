@@ -1,0 +1,549 @@
+//! Every Spotify listening-history format, detected by content and read into [`Play`]s.
+//!
+//! The parser walks simd-json's tape directly: no intermediate `Value` tree and no serde, each
+//! record's keys are matched once and its strings interned. See `SPOTIFY_FORMATS.md` (copied
+//! to `docs/` in this repository) for the formats and the quirks handled here.
+
+use std::fmt;
+
+use simd_json::{Node, StaticNode};
+
+use crate::model::{Country, Kind, Platform, Play, Source, Strings, Sym};
+use crate::time::parse_spotify_ts;
+
+/// Generations of the extended streaming history, told apart by their keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Generation {
+    /// May 2020: no URI keys, geo keys.
+    G1,
+    /// Until mid-2021: URIs added, geo keys still there.
+    G2,
+    /// Late 2021 – Oct 2024: the classic 21 keys.
+    G3,
+    /// Nov 2024 →: `username` and `user_agent_decrypted` gone, `ip_addr`.
+    G4,
+    /// 2025 →: G4 plus the `audiobook_*` keys.
+    G5,
+}
+
+/// The three kinds of account-data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountVariant {
+    /// `artistName`/`trackName` (also the old single file, where podcasts hide in these keys).
+    Music,
+    /// `podcastName`/`episodeName`.
+    Podcast,
+    /// `audiobookName`/`chapterName`/`authorName`.
+    Audiobook,
+}
+
+/// How the file was printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    /// `[{"ts":…`
+    Minified,
+    /// Two-space indentation.
+    Pretty,
+    /// Jackson's default pretty printer: `[ {` and `"key" : value`.
+    Jackson,
+    /// Any other valid JSON layout.
+    Other,
+}
+
+/// A detected history format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Extended streaming history of a generation.
+    Extended(Generation),
+    /// Account data.
+    Account(AccountVariant),
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Format::Extended(g) => write!(f, "extended history {g:?}"),
+            Format::Account(AccountVariant::Music) => f.write_str("account data (music)"),
+            Format::Account(AccountVariant::Podcast) => f.write_str("account data (podcasts)"),
+            Format::Account(AccountVariant::Audiobook) => f.write_str("account data (audiobooks)"),
+        }
+    }
+}
+
+impl Format {
+    /// `"extended"` or `"account"`.
+    pub fn package(&self) -> &'static str {
+        match self {
+            Format::Extended(_) => "extended",
+            Format::Account(_) => "account",
+        }
+    }
+}
+
+/// Why a file could not be read as a history. Each message names what was wrong; the caller
+/// adds the file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// Not valid JSON (includes truncation), with the position of the problem.
+    Json {
+        /// 1-based line (0 until [`ParseError::locate`] has run).
+        line: usize,
+        /// 1-based column, in bytes.
+        column: usize,
+        /// Byte offset into the file.
+        offset: usize,
+        /// What the JSON parser found.
+        message: String,
+    },
+    /// Valid JSON, but not a listening history (another file of the export, or something else).
+    NotAHistory(String),
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Json { line: 0, offset, message, .. } => {
+                write!(f, "not valid JSON at byte {offset}: {message}")
+            }
+            ParseError::Json { line, column, offset, message } => {
+                write!(f, "not valid JSON at line {line}, column {column} (byte {offset}): {message}")
+            }
+            ParseError::NotAHistory(why) => write!(f, "not a listening history: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A history file read into plays with its own string table.
+#[derive(Debug)]
+pub struct ParsedFile {
+    /// The detected format.
+    pub format: Format,
+    /// The serialisation.
+    pub style: Style,
+    /// Records (array elements) in the file.
+    pub records: usize,
+    /// The records that were read; `records - plays.len()` were rejected (see `problems`).
+    pub plays: Vec<Play>,
+    /// Names used by `plays`.
+    pub strings: Strings,
+    /// The first few problems with individual records, each naming the record.
+    pub problems: Vec<String>,
+    /// Records rejected in all (the problems list stops after [`MAX_PROBLEMS`]).
+    pub rejected: usize,
+}
+
+/// How many record problems are described per file; the rest are only counted.
+pub const MAX_PROBLEMS: usize = 20;
+
+/// Reusable parser state: simd-json's buffers and a scratch copy of the input, so that a
+/// worker parsing many files allocates once.
+pub struct Parser {
+    buffers: simd_json::Buffers,
+    scratch: Vec<u8>,
+}
+
+impl fmt::Debug for Parser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parser").field("scratch_capacity", &self.scratch.capacity()).finish()
+    }
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser { buffers: simd_json::Buffers::with_max_depth(1 << 20, MAX_DEPTH), scratch: Vec::new() }
+    }
+}
+
+/// Nesting deeper than this is not a history; stopping early keeps hostile input cheap.
+const MAX_DEPTH: usize = 64;
+
+impl Parser {
+    /// Parses one JSON file of any history format, leaving `input` untouched so that an error
+    /// can name the line and column of the original text.
+    pub fn parse(&mut self, input: &[u8]) -> Result<ParsedFile, ParseError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend_from_slice(input);
+        let result = self.parse_in_place(&mut scratch).map_err(|e| e.locate(input));
+        self.scratch = scratch;
+        result
+    }
+
+    /// Parses a buffer the caller no longer needs: simd-json unescapes strings in place, so
+    /// afterwards the buffer holds garbage. Saves a copy of every file. A JSON error carries
+    /// the byte offset only; [`ParseError::locate`] against the original adds line and column.
+    pub fn parse_in_place(&mut self, input: &mut [u8]) -> Result<ParsedFile, ParseError> {
+        let bom = if input.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let input = &mut input[bom..];
+        let style = sniff_style(input);
+        let empty = input.iter().all(u8::is_ascii_whitespace);
+        let tape = match simd_json::to_tape_with_buffers(input, &mut self.buffers) {
+            Ok(tape) => tape,
+            Err(e) => return Err(json_error(bom + e.index(), empty, e.error())),
+        };
+        read_tape(&tape.0, style)
+    }
+}
+
+impl ParseError {
+    /// Fills in the line and column of a JSON error from the original text.
+    pub fn locate(self, original: &[u8]) -> ParseError {
+        match self {
+            ParseError::Json { offset, message, .. } => {
+                let offset = offset.min(original.len());
+                let before = &original[..offset];
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+                ParseError::Json { line, column, offset, message }
+            }
+            other => other,
+        }
+    }
+}
+
+fn json_error(offset: usize, empty: bool, kind: &simd_json::ErrorType) -> ParseError {
+    use simd_json::ErrorType as E;
+    let message = if empty {
+        "the file is empty".to_string()
+    } else {
+        match kind {
+            E::Eof => "the file ends too early (truncated download?)".to_string(),
+            E::UnterminatedString => "a string is not closed (truncated download?)".to_string(),
+            E::DepthLimitExceeded => "nested too deeply to be a listening history".to_string(),
+            E::InvalidUtf8 => "the text is not UTF-8".to_string(),
+            E::InvalidUnicodeEscape | E::InvalidUnicodeCodepoint => {
+                "an invalid \\u escape (a lone surrogate?)".to_string()
+            }
+            E::InvalidEscape => "an invalid backslash escape".to_string(),
+            E::TrailingData => "more data after the end of the JSON value".to_string(),
+            E::InvalidNumber | E::InvalidExponent | E::Overflow => "an invalid number".to_string(),
+            other => format!("unexpected input ({other:?})").chars().take(200).collect(),
+        }
+    };
+    ParseError::Json { line: 0, column: 0, offset, message }
+}
+
+fn sniff_style(input: &[u8]) -> Style {
+    let head = &input[..input.len().min(64)];
+    if head.starts_with(b"[ {") || head.windows(4).any(|w| w == b"\" : ") {
+        Style::Jackson
+    } else if head.starts_with(b"[{") || head == b"[]" {
+        Style::Minified
+    } else if head.starts_with(b"[\n  {") || head.starts_with(b"[\r\n  {") {
+        Style::Pretty
+    } else {
+        Style::Other
+    }
+}
+
+/// Nodes a value occupies on the tape, itself included.
+fn span(node: &Node<'_>) -> usize {
+    match node {
+        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
+        _ => 1,
+    }
+}
+
+fn describe(node: &Node<'_>) -> &'static str {
+    match node {
+        Node::String(_) => "a string",
+        Node::Object { .. } => "an object",
+        Node::Array { .. } => "an array",
+        Node::Static(StaticNode::Null) => "null",
+        Node::Static(StaticNode::Bool(_)) => "a boolean",
+        Node::Static(_) => "a number",
+    }
+}
+
+fn read_tape(tape: &[Node<'_>], style: Style) -> Result<ParsedFile, ParseError> {
+    let Some(Node::Array { len, .. }) = tape.first() else {
+        let what = tape.first().map_or("nothing", describe);
+        return Err(ParseError::NotAHistory(format!(
+            "expected a JSON array of streams, found {what}{}",
+            if matches!(tape.first(), Some(Node::Object { .. })) {
+                " (other files of the export, such as Userdata.json, look like this)"
+            } else {
+                ""
+            }
+        )));
+    };
+    let len = *len;
+    if len == 0 {
+        return Err(ParseError::NotAHistory("an empty array: no streams in it".into()));
+    }
+    let format = detect(&tape[1..])?;
+    let mut out = ParsedFile {
+        format,
+        style,
+        records: len,
+        plays: Vec::with_capacity(len),
+        strings: Strings::default(),
+        problems: Vec::new(),
+        rejected: 0,
+    };
+    let mut i = 1;
+    for record in 0..len {
+        let node = &tape[i];
+        let next = i + span(node);
+        let result = match node {
+            Node::Object { len: keys, .. } => match format {
+                Format::Extended(_) => extended_record(&tape[i + 1..next], *keys, &mut out.strings),
+                Format::Account(v) => account_record(&tape[i + 1..next], *keys, v, &mut out.strings),
+            },
+            other => Err(format!("is {}, expected an object", describe(other))),
+        };
+        match result {
+            Ok(play) => out.plays.push(play),
+            Err(why) => {
+                out.rejected += 1;
+                if out.problems.len() < MAX_PROBLEMS {
+                    out.problems.push(format!("record {}: {why}", record + 1));
+                }
+            }
+        }
+        i = next;
+    }
+    Ok(out)
+}
+
+/// Detects the format from the keys of the first object in the array.
+fn detect(elements: &[Node<'_>]) -> Result<Format, ParseError> {
+    let Some(Node::Object { len, .. }) = elements.first() else {
+        return Err(ParseError::NotAHistory(format!(
+            "an array of {}, expected an array of stream objects",
+            elements.first().map_or("nothing", describe)
+        )));
+    };
+    let mut keys = Vec::with_capacity(*len);
+    let mut i = 1;
+    for _ in 0..*len {
+        if let Node::String(k) = elements[i] {
+            keys.push(k);
+        }
+        i += 1 + span(&elements[i + 1]);
+    }
+    let has = |k: &str| keys.contains(&k);
+    if has("ts") && has("ms_played") {
+        let generation = if has("audiobook_title") || has("audiobook_uri") {
+            Generation::G5
+        } else if has("city") || has("latitude") || has("metro_code") {
+            if has("spotify_track_uri") { Generation::G2 } else { Generation::G1 }
+        } else if has("username") || has("user_agent_decrypted") || has("ip_addr_decrypted") {
+            Generation::G3
+        } else {
+            Generation::G4
+        };
+        return Ok(Format::Extended(generation));
+    }
+    if has("endTime") && has("msPlayed") {
+        let variant = if has("audiobookName") || has("chapterName") {
+            AccountVariant::Audiobook
+        } else if has("podcastName") || has("episodeName") {
+            AccountVariant::Podcast
+        } else {
+            AccountVariant::Music
+        };
+        return Ok(Format::Account(variant));
+    }
+    let mut shown: Vec<String> = keys.iter().take(6).map(|k| format!("{k:?}")).collect();
+    if keys.len() > 6 {
+        shown.push("…".into());
+    }
+    Err(ParseError::NotAHistory(format!(
+        "its records have the keys {} but a history needs \"ts\" and \"ms_played\" (extended) or \"endTime\" and \"msPlayed\" (account data)",
+        if shown.is_empty() { "(none)".to_string() } else { shown.join(", ") }
+    )))
+}
+
+type Field<'t, 'i> = (&'i str, &'t Node<'i>);
+
+/// Iterates the key/value pairs of an object whose members start at `members[0]`.
+fn fields<'t, 'i>(members: &'t [Node<'i>], len: usize) -> impl Iterator<Item = Field<'t, 'i>> {
+    let mut i = 0;
+    (0..len).filter_map(move |_| {
+        let key = &members[i];
+        let value = &members[i + 1];
+        i += 1 + span(value);
+        match key {
+            Node::String(k) => Some((*k, value)),
+            _ => None,
+        }
+    })
+}
+
+fn opt_str<'i>(key: &str, v: &Node<'i>) -> Result<Option<&'i str>, String> {
+    match v {
+        Node::String(s) => Ok(Some(s)),
+        Node::Static(StaticNode::Null) => Ok(None),
+        other => Err(format!("\"{key}\" is {}, expected a string", describe(other))),
+    }
+}
+
+fn opt_bool(key: &str, v: &Node<'_>) -> Result<Option<bool>, String> {
+    match v {
+        Node::Static(StaticNode::Bool(b)) => Ok(Some(*b)),
+        Node::Static(StaticNode::Null) => Ok(None),
+        Node::String("true") => Ok(Some(true)),
+        Node::String("false") => Ok(Some(false)),
+        Node::String("") => Ok(None),
+        other => Err(format!("\"{key}\" is {}, expected true, false or null", describe(other))),
+    }
+}
+
+fn ms(key: &str, v: &Node<'_>) -> Result<u64, String> {
+    match v {
+        Node::Static(StaticNode::U64(n)) => Ok(*n),
+        Node::Static(StaticNode::I64(n)) if *n >= 0 => Ok(*n as u64),
+        Node::Static(StaticNode::F64(f)) if f.is_finite() && *f >= 0.0 => Ok(*f as u64),
+        // The 2020 ReadMe shows ms_played as a string.
+        Node::String(s) => s.trim().parse().map_err(|_| {
+            let shown: String = s.chars().take(40).collect();
+            format!("\"{key}\" is {shown:?}, expected a whole number of milliseconds")
+        }),
+        Node::Static(StaticNode::I64(n)) => Err(format!("\"{key}\" is negative ({n})")),
+        other => Err(format!("\"{key}\" is {}, expected a whole number of milliseconds", describe(other))),
+    }
+}
+
+fn timestamp(key: &str, v: &Node<'_>) -> Result<i64, String> {
+    match v {
+        Node::String(s) => parse_spotify_ts(s).ok_or_else(|| {
+            let shown: String = s.chars().take(40).collect();
+            format!("\"{key}\" is {shown:?}, expected a time like 2024-01-31T23:59:59Z")
+        }),
+        other => Err(format!("\"{key}\" is {}, expected a time string", describe(other))),
+    }
+}
+
+fn sym(strings: &mut Strings, s: Option<&str>) -> Sym {
+    match s {
+        Some(s) if !s.is_empty() => strings.intern(s),
+        _ => Sym::NONE,
+    }
+}
+
+fn extended_record(members: &[Node<'_>], len: usize, strings: &mut Strings) -> Result<Play, String> {
+    let (mut end, mut played) = (None, None);
+    let (mut track, mut artist, mut album, mut track_uri) = (None, None, None, None);
+    let (mut episode, mut show, mut episode_uri) = (None, None, None);
+    let (mut book, mut book_uri, mut chapter, mut chapter_uri) = (None, None, None, None);
+    let (mut reason_start, mut reason_end) = (None, None);
+    let (mut shuffle, mut skipped, mut offline, mut incognito) = (None, None, None, None);
+    let mut platform = Platform::Other;
+    let mut country = Country::UNKNOWN;
+    for (key, v) in fields(members, len) {
+        match key {
+            "ts" => end = Some(timestamp(key, v)?),
+            "ms_played" => played = Some(ms(key, v)?),
+            "platform" => platform = opt_str(key, v)?.map_or(Platform::Other, Platform::classify),
+            "conn_country" => country = opt_str(key, v)?.map_or(Country::UNKNOWN, Country::parse),
+            "master_metadata_track_name" => track = opt_str(key, v)?,
+            "master_metadata_album_artist_name" => artist = opt_str(key, v)?,
+            "master_metadata_album_album_name" => album = opt_str(key, v)?,
+            "spotify_track_uri" => track_uri = opt_str(key, v)?,
+            "episode_name" => episode = opt_str(key, v)?,
+            "episode_show_name" => show = opt_str(key, v)?,
+            "spotify_episode_uri" => episode_uri = opt_str(key, v)?,
+            "audiobook_title" => book = opt_str(key, v)?,
+            "audiobook_uri" => book_uri = opt_str(key, v)?,
+            "audiobook_chapter_title" => chapter = opt_str(key, v)?,
+            "audiobook_chapter_uri" => chapter_uri = opt_str(key, v)?,
+            "reason_start" => reason_start = opt_str(key, v)?,
+            "reason_end" => reason_end = opt_str(key, v)?,
+            "shuffle" => shuffle = opt_bool(key, v)?,
+            "skipped" => skipped = opt_bool(key, v)?,
+            "offline" => offline = opt_bool(key, v)?,
+            "incognito_mode" => incognito = opt_bool(key, v)?,
+            // Personal identifiers (username, ip_addr*, user_agent_decrypted, geo fields),
+            // offline_timestamp (ts − ms_played is the start) and unknown keys are not read.
+            _ => {}
+        }
+    }
+    let end_ms = end.ok_or("no \"ts\"")?;
+    let ms_played = played.ok_or("no \"ms_played\"")?;
+    let nonempty = |s: Option<&str>| s.is_some_and(|s| !s.is_empty());
+    let (kind, title, creator, collection, uri) = if nonempty(episode_uri) || nonempty(episode) {
+        (Kind::Episode, episode, show, None, episode_uri)
+    } else if nonempty(book_uri) || nonempty(book) {
+        (Kind::Audiobook, chapter, None, book, chapter_uri.or(book_uri))
+    } else if nonempty(track_uri) || nonempty(track) {
+        (Kind::Track, track, artist, album, track_uri)
+    } else {
+        (Kind::Unknown, None, None, None, None)
+    };
+    Ok(Play {
+        end_ms,
+        ms_played,
+        kind,
+        source: Source::Extended,
+        title: sym(strings, title),
+        creator: sym(strings, creator),
+        collection: sym(strings, collection),
+        uri: sym(strings, uri),
+        reason_start: sym(strings, reason_start),
+        reason_end: sym(strings, reason_end),
+        shuffle,
+        skipped,
+        offline,
+        incognito,
+        platform,
+        country,
+    })
+}
+
+/// Account data writes these instead of null.
+fn placeholder(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| {
+        !matches!(*s, "" | "Unknown Artist" | "Unknown Track" | "Unknown Book" | "Unknown Chapter" | "Unknown Author")
+    })
+}
+
+fn account_record(
+    members: &[Node<'_>],
+    len: usize,
+    variant: AccountVariant,
+    strings: &mut Strings,
+) -> Result<Play, String> {
+    let (mut end, mut played) = (None, None);
+    let (mut title, mut creator, mut collection) = (None, None, None);
+    for (key, v) in fields(members, len) {
+        match key {
+            "endTime" => end = Some(timestamp(key, v)?),
+            "msPlayed" => played = Some(ms(key, v)?),
+            "trackName" | "episodeName" | "chapterName" => title = placeholder(opt_str(key, v)?),
+            "artistName" | "podcastName" | "authorName" => creator = placeholder(opt_str(key, v)?),
+            "audiobookName" => collection = placeholder(opt_str(key, v)?),
+            _ => {}
+        }
+    }
+    let end_ms = end.ok_or("no \"endTime\"")?;
+    let ms_played = played.ok_or("no \"msPlayed\"")?;
+    let kind = match variant {
+        _ if title.is_none() && creator.is_none() && collection.is_none() => Kind::Unknown,
+        AccountVariant::Music => Kind::Track,
+        AccountVariant::Podcast => Kind::Episode,
+        AccountVariant::Audiobook => Kind::Audiobook,
+    };
+    Ok(Play {
+        end_ms,
+        ms_played,
+        kind,
+        source: Source::Account,
+        title: sym(strings, title),
+        creator: sym(strings, creator),
+        collection: sym(strings, collection),
+        uri: Sym::NONE,
+        reason_start: Sym::NONE,
+        reason_end: Sym::NONE,
+        shuffle: None,
+        skipped: None,
+        offline: None,
+        incognito: None,
+        platform: Platform::Other,
+        country: Country::UNKNOWN,
+    })
+}

@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+pub mod aggregate;
+pub mod dedupe;
+pub mod formats;
+pub mod load;
+pub mod model;
+pub mod summary;
+pub mod time;
+
+pub use aggregate::{Cell, Entity, EntityKind, Month, RankBy, Settings, Stats};
+pub use dedupe::{DedupeReport, dedupe};
+pub use formats::{Format, Generation, ParseError, ParsedFile, Parser};
+pub use load::{FileReport, Library, Limits, Status, load};
+pub use model::{Country, Kind, Platform, Play, Source, Strings, Sym};
+pub use summary::Summary;
+
+/// Time zones by IANA name.
+pub use chrono_tz::Tz;

@@ -1,0 +1,359 @@
+//! Reading a whole export: JSON files or Spotify's zip, from any seekable source, in parallel.
+//!
+//! The caller says how to open each input (a file, an object in a store, bytes in memory);
+//! this module finds the history files in them, enforces [`Limits`] against oversized files
+//! and zip bombs, parses files on all cores, and gathers everything into one [`Library`] with
+//! a [`FileReport`] per file: used, ignored (and why) or failed (and why). A bad file never
+//! stops the others.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::formats::{Format, ParseError, ParsedFile, Parser, Style};
+use crate::model::{Play, Strings};
+
+/// Caps that keep hostile or mistaken input cheap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest single JSON file (Spotify's are 10–13 MB).
+    pub max_file_bytes: u64,
+    /// Most uncompressed data read from all zips of one load.
+    pub max_total_bytes: u64,
+    /// Highest uncompressed:compressed ratio accepted for a zip entry above 1 MiB. Spotify's
+    /// JSON compresses about 10:1; bombs compress hundreds or thousands to one.
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_file_bytes: 256 << 20, max_total_bytes: 4 << 30, max_ratio: 100 }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Read as a listening history.
+    Used,
+    /// Not a listening history (another file of the export, a PDF…): skipped on purpose.
+    Ignored,
+    /// Should have been readable but was not (broken JSON, too large, unsafe name…).
+    Failed,
+}
+
+/// The outcome for one file, named as the user knows it (`my_spotify_data.zip/…/x.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// Path as given, or zip path then entry name.
+    pub name: String,
+    /// Used, ignored or failed.
+    pub status: Status,
+    /// Detected format, for used files.
+    pub format: Option<Format>,
+    /// Serialisation, for used files.
+    pub style: Option<Style>,
+    /// Records in the file.
+    pub records: usize,
+    /// Records rejected (bad values); the first few are in `problems`.
+    pub rejected: usize,
+    /// Why it was ignored or failed.
+    pub message: Option<String>,
+    /// Problems with individual records.
+    pub problems: Vec<String>,
+    /// Size in bytes (uncompressed).
+    pub bytes: u64,
+}
+
+impl FileReport {
+    fn new(name: String, status: Status, message: impl Into<String>) -> FileReport {
+        FileReport {
+            name,
+            status,
+            format: None,
+            style: None,
+            records: 0,
+            rejected: 0,
+            message: Some(message.into()),
+            problems: Vec::new(),
+            bytes: 0,
+        }
+    }
+}
+
+/// Plays from any number of files, on one string table, with a report per file. Plays are
+/// not deduplicated yet: see [`crate::dedupe()`].
+#[derive(Debug, Default)]
+pub struct Library {
+    /// Names.
+    pub strings: Strings,
+    /// Every play read, in file order.
+    pub plays: Vec<Play>,
+    /// One report per file seen.
+    pub files: Vec<FileReport>,
+}
+
+impl Library {
+    /// Adds a parsed file, moving its plays onto this library's string table.
+    pub fn absorb(&mut self, name: String, bytes: u64, parsed: ParsedFile) {
+        let map = self.strings.absorb(&parsed.strings);
+        self.plays.extend(parsed.plays.into_iter().map(|mut p| {
+            p.remap(&map);
+            p
+        }));
+        self.files.push(FileReport {
+            name,
+            status: Status::Used,
+            format: Some(parsed.format),
+            style: Some(parsed.style),
+            records: parsed.records,
+            rejected: parsed.rejected,
+            message: None,
+            problems: parsed.problems,
+            bytes,
+        });
+    }
+
+    /// Records in all used files.
+    pub fn records(&self) -> usize {
+        self.files.iter().map(|f| f.records).sum()
+    }
+}
+
+/// Anything [`load`] can read from.
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+enum Unit {
+    Whole { input: usize, bytes: u64 },
+    Entry { input: usize, index: usize, declared: u64, compressed: u64 },
+}
+
+struct Job {
+    name: String,
+    unit: Unit,
+}
+
+const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
+const RATIO_FLOOR: u64 = 1 << 20;
+
+/// Reads every input (JSON files or zips) into a library.
+///
+/// `open(i)` opens input `i` afresh (it may be called once per thread); `names[i]` is how the
+/// user knows it. Files are parsed on all cores with one [`Parser`] per thread; results are
+/// gathered in input order, so the outcome does not depend on scheduling.
+pub fn load<O, R>(names: &[String], open: O, limits: &Limits) -> Library
+where
+    O: Fn(usize) -> io::Result<R> + Sync,
+    R: Read + Seek + Send,
+{
+    let mut reports: Vec<(usize, FileReport)> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    for (input, name) in names.iter().enumerate() {
+        match plan(input, name, &open) {
+            Ok((j, r)) => {
+                jobs.extend(j);
+                reports.extend(r.into_iter().map(|r| (jobs.len(), r)));
+            }
+            Err(message) => reports.push((jobs.len(), FileReport::new(name.clone(), Status::Failed, message))),
+        }
+    }
+
+    let budget = AtomicU64::new(limits.max_total_bytes);
+    let outcomes: Vec<Outcome> = jobs
+        .par_iter()
+        .map_init(
+            || (Parser::default(), HashMap::new()),
+            |(parser, zips), job| run(job, parser, zips, &open, limits, &budget),
+        )
+        .collect();
+
+    let mut lib = Library::default();
+    let mut reports = reports.into_iter().peekable();
+    for (i, (job, outcome)) in jobs.into_iter().zip(outcomes).enumerate() {
+        while let Some((_, r)) = reports.next_if(|(at, _)| *at <= i) {
+            lib.files.push(r);
+        }
+        match outcome {
+            Outcome::Parsed(parsed, bytes) => lib.absorb(job.name, bytes, parsed),
+            Outcome::Report(mut r) => {
+                r.name = job.name;
+                lib.files.push(r);
+            }
+        }
+    }
+    lib.files.extend(reports.map(|(_, r)| r));
+    lib
+}
+
+/// Finds the files of one input: itself, or the entries of a zip.
+fn plan<O, R>(input: usize, name: &str, open: &O) -> Result<(Vec<Job>, Vec<FileReport>), String>
+where
+    O: Fn(usize) -> io::Result<R>,
+    R: Read + Seek,
+{
+    let mut r = open(input).map_err(|e| format!("cannot be opened: {e}"))?;
+    let bytes = r.seek(SeekFrom::End(0)).map_err(|e| format!("cannot be read: {e}"))?;
+    r.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot be read: {e}"))?;
+    let mut magic = [0u8; 4];
+    let n = read_up_to(&mut r, &mut magic).map_err(|e| format!("cannot be read: {e}"))?;
+    if !ZIP_MAGIC.iter().any(|m| &magic[..n] == m.as_slice()) {
+        return Ok((vec![Job { name: name.to_string(), unit: Unit::Whole { input, bytes } }], vec![]));
+    }
+    r.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot be read: {e}"))?;
+    let mut zip = zip::ZipArchive::new(r).map_err(|e| format!("is not a readable zip: {e}"))?;
+    let (mut jobs, mut reports) = (Vec::new(), Vec::new());
+    for index in 0..zip.len() {
+        let entry = match zip.by_index_raw(index) {
+            Ok(e) => e,
+            Err(e) => {
+                reports.push(FileReport::new(format!("{name}/#{index}"), Status::Failed, format!("unreadable zip entry: {e}")));
+                continue;
+            }
+        };
+        let raw_name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("#{index}"));
+        let shown = format!("{name}/{}", raw_name.escape_debug());
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.enclosed_name().is_none() {
+            reports.push(FileReport::new(shown, Status::Failed, "unsafe path in the zip (absolute or leading outside it): not read"));
+            continue;
+        }
+        let lower = raw_name.to_ascii_lowercase();
+        if !lower.ends_with(".json") {
+            let what = if lower.ends_with(".zip") { "a zip inside the zip: not opened" } else { "not a JSON file" };
+            reports.push(FileReport { bytes: entry.size(), ..FileReport::new(shown, Status::Ignored, what) });
+            continue;
+        }
+        jobs.push(Job {
+            name: shown,
+            unit: Unit::Entry { input, index, declared: entry.size(), compressed: entry.compressed_size() },
+        });
+    }
+    Ok((jobs, reports))
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+enum Outcome {
+    Parsed(ParsedFile, u64),
+    Report(FileReport),
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / f64::from(1 << 20))
+}
+
+fn run<O, R>(
+    job: &Job,
+    parser: &mut Parser,
+    zips: &mut HashMap<usize, zip::ZipArchive<R>>,
+    open: &O,
+    limits: &Limits,
+    budget: &AtomicU64,
+) -> Outcome
+where
+    O: Fn(usize) -> io::Result<R>,
+    R: Read + Seek,
+{
+    let failed = |m: String| Outcome::Report(FileReport::new(String::new(), Status::Failed, m));
+    let too_large = |size: u64| {
+        failed(format!(
+            "too large for a listening-history file ({} > limit {}); Spotify's files are about 12 MB",
+            mib(size),
+            mib(limits.max_file_bytes)
+        ))
+    };
+    let read = |src: &mut dyn Read| -> io::Result<Result<Vec<u8>, u64>> {
+        let mut buf = Vec::new();
+        let n = src.take(limits.max_file_bytes + 1).read_to_end(&mut buf)? as u64;
+        Ok(if n > limits.max_file_bytes { Err(n) } else { Ok(buf) })
+    };
+    let mut buf = match job.unit {
+        Unit::Whole { input, bytes } => {
+            if bytes > limits.max_file_bytes {
+                return too_large(bytes);
+            }
+            let data = open(input).and_then(|mut r| read(&mut r));
+            match data {
+                Ok(Ok(b)) => b,
+                Ok(Err(n)) => return too_large(n),
+                Err(e) => return failed(format!("cannot be read: {e}")),
+            }
+        }
+        Unit::Entry { input, index, declared, compressed } => {
+            if declared > limits.max_file_bytes {
+                return too_large(declared);
+            }
+            if declared > RATIO_FLOOR && declared / compressed.max(1) > limits.max_ratio {
+                return failed(format!(
+                    "compressed {}:1, far beyond any real export: refused as a likely zip bomb",
+                    declared / compressed.max(1)
+                ));
+            }
+            if budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(declared)).is_err() {
+                return failed(format!("the zip holds more than {} of data in all: not read", mib(limits.max_total_bytes)));
+            }
+            let zip = match zips.entry(input) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => match open(input).and_then(|r| zip::ZipArchive::new(r).map_err(io::Error::other)) {
+                    Ok(z) => v.insert(z),
+                    Err(e) => return failed(format!("cannot be read: {e}")),
+                },
+            };
+            let data = zip.by_index(index).map_err(io::Error::other).and_then(|mut e| read(&mut e));
+            match data {
+                // The header may understate the size; what was actually read is what counts.
+                Ok(Ok(b)) if b.len() as u64 > declared => {
+                    return failed("its zip header understates its size: refused as a likely zip bomb".into());
+                }
+                Ok(Ok(b)) => b,
+                Ok(Err(n)) => return too_large(n),
+                Err(e) => return failed(format!("cannot be unpacked: {e}")),
+            }
+        }
+    };
+    let bytes = buf.len() as u64;
+    match parser.parse_in_place(&mut buf) {
+        Ok(parsed) => Outcome::Parsed(parsed, bytes),
+        Err(e @ ParseError::NotAHistory(_)) => {
+            Outcome::Report(FileReport { bytes, ..FileReport::new(String::new(), Status::Ignored, e.to_string()) })
+        }
+        Err(e) => {
+            // The buffer was unescaped in place; read the original again to locate the error.
+            drop(buf);
+            let located = reread(job, zips, open, limits).map_or(e.clone(), |orig| e.clone().locate(&orig));
+            Outcome::Report(FileReport { bytes, ..FileReport::new(String::new(), Status::Failed, located.to_string()) })
+        }
+    }
+}
+
+fn reread<O, R>(job: &Job, zips: &mut HashMap<usize, zip::ZipArchive<R>>, open: &O, limits: &Limits) -> Option<Vec<u8>>
+where
+    O: Fn(usize) -> io::Result<R>,
+    R: Read + Seek,
+{
+    let mut buf = Vec::new();
+    match job.unit {
+        Unit::Whole { input, .. } => {
+            open(input).ok()?.take(limits.max_file_bytes).read_to_end(&mut buf).ok()?;
+        }
+        Unit::Entry { input, index, .. } => {
+            zips.get_mut(&input)?.by_index(index).ok()?.take(limits.max_file_bytes).read_to_end(&mut buf).ok()?;
+        }
+    }
+    Some(buf)
+}

@@ -1,0 +1,344 @@
+//! The normalised play model every format is read into.
+//!
+//! A [`Play`] is one stream: what was played, when it ended, for how long, and the few facts
+//! about the circumstances the dashboards use. Names are interned in a [`Strings`] table and
+//! referred to by [`Sym`], which keeps a lifetime of plays compact (a play is 48 bytes) and
+//! makes grouping and deduplication integer work. IP addresses, user agents, usernames,
+//! device identifiers and geo fields of the export are never read into this model.
+
+use std::collections::HashMap;
+
+use crate::time::EpochMs;
+
+/// An interned string; [`Sym::NONE`] stands for a missing value (JSON `null` or absent key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Sym(pub u32);
+
+impl Sym {
+    /// No value.
+    pub const NONE: Sym = Sym(0);
+
+    /// Whether this refers to a value.
+    pub fn is_some(self) -> bool {
+        self != Sym::NONE
+    }
+}
+
+/// An append-only string interner. Index 0 is reserved for "no value".
+#[derive(Debug, Clone)]
+pub struct Strings {
+    all: Vec<Box<str>>,
+    index: HashMap<Box<str>, Sym>,
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings { all: vec!["".into()], index: HashMap::new() }
+    }
+}
+
+impl Strings {
+    /// The symbol for `s`, adding it when new.
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.index.get(s) {
+            return sym;
+        }
+        let sym = Sym(u32::try_from(self.all.len()).expect("fewer than 4 billion distinct names"));
+        self.all.push(s.into());
+        self.index.insert(s.into(), sym);
+        sym
+    }
+
+    /// The symbol for `s` if it was interned.
+    pub fn lookup(&self, s: &str) -> Option<Sym> {
+        self.index.get(s).copied()
+    }
+
+    /// The text of a symbol; `""` for [`Sym::NONE`].
+    pub fn get(&self, sym: Sym) -> &str {
+        &self.all[sym.0 as usize]
+    }
+
+    /// The text of a symbol, `None` for [`Sym::NONE`].
+    pub fn opt(&self, sym: Sym) -> Option<&str> {
+        sym.is_some().then(|| self.get(sym))
+    }
+
+    /// Number of distinct strings (without the reserved "no value").
+    pub fn len(&self) -> usize {
+        self.all.len() - 1
+    }
+
+    /// Whether nothing was interned.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Interns every string of `other` here and returns the map from `other`'s symbols to ours.
+    pub fn absorb(&mut self, other: &Strings) -> Vec<Sym> {
+        other.all.iter().enumerate().map(|(i, s)| if i == 0 { Sym::NONE } else { self.intern(s) }).collect()
+    }
+}
+
+/// What a stream was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A music track (also music videos from the video files).
+    Track,
+    /// A podcast episode (audio or video).
+    Episode,
+    /// An audiobook chapter.
+    Audiobook,
+    /// A row Spotify exported without metadata: it counts towards listening time only.
+    Unknown,
+}
+
+/// Which package a play came from. Extended history has second resolution and wins over
+/// account data where both cover the same period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Extended streaming history (`endsong_*.json`, `Streaming_History_*.json`).
+    Extended,
+    /// Account data (`StreamingHistory*.json`), minute resolution.
+    Account,
+}
+
+/// The family of device a stream played on; the raw platform string can carry a device id
+/// and is never kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// Phones (Android, iOS).
+    Phone,
+    /// Tablets (iPad, Android tablets where named).
+    Tablet,
+    /// Desktop apps on Windows, macOS, Linux.
+    Desktop,
+    /// The web player.
+    Web,
+    /// Smart speakers and hi-fi (Sonos, Amazon Echo, Bose…).
+    Speaker,
+    /// Google Cast targets.
+    Cast,
+    /// Televisions and TV boxes.
+    Tv,
+    /// Game consoles.
+    Console,
+    /// Cars (Android Auto, CarPlay, in-car systems).
+    Car,
+    /// Watches.
+    Wearable,
+    /// Anything else, or not recorded (account data).
+    Other,
+}
+
+impl Platform {
+    /// All families, in display order.
+    pub const ALL: [Platform; 11] = [
+        Platform::Phone,
+        Platform::Tablet,
+        Platform::Desktop,
+        Platform::Web,
+        Platform::Speaker,
+        Platform::Cast,
+        Platform::Tv,
+        Platform::Console,
+        Platform::Car,
+        Platform::Wearable,
+        Platform::Other,
+    ];
+
+    /// A short English label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Phone => "phone",
+            Platform::Tablet => "tablet",
+            Platform::Desktop => "desktop",
+            Platform::Web => "web",
+            Platform::Speaker => "speaker",
+            Platform::Cast => "cast",
+            Platform::Tv => "tv",
+            Platform::Console => "console",
+            Platform::Car => "car",
+            Platform::Wearable => "wearable",
+            Platform::Other => "other",
+        }
+    }
+
+    /// Maps a raw `platform` string of either era (`"iOS 14.7.1 (iPhone10,3)"`, `"android"`,
+    /// `"Partner sonos_imx6 Sonos;One;;"`…) to its family. Only the family is kept.
+    pub fn classify(raw: &str) -> Platform {
+        let lower = raw.to_ascii_lowercase();
+        let s = lower.as_str();
+        let has = |needles: &[&str]| needles.iter().any(|n| s.contains(n));
+        if has(&["watch", "wear os", "wearos", "garmin", "fitbit"]) {
+            Platform::Wearable
+        } else if has(&["carplay", "android auto", "android_auto", "car_", "car thing", "tesla", "automotive"]) {
+            Platform::Car
+        } else if has(&["playstation", "ps4", "ps5", "xbox", "nintendo"]) {
+            Platform::Console
+        } else if has(&["ipad", "tablet"]) {
+            Platform::Tablet
+        } else if has(&["web_player", "web player", "webplayer"]) {
+            Platform::Web
+        } else if has(&["_tv", " tv", "tv;", "tv_", "tvos", "apple tv", "roku", "tizen", "webos", "bravia", "fire tv", "firetv"]) {
+            Platform::Tv
+        } else if has(&["cast"]) {
+            Platform::Cast
+        } else if has(&["sonos", "echo", "alexa", "amazon", "bose", "speaker", "denon", "yamaha", "bang", "harman", "homepod", "google home"]) {
+            Platform::Speaker
+        } else if s.starts_with("android") || s.starts_with("ios") || has(&["iphone", "ipod"]) {
+            Platform::Phone
+        } else if s.starts_with("windows") || s.starts_with("os x") || s.starts_with("osx") || s.starts_with("macos") || s.starts_with("linux") {
+            Platform::Desktop
+        } else {
+            Platform::Other
+        }
+    }
+}
+
+/// An ISO 3166 alpha-2 country code; `ZZ` (Spotify's "unknown") for anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Country(pub [u8; 2]);
+
+impl Country {
+    /// Unknown country.
+    pub const UNKNOWN: Country = Country(*b"ZZ");
+
+    /// Parses a code, upper-casing it; anything not two ASCII letters is unknown.
+    pub fn parse(s: &str) -> Country {
+        match s.as_bytes() {
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                Country([a.to_ascii_uppercase(), b.to_ascii_uppercase()])
+            }
+            _ => Country::UNKNOWN,
+        }
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("ZZ")
+    }
+}
+
+/// One stream, normalised.
+///
+/// The naming fields mean, by kind:
+///
+/// | kind | `title` | `creator` | `collection` |
+/// |---|---|---|---|
+/// | track | track name | album artist | album |
+/// | episode | episode name | show | – |
+/// | audiobook | chapter title | author (account data only) | audiobook title |
+/// | unknown | – | – | – |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Play {
+    /// When the stream ended (UTC).
+    pub end_ms: EpochMs,
+    /// How long it played.
+    pub ms_played: u64,
+    /// What it was.
+    pub kind: Kind,
+    /// Which package it came from.
+    pub source: Source,
+    /// Track, episode or chapter name.
+    pub title: Sym,
+    /// Artist, show or author.
+    pub creator: Sym,
+    /// Album or audiobook.
+    pub collection: Sym,
+    /// `spotify:track:…`, `spotify:episode:…` or the chapter URI.
+    pub uri: Sym,
+    /// Why the stream started (open set: `trackdone`, `clickrow`, …).
+    pub reason_start: Sym,
+    /// Why it ended.
+    pub reason_end: Sym,
+    /// Shuffle on; `None` when not recorded.
+    pub shuffle: Option<bool>,
+    /// Skipped to the next; `None` when not recorded (most rows before mid-2023).
+    pub skipped: Option<bool>,
+    /// Played offline.
+    pub offline: Option<bool>,
+    /// In a private session.
+    pub incognito: Option<bool>,
+    /// Device family.
+    pub platform: Platform,
+    /// Country the stream was played from.
+    pub country: Country,
+}
+
+impl Play {
+    /// When the stream started: its end minus the time played.
+    pub fn start_ms(&self) -> EpochMs {
+        self.end_ms - i64::try_from(self.ms_played).unwrap_or(i64::MAX / 2)
+    }
+
+    /// Rewrites every symbol through `map` (from [`Strings::absorb`]).
+    pub fn remap(&mut self, map: &[Sym]) {
+        for sym in [
+            &mut self.title,
+            &mut self.creator,
+            &mut self.collection,
+            &mut self.uri,
+            &mut self.reason_start,
+            &mut self.reason_end,
+        ] {
+            *sym = map[sym.0 as usize];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_strings_of_both_eras_map_to_families() {
+        let cases = [
+            ("iOS 14.7.1 (iPhone10,3)", Platform::Phone),
+            ("Android OS 12 API 31 (samsung, SM-G781U)", Platform::Phone),
+            ("android", Platform::Phone),
+            ("ios", Platform::Phone),
+            ("OS X 10.15.1 [x86 8]", Platform::Desktop),
+            ("Windows 10 (10.0.18363; x64; AppX)", Platform::Desktop),
+            ("windows", Platform::Desktop),
+            ("osx", Platform::Desktop),
+            ("linux", Platform::Desktop),
+            ("web_player windows 10;chrome 95.0.4638.69;desktop", Platform::Web),
+            ("Partner amazon_salmon Amazon;Echo_Dot;0123456789abcdef0123456789abcdef;;tpapi", Platform::Speaker),
+            ("Partner sonos_imx6 Sonos;One;;", Platform::Speaker),
+            ("Partner google cast_tv;Chromecast;;", Platform::Tv),
+            ("cast", Platform::Cast),
+            ("playstation", Platform::Console),
+            ("iOS 15.0 (iPad8,1)", Platform::Tablet),
+            ("", Platform::Other),
+        ];
+        for (raw, family) in cases {
+            assert_eq!(Platform::classify(raw), family, "{raw}");
+        }
+    }
+
+    #[test]
+    fn countries_are_normalised_or_unknown() {
+        assert_eq!(Country::parse("se").as_str(), "SE");
+        assert_eq!(Country::parse("ZZ"), Country::UNKNOWN);
+        assert_eq!(Country::parse("SWE"), Country::UNKNOWN);
+        assert_eq!(Country::parse("\u{0}x"), Country::UNKNOWN);
+    }
+
+    #[test]
+    fn interning_is_stable_and_absorb_maps_symbols() {
+        let mut a = Strings::default();
+        let x = a.intern("Björk");
+        assert_eq!(a.intern("Björk"), x);
+        let mut b = Strings::default();
+        let y = b.intern("Sigur Rós");
+        let z = b.intern("Björk");
+        let map = a.absorb(&b);
+        assert_eq!(map[z.0 as usize], x);
+        assert_eq!(a.get(map[y.0 as usize]), "Sigur Rós");
+        assert_eq!(map[0], Sym::NONE);
+    }
+}

@@ -1,0 +1,291 @@
+//! The summary of an export that `backspin inspect` prints and an upload keeps: per file what
+//! was found, then the merged numbers. Its JSON keys are documented in `docs/inspect.md`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+
+use crate::aggregate::{EntityKind, RankBy, Settings, Stats};
+use crate::dedupe::DedupeReport;
+use crate::formats::{Format, Style};
+use crate::load::{Library, Status};
+use crate::model::{Kind, Play, Strings};
+use crate::time::format_rfc3339;
+
+/// One input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    /// Path, or zip path and entry.
+    pub name: String,
+    /// `used`, `ignored` or `failed`.
+    pub status: Status,
+    /// `extended`, `account` or null.
+    pub format: Option<&'static str>,
+    /// `G1`–`G5` for extended history; `music`, `podcast`, `audiobook` for account data.
+    pub variant: Option<String>,
+    /// Serialisation of used files.
+    pub style: Option<Style>,
+    /// Records in the file.
+    pub records: usize,
+    /// Records rejected for bad values.
+    pub rejected: usize,
+    /// Why it was ignored or failed; null for used files.
+    pub error: Option<String>,
+    /// The first problems with single records.
+    pub problems: Vec<String>,
+    /// Bytes (uncompressed).
+    pub bytes: u64,
+}
+
+/// A ranked artist, show or album.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ranked {
+    /// Its name.
+    pub name: String,
+    /// Artist of a track or album, show of an episode; absent for artists and shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// Listening time.
+    pub ms_played: u64,
+    /// Plays (streams of at least the threshold).
+    pub plays: u64,
+}
+
+/// The longest run of days with listening.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreakSummary {
+    /// Days in a row.
+    pub days: i32,
+    /// First day (local).
+    pub first: String,
+    /// Last day (local).
+    pub last: String,
+}
+
+/// One year at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct YearSummary {
+    /// Calendar year (local).
+    pub year: i32,
+    /// Listening time.
+    pub ms_played: u64,
+    /// Plays.
+    pub plays: u64,
+    /// Most-listened artist by time.
+    pub top_artist: Option<String>,
+    /// Most-listened track by time.
+    pub top_track: Option<Ranked>,
+    /// Artists first heard that year.
+    pub new_artists: u64,
+}
+
+/// The merged summary of everything read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Per input file.
+    pub files: Vec<FileSummary>,
+    /// Records in all used files.
+    pub records: usize,
+    /// Streams left after rejecting bad records and removing duplicates.
+    pub unique_records: usize,
+    /// Exact duplicates removed.
+    pub duplicates_dropped: usize,
+    /// Account-data rows removed because extended history covers their period.
+    pub account_rows_covered_by_extended: usize,
+    /// Records rejected for bad values.
+    pub records_rejected: usize,
+    /// Streams with no track, episode or audiobook (counted in time totals only).
+    pub rows_without_metadata: u64,
+    /// All listening time.
+    pub total_ms_played: u64,
+    /// Listening time of music tracks.
+    pub music_ms_played: u64,
+    /// Listening time of podcast episodes.
+    pub episode_ms_played: u64,
+    /// Listening time of audiobooks.
+    pub audiobook_ms_played: u64,
+    /// Streams of at least `min_play_ms`.
+    pub plays: u64,
+    /// The play threshold used.
+    pub min_play_ms: u64,
+    /// Time zone used for days, hours and years.
+    pub time_zone: String,
+    /// Distinct artists (by name).
+    pub distinct_artists: usize,
+    /// Distinct tracks (by URI; by artist and title where the export has no URI).
+    pub distinct_tracks: usize,
+    /// Distinct albums.
+    pub distinct_albums: usize,
+    /// Distinct podcast shows.
+    pub distinct_shows: usize,
+    /// Distinct episodes.
+    pub distinct_episodes: usize,
+    /// First stream end, RFC 3339 UTC.
+    pub first_ts: Option<String>,
+    /// Last stream end, RFC 3339 UTC.
+    pub last_ts: Option<String>,
+    /// Listening time per year of stream end.
+    pub ms_played_by_year: BTreeMap<String, u64>,
+    /// Top 10 artists by listening time.
+    pub top_artists: Vec<Ranked>,
+    /// Top 10 tracks by listening time.
+    pub top_tracks: Vec<Ranked>,
+    /// Top 10 albums by listening time.
+    pub top_albums: Vec<Ranked>,
+    /// Top 10 shows by listening time.
+    pub top_shows: Vec<Ranked>,
+    /// Days with any listening.
+    pub days_listened: usize,
+    /// Longest run of days with listening.
+    pub longest_streak: Option<StreakSummary>,
+    /// Share of streams marked skipped, among those where it was recorded.
+    pub skip_rate: Option<f64>,
+    /// Share with shuffle on.
+    pub shuffle_rate: Option<f64>,
+    /// Share played offline.
+    pub offline_rate: Option<f64>,
+    /// Share in a private session.
+    pub incognito_rate: Option<f64>,
+    /// Listening time per device family.
+    pub platforms: BTreeMap<&'static str, u64>,
+    /// Listening time per country.
+    pub countries: BTreeMap<String, u64>,
+    /// Listening time per weekday (Monday first) and hour, split across the hours covered.
+    pub ms_by_weekday_hour: Vec<Vec<u64>>,
+    /// Listening sessions (pauses under 30 minutes).
+    pub sessions: usize,
+    /// Each year at a glance.
+    pub years: Vec<YearSummary>,
+}
+
+fn ranked(stats: &Stats, strings: &Strings, kind: EntityKind, range: Option<(crate::Month, crate::Month)>, n: usize) -> Vec<Ranked> {
+    stats
+        .top(kind, RankBy::Time, range, strings, n)
+        .into_iter()
+        .map(|(e, c)| Ranked {
+            name: strings.get(e.name).to_string(),
+            artist: strings.opt(e.owner).map(str::to_string),
+            ms_played: c.ms,
+            plays: c.plays,
+        })
+        .collect()
+}
+
+fn distinct_tracks(plays: &[Play]) -> usize {
+    let mut uris = HashSet::new();
+    let mut names = HashSet::new();
+    for p in plays.iter().filter(|p| p.kind == Kind::Track) {
+        if p.uri.is_some() {
+            uris.insert(p.uri);
+        } else {
+            names.insert((p.creator, p.title));
+        }
+    }
+    uris.len() + names.len()
+}
+
+impl Summary {
+    /// Summarises a library whose plays have been deduplicated (with `report`) and aggregated
+    /// (into `stats`).
+    pub fn new(lib: &Library, report: &DedupeReport, stats: &Stats) -> Summary {
+        let s = &lib.strings;
+        let kind_ms = |k: Kind| stats.by_kind.get(&k).map_or(0, |c| c.ms);
+        let years: Vec<YearSummary> = {
+            let discoveries = stats.discoveries(EntityKind::Artist);
+            stats
+                .by_year()
+                .into_iter()
+                .map(|(year, cell)| {
+                    let range = Some((crate::Month(year * 12), crate::Month(year * 12 + 11)));
+                    YearSummary {
+                        year,
+                        ms_played: cell.ms,
+                        plays: cell.plays,
+                        top_artist: ranked(stats, s, EntityKind::Artist, range, 1).pop().map(|r| r.name),
+                        top_track: ranked(stats, s, EntityKind::Track, range, 1).pop(),
+                        new_artists: discoveries.iter().filter(|(m, _)| m.year() == year).map(|(_, n)| n).sum(),
+                    }
+                })
+                .collect()
+        };
+        let mut platforms = BTreeMap::new();
+        for ((_, p), c) in &stats.platforms {
+            *platforms.entry(p.label()).or_default() += c.ms;
+        }
+        let mut countries = BTreeMap::new();
+        for ((_, c), cell) in &stats.countries {
+            *countries.entry(c.as_str().to_string()).or_default() += cell.ms;
+        }
+        let settings: &Settings = &stats.settings;
+        Summary {
+            files: lib
+                .files
+                .iter()
+                .map(|f| FileSummary {
+                    name: f.name.clone(),
+                    status: f.status,
+                    format: f.format.as_ref().map(Format::package),
+                    variant: f.format.map(|fmt| match fmt {
+                        Format::Extended(g) => format!("{g:?}"),
+                        Format::Account(v) => account_label(v).to_string(),
+                    }),
+                    style: f.style,
+                    records: f.records,
+                    rejected: f.rejected,
+                    error: f.message.clone(),
+                    problems: f.problems.clone(),
+                    bytes: f.bytes,
+                })
+                .collect(),
+            records: lib.records(),
+            unique_records: lib.plays.len(),
+            duplicates_dropped: report.exact_duplicates,
+            account_rows_covered_by_extended: report.account_rows_covered_by_extended,
+            records_rejected: lib.files.iter().map(|f| f.rejected).sum(),
+            rows_without_metadata: stats.by_kind.get(&Kind::Unknown).map_or(0, |c| c.streams),
+            total_ms_played: stats.total.ms,
+            music_ms_played: kind_ms(Kind::Track),
+            episode_ms_played: kind_ms(Kind::Episode),
+            audiobook_ms_played: kind_ms(Kind::Audiobook),
+            plays: stats.total.plays,
+            min_play_ms: settings.min_play_ms,
+            time_zone: settings.tz.name().to_string(),
+            distinct_artists: stats.distinct(EntityKind::Artist),
+            distinct_tracks: distinct_tracks(&lib.plays),
+            distinct_albums: stats.distinct(EntityKind::Album),
+            distinct_shows: stats.distinct(EntityKind::Show),
+            distinct_episodes: stats.distinct(EntityKind::Episode),
+            first_ts: stats.span.map(|(a, _)| format_rfc3339(a)),
+            last_ts: stats.span.map(|(_, b)| format_rfc3339(b)),
+            ms_played_by_year: stats.by_year().into_iter().map(|(y, c)| (y.to_string(), c.ms)).collect(),
+            top_artists: ranked(stats, s, EntityKind::Artist, None, 10),
+            top_tracks: ranked(stats, s, EntityKind::Track, None, 10),
+            top_albums: ranked(stats, s, EntityKind::Album, None, 10),
+            top_shows: ranked(stats, s, EntityKind::Show, None, 10),
+            days_listened: stats.days_listened(),
+            longest_streak: stats.streaks().first().map(|k| StreakSummary {
+                days: k.days(),
+                first: k.first.label(),
+                last: k.last.label(),
+            }),
+            skip_rate: stats.skipped.rate(),
+            shuffle_rate: stats.shuffle.rate(),
+            offline_rate: stats.offline.rate(),
+            incognito_rate: stats.incognito.rate(),
+            platforms,
+            countries,
+            ms_by_weekday_hour: stats.hour_weekday.iter().map(|row| row.iter().map(|c| c.ms).collect()).collect(),
+            sessions: stats.sessions.len(),
+            years,
+        }
+    }
+}
+
+fn account_label(v: crate::formats::AccountVariant) -> &'static str {
+    use crate::formats::AccountVariant as V;
+    match v {
+        V::Music => "music",
+        V::Podcast => "podcast",
+        V::Audiobook => "audiobook",
+    }
+}
