@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use schema::{Limits, Settings, Stats, Status, Summary, Tz};
+use schema::{FileReport, Limits, Settings, Stats, Status, Summary, Tz};
 
 /// Arguments of `backspin inspect`.
 #[derive(Debug, clap::Args)]
@@ -35,15 +35,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let settings = Settings { tz, min_play_ms: args.min_play_ms, ..Settings::default() };
     let limits = Limits { max_file_bytes: args.max_file_mib << 20, ..Limits::default() };
 
-    let mut inputs = Vec::new();
+    let (mut inputs, mut skipped) = (Vec::new(), Vec::new());
     for p in &args.paths {
-        collect(p, &mut inputs).with_context(|| format!("reading {}", p.display()))?;
+        collect(p, true, &mut inputs, &mut skipped).with_context(|| format!("reading {}", p.display()))?;
     }
     if inputs.is_empty() {
         bail!("no files found in {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     }
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let mut lib = schema::load(&names, |i| File::open(&inputs[i]).map(BufReader::new), &limits);
+    lib.files.extend(skipped.iter().map(|p| FileReport::ignored(p.display().to_string(), "neither JSON nor a zip (by its name)")));
     let report = schema::dedupe(&mut lib.plays);
     let stats = Stats::build(&lib.plays, settings);
     let summary = Summary::new(&lib, &report, &stats);
@@ -59,14 +60,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     Ok(if used { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Files of a path: itself, or every file below a folder in name order.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+/// Files of a path: itself when named, or the JSON files and zips below a folder in name
+/// order (other files there are listed in `skipped`).
+fn collect(path: &Path, named: bool, out: &mut Vec<PathBuf>, skipped: &mut Vec<PathBuf>) -> io::Result<()> {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
         entries.sort();
         for e in entries {
-            collect(&e, out)?;
+            collect(&e, false, out, skipped)?;
         }
+    } else if !named
+        && !path.extension().is_some_and(|x| x.eq_ignore_ascii_case("json") || x.eq_ignore_ascii_case("zip"))
+    {
+        skipped.push(path.to_path_buf());
     } else {
         // Let a missing file surface here with its name rather than later.
         std::fs::metadata(path)?;

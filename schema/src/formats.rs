@@ -180,7 +180,17 @@ impl Parser {
         let bom = if input.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         let input = &mut input[bom..];
         let style = sniff_style(input);
-        let empty = input.iter().all(u8::is_ascii_whitespace);
+        let first = input.iter().position(|b| !b.is_ascii_whitespace());
+        let empty = first.is_none();
+        if let Some(at) = first.filter(|&at| !b"[{\"-0123456789tfn".contains(&input[at])) {
+            let shown: String = String::from_utf8_lossy(&input[at..input.len().min(at + 12)]).escape_debug().collect();
+            return Err(ParseError::Json {
+                line: 0,
+                column: 0,
+                offset: bom + at,
+                message: format!("this is not JSON (it starts with \"{shown}\")"),
+            });
+        }
         let tape = match simd_json::to_tape_with_buffers(input, &mut self.buffers) {
             Ok(tape) => tape,
             Err(e) => return Err(json_error(bom + e.index(), empty, e.error())),

@@ -69,6 +69,11 @@ pub struct FileReport {
 }
 
 impl FileReport {
+    /// A file skipped on purpose, with the reason.
+    pub fn ignored(name: String, why: &str) -> FileReport {
+        FileReport::new(name, Status::Ignored, why)
+    }
+
     fn new(name: String, status: Status, message: impl Into<String>) -> FileReport {
         FileReport {
             name,
