@@ -1,0 +1,1 @@
+//! Synthetic Spotify exports (placeholder, being written).
