@@ -556,3 +556,161 @@ pub fn merge_sessions(a: &[Session], b: &[Session], gap_ms: i64) -> Vec<Session>
     all.sort_unstable_by_key(|s| (s.start_ms, s.end_ms));
     coalesce(all, gap_ms)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Country, Source};
+    use crate::time::parse_spotify_ts;
+
+    fn at(s: &str) -> EpochMs {
+        parse_spotify_ts(s).unwrap()
+    }
+
+    fn play(strings: &mut Strings, end: &str, minutes: u64, artist: &str, track: &str) -> Play {
+        Play {
+            end_ms: at(end),
+            ms_played: minutes * 60_000,
+            kind: Kind::Track,
+            source: Source::Extended,
+            title: strings.intern(track),
+            creator: strings.intern(artist),
+            collection: Sym::NONE,
+            uri: Sym::NONE,
+            reason_start: Sym::NONE,
+            reason_end: Sym::NONE,
+            shuffle: Some(true),
+            skipped: Some(false),
+            offline: None,
+            incognito: None,
+            platform: Platform::Phone,
+            country: Country::parse("SE"),
+        }
+    }
+
+    fn tz(name: &str) -> Settings {
+        Settings { tz: name.parse().unwrap(), ..Settings::default() }
+    }
+
+    #[test]
+    fn a_stream_across_midnight_is_split_between_the_two_days_and_hours() {
+        let mut s = Strings::default();
+        // Sunday 2024-03-03 23:00 → Monday 00:30 UTC.
+        let p = play(&mut s, "2024-03-04T00:30:00Z", 90, "A", "t");
+        let st = Stats::build(&[p], Settings::default());
+        let sunday = Day(days("2024-03-03"));
+        let monday = Day(days("2024-03-04"));
+        assert_eq!((sunday.weekday(), monday.weekday()), (6, 0));
+        assert_eq!(st.by_day[&sunday].ms, 60 * 60_000);
+        assert_eq!(st.by_day[&monday].ms, 30 * 60_000);
+        assert_eq!((st.by_day[&sunday].streams, st.by_day[&monday].streams), (0, 1));
+        assert_eq!(st.hour_weekday[6][23].ms, 60 * 60_000);
+        assert_eq!(st.hour_weekday[0][0].ms, 30 * 60_000);
+        assert_eq!(st.hour_weekday[0][0].plays, 1);
+    }
+
+    fn days(ymd: &str) -> i32 {
+        (at(&format!("{ymd}T00:00:00Z")) / DAY) as i32
+    }
+
+    #[test]
+    fn the_repeated_autumn_hour_receives_both_real_hours() {
+        let mut s = Strings::default();
+        // Berlin falls back at 03:00 CEST (01:00 UTC) on 2024-10-27: 00:30–01:30 UTC is
+        // 02:30 CEST → 02:30 CET, an hour spent entirely in local hour 2.
+        let p = play(&mut s, "2024-10-27T01:30:00Z", 60, "A", "t");
+        let st = Stats::build(&[p], tz("Europe/Berlin"));
+        assert_eq!(st.hour_weekday[6][2].ms, 60 * 60_000);
+        assert_eq!(st.hour_weekday[6].iter().map(|c| c.ms).sum::<u64>(), 60 * 60_000);
+    }
+
+    #[test]
+    fn the_skipped_spring_hour_receives_nothing() {
+        let mut s = Strings::default();
+        // 2024-03-31 00:30–01:30 UTC in Berlin is 01:30 CET → 03:30 CEST.
+        let p = play(&mut s, "2024-03-31T01:30:00Z", 60, "A", "t");
+        let st = Stats::build(&[p], tz("Europe/Berlin"));
+        let sunday = &st.hour_weekday[6];
+        assert_eq!((sunday[1].ms, sunday[2].ms, sunday[3].ms), (30 * 60_000, 0, 30 * 60_000));
+    }
+
+    #[test]
+    fn half_hour_zones_split_at_their_own_hour_boundaries() {
+        let mut s = Strings::default();
+        // 00:00–01:00 UTC is 05:30–06:30 in Kolkata.
+        let p = play(&mut s, "2024-05-01T01:00:00Z", 60, "A", "t");
+        let st = Stats::build(&[p], tz("Asia/Kolkata"));
+        let wed = &st.hour_weekday[2];
+        assert_eq!((wed[5].ms, wed[6].ms), (30 * 60_000, 30 * 60_000));
+    }
+
+    #[test]
+    fn months_and_years_follow_the_viewers_zone() {
+        let mut s = Strings::default();
+        // 23:30 UTC on New Year's Eve is already next year in Stockholm.
+        let p = play(&mut s, "2023-12-31T23:30:00Z", 3, "A", "t");
+        let utc = Stats::build(&[p], Settings::default());
+        let sthlm = Stats::build(&[p], tz("Europe/Stockholm"));
+        assert_eq!(utc.by_year().keys().copied().collect::<Vec<_>>(), [2023]);
+        assert_eq!(sthlm.by_year().keys().copied().collect::<Vec<_>>(), [2024]);
+    }
+
+    #[test]
+    fn the_play_threshold_decides_what_counts_as_a_play() {
+        let mut s = Strings::default();
+        let mut short = play(&mut s, "2024-01-01T10:00:00Z", 0, "A", "t");
+        short.ms_played = 29_999;
+        let mut long = short;
+        long.end_ms += 60_000;
+        long.ms_played = 30_000;
+        let st = Stats::build(&[short, long], Settings::default());
+        assert_eq!((st.total.streams, st.total.plays), (2, 1));
+        let strict = Stats::build(&[short, long], Settings { min_play_ms: 60_000, ..Settings::default() });
+        assert_eq!(strict.total.plays, 0);
+    }
+
+    #[test]
+    fn rankings_streaks_and_discoveries() {
+        let mut s = Strings::default();
+        let plays = [
+            play(&mut s, "2024-01-01T10:00:00Z", 5, "A", "a1"),
+            play(&mut s, "2024-01-02T10:00:00Z", 5, "A", "a2"),
+            play(&mut s, "2024-01-03T10:00:00Z", 12, "B", "b1"),
+            play(&mut s, "2024-02-10T10:00:00Z", 1, "C", "c1"),
+            play(&mut s, "2024-02-11T10:00:00Z", 1, "A", "a1"),
+        ];
+        let st = Stats::build(&plays, Settings::default());
+        let by_time: Vec<&str> =
+            st.top(EntityKind::Artist, RankBy::Time, None, &s, 10).iter().map(|(e, _)| s.get(e.name)).collect();
+        assert_eq!(by_time, ["B", "A", "C"]);
+        let by_plays: Vec<&str> =
+            st.top(EntityKind::Artist, RankBy::Plays, None, &s, 10).iter().map(|(e, _)| s.get(e.name)).collect();
+        assert_eq!(by_plays, ["A", "B", "C"]);
+        let feb = Month(2024 * 12 + 1);
+        let in_feb: Vec<&str> =
+            st.top(EntityKind::Artist, RankBy::Time, Some((feb, feb)), &s, 10).iter().map(|(e, _)| s.get(e.name)).collect();
+        assert_eq!(in_feb, ["A", "C"], "ties on time are broken by name");
+        let streaks = st.streaks();
+        assert_eq!((streaks[0].days(), streaks[0].first.label()), (3, "2024-01-01".to_string()));
+        assert_eq!(streaks[1].days(), 2);
+        let new_artists = st.discoveries(EntityKind::Artist);
+        assert_eq!(new_artists[&Month(2024 * 12)], 2);
+        assert_eq!(new_artists[&feb], 1);
+        assert_eq!(st.days_listened(), 5);
+    }
+
+    #[test]
+    fn sessions_end_at_a_long_pause_and_merge_across_files() {
+        let mut s = Strings::default();
+        let a = play(&mut s, "2024-01-01T10:05:00Z", 5, "A", "x");
+        let b = play(&mut s, "2024-01-01T10:20:00Z", 5, "A", "y");
+        let c = play(&mut s, "2024-01-01T12:00:00Z", 5, "A", "z");
+        let settings = Settings::default();
+        let all = Stats::build(&[a, b, c], settings);
+        assert_eq!(all.sessions.len(), 2);
+        assert_eq!(all.sessions[0].streams, 2);
+        let mut merged = Stats::build(&[a, c], settings);
+        merged.merge(&Stats::build(&[b], settings));
+        assert_eq!(merged, all);
+    }
+}
