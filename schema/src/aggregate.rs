@@ -106,7 +106,7 @@ impl Cell {
 }
 
 /// What an entity is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// An artist (album artist), from tracks.
@@ -200,7 +200,7 @@ impl Flag {
 }
 
 /// A run of streams with no pause longer than the session gap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     /// First stream's start.
     pub start_ms: EpochMs,
@@ -557,6 +557,129 @@ pub fn merge_sessions(a: &[Session], b: &[Session], gap_ms: i64) -> Vec<Session>
     coalesce(all, gap_ms)
 }
 
+/// [`Stats`] in a self-contained, serialisable form: names instead of symbols, lists instead
+/// of maps. This is what the database stores per set of plays, and what any process can load
+/// back onto its own string table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StatsDoc {
+    /// Time zone name.
+    pub tz: String,
+    /// Play threshold.
+    pub min_play_ms: u64,
+    /// Session gap.
+    pub session_gap_ms: i64,
+    /// `[ms, streams, plays, skips]` of everything.
+    pub total: [u64; 4],
+    /// Per kind.
+    pub by_kind: Vec<(Kind, [u64; 4])>,
+    /// Per local day number.
+    pub by_day: Vec<(i32, [u64; 4])>,
+    /// Per month number.
+    pub by_month: Vec<(i32, [u64; 4])>,
+    /// 7 × 24 cells.
+    pub hour_weekday: Vec<[u64; 4]>,
+    /// `(month, kind, owner, name, cell)`.
+    pub monthly: Vec<(i32, EntityKind, String, String, [u64; 4])>,
+    /// `(kind, owner, name, first, last)`.
+    pub first_last: Vec<(EntityKind, String, String, EpochMs, EpochMs)>,
+    /// Start reasons.
+    pub reason_start: Vec<(String, u64)>,
+    /// End reasons.
+    pub reason_end: Vec<(String, u64)>,
+    /// `(month, platform, cell)`.
+    pub platforms: Vec<(i32, Platform, [u64; 4])>,
+    /// `(month, country, cell)`.
+    pub countries: Vec<(i32, String, [u64; 4])>,
+    /// `[yes, no, unknown]` of shuffle, skipped, offline, incognito.
+    pub flags: [[u64; 3]; 4],
+    /// Skip-time histogram.
+    pub skip_seconds: Vec<u64>,
+    /// Sessions.
+    pub sessions: Vec<Session>,
+    /// First and last stream end.
+    pub span: Option<(EpochMs, EpochMs)>,
+}
+
+fn cell4(c: &Cell) -> [u64; 4] {
+    [c.ms, c.streams, c.plays, c.skips]
+}
+
+fn from4(a: [u64; 4]) -> Cell {
+    Cell { ms: a[0], streams: a[1], plays: a[2], skips: a[3] }
+}
+
+fn flag3(f: &Flag) -> [u64; 3] {
+    [f.yes, f.no, f.unknown]
+}
+
+fn from3(a: [u64; 3]) -> Flag {
+    Flag { yes: a[0], no: a[1], unknown: a[2] }
+}
+
+impl Stats {
+    /// The self-contained form, with names from `strings`.
+    pub fn to_doc(&self, strings: &Strings) -> StatsDoc {
+        let name = |s: Sym| strings.get(s).to_string();
+        StatsDoc {
+            tz: self.settings.tz.name().to_string(),
+            min_play_ms: self.settings.min_play_ms,
+            session_gap_ms: self.settings.session_gap_ms,
+            total: cell4(&self.total),
+            by_kind: self.by_kind.iter().map(|(k, c)| (*k, cell4(c))).collect(),
+            by_day: self.by_day.iter().map(|(d, c)| (d.0, cell4(c))).collect(),
+            by_month: self.by_month.iter().map(|(m, c)| (m.0, cell4(c))).collect(),
+            hour_weekday: self.hour_weekday.iter().flatten().map(cell4).collect(),
+            monthly: self.monthly.iter().map(|((m, e), c)| (m.0, e.kind, name(e.owner), name(e.name), cell4(c))).collect(),
+            first_last: self.first_last.iter().map(|(e, (a, b))| (e.kind, name(e.owner), name(e.name), *a, *b)).collect(),
+            reason_start: self.reason_start.iter().map(|(k, n)| (name(*k), *n)).collect(),
+            reason_end: self.reason_end.iter().map(|(k, n)| (name(*k), *n)).collect(),
+            platforms: self.platforms.iter().map(|((m, p), c)| (m.0, *p, cell4(c))).collect(),
+            countries: self.countries.iter().map(|((m, k), c)| (m.0, k.as_str().to_string(), cell4(c))).collect(),
+            flags: [flag3(&self.shuffle), flag3(&self.skipped), flag3(&self.offline), flag3(&self.incognito)],
+            skip_seconds: self.skip_seconds.to_vec(),
+            sessions: self.sessions.clone(),
+            span: self.span,
+        }
+    }
+
+    /// Loads a document onto `strings`.
+    pub fn from_doc(doc: &StatsDoc, strings: &mut Strings) -> Result<Stats, String> {
+        let tz: Tz = doc.tz.parse().map_err(|_| format!("unknown time zone {:?}", doc.tz))?;
+        if doc.hour_weekday.len() != 7 * 24 || doc.skip_seconds.len() != 61 {
+            return Err("stats document has the wrong shape".into());
+        }
+        let mut s = Stats::new(Settings { tz, min_play_ms: doc.min_play_ms, session_gap_ms: doc.session_gap_ms });
+        let mut sym = |t: &str| if t.is_empty() { Sym::NONE } else { strings.intern(t) };
+        s.total = from4(doc.total);
+        s.by_kind = doc.by_kind.iter().map(|(k, c)| (*k, from4(*c))).collect();
+        s.by_day = doc.by_day.iter().map(|(d, c)| (Day(*d), from4(*c))).collect();
+        s.by_month = doc.by_month.iter().map(|(m, c)| (Month(*m), from4(*c))).collect();
+        for (i, c) in doc.hour_weekday.iter().enumerate() {
+            s.hour_weekday[i / 24][i % 24] = from4(*c);
+        }
+        s.monthly = doc
+            .monthly
+            .iter()
+            .map(|(m, kind, owner, name, c)| ((Month(*m), Entity { kind: *kind, owner: sym(owner), name: sym(name) }), from4(*c)))
+            .collect();
+        s.first_last = doc
+            .first_last
+            .iter()
+            .map(|(kind, owner, name, a, b)| (Entity { kind: *kind, owner: sym(owner), name: sym(name) }, (*a, *b)))
+            .collect();
+        s.reason_start = doc.reason_start.iter().map(|(k, n)| (sym(k), *n)).collect();
+        s.reason_end = doc.reason_end.iter().map(|(k, n)| (sym(k), *n)).collect();
+        s.platforms = doc.platforms.iter().map(|(m, p, c)| ((Month(*m), *p), from4(*c))).collect();
+        s.countries = doc.countries.iter().map(|(m, k, c)| ((Month(*m), Country::parse(k)), from4(*c))).collect();
+        let [a, b, c, d] = doc.flags;
+        (s.shuffle, s.skipped, s.offline, s.incognito) = (from3(a), from3(b), from3(c), from3(d));
+        s.skip_seconds.copy_from_slice(&doc.skip_seconds);
+        s.sessions = doc.sessions.clone();
+        s.span = doc.span;
+        Ok(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,6 +820,20 @@ mod tests {
         assert_eq!(new_artists[&Month(2024 * 12)], 2);
         assert_eq!(new_artists[&feb], 1);
         assert_eq!(st.days_listened(), 5);
+    }
+
+    #[test]
+    fn stats_survive_a_round_trip_through_their_document() {
+        let mut s = Strings::default();
+        let plays = [
+            play(&mut s, "2024-01-01T10:00:00Z", 5, "A", "a1"),
+            play(&mut s, "2024-02-11T23:10:00Z", 1, "Ångström <b>", "a\"1"),
+        ];
+        let st = Stats::build(&plays, tz("Europe/Berlin"));
+        let json = serde_json::to_string(&st.to_doc(&s)).unwrap();
+        let doc: StatsDoc = serde_json::from_str(&json).unwrap();
+        let back = Stats::from_doc(&doc, &mut s).unwrap();
+        assert_eq!(back, st);
     }
 
     #[test]

@@ -63,6 +63,36 @@ impl StreamKey {
     }
 }
 
+/// A stable 128-bit digest of a play's [`StreamKey`], computed from the names themselves, so it
+/// is the same in every process and for every upload: the database uses it to recognise a
+/// stream that two uploads share. (FNV-1a over a length-prefixed encoding of the fields.)
+pub fn stream_digest(p: &Play, strings: &crate::model::Strings) -> [u8; 16] {
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    let mut eat = |bytes: &[u8]| {
+        for &b in (bytes.len() as u32).to_le_bytes().iter().chain(bytes) {
+            h ^= u128::from(b);
+            h = h.wrapping_mul(PRIME);
+        }
+    };
+    let k = StreamKey::of(p);
+    eat(&k.end_ms.to_le_bytes());
+    eat(&k.ms_played.to_le_bytes());
+    eat(&[k.source as u8, k.kind as u8, tri(k.shuffle), tri(k.incognito)]);
+    for sym in [k.title, k.creator, k.collection, k.reason_start, k.reason_end] {
+        eat(strings.get(sym).as_bytes());
+    }
+    h.to_be_bytes()
+}
+
+fn tri(b: Option<bool>) -> u8 {
+    match b {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    }
+}
+
 /// Removes duplicate streams in place, keeping the first copy of each and the original order.
 ///
 /// Exact duplicates go first; then account rows whose minute lies within the span of the

@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod dedupe;
+pub mod event;
 pub mod formats;
 pub mod load;
 pub mod model;

@@ -2,7 +2,7 @@
 //!
 //! A [`Play`] is one stream: what was played, when it ended, for how long, and the few facts
 //! about the circumstances the dashboards use. Names are interned in a [`Strings`] table and
-//! referred to by [`Sym`], which keeps a lifetime of plays compact (a play is 48 bytes) and
+//! referred to by [`Sym`], which keeps a lifetime of plays compact (a play is 56 bytes) and
 //! makes grouping and deduplication integer work. IP addresses, user agents, usernames,
 //! device identifiers and geo fields of the export are never read into this model.
 
@@ -81,7 +81,7 @@ impl Strings {
 }
 
 /// What a stream was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A music track (also music videos from the video files).
@@ -107,7 +107,7 @@ pub enum Source {
 
 /// The family of device a stream played on; the raw platform string can carry a device id
 /// and is never kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// Phones (Android, iOS).

@@ -1,0 +1,280 @@
+//! The pipeline's commands: `migrate`, `worker`, `import`, `reingest`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ingest_worker::Deps;
+use ingest_worker::pool::{PoolStatus, PoolTiming};
+use storage::uploads::{self, Selection, State, Upload};
+use tokio::sync::watch;
+
+use crate::config::Storage;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `backspin migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    storage: Storage,
+}
+
+/// Applies pending migrations.
+pub fn migrate(args: &MigrateArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let url = args.storage.url();
+        let db = storage::Db::connect(&url).await.with_context(|| {
+            format!(
+                "DATABASE_URL: cannot connect to {}",
+                crate::config::redact(&url)
+            )
+        })?;
+        let applied = db.migrate().await.context("applying migrations")?;
+        if applied.is_empty() {
+            println!("database is up to date");
+        } else {
+            println!("applied migrations {applied:?}");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `backspin worker`.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    storage: Storage,
+}
+
+/// Consumes the queue with an autoscaled pool until SIGINT or SIGTERM; the messages in hand
+/// are finished first.
+pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let deps = args.storage.open().await?;
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: finishing the messages in hand");
+            let _ = tx.send(true);
+        });
+        ingest_worker::pool::run(
+            deps,
+            queue_config::ScalingPolicy::DEFAULT,
+            PoolTiming::default(),
+            rx,
+            PoolStatus::default(),
+        )
+        .await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// How a command that queues uploads waits for them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Wait {
+    /// Process the queued uploads in this process (with the worker pool) while waiting.
+    #[arg(long)]
+    work: bool,
+    /// Return as soon as the uploads are queued.
+    #[arg(long, conflicts_with = "work")]
+    no_wait: bool,
+}
+
+/// `backspin import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    storage: Storage,
+    /// The account the files belong to (created when missing).
+    #[arg(long)]
+    user: String,
+    #[command(flatten)]
+    wait: Wait,
+    /// Files to import (JSON files or my_spotify_data.zip).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// Stores files for a user through the same path an upload takes.
+pub fn import(args: &ImportArgs) -> Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let deps = args.storage.open().await?;
+        let user = storage::users::ensure_by_email(&deps.db, &args.user).await?;
+        let mut queued = Vec::new();
+        for path in &args.paths {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "upload".into());
+            let mut file = tokio::fs::File::open(path)
+                .await
+                .with_context(|| format!("{}", path.display()))?;
+            let upload = ingest_worker::lifecycle::submit(
+                &deps,
+                &user.id,
+                &name,
+                &mut file,
+                args.storage.max_upload_bytes(),
+                None,
+            )
+            .await
+            .with_context(|| format!("{}", path.display()))?;
+            println!("queued {} as upload {}", path.display(), upload.id);
+            queued.push(upload);
+        }
+        follow(&deps, &queued, &args.wait).await
+    })
+}
+
+/// `backspin reingest`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("which").required(true))]
+pub struct ReingestArgs {
+    #[command(flatten)]
+    storage: Storage,
+    /// Every upload.
+    #[arg(long, group = "which")]
+    all: bool,
+    /// One user's uploads (by e-mail).
+    #[arg(long, group = "which")]
+    user: Option<String>,
+    /// One upload (by id).
+    #[arg(long, group = "which")]
+    upload: Option<String>,
+    /// Uploads produced by a parser older than this version.
+    #[arg(long, group = "which")]
+    parser_older_than: Option<i32>,
+    #[command(flatten)]
+    wait: Wait,
+}
+
+/// Queues existing uploads again and shows their progress.
+pub fn reingest(args: &ReingestArgs) -> Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let deps = args.storage.open().await?;
+        let selection = if args.all {
+            Selection::All
+        } else if let Some(email) = &args.user {
+            let Some(u) = storage::users::by_email(&deps.db, email).await? else {
+                bail!("--user {email}: no such user")
+            };
+            Selection::User(u.id)
+        } else if let Some(id) = &args.upload {
+            Selection::Upload(id.clone())
+        } else {
+            Selection::ParserOlderThan(
+                args.parser_older_than
+                    .unwrap_or(ingest_worker::process::PARSER_VERSION),
+            )
+        };
+        let queued = ingest_worker::lifecycle::reingest(&deps, &selection)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!("queued {} uploads for re-ingestion", queued.len());
+        follow(&deps, &queued, &args.wait).await
+    })
+}
+
+/// Shows progress until every upload is ready or failed (optionally working the queue here).
+async fn follow(deps: &Deps, queued: &[Upload], wait: &Wait) -> Result<ExitCode> {
+    if wait.no_wait || queued.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let pool = wait.work.then(|| {
+        let deps = deps.clone();
+        tokio::spawn(ingest_worker::pool::run(
+            deps,
+            queue_config::ScalingPolicy::DEFAULT,
+            PoolTiming::default(),
+            stop_rx,
+            PoolStatus::default(),
+        ))
+    });
+    if !wait.work {
+        eprintln!(
+            "waiting for workers (`backspin worker` or `backspin serve`; or rerun with --work)"
+        );
+    }
+    let mut last = String::new();
+    let (ready, failed) = loop {
+        let (mut ready, mut failed) = (0, 0);
+        for u in queued {
+            match uploads::by_id(&deps.db, &u.id).await?.map(|u| u.state) {
+                Some(State::Ready) => ready += 1,
+                Some(State::Failed) | None => failed += 1,
+                _ => {}
+            }
+        }
+        let line = format!(
+            "{ready} ready, {failed} failed, {} to go (of {})",
+            queued.len() - ready - failed,
+            queued.len()
+        );
+        if line != last {
+            eprintln!("{line}");
+            last = line;
+        }
+        if ready + failed == queued.len() {
+            break (ready, failed);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let _ = stop_tx.send(true);
+    if let Some(p) = pool {
+        let _ = p.await;
+    }
+    for u in queued {
+        if let Some(u) = uploads::by_id(&deps.db, &u.id).await? {
+            if u.state == State::Failed {
+                eprintln!(
+                    "{} ({}): {}",
+                    u.id,
+                    u.original_name,
+                    u.reason.unwrap_or_default()
+                );
+            }
+        }
+    }
+    let _ = ready;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,176 @@
+//! An upload's life outside the worker's hot path: submitting it, deleting it (crash-safe),
+//! sweeping expired and half-deleted ones, and re-ingesting in bulk.
+
+use schema::event::Message;
+use storage::objects::ObjectError;
+use storage::uploads::{self, NewUpload, Selection, State, Upload};
+use storage::{plays, users};
+use tokio::io::AsyncRead;
+use tracing::info;
+
+use crate::Deps;
+use crate::process::{rebuild_stats, settings_of};
+
+/// Why an upload could not be accepted.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// Larger than the limit; nothing was kept.
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Storage or queue unavailable; nothing was kept.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubmitError::TooLarge { limit } => write!(
+                f,
+                "the file is larger than the upload limit of {} MiB",
+                limit >> 20
+            ),
+            SubmitError::Unavailable(e) => write!(
+                f,
+                "the upload could not be stored right now ({e}); please try again"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+impl From<storage::db::SqlxError> for SubmitError {
+    fn from(e: storage::db::SqlxError) -> Self {
+        SubmitError::Unavailable(format!("database: {e}"))
+    }
+}
+
+/// Stores a file for `owner_id` the way every upload goes: the row first (`queued`), then the
+/// object, then (where the store does not emit events itself) the "object created" event.
+pub async fn submit(
+    deps: &Deps,
+    owner_id: &str,
+    original_name: &str,
+    body: &mut (dyn AsyncRead + Unpin + Send),
+    max_bytes: u64,
+    expires_ms: Option<i64>,
+) -> Result<Upload, SubmitError> {
+    let mut upload = uploads::insert(
+        &deps.db,
+        &NewUpload {
+            owner_id,
+            original_name,
+            expires_ms,
+        },
+    )
+    .await?;
+    let stored = match deps.store.put(&upload.object_key, body, max_bytes).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Nothing was stored: remove the row so no trace of the attempt remains.
+            remove_row(deps, &upload.id).await?;
+            return Err(match e {
+                ObjectError::TooLarge { limit } => SubmitError::TooLarge { limit },
+                other => SubmitError::Unavailable(other.to_string()),
+            });
+        }
+    };
+    uploads::set_object(&deps.db, &upload.id, stored.size, &stored.sha256).await?;
+    upload.size_bytes = stored.size as i64;
+    upload.checksum = stored.sha256.clone();
+    if !deps.store.emits_events() {
+        let event = Message::created(
+            deps.store.bucket(),
+            &upload.object_key,
+            stored.size,
+            Some(stored.sha256),
+        );
+        deps.queue
+            .send(&event)
+            .await
+            .map_err(|e| SubmitError::Unavailable(e.to_string()))?;
+    }
+    Ok(upload)
+}
+
+async fn remove_row(deps: &Deps, id: &str) -> Result<(), storage::db::SqlxError> {
+    let mut tx = deps.db.begin().await?;
+    uploads::delete_row(&mut tx, id).await?;
+    tx.commit().await
+}
+
+/// Deletes an upload: its object, its plays (the same streams in the user's other uploads
+/// stay) and its share of the stats. The upload is marked `deleting` first, so a crash at any
+/// point leaves it for [`sweep`] to finish; every step can be repeated.
+pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
+    uploads::set_deleting(&deps.db, &upload.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    deps.store
+        .delete(&upload.object_key)
+        .await
+        .map_err(|e| e.to_string())?;
+    let user = users::by_id(&deps.db, &upload.owner_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tx = deps.db.begin().await.map_err(|e| e.to_string())?;
+    plays::lock_user(&mut tx, &upload.owner_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    plays::delete_for_upload(&mut tx, &upload.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(user) = user {
+        let mut strings = schema::Strings::default();
+        rebuild_stats(
+            &mut tx,
+            &upload.owner_id,
+            &upload.id,
+            None,
+            &mut strings,
+            settings_of(&user),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    uploads::delete_row(&mut tx, &upload.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    info!(upload = %upload.id, "upload deleted");
+    Ok(())
+}
+
+/// Finishes deletes a crash interrupted and deletes anonymous uploads past their expiry.
+pub async fn sweep(deps: &Deps) -> Result<usize, String> {
+    let due = uploads::to_sweep(&deps.db, storage::db::now_ms())
+        .await
+        .map_err(|e| e.to_string())?;
+    for u in &due {
+        delete_upload(deps, u).await?;
+    }
+    Ok(due.len())
+}
+
+/// Queues the selected uploads again (the same event an upload sends) and returns them.
+/// Running it twice only processes them twice: each ingest replaces the last.
+pub async fn reingest(deps: &Deps, selection: &Selection) -> Result<Vec<Upload>, String> {
+    let chosen = uploads::select(&deps.db, selection)
+        .await
+        .map_err(|e| e.to_string())?;
+    for u in &chosen {
+        uploads::set_state(&deps.db, &u.id, State::Queued, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let event = Message::created(
+            deps.store.bucket(),
+            &u.object_key,
+            u.size_bytes as u64,
+            Some(u.checksum.clone()),
+        );
+        deps.queue.send(&event).await.map_err(|e| e.to_string())?;
+    }
+    Ok(chosen)
+}

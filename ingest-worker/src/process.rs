@@ -1,0 +1,380 @@
+//! One message, from receive to acknowledge.
+//!
+//! **Idempotency.** Processing an upload replaces everything earlier for it (its plays, and its
+//! owner's region stats, rebuilt from all of the owner's ready uploads) in one transaction,
+//! and the message is deleted only after that commit. So an event delivered twice, or
+//! redelivered after a worker died mid-ingest, leaves exactly one copy of each play and the
+//! same stats as a single clean run.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::time::Duration;
+
+use schema::event::Message;
+use schema::{Settings, Stats, Status, Summary, Tz};
+use storage::plays;
+use storage::queue::Received;
+use storage::uploads::{self, State, Upload};
+use storage::users;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::Deps;
+use crate::regions::region_stats;
+
+/// Bumped whenever parsing or aggregation changes what an upload yields; `backspin reingest
+/// --parser-older-than` finds uploads made by older versions.
+pub const PARSER_VERSION: i32 = 1;
+
+/// Why processing did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The database or the object store is unreachable: retry later.
+    Transient(String),
+    /// The file itself is bad: mark the upload failed, acknowledge, notify.
+    Permanent(String),
+    /// Anything else (a bug, a crash while parsing): retry until the dead-letter queue takes it.
+    Unexpected(String),
+}
+
+impl From<storage::db::SqlxError> for Failure {
+    fn from(e: storage::db::SqlxError) -> Self {
+        Failure::Transient(format!("database: {e}"))
+    }
+}
+
+impl From<storage::objects::ObjectError> for Failure {
+    fn from(e: storage::objects::ObjectError) -> Self {
+        Failure::Transient(e.to_string())
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handled (ingested, failed permanently, or nothing to do); the message was deleted.
+    Acknowledged(String),
+    /// Left on the queue to be received again after its visibility timeout.
+    Retry(String),
+}
+
+/// Handles one received message, keeping it invisible with a heartbeat while it works, and
+/// deletes it only when every upload it names has been dealt with for good.
+pub async fn handle(deps: &Deps, msg: &Received) -> Outcome {
+    let span = info_span!("message", id = %msg.id, receive_count = msg.receive_count);
+    async {
+        let heartbeat = {
+            let (queue, receipt, every, visibility) = (
+                deps.queue.clone(),
+                msg.receipt.clone(),
+                deps.settings.heartbeat_every,
+                deps.settings.visibility_timeout,
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(e) = queue.extend(&receipt, visibility).await {
+                        warn!(error = %e, "could not extend the message's visibility");
+                    }
+                }
+            })
+        };
+        let outcome = handle_body(deps, &msg.body).await;
+        heartbeat.abort();
+        match outcome {
+            Ok(what) => match deps.queue.delete(&msg.receipt).await {
+                Ok(()) => Outcome::Acknowledged(what),
+                Err(e) => {
+                    Outcome::Retry(format!("done, but the message could not be deleted: {e}"))
+                }
+            },
+            Err(why) => {
+                warn!(why, "will retry");
+                Outcome::Retry(why)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn handle_body(deps: &Deps, body: &str) -> Result<String, String> {
+    match Message::parse(body) {
+        Message::TestEvent => {
+            info!("S3 test event: acknowledged");
+            Ok("test event".into())
+        }
+        Message::Malformed(why) => {
+            warn!(why, body = %body.chars().take(200).collect::<String>(), "malformed message: acknowledged");
+            Ok(format!("malformed: {why}"))
+        }
+        Message::Created(keys) => {
+            let mut done = Vec::new();
+            for key in keys {
+                match ingest_key(deps, &key).await {
+                    Ok(what) => done.push(what),
+                    Err(Failure::Permanent(why)) => done.push(format!("failed: {why}")),
+                    Err(Failure::Transient(why) | Failure::Unexpected(why)) => return Err(why),
+                }
+            }
+            Ok(done.join("; "))
+        }
+    }
+}
+
+/// Ingests the upload stored under `key`. A permanent failure has already been recorded on the
+/// upload (and the admins told) when this returns it.
+pub async fn ingest_key(deps: &Deps, key: &str) -> Result<String, Failure> {
+    let Some(upload) = uploads::by_key(&deps.db, key).await? else {
+        warn!(key, "event for an unknown key: acknowledged");
+        return Ok("unknown key".into());
+    };
+    let span = info_span!("upload", upload = %upload.id, owner = %upload.owner_id);
+    async {
+        if upload.state == State::Deleting {
+            return Ok("being deleted".into());
+        }
+        uploads::set_state(&deps.db, &upload.id, State::Processing, None).await?;
+        match ingest(deps, &upload).await {
+            Err(Failure::Permanent(why)) => {
+                warn!(why, "upload failed");
+                uploads::set_state(&deps.db, &upload.id, State::Failed, Some(&why)).await?;
+                deps.notifier
+                    .notify(
+                        "Backspin: an upload could not be read",
+                        &format!(
+                            "Upload {} ({:?}) failed: {why}",
+                            upload.id, upload.original_name
+                        ),
+                    )
+                    .await;
+                Err(Failure::Permanent(why))
+            }
+            other => other,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+struct Parsed {
+    lib: schema::Library,
+    digests: Vec<[u8; 16]>,
+    summary: String,
+}
+
+async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
+    let Some(fetched) = deps.store.fetch(&upload.object_key).await? else {
+        return Err(Failure::Permanent(
+            "the uploaded file is gone (it was deleted before it could be read)".into(),
+        ));
+    };
+    let Some(user) = users::by_id(&deps.db, &upload.owner_id).await? else {
+        return Ok("owner gone".into());
+    };
+    let settings = settings_of(&user);
+    let (name, limits) = (upload.original_name.clone(), deps.limits);
+    let started = std::time::Instant::now();
+    let parsed = tokio::task::spawn_blocking(move || parse(&fetched, name, settings, &limits))
+        .await
+        .map_err(|e| Failure::Unexpected(format!("the parser crashed: {e}")))??;
+    let parse_ms = started.elapsed().as_millis();
+    let plays = parsed.lib.plays.len();
+    commit(deps, upload, parsed, settings).await?;
+    info!(
+        plays,
+        parse_ms,
+        total_ms = started.elapsed().as_millis() as u64,
+        "upload ready"
+    );
+    Ok(format!("ready: {plays} plays"))
+}
+
+fn parse(
+    fetched: &storage::objects::Fetched,
+    name: String,
+    settings: Settings,
+    limits: &schema::Limits,
+) -> Result<Parsed, Failure> {
+    let path = fetched.path.clone();
+    let mut lib = schema::load(&[name], |_| File::open(&path).map(BufReader::new), limits);
+    if !lib.files.iter().any(|f| f.status == Status::Used) {
+        return Err(Failure::Permanent(no_history_reason(&lib)));
+    }
+    let report = schema::dedupe(&mut lib.plays);
+    if lib.plays.is_empty() {
+        return Err(Failure::Permanent(
+            "the listening history in it holds no streams".into(),
+        ));
+    }
+    let stats = Stats::build(&lib.plays, settings);
+    let summary = serde_json::to_string(&Summary::new(&lib, &report, &stats))
+        .map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
+    let digests = lib
+        .plays
+        .iter()
+        .map(|p| schema::dedupe::stream_digest(p, &lib.strings))
+        .collect();
+    Ok(Parsed {
+        lib,
+        digests,
+        summary,
+    })
+}
+
+/// A reason a person can act on: what was in the file instead of a history.
+fn no_history_reason(lib: &schema::Library) -> String {
+    let mut parts: Vec<String> = lib
+        .files
+        .iter()
+        .filter(|f| f.status == Status::Failed || f.name.to_ascii_lowercase().ends_with(".json"))
+        .take(3)
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f.name.rsplit('/').next().unwrap_or(&f.name),
+                f.message.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        parts.push("it holds no JSON files".into());
+    }
+    format!(
+        "no Spotify listening history found ({}). Upload my_spotify_data.zip or its StreamingHistory / Streaming_History / endsong JSON files",
+        parts.join("; ")
+    )
+}
+
+async fn commit(
+    deps: &Deps,
+    upload: &Upload,
+    parsed: Parsed,
+    settings: Settings,
+) -> Result<(), Failure> {
+    let Parsed {
+        mut lib,
+        digests,
+        summary,
+    } = parsed;
+    let mut tx = deps.db.begin().await?;
+    plays::lock_user(&mut tx, &upload.owner_id).await?;
+    plays::replace_for_upload(
+        &mut tx,
+        &upload.id,
+        &upload.owner_id,
+        &lib.plays,
+        &digests,
+        &lib.strings,
+    )
+    .await?;
+    let current = Some((upload.id.as_str(), lib.plays.as_slice(), digests.as_slice()));
+    rebuild_stats(
+        &mut tx,
+        &upload.owner_id,
+        &upload.id,
+        current,
+        &mut lib.strings,
+        settings,
+    )
+    .await?;
+    if uploads::mark_ready(&mut tx, &upload.id, &summary, PARSER_VERSION).await? {
+        tx.commit().await?;
+    } else {
+        // Deleted while we worked: leave nothing behind.
+        tx.rollback().await?;
+    }
+    Ok(())
+}
+
+/// Rewrites a user's region stats from the plays of their ready uploads other than `except`,
+/// plus `current` (an upload being committed in this transaction, given from memory).
+pub(crate) async fn rebuild_stats(
+    tx: &mut storage::Tx,
+    owner_id: &str,
+    except: &str,
+    current: Option<(&str, &[schema::Play], &[[u8; 16]])>,
+    strings: &mut schema::Strings,
+    settings: Settings,
+) -> Result<(), storage::db::SqlxError> {
+    let others = plays::load_for_user(tx, owner_id, except, strings).await?;
+    let mine = current
+        .into_iter()
+        .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
+    let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
+    let regions = region_stats(members, strings, settings);
+    plays::replace_stats(tx, owner_id, &regions).await
+}
+
+/// The dashboard settings of a user.
+pub(crate) fn settings_of(user: &users::User) -> Settings {
+    Settings {
+        tz: user.tz.parse().unwrap_or(Tz::UTC),
+        min_play_ms: user.min_play_ms.max(0) as u64,
+        ..Settings::default()
+    }
+}
+
+/// Marks the uploads named by dead-lettered messages failed and tells the admins.
+pub async fn dead_lettered(deps: &Deps, dead: &[Received]) {
+    for msg in dead {
+        let keys = match Message::parse(&msg.body) {
+            Message::Created(keys) => keys,
+            _ => vec![],
+        };
+        for key in &keys {
+            if let Ok(Some(u)) = uploads::by_key(&deps.db, key).await {
+                let why = format!(
+                    "could not be processed after {} attempts; the administrators have been told",
+                    msg.receive_count
+                );
+                let _ = uploads::set_state(&deps.db, &u.id, State::Failed, Some(&why)).await;
+            }
+        }
+        deps.notifier
+            .notify(
+                "Backspin: a message was dead-lettered",
+                &format!(
+                    "Message {} for {:?} failed {} times and was moved to the dead-letter queue.",
+                    msg.id, keys, msg.receive_count
+                ),
+            )
+            .await;
+    }
+}
+
+/// Receives and handles messages until `stop` says so; the message in hand is always finished.
+pub async fn consume(
+    deps: &Deps,
+    stop: &tokio::sync::watch::Receiver<bool>,
+    wait: Duration,
+    busy: &std::sync::atomic::AtomicU64,
+) {
+    let mut backoff = Duration::from_millis(200);
+    while !*stop.borrow() {
+        match deps
+            .queue
+            .receive(
+                deps.settings.batch_size,
+                wait,
+                deps.settings.visibility_timeout,
+            )
+            .await
+        {
+            Ok(batch) => {
+                backoff = Duration::from_millis(200);
+                dead_lettered(deps, &batch.dead_lettered).await;
+                for msg in &batch.messages {
+                    busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let outcome = handle(deps, msg).await;
+                    busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    info!(?outcome, "message handled");
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "receive failed; backing off");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! A user's stats per region: the set of their uploads that contain a stream.
+//!
+//! Every stream the user has falls in exactly one region, so the stats of any selection of
+//! uploads are the merge of the regions that meet the selection: overlapping uploads (two
+//! exports of one account, account data beside extended history) never count a stream twice,
+//! and no selection needs its plays read again.
+
+use std::collections::HashMap;
+
+use schema::{Play, Settings, Stats, Strings};
+use storage::plays::RegionStats;
+
+/// Region stats over `(upload id, stream digest, play)` triples. A stream present in several
+/// uploads is kept once (the first copy), in the region named by all of them.
+pub fn region_stats<'a>(
+    members: impl IntoIterator<Item = (&'a str, [u8; 16], Play)>,
+    strings: &Strings,
+    settings: Settings,
+) -> Vec<RegionStats> {
+    let mut streams: HashMap<[u8; 16], (Vec<&'a str>, Play)> = HashMap::new();
+    for (upload, key, play) in members {
+        let entry = streams.entry(key).or_insert_with(|| (Vec::new(), play));
+        if !entry.0.contains(&upload) {
+            entry.0.push(upload);
+        }
+    }
+    let mut by_region: HashMap<String, Vec<Play>> = HashMap::new();
+    for (_, (mut uploads, play)) in streams {
+        uploads.sort_unstable();
+        by_region.entry(uploads.join(",")).or_default().push(play);
+    }
+    let mut out: Vec<RegionStats> = by_region
+        .into_iter()
+        .map(|(region, plays)| {
+            let stats = Stats::build(&plays, settings);
+            let doc = serde_json::to_string(&stats.to_doc(strings)).expect("stats serialise");
+            RegionStats {
+                region,
+                streams: stats.total.streams as i64,
+                ms_played: stats.total.ms as i64,
+                doc,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.region.cmp(&b.region));
+    out
+}
+
+/// Merges the stored regions that meet a selection of uploads into one [`Stats`] on `strings`.
+pub fn merge_selection(
+    regions: &[RegionStats],
+    selection: &[&str],
+    strings: &mut Strings,
+) -> Result<Option<Stats>, String> {
+    let mut merged: Option<Stats> = None;
+    for r in regions {
+        if !r.region.split(',').any(|u| selection.contains(&u)) {
+            continue;
+        }
+        let doc: schema::aggregate::StatsDoc =
+            serde_json::from_str(&r.doc).map_err(|e| e.to_string())?;
+        let stats = Stats::from_doc(&doc, strings)?;
+        match &mut merged {
+            Some(m) => m.merge(&stats),
+            None => merged = Some(stats),
+        }
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schema::{Country, Kind, Platform, Source, Sym};
+
+    fn play(strings: &mut Strings, end_ms: i64, ms: u64) -> Play {
+        Play {
+            end_ms,
+            ms_played: ms,
+            kind: Kind::Track,
+            source: Source::Extended,
+            title: strings.intern("t"),
+            creator: strings.intern("a"),
+            collection: Sym::NONE,
+            uri: Sym::NONE,
+            reason_start: Sym::NONE,
+            reason_end: Sym::NONE,
+            shuffle: None,
+            skipped: None,
+            offline: None,
+            incognito: None,
+            platform: Platform::Other,
+            country: Country::UNKNOWN,
+        }
+    }
+
+    #[test]
+    fn overlapping_uploads_count_shared_streams_once_in_any_selection() {
+        let mut s = Strings::default();
+        let (p1, p2, p3) = (
+            play(&mut s, 1_000_000, 40_000),
+            play(&mut s, 2_000_000, 50_000),
+            play(&mut s, 3_000_000, 60_000),
+        );
+        let members = vec![
+            ("A", [1; 16], p1),
+            ("A", [2; 16], p2),
+            ("B", [2; 16], p2),
+            ("B", [3; 16], p3),
+        ];
+        let regions = region_stats(members, &s, Settings::default());
+        let names: Vec<&str> = regions.iter().map(|r| r.region.as_str()).collect();
+        assert_eq!(names, ["A", "A,B", "B"]);
+        let total = |sel: &[&str], s: &mut Strings| {
+            merge_selection(&regions, sel, s)
+                .unwrap()
+                .map_or(0, |m| m.total.ms)
+        };
+        assert_eq!(total(&["A", "B"], &mut s), 150_000);
+        assert_eq!(total(&["A"], &mut s), 90_000);
+        assert_eq!(total(&["B"], &mut s), 110_000);
+        assert_eq!(total(&["C"], &mut s), 0);
+    }
+}

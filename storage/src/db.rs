@@ -1,0 +1,194 @@
+//! The database: SQLite (embedded default) or PostgreSQL, chosen by the URL, with the same
+//! tables and, wherever the dialects agree, the same SQL text (`$1` placeholders work on both).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// A pool on one of the two engines.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// A SQLite file (WAL mode, foreign keys on).
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server.
+    Postgres(PgPool),
+}
+
+/// Runs the same code on whichever pool `db` holds: `on_pool!(db, p => query.execute(p))`.
+/// Each arm is type-checked for its own engine, so generic sqlx calls need no trait bounds.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($p) => $body,
+            $crate::db::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// A transaction on either engine.
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite, begun `IMMEDIATE` so that the write lock is taken up front.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// PostgreSQL.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same code on whichever connection a [`Tx`] holds: `on_tx!(tx, c => q.execute(&mut **c))`.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite($c) => $body,
+            $crate::db::Tx::Postgres($c) => $body,
+        }
+    };
+}
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Db {
+    /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(sqlx::Error::Configuration(
+                format!("unsupported database URL {url:?}: use sqlite://PATH or postgres://…")
+                    .into(),
+            ))
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Begins a write transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
+    }
+
+    /// Applies the migrations not applied yet, in order, each in its own transaction; returns
+    /// the versions applied. Safe to run from several processes at once on PostgreSQL (an
+    /// advisory lock serialises them) and on SQLite (the write lock does).
+    pub async fn migrate(&self) -> Result<Vec<i64>, sqlx::Error> {
+        const TABLE: &str = "CREATE TABLE IF NOT EXISTS backspin_migrations \
+             (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)";
+        let mut applied = Vec::new();
+        for m in MIGRATIONS {
+            let mut tx = self.begin().await?;
+            let done = on_tx!(&mut tx, c => {
+                sqlx::query(TABLE).execute(&mut **c).await?;
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM backspin_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_one(&mut **c)
+                    .await?
+            });
+            if done > 0 {
+                tx.rollback().await?;
+                continue;
+            }
+            match &mut tx {
+                Tx::Sqlite(c) => {
+                    sqlx::raw_sql(m.sqlite).execute(&mut **c).await?;
+                }
+                Tx::Postgres(c) => {
+                    sqlx::query("SELECT pg_advisory_xact_lock(7_271_955)")
+                        .execute(&mut **c)
+                        .await?;
+                    let again: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM backspin_migrations WHERE version = $1",
+                    )
+                    .bind(m.version)
+                    .fetch_one(&mut **c)
+                    .await?;
+                    if again > 0 {
+                        continue;
+                    }
+                    sqlx::raw_sql(m.postgres).execute(&mut **c).await?;
+                }
+            }
+            on_tx!(&mut tx, c => sqlx::query("INSERT INTO backspin_migrations (version, name, applied_ms) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_ms())
+                .execute(&mut **c)
+                .await.map(|r| r.rows_affected()))?;
+            tx.commit().await?;
+            applied.push(m.version);
+        }
+        Ok(applied)
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
+
+impl Tx {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        on_tx!(self, t => t.commit().await)
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        on_tx!(self, t => t.rollback().await)
+    }
+}
+pub use sqlx::Error as SqlxError;

@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+
+pub mod db;
+pub mod ids;
+pub mod objects;
+pub mod plays;
+pub mod queue;
+pub mod uploads;
+pub mod users;
+
+pub use db::{Db, Tx};

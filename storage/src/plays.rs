@@ -1,0 +1,250 @@
+//! Normalised plays and the pre-aggregated stats built from them.
+//!
+//! Plays are stored per upload, keyed by a digest of the stream's identity
+//! ([`schema::dedupe::stream_digest`]), so two uploads that share a stream each keep their copy:
+//! deleting one never touches the other's. Stats are stored per *region*: the set of the
+//! user's ready uploads that contain a stream. Each stream falls in exactly one region, so the
+//! stats of any selection of uploads are the merge of the regions that meet it, and no stream
+//! is ever counted twice.
+
+use schema::{Country, Kind, Platform, Play, Source, Strings, Sym};
+use sqlx::{QueryBuilder, Row};
+
+use crate::db::Tx;
+use crate::on_tx;
+
+fn kind_code(k: Kind) -> i16 {
+    match k {
+        Kind::Track => 0,
+        Kind::Episode => 1,
+        Kind::Audiobook => 2,
+        Kind::Unknown => 3,
+    }
+}
+
+fn kind_from(c: i16) -> Kind {
+    match c {
+        0 => Kind::Track,
+        1 => Kind::Episode,
+        2 => Kind::Audiobook,
+        _ => Kind::Unknown,
+    }
+}
+
+fn platform_from(c: i16) -> Platform {
+    Platform::ALL
+        .get(c as usize)
+        .copied()
+        .unwrap_or(Platform::Other)
+}
+
+fn platform_code(p: Platform) -> i16 {
+    Platform::ALL
+        .iter()
+        .position(|x| *x == p)
+        .unwrap_or(Platform::ALL.len() - 1) as i16
+}
+
+/// Rows per multi-row INSERT: 19 parameters each stays under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bind limits.
+const BATCH: usize = 1000;
+
+const INSERT: &str = "INSERT INTO plays (upload_id, user_id, stream_key, end_ms, ms_played, kind, source, title, creator, \
+                      collection, uri, reason_start, reason_end, shuffle, skipped, offline, incognito, platform, country) ";
+
+macro_rules! insert_batch {
+    ($db:ty, $c:expr, $upload:expr, $user:expr, $rows:expr, $strings:expr) => {{
+        let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(INSERT);
+        qb.push_values($rows, |mut b, (p, key): (&Play, &[u8; 16])| {
+            b.push_bind($upload)
+                .push_bind($user)
+                .push_bind(key.to_vec())
+                .push_bind(p.end_ms)
+                .push_bind(p.ms_played as i64)
+                .push_bind(kind_code(p.kind))
+                .push_bind(i16::from(p.source == Source::Account))
+                .push_bind($strings.opt(p.title))
+                .push_bind($strings.opt(p.creator))
+                .push_bind($strings.opt(p.collection))
+                .push_bind($strings.opt(p.uri))
+                .push_bind($strings.opt(p.reason_start))
+                .push_bind($strings.opt(p.reason_end))
+                .push_bind(p.shuffle)
+                .push_bind(p.skipped)
+                .push_bind(p.offline)
+                .push_bind(p.incognito)
+                .push_bind(platform_code(p.platform))
+                .push_bind(p.country.as_str().to_string());
+        });
+        qb.push(" ON CONFLICT DO NOTHING");
+        qb.build().execute(&mut **$c).await?;
+    }};
+}
+
+/// Replaces an upload's plays with `plays` (deduplicated, with their digests), in bulk.
+pub async fn replace_for_upload(
+    tx: &mut Tx,
+    upload_id: &str,
+    user_id: &str,
+    plays: &[Play],
+    digests: &[[u8; 16]],
+    strings: &Strings,
+) -> Result<(), sqlx::Error> {
+    delete_for_upload(tx, upload_id).await?;
+    for (chunk, keys) in plays.chunks(BATCH).zip(digests.chunks(BATCH)) {
+        let rows = chunk.iter().zip(keys.iter());
+        match tx {
+            Tx::Sqlite(c) => insert_batch!(sqlx::Sqlite, c, upload_id, user_id, rows, strings),
+            Tx::Postgres(c) => insert_batch!(sqlx::Postgres, c, upload_id, user_id, rows, strings),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes an upload's plays.
+pub async fn delete_for_upload(tx: &mut Tx, upload_id: &str) -> Result<u64, sqlx::Error> {
+    let r = on_tx!(tx, c => sqlx::query("DELETE FROM plays WHERE upload_id = $1").bind(upload_id).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(r)
+}
+
+/// A stored play with the upload it belongs to.
+#[derive(Debug, Clone)]
+pub struct StoredPlay {
+    /// The upload.
+    pub upload_id: String,
+    /// Its stream digest.
+    pub key: [u8; 16],
+    /// The play, on the caller's string table.
+    pub play: Play,
+}
+
+macro_rules! load_rows {
+    ($c:expr, $user:expr, $except:expr, $strings:expr) => {{
+        let rows = sqlx::query(
+            "SELECT p.upload_id, p.stream_key, p.end_ms, p.ms_played, p.kind, p.source, p.title, p.creator, p.collection, p.uri, \
+             p.reason_start, p.reason_end, p.shuffle, p.skipped, p.offline, p.incognito, p.platform, p.country \
+             FROM plays p JOIN uploads u ON u.id = p.upload_id \
+             WHERE p.user_id = $1 AND u.state = 'ready' AND p.upload_id <> $2",
+        )
+        .bind($user)
+        .bind($except)
+        .fetch_all(&mut **$c)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut sym = |col: &str| -> Sym {
+                match r.get::<Option<&str>, _>(col) {
+                    Some(s) if !s.is_empty() => $strings.intern(s),
+                    _ => Sym::NONE,
+                }
+            };
+            let play = Play {
+                end_ms: r.get("end_ms"),
+                ms_played: r.get::<i64, _>("ms_played").max(0) as u64,
+                kind: kind_from(r.get("kind")),
+                source: if r.get::<i16, _>("source") == 1 { Source::Account } else { Source::Extended },
+                title: sym("title"),
+                creator: sym("creator"),
+                collection: sym("collection"),
+                uri: sym("uri"),
+                reason_start: sym("reason_start"),
+                reason_end: sym("reason_end"),
+                shuffle: r.get("shuffle"),
+                skipped: r.get("skipped"),
+                offline: r.get("offline"),
+                incognito: r.get("incognito"),
+                platform: platform_from(r.get("platform")),
+                country: Country::parse(r.get("country")),
+            };
+            let key: Vec<u8> = r.get("stream_key");
+            let mut k = [0u8; 16];
+            if key.len() == 16 {
+                k.copy_from_slice(&key);
+            }
+            out.push(StoredPlay { upload_id: r.get("upload_id"), key: k, play });
+        }
+        out
+    }};
+}
+
+/// The plays of a user's ready uploads other than `except_upload`, onto `strings`.
+pub async fn load_for_user(
+    tx: &mut Tx,
+    user_id: &str,
+    except_upload: &str,
+    strings: &mut Strings,
+) -> Result<Vec<StoredPlay>, sqlx::Error> {
+    Ok(match tx {
+        Tx::Sqlite(c) => load_rows!(c, user_id, except_upload, strings),
+        Tx::Postgres(c) => load_rows!(c, user_id, except_upload, strings),
+    })
+}
+
+/// Locks a user's stats against concurrent rewrites until the transaction ends (SQLite's
+/// `BEGIN IMMEDIATE` already holds the database's write lock).
+pub async fn lock_user(tx: &mut Tx, user_id: &str) -> Result<(), sqlx::Error> {
+    if let Tx::Postgres(c) = tx {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .execute(&mut **c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stats of one region, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionStats {
+    /// Sorted upload ids joined by `,`.
+    pub region: String,
+    /// Streams in it.
+    pub streams: i64,
+    /// Listening time in it.
+    pub ms_played: i64,
+    /// The [`schema::aggregate::StatsDoc`] as JSON.
+    pub doc: String,
+}
+
+/// Replaces all of a user's region stats.
+pub async fn replace_stats(
+    tx: &mut Tx,
+    user_id: &str,
+    regions: &[RegionStats],
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => {
+        sqlx::query("DELETE FROM stats WHERE user_id = $1").bind(user_id).execute(&mut **c).await?;
+        for r in regions {
+            sqlx::query("INSERT INTO stats (user_id, region, streams, ms_played, doc) VALUES ($1, $2, $3, $4, $5)")
+                .bind(user_id)
+                .bind(&r.region)
+                .bind(r.streams)
+                .bind(r.ms_played)
+                .bind(&r.doc)
+                .execute(&mut **c)
+                .await?;
+        }
+        Ok(())
+    })
+}
+
+/// A user's region stats.
+pub async fn stats_for_user(
+    db: &crate::db::Db,
+    user_id: &str,
+) -> Result<Vec<RegionStats>, sqlx::Error> {
+    crate::on_pool!(db, p => {
+        let rows = sqlx::query("SELECT region, streams, ms_played, doc FROM stats WHERE user_id = $1 ORDER BY region")
+            .bind(user_id)
+            .fetch_all(p)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RegionStats { region: r.get("region"), streams: r.get("streams"), ms_played: r.get("ms_played"), doc: r.get("doc") })
+            .collect())
+    })
+}
+
+/// Number of plays stored for an upload.
+pub async fn count_for_upload(db: &crate::db::Db, upload_id: &str) -> Result<i64, sqlx::Error> {
+    crate::on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM plays WHERE upload_id = $1").bind(upload_id).fetch_one(p).await)
+}

@@ -1,0 +1,316 @@
+//! Uploads: one file (a JSON file or Spotify's zip) a user gave us, its object, and where it is
+//! on its way `queued → processing → ready | failed` (and `deleting` on its way out).
+
+use sqlx::Row;
+
+use crate::db::{Db, Tx, now_ms};
+use crate::{ids, on_pool, on_tx};
+
+/// Where an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Stored, waiting for a worker.
+    Queued,
+    /// A worker is on it.
+    Processing,
+    /// Its plays and stats are in.
+    Ready,
+    /// It could not be read; `reason` says why.
+    Failed,
+    /// Being deleted (its object and plays go first, then the row).
+    Deleting,
+}
+
+impl State {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Processing => "processing",
+            State::Ready => "ready",
+            State::Failed => "failed",
+            State::Deleting => "deleting",
+        }
+    }
+
+    fn parse(s: &str) -> State {
+        match s {
+            "queued" => State::Queued,
+            "processing" => State::Processing,
+            "ready" => State::Ready,
+            "deleting" => State::Deleting,
+            _ => State::Failed,
+        }
+    }
+}
+
+/// An upload row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// Id.
+    pub id: String,
+    /// Owner (user id).
+    pub owner_id: String,
+    /// `uploads/<owner>/<id>/<file name>`.
+    pub object_key: String,
+    /// The file name as the user had it.
+    pub original_name: String,
+    /// Bytes.
+    pub size_bytes: i64,
+    /// SHA-256, hex.
+    pub checksum: String,
+    /// Where it is.
+    pub state: State,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// Summary JSON when ready.
+    pub summary: Option<String>,
+    /// Parser version that produced its plays.
+    pub parser_version: i32,
+    /// Created.
+    pub created_ms: i64,
+    /// Last state change.
+    pub updated_ms: i64,
+    /// When an anonymous upload is deleted.
+    pub expires_ms: Option<i64>,
+}
+
+const COLUMNS: &str = "id, owner_id, object_key, original_name, size_bytes, checksum, state, reason, summary, \
+                       parser_version, created_ms, updated_ms, expires_ms";
+
+macro_rules! upload_row {
+    ($r:expr) => {
+        Upload {
+            id: $r.get("id"),
+            owner_id: $r.get("owner_id"),
+            object_key: $r.get("object_key"),
+            original_name: $r.get("original_name"),
+            size_bytes: $r.get("size_bytes"),
+            checksum: $r.get("checksum"),
+            state: State::parse($r.get::<&str, _>("state")),
+            reason: $r.get("reason"),
+            summary: $r.get("summary"),
+            parser_version: $r.get("parser_version"),
+            created_ms: $r.get("created_ms"),
+            updated_ms: $r.get("updated_ms"),
+            expires_ms: $r.get("expires_ms"),
+        }
+    };
+}
+
+/// Makes a file name safe to be the last segment of an object key: no path separators, no
+/// control characters, no leading dots, at most 200 bytes.
+pub fn safe_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut out: String = base
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect();
+    while out.starts_with('.') {
+        out.remove(0);
+    }
+    while out.len() > 200 {
+        out.pop();
+    }
+    if out.trim().is_empty() {
+        "upload".to_string()
+    } else {
+        out
+    }
+}
+
+/// The object key of an upload.
+pub fn object_key(owner_id: &str, upload_id: &str, file_name: &str) -> String {
+    format!(
+        "uploads/{owner_id}/{upload_id}/{}",
+        safe_file_name(file_name)
+    )
+}
+
+/// A new upload, before its object is stored.
+#[derive(Debug, Clone)]
+pub struct NewUpload<'a> {
+    /// Owner.
+    pub owner_id: &'a str,
+    /// Name as given.
+    pub original_name: &'a str,
+    /// Expiry for anonymous uploads.
+    pub expires_ms: Option<i64>,
+}
+
+/// Inserts an upload row (state `queued`, size and checksum unknown until stored) and returns
+/// it with its id and object key.
+pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error> {
+    let id = ids::new_id();
+    let key = object_key(new.owner_id, &id, new.original_name);
+    let now = now_ms();
+    on_pool!(db, p => sqlx::query(
+        "INSERT INTO uploads (id, owner_id, object_key, original_name, size_bytes, checksum, state, created_ms, updated_ms, expires_ms) \
+         VALUES ($1, $2, $3, $4, 0, '', 'queued', $5, $5, $6)",
+    )
+    .bind(&id)
+    .bind(new.owner_id)
+    .bind(&key)
+    .bind(new.original_name)
+    .bind(now)
+    .bind(new.expires_ms)
+    .execute(p)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(Upload {
+        id,
+        owner_id: new.owner_id.to_string(),
+        object_key: key,
+        original_name: new.original_name.to_string(),
+        size_bytes: 0,
+        checksum: String::new(),
+        state: State::Queued,
+        reason: None,
+        summary: None,
+        parser_version: 0,
+        created_ms: now,
+        updated_ms: now,
+        expires_ms: new.expires_ms,
+    })
+}
+
+/// Records the stored object's size and checksum.
+pub async fn set_object(db: &Db, id: &str, size: u64, checksum: &str) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => sqlx::query("UPDATE uploads SET size_bytes = $2, checksum = $3, updated_ms = $4 WHERE id = $1")
+        .bind(id)
+        .bind(size as i64)
+        .bind(checksum)
+        .bind(now_ms())
+        .execute(p)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The upload stored under an object key (the worker trusts this row, never the key alone).
+pub async fn by_key(db: &Db, key: &str) -> Result<Option<Upload>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM uploads WHERE object_key = $1");
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(key).fetch_optional(p).await?.map(|r| upload_row!(r))))
+}
+
+/// An upload by id, only if `owner_id` owns it (everyone else gets `None`: a 404, never a 403).
+pub async fn by_id_for_owner(
+    db: &Db,
+    id: &str,
+    owner_id: &str,
+) -> Result<Option<Upload>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1 AND owner_id = $2");
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(id).bind(owner_id).fetch_optional(p).await?.map(|r| upload_row!(r))))
+}
+
+/// An upload by id, whoever owns it (admin and worker use only).
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<Upload>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1");
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(id).fetch_optional(p).await?.map(|r| upload_row!(r))))
+}
+
+/// A user's uploads, newest first.
+pub async fn list_for_owner(db: &Db, owner_id: &str) -> Result<Vec<Upload>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM uploads WHERE owner_id = $1 ORDER BY created_ms DESC, id");
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(owner_id).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
+}
+
+/// Which uploads bulk re-ingestion takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every upload that has an object.
+    All,
+    /// One user's.
+    User(String),
+    /// One upload.
+    Upload(String),
+    /// Uploads whose plays came from a parser older than this version.
+    ParserOlderThan(i32),
+}
+
+/// Uploads matching a selection (not those being deleted), oldest first.
+pub async fn select(db: &Db, sel: &Selection) -> Result<Vec<Upload>, sqlx::Error> {
+    let (cond, arg): (&str, Option<String>) = match sel {
+        Selection::All => ("TRUE", None),
+        Selection::User(u) => ("owner_id = $1", Some(u.clone())),
+        Selection::Upload(u) => ("id = $1", Some(u.clone())),
+        Selection::ParserOlderThan(v) => {
+            ("parser_version < CAST($1 AS INTEGER)", Some(v.to_string()))
+        }
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE state <> 'deleting' AND size_bytes > 0 AND {cond} ORDER BY created_ms, id"
+    );
+    on_pool!(db, p => {
+        let mut q = sqlx::query(&sql);
+        if let Some(a) = &arg {
+            q = q.bind(a);
+        }
+        Ok(q.fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect())
+    })
+}
+
+/// Moves an upload to `state` (with a reason for `failed`), unless it is being deleted.
+/// Returns whether a row changed.
+pub async fn set_state(
+    db: &Db,
+    id: &str,
+    state: State,
+    reason: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let r = on_pool!(db, p => sqlx::query(
+        "UPDATE uploads SET state = $2, reason = $3, updated_ms = $4 WHERE id = $1 AND state <> 'deleting'",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(reason)
+    .bind(now_ms())
+    .execute(p)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(r > 0)
+}
+
+/// Marks an upload ready with its summary, inside the ingest transaction.
+pub async fn mark_ready(
+    tx: &mut Tx,
+    id: &str,
+    summary: &str,
+    parser_version: i32,
+) -> Result<bool, sqlx::Error> {
+    let r = on_tx!(tx, c => sqlx::query(
+        "UPDATE uploads SET state = 'ready', reason = NULL, summary = $2, parser_version = $3, updated_ms = $4 \
+         WHERE id = $1 AND state <> 'deleting'",
+    )
+    .bind(id)
+    .bind(summary)
+    .bind(parser_version)
+    .bind(now_ms())
+    .execute(&mut **c)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(r > 0)
+}
+
+/// Uploads stuck in `deleting` (a crash halfway through a delete), and anonymous uploads past
+/// their expiry: what the sweeper finishes.
+pub async fn to_sweep(db: &Db, now: i64) -> Result<Vec<Upload>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE state = 'deleting' OR (expires_ms IS NOT NULL AND expires_ms <= $1) ORDER BY created_ms"
+    );
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(now).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
+}
+
+/// Marks an upload as being deleted (from any state).
+pub async fn set_deleting(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => sqlx::query("UPDATE uploads SET state = 'deleting', updated_ms = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now_ms())
+        .execute(p)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Deletes an upload row (its plays go with it).
+pub async fn delete_row(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
