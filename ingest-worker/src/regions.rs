@@ -1,13 +1,18 @@
-//! A user's stats per region: the set of their uploads that contain a stream.
+//! A user's stats per region.
 //!
-//! Every stream the user has falls in exactly one region, so the stats of any selection of
-//! uploads are the merge of the regions that meet the selection: overlapping uploads (two
-//! exports of one account, account data beside extended history) never count a stream twice,
-//! and no selection needs its plays read again.
+//! A region is named by two sets of uploads: those that contain a stream (`M`), and those
+//! whose extended history covers the minute of an account-data stream (`S`, the uploads that
+//! *shadow* it: DESIGN.md's "extended history wins over account data" applied across uploads).
+//! A stream counts for a selection of uploads when the selection meets `M` and misses `S`.
+//! Every stream falls in exactly one region, so the stats of any selection are the merge of
+//! the regions that count for it: overlapping uploads (two exports of one account, the account
+//! package beside the extended one) never count a stream twice, and no selection needs its
+//! plays read again. Region names are `M` or `M|S`, each a sorted, comma-joined id list.
 
 use std::collections::HashMap;
 
-use schema::{Play, Settings, Stats, Strings};
+use schema::time::floor_minute;
+use schema::{Play, Settings, Source, Stats, Strings};
 use storage::plays::RegionStats;
 
 /// Region stats over `(upload id, stream digest, play)` triples. A stream present in several
@@ -18,7 +23,13 @@ pub fn region_stats<'a>(
     settings: Settings,
 ) -> Vec<RegionStats> {
     let mut streams: HashMap<[u8; 16], (Vec<&'a str>, Play)> = HashMap::new();
+    let mut spans: HashMap<&'a str, (i64, i64)> = HashMap::new();
     for (upload, key, play) in members {
+        if play.source == Source::Extended {
+            let m = floor_minute(play.end_ms);
+            let span = spans.entry(upload).or_insert((m, m));
+            *span = (span.0.min(m), span.1.max(m));
+        }
         let entry = streams.entry(key).or_insert_with(|| (Vec::new(), play));
         if !entry.0.contains(&upload) {
             entry.0.push(upload);
@@ -27,7 +38,20 @@ pub fn region_stats<'a>(
     let mut by_region: HashMap<String, Vec<Play>> = HashMap::new();
     for (_, (mut uploads, play)) in streams {
         uploads.sort_unstable();
-        by_region.entry(uploads.join(",")).or_default().push(play);
+        let mut name = uploads.join(",");
+        if play.source == Source::Account {
+            let minute = floor_minute(play.end_ms);
+            let mut shadows: Vec<&str> = spans
+                .iter()
+                .filter(|(u, (lo, hi))| (*lo..=*hi).contains(&minute) && !uploads.contains(u))
+                .map(|(u, _)| *u)
+                .collect();
+            if !shadows.is_empty() {
+                shadows.sort_unstable();
+                name = format!("{name}|{}", shadows.join(","));
+            }
+        }
+        by_region.entry(name).or_default().push(play);
     }
     let mut out: Vec<RegionStats> = by_region
         .into_iter()
@@ -46,6 +70,13 @@ pub fn region_stats<'a>(
     out
 }
 
+/// Whether a region's streams count for a selection of uploads.
+pub fn counts_for(region: &str, selection: &[&str]) -> bool {
+    let (members, shadows) = region.split_once('|').unwrap_or((region, ""));
+    members.split(',').any(|u| selection.contains(&u))
+        && !shadows.split(',').any(|u| selection.contains(&u))
+}
+
 /// Merges the stored regions that meet a selection of uploads into one [`Stats`] on `strings`.
 pub fn merge_selection(
     regions: &[RegionStats],
@@ -54,7 +85,7 @@ pub fn merge_selection(
 ) -> Result<Option<Stats>, String> {
     let mut merged: Option<Stats> = None;
     for r in regions {
-        if !r.region.split(',').any(|u| selection.contains(&u)) {
+        if !counts_for(&r.region, selection) {
             continue;
         }
         let doc: schema::aggregate::StatsDoc =
@@ -71,7 +102,7 @@ pub fn merge_selection(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schema::{Country, Kind, Platform, Source, Sym};
+    use schema::{Country, Kind, Platform, Sym};
 
     fn play(strings: &mut Strings, end_ms: i64, ms: u64) -> Play {
         Play {
@@ -120,5 +151,42 @@ mod tests {
         assert_eq!(total(&["A"], &mut s), 90_000);
         assert_eq!(total(&["B"], &mut s), 110_000);
         assert_eq!(total(&["C"], &mut s), 0);
+    }
+
+    #[test]
+    fn account_data_counts_alone_but_gives_way_to_an_extended_upload_covering_it() {
+        let mut s = Strings::default();
+        let minute = 60_000;
+        let ext1 = play(&mut s, 10 * minute + 5_000, 40_000);
+        let ext2 = play(&mut s, 20 * minute + 5_000, 40_000);
+        let mut covered = play(&mut s, 15 * minute, 45_000);
+        covered.source = Source::Account;
+        let mut later = play(&mut s, 30 * minute, 50_000);
+        later.source = Source::Account;
+        let members = vec![
+            ("E", [1; 16], ext1),
+            ("E", [2; 16], ext2),
+            ("A", [3; 16], covered),
+            ("A", [4; 16], later),
+        ];
+        let regions = region_stats(members, &s, Settings::default());
+        let names: Vec<&str> = regions.iter().map(|r| r.region.as_str()).collect();
+        assert_eq!(names, ["A", "A|E", "E"]);
+        let total = |sel: &[&str], s: &mut Strings| {
+            merge_selection(&regions, sel, s)
+                .unwrap()
+                .map_or(0, |m| m.total.ms)
+        };
+        assert_eq!(
+            total(&["A"], &mut s),
+            95_000,
+            "account data alone counts every row"
+        );
+        assert_eq!(total(&["E"], &mut s), 80_000);
+        assert_eq!(
+            total(&["A", "E"], &mut s),
+            130_000,
+            "the covered account row gives way"
+        );
     }
 }

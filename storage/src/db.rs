@@ -147,7 +147,7 @@ impl Db {
                     sqlx::raw_sql(m.sqlite).execute(&mut **c).await?;
                 }
                 Tx::Postgres(c) => {
-                    sqlx::query("SELECT pg_advisory_xact_lock(7_271_955)")
+                    sqlx::query("SELECT pg_advisory_xact_lock(7271955)")
                         .execute(&mut **c)
                         .await?;
                     let again: i64 = sqlx::query_scalar(

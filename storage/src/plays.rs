@@ -91,14 +91,114 @@ pub async fn replace_for_upload(
     strings: &Strings,
 ) -> Result<(), sqlx::Error> {
     delete_for_upload(tx, upload_id).await?;
-    for (chunk, keys) in plays.chunks(BATCH).zip(digests.chunks(BATCH)) {
-        let rows = chunk.iter().zip(keys.iter());
-        match tx {
-            Tx::Sqlite(c) => insert_batch!(sqlx::Sqlite, c, upload_id, user_id, rows, strings),
-            Tx::Postgres(c) => insert_batch!(sqlx::Postgres, c, upload_id, user_id, rows, strings),
+    match tx {
+        Tx::Sqlite(c) => {
+            for (chunk, keys) in plays.chunks(BATCH).zip(digests.chunks(BATCH)) {
+                insert_batch!(
+                    sqlx::Sqlite,
+                    c,
+                    upload_id,
+                    user_id,
+                    chunk.iter().zip(keys.iter()),
+                    strings
+                );
+            }
         }
+        Tx::Postgres(c) => copy_in(c, upload_id, user_id, plays, digests, strings).await?,
     }
     Ok(())
+}
+
+/// PostgreSQL's bulk path: `COPY … FROM STDIN` in text format, a few MB per message.
+async fn copy_in(
+    conn: &mut sqlx::PgConnection,
+    upload_id: &str,
+    user_id: &str,
+    plays: &[Play],
+    digests: &[[u8; 16]],
+    strings: &Strings,
+) -> Result<(), sqlx::Error> {
+    use std::fmt::Write as _;
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY plays (upload_id, user_id, stream_key, end_ms, ms_played, kind, source, title, creator, collection, uri, \
+             reason_start, reason_end, shuffle, skipped, offline, incognito, platform, country) FROM STDIN",
+        )
+        .await?;
+    let mut seen = std::collections::HashSet::with_capacity(plays.len());
+    let mut buf = String::with_capacity(4 << 20);
+    let (upload_id, user_id) = (copy_text(upload_id), copy_text(user_id));
+    for (p, key) in plays.iter().zip(digests) {
+        if !seen.insert(*key) {
+            continue;
+        }
+        let _ = write!(buf, "{upload_id}\t{user_id}\t\\\\x");
+        for b in key {
+            let _ = write!(buf, "{b:02x}");
+        }
+        let _ = write!(
+            buf,
+            "\t{}\t{}\t{}\t{}",
+            p.end_ms,
+            p.ms_played as i64,
+            kind_code(p.kind),
+            i16::from(p.source == Source::Account)
+        );
+        for sym in [
+            p.title,
+            p.creator,
+            p.collection,
+            p.uri,
+            p.reason_start,
+            p.reason_end,
+        ] {
+            buf.push('\t');
+            match strings.opt(sym) {
+                Some(s) => buf.push_str(&copy_text(s)),
+                None => buf.push_str("\\N"),
+            }
+        }
+        for flag in [p.shuffle, p.skipped, p.offline, p.incognito] {
+            buf.push_str(match flag {
+                Some(true) => "\tt",
+                Some(false) => "\tf",
+                None => "\t\\N",
+            });
+        }
+        let _ = writeln!(
+            buf,
+            "\t{}\t{}",
+            platform_code(p.platform),
+            copy_text(p.country.as_str())
+        );
+        if buf.len() > (4 << 20) - 4096 {
+            copy.send(buf.as_bytes()).await?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.as_bytes()).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Escapes a value for COPY's text format (backslash, tab, newline, carriage return).
+fn copy_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\\', '\t', '\n', '\r']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Deletes an upload's plays.

@@ -144,6 +144,12 @@ pub struct NewUpload<'a> {
 pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error> {
     let id = ids::new_id();
     let key = object_key(new.owner_id, &id, new.original_name);
+    // Shown back to the user; control characters (NUL above all) have no place in it.
+    let original_name: String = new
+        .original_name
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect();
     let now = now_ms();
     on_pool!(db, p => sqlx::query(
         "INSERT INTO uploads (id, owner_id, object_key, original_name, size_bytes, checksum, state, created_ms, updated_ms, expires_ms) \
@@ -152,7 +158,7 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
     .bind(&id)
     .bind(new.owner_id)
     .bind(&key)
-    .bind(new.original_name)
+    .bind(&original_name)
     .bind(now)
     .bind(new.expires_ms)
     .execute(p)
@@ -161,7 +167,7 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
         id,
         owner_id: new.owner_id.to_string(),
         object_key: key,
-        original_name: new.original_name.to_string(),
+        original_name,
         size_bytes: 0,
         checksum: String::new(),
         state: State::Queued,
