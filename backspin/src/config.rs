@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use ingest_worker::Deps;
 use ingest_worker::notify::LogNotifier;
 use storage::Db;
@@ -23,6 +24,15 @@ pub struct Storage {
     /// Largest upload accepted, in MiB (a lifetime export zip is a few hundred MiB).
     #[arg(long, env = "BACKSPIN_MAX_UPLOAD_MIB", default_value_t = 1024)]
     pub max_upload_mib: u64,
+    /// Seconds a received queue message stays hidden from other workers; a worker that dies
+    /// mid-ingest gives its upload back after this long. Busy workers extend it well before
+    /// it lapses.
+    #[arg(
+        long,
+        env = "BACKSPIN_VISIBILITY_TIMEOUT_SECS",
+        default_value_t = queue_config::QueueSettings::DEFAULT.visibility_timeout.as_secs()
+    )]
+    pub visibility_timeout_secs: u64,
 }
 
 /// The queue's name in the table queue.
@@ -41,8 +51,29 @@ impl Storage {
         self.max_upload_mib << 20
     }
 
+    /// The queue settings in force: the defaults with the visibility timeout given, and the
+    /// heartbeat kept under half of it.
+    pub fn queue_settings(&self) -> Result<queue_config::QueueSettings> {
+        let default = queue_config::QueueSettings::DEFAULT;
+        let visibility_timeout = Duration::from_secs(self.visibility_timeout_secs);
+        if visibility_timeout.is_zero() {
+            bail!("BACKSPIN_VISIBILITY_TIMEOUT_SECS must be at least 1 second, got 0");
+        }
+        let settings = queue_config::QueueSettings {
+            visibility_timeout,
+            // Four extensions per timeout, as the defaults have (30 s of 120 s).
+            heartbeat_every: default.heartbeat_every.min(visibility_timeout / 4),
+            ..default
+        };
+        settings
+            .validate()
+            .map_err(|e| anyhow!("BACKSPIN_VISIBILITY_TIMEOUT_SECS: {e}"))?;
+        Ok(settings)
+    }
+
     /// Opens the database (applying migrations) and builds the worker's dependencies.
     pub async fn open(&self) -> Result<Deps> {
+        let settings = self.queue_settings()?;
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
             format!(
                 "BACKSPIN_DATA_DIR {}: cannot create the folder",
@@ -54,7 +85,6 @@ impl Storage {
             .await
             .with_context(|| format!("DATABASE_URL: cannot connect to {}", redact(&url)))?;
         db.migrate().await.context("applying database migrations")?;
-        let settings = queue_config::QueueSettings::DEFAULT;
         let store = LocalDir::new(self.data_dir.join("objects")).with_context(|| {
             format!(
                 "BACKSPIN_DATA_DIR {}: cannot create the objects folder",

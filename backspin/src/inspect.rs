@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -31,20 +31,49 @@ pub struct Args {
 
 /// Runs the command; exits 1 when no history could be read at all.
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let tz: Tz = args.tz.parse().map_err(|_| anyhow::anyhow!("--tz {:?} is not a known time zone (try Europe/Berlin or UTC)", args.tz))?;
-    let settings = Settings { tz, min_play_ms: args.min_play_ms, ..Settings::default() };
-    let limits = Limits { max_file_bytes: args.max_file_mib << 20, ..Limits::default() };
+    let tz: Tz = args.tz.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--tz {:?} is not a known time zone (try Europe/Berlin or UTC)",
+            args.tz
+        )
+    })?;
+    let settings = Settings {
+        tz,
+        min_play_ms: args.min_play_ms,
+        ..Settings::default()
+    };
+    let limits = Limits {
+        max_file_bytes: args.max_file_mib << 20,
+        ..Limits::default()
+    };
 
     let (mut inputs, mut skipped) = (Vec::new(), Vec::new());
     for p in &args.paths {
-        collect(p, true, &mut inputs, &mut skipped).with_context(|| format!("reading {}", p.display()))?;
+        crate::paths::collect(p, true, &mut inputs, &mut skipped)
+            .with_context(|| format!("reading {}", p.display()))?;
     }
     if inputs.is_empty() {
-        bail!("no files found in {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no files found in {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-    let mut lib = schema::load(&names, |i| File::open(&inputs[i]).map(BufReader::new), &limits);
-    lib.files.extend(skipped.iter().map(|p| FileReport::ignored(p.display().to_string(), "neither JSON nor a zip (by its name)")));
+    let mut lib = schema::load(
+        &names,
+        |i| File::open(&inputs[i]).map(BufReader::new),
+        &limits,
+    );
+    lib.files.extend(skipped.iter().map(|p| {
+        FileReport::ignored(
+            p.display().to_string(),
+            "neither JSON nor a zip (by its name)",
+        )
+    }));
     let report = schema::dedupe(&mut lib.plays);
     let stats = Stats::build(&lib.plays, settings);
     let summary = Summary::new(&lib, &report, &stats);
@@ -57,28 +86,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         out.write_all(render_text(&summary).as_bytes())?;
     }
     let used = summary.files.iter().any(|f| f.status == Status::Used);
-    Ok(if used { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// Files of a path: itself when named, or the JSON files and zips below a folder in name
-/// order (other files there are listed in `skipped`).
-fn collect(path: &Path, named: bool, out: &mut Vec<PathBuf>, skipped: &mut Vec<PathBuf>) -> io::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
-        entries.sort();
-        for e in entries {
-            collect(&e, false, out, skipped)?;
-        }
-    } else if !named
-        && !path.extension().is_some_and(|x| x.eq_ignore_ascii_case("json") || x.eq_ignore_ascii_case("zip"))
-    {
-        skipped.push(path.to_path_buf());
+    Ok(if used {
+        ExitCode::SUCCESS
     } else {
-        // Let a missing file surface here with its name rather than later.
-        std::fs::metadata(path)?;
-        out.push(path.to_path_buf());
-    }
-    Ok(())
+        ExitCode::FAILURE
+    })
 }
 
 fn hours(ms: u64) -> String {
@@ -104,28 +116,50 @@ fn render_text(s: &Summary) -> String {
         }
     }
     let _ = writeln!(o);
-    let _ = writeln!(o, "Summary ({}; a play is ≥ {} s)", s.time_zone, s.min_play_ms as f64 / 1000.0);
+    let _ = writeln!(
+        o,
+        "Summary ({}; a play is ≥ {} s)",
+        s.time_zone,
+        s.min_play_ms as f64 / 1000.0
+    );
     let rows = [
         ("records", s.records.to_string()),
         ("unique streams", s.unique_records.to_string()),
         ("duplicates dropped", s.duplicates_dropped.to_string()),
-        ("account rows covered by extended", s.account_rows_covered_by_extended.to_string()),
+        (
+            "account rows covered by extended",
+            s.account_rows_covered_by_extended.to_string(),
+        ),
         ("rows without metadata", s.rows_without_metadata.to_string()),
         ("listening time", hours(s.total_ms_played)),
         ("  music", hours(s.music_ms_played)),
         ("  podcasts", hours(s.episode_ms_played)),
         ("  audiobooks", hours(s.audiobook_ms_played)),
         ("plays", s.plays.to_string()),
-        ("artists / tracks / albums", format!("{} / {} / {}", s.distinct_artists, s.distinct_tracks, s.distinct_albums)),
-        ("shows / episodes", format!("{} / {}", s.distinct_shows, s.distinct_episodes)),
+        (
+            "artists / tracks / albums",
+            format!(
+                "{} / {} / {}",
+                s.distinct_artists, s.distinct_tracks, s.distinct_albums
+            ),
+        ),
+        (
+            "shows / episodes",
+            format!("{} / {}", s.distinct_shows, s.distinct_episodes),
+        ),
         ("first stream ended", s.first_ts.clone().unwrap_or_default()),
         ("last stream ended", s.last_ts.clone().unwrap_or_default()),
         ("days listened", s.days_listened.to_string()),
         (
             "longest streak",
-            s.longest_streak.as_ref().map_or(String::new(), |k| format!("{} days ({} – {})", k.days, k.first, k.last)),
+            s.longest_streak.as_ref().map_or(String::new(), |k| {
+                format!("{} days ({} – {})", k.days, k.first, k.last)
+            }),
         ),
-        ("skip / shuffle rate", format!("{} / {}", pct(s.skip_rate), pct(s.shuffle_rate))),
+        (
+            "skip / shuffle rate",
+            format!("{} / {}", pct(s.skip_rate), pct(s.shuffle_rate)),
+        ),
     ];
     for (k, v) in rows {
         let _ = writeln!(o, "  {k:<34}{v}");
@@ -143,7 +177,14 @@ fn render_text(s: &Summary) -> String {
     }
     let _ = writeln!(o, "\nTop artists");
     for (i, a) in s.top_artists.iter().enumerate() {
-        let _ = writeln!(o, "  {:>2}. {}  {}  {} plays", i + 1, a.name, hours(a.ms_played), a.plays);
+        let _ = writeln!(
+            o,
+            "  {:>2}. {}  {}  {} plays",
+            i + 1,
+            a.name,
+            hours(a.ms_played),
+            a.plays
+        );
     }
     let _ = writeln!(o, "\nTop tracks");
     for (i, t) in s.top_tracks.iter().enumerate() {

@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config;
+mod generate;
 mod inspect;
+mod paths;
+mod pipeline;
 
 /// Backspin: your whole Spotify listening history, as dashboards.
 #[derive(Debug, Parser)]
@@ -19,12 +23,27 @@ struct Cli {
 enum Command {
     /// Read Spotify exports (JSON files, folders or my_spotify_data.zip) and summarise them.
     Inspect(inspect::Args),
+    /// Write a synthetic export (folders or my_spotify_data.zip) and the facts it must give.
+    Generate(generate::Args),
+    /// Apply pending database migrations.
+    Migrate(pipeline::MigrateArgs),
+    /// Consume the ingestion queue with an autoscaled pool until stopped (SIGINT/SIGTERM).
+    Worker(pipeline::WorkerArgs),
+    /// Admin: store files for a user through the same path an upload takes.
+    Import(pipeline::ImportArgs),
+    /// Admin: queue existing uploads for ingestion again (safe to run twice).
+    Reingest(pipeline::ReingestArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Migrate(args) => pipeline::migrate(&args),
+        Command::Worker(args) => pipeline::worker(&args),
+        Command::Import(args) => pipeline::import(&args),
+        Command::Reingest(args) => pipeline::reingest(&args),
     };
     match result {
         Ok(code) => code,

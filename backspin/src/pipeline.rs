@@ -133,9 +133,17 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
         let deps = args.storage.open().await?;
+        let (mut files, mut skipped) = (Vec::new(), Vec::new());
+        for p in &args.paths {
+            crate::paths::collect(p, true, &mut files, &mut skipped)
+                .with_context(|| format!("{}", p.display()))?;
+        }
+        for p in &skipped {
+            eprintln!("skipping {} (neither JSON nor a zip)", p.display());
+        }
         let user = storage::users::ensure_by_email(&deps.db, &args.user).await?;
         let mut queued = Vec::new();
-        for path in &args.paths {
+        for path in &files {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -260,18 +268,18 @@ async fn follow(deps: &Deps, queued: &[Upload], wait: &Wait) -> Result<ExitCode>
         let _ = p.await;
     }
     for u in queued {
-        if let Some(u) = uploads::by_id(&deps.db, &u.id).await? {
-            if u.state == State::Failed {
-                eprintln!(
-                    "{} ({}): {}",
-                    u.id,
-                    u.original_name,
-                    u.reason.unwrap_or_default()
-                );
-            }
+        if let Some(u) = uploads::by_id(&deps.db, &u.id).await?
+            && u.state == State::Failed
+        {
+            eprintln!(
+                "{} ({}): {}",
+                u.id,
+                u.original_name,
+                u.reason.unwrap_or_default()
+            );
         }
     }
-    let _ = ready;
+    eprintln!("done: {ready} ready, {failed} failed");
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -73,7 +73,9 @@ pub(crate) struct Namer {
 
 impl Namer {
     pub(crate) fn new(nasty: bool) -> Namer {
-        Namer { nasty: nasty.then(nasty_names) }
+        Namer {
+            nasty: nasty.then(nasty_names),
+        }
     }
 
     fn hostile(&self, rng: &mut Rng) -> Option<String> {
@@ -98,7 +100,7 @@ impl Namer {
             if i > 0 {
                 t.push(' ');
             }
-            t.push_str(rng.pick(&WORDS));
+            t.push_str(WORDS[rng.index(WORDS.len())]);
         }
         let r = rng.f64();
         if r < 0.05 {
@@ -123,7 +125,7 @@ fn plain_name(rng: &mut Rng) -> String {
         }
         let start = s.len();
         for _ in 0..rng.range(1, 3) {
-            s.push_str(rng.pick(&SYLLABLES));
+            s.push_str(SYLLABLES[rng.index(SYLLABLES.len())]);
         }
         s[start..=start].make_ascii_uppercase();
     }
@@ -219,18 +221,31 @@ impl Catalog {
                 let album = c.albums.len() as u32;
                 c.albums.push(namer.title(rng));
                 for _ in 0..rng.range(4, 14) {
-                    let duration_ms = rng.gauss(215_000.0, 55_000.0).clamp(60_000.0, 600_000.0) as u32;
+                    let duration_ms =
+                        rng.gauss(215_000.0, 55_000.0).clamp(60_000.0, 600_000.0) as u32;
                     let title = namer.title(rng);
                     let next = named_ids.len() as u32;
-                    let named = *named_ids.entry((name_id, title.clone())).or_insert_with(|| {
-                        c.named_tracks.push((name_id, c.tracks.len() as u32));
-                        next
-                    });
+                    let named = *named_ids
+                        .entry((name_id, title.clone()))
+                        .or_insert_with(|| {
+                            c.named_tracks.push((name_id, c.tracks.len() as u32));
+                            next
+                        });
                     let uri = uri(rng);
-                    c.tracks.push(Track { artist: a as u32, album, title, uri, duration_ms, named });
+                    c.tracks.push(Track {
+                        artist: a as u32,
+                        album,
+                        title,
+                        uri,
+                        duration_ms,
+                        named,
+                    });
                 }
             }
-            c.artists.push(Artist { name: name_id, tracks: first..c.tracks.len() as u32 });
+            c.artists.push(Artist {
+                name: name_id,
+                tracks: first..c.tracks.len() as u32,
+            });
         }
         for s in 0..(n_artists / 150).max(3) {
             let name = namer.name(rng) + " Podcast";
@@ -239,9 +254,17 @@ impl Catalog {
                 let title = format!("Episode {i}: {}", namer.title(rng));
                 let uri = uri(rng);
                 let duration_ms = rng.range(900_000, 5_400_000) as u32;
-                c.episodes.push(Episode { show: s as u32, title, uri, duration_ms });
+                c.episodes.push(Episode {
+                    show: s as u32,
+                    title,
+                    uri,
+                    duration_ms,
+                });
             }
-            c.shows.push(Show { name, episodes: first..c.episodes.len() as u32 });
+            c.shows.push(Show {
+                name,
+                episodes: first..c.episodes.len() as u32,
+            });
         }
         c
     }

@@ -9,8 +9,15 @@ use crate::time::{DAY, HOUR, MINUTE, SECOND, days_from_civil, weekday, year_of, 
 
 /// `reason_start` values; index 0 follows a track that played to its end, the others follow
 /// a skip, a pause or a new session.
-pub(crate) const REASONS_START: [&str; 7] =
-    ["trackdone", "clickrow", "fwdbtn", "playbtn", "appload", "backbtn", "remote"];
+pub(crate) const REASONS_START: [&str; 7] = [
+    "trackdone",
+    "clickrow",
+    "fwdbtn",
+    "playbtn",
+    "appload",
+    "backbtn",
+    "remote",
+];
 
 /// `reason_end` values, in the order of [`End`].
 pub(crate) const REASONS_END: [&str; 10] = [
@@ -115,12 +122,6 @@ pub(crate) struct Rec {
     pub(crate) platform: u8,
 }
 
-impl Rec {
-    pub(crate) fn is_podcast(&self) -> bool {
-        matches!(self.what, What::Episode(_) | What::Nothing { podcast: true })
-    }
-}
-
 /// Who listened: the username and home country.
 #[derive(Debug)]
 pub(crate) struct Listener {
@@ -131,7 +132,9 @@ pub(crate) struct Listener {
 impl Listener {
     pub(crate) fn new(rng: &mut Rng) -> Listener {
         let home = *rng.pick(&HOMES);
-        let username = (0..11).map(|_| char::from(b'0' + rng.index(10) as u8)).collect();
+        let username = (0..11)
+            .map(|_| char::from(b'0' + rng.index(10) as u8))
+            .collect();
         Listener { username, home }
     }
 }
@@ -213,14 +216,22 @@ pub(crate) fn listen(o: &Options, cat: &Catalog, home: [u8; 2], rng: &mut Rng) -
                 + rng.range(0, 59) as i64 * MINUTE
                 + rng.range(0, 59) as i64 * SECOND;
             let podcast = rng.chance(0.06);
-            let wanted = if podcast { rng.range(1, 2) as usize } else { (rng.exp(12.0) as usize).max(1) };
+            let wanted = if podcast {
+                rng.range(1, 2) as usize
+            } else {
+                (rng.exp(12.0) as usize).max(1)
+            };
             let session = wanted.min(n_today);
             let shuffle = rng.chance(0.45);
             let wide = rng.chance(0.1);
             let kinds = if wide { KINDS_OF_PLATFORM } else { 3 };
             let platform_verbose = VERBOSE + rng.index(kinds) as u8;
             let platform_short = SHORT + rng.index(kinds) as u8;
-            let country = if rng.chance(0.97) { home } else { *rng.pick(&ABROAD) };
+            let country = if rng.chance(0.97) {
+                home
+            } else {
+                *rng.pick(&ABROAD)
+            };
             let ip = if rng.chance(0.8) {
                 Ip::V4(rng.range(1, 254) as u8)
             } else {
@@ -234,7 +245,11 @@ pub(crate) fn listen(o: &Options, cat: &Catalog, home: [u8; 2], rng: &mut Rng) -
                     let show = &cat.shows[rng.index(cat.shows.len())];
                     let ep = show.episodes.start + rng.index(show.episodes.len()) as u32;
                     let dur = cat.episodes[ep as usize].duration_ms;
-                    let played = if rng.chance(0.5) { dur } else { rng.range(0, u64::from(dur)) as u32 };
+                    let played = if rng.chance(0.5) {
+                        dur
+                    } else {
+                        rng.range(0, u64::from(dur)) as u32
+                    };
                     (What::Episode(ep), played)
                 } else {
                     let x = rng.f64() * cum.last().copied().unwrap_or(0.0);
@@ -268,8 +283,13 @@ pub(crate) fn listen(o: &Options, cat: &Catalog, home: [u8; 2], rng: &mut Rng) -
                 }
                 let begin = t;
                 t += i64::from(played);
-                let reason_start = if prev_done { 0 } else { 1 + rng.index(REASONS_START.len() - 1) as u8 };
-                let skipped = matches!(reason_end, FWDBTN | BACKBTN) || (reason_end == ENDPLAY && rng.chance(0.5));
+                let reason_start = if prev_done {
+                    0
+                } else {
+                    1 + rng.index(REASONS_START.len() - 1) as u8
+                };
+                let skipped = matches!(reason_end, FWDBTN | BACKBTN)
+                    || (reason_end == ENDPLAY && rng.chance(0.5));
                 recs.push(Rec {
                     end_ms: t,
                     start_ms: begin,
@@ -284,7 +304,11 @@ pub(crate) fn listen(o: &Options, cat: &Catalog, home: [u8; 2], rng: &mut Rng) -
                     incognito,
                     country,
                     ip,
-                    platform: if t < switch { platform_verbose } else { platform_short },
+                    platform: if t < switch {
+                        platform_verbose
+                    } else {
+                        platform_short
+                    },
                 });
                 prev_done = reason_end == TRACKDONE;
                 t += rng.range(0, 3) as i64 * SECOND;
