@@ -286,13 +286,16 @@ async fn commit(
     Ok(())
 }
 
+/// An upload's plays held in memory: its id, its plays and their stream digests.
+pub(crate) type Current<'a> = (&'a str, &'a [schema::Play], &'a [[u8; 16]]);
+
 /// Rewrites a user's region stats from the plays of their ready uploads other than `except`,
 /// plus `current` (an upload being committed in this transaction, given from memory).
 pub(crate) async fn rebuild_stats(
     tx: &mut storage::Tx,
     owner_id: &str,
     except: &str,
-    current: Option<(&str, &[schema::Play], &[[u8; 16]])>,
+    current: Option<Current<'_>>,
     strings: &mut schema::Strings,
     settings: Settings,
 ) -> Result<(), storage::db::SqlxError> {
