@@ -136,8 +136,13 @@ pub async fn ingest_key(deps: &Deps, key: &str) -> Result<String, Failure> {
         uploads::set_state(&deps.db, &upload.id, State::Processing, None).await?;
         match ingest(deps, &upload).await {
             Err(Failure::Permanent(why)) => {
+                // No row changed: the upload was deleted (or is being deleted) meanwhile, which
+                // is why its file is gone; nothing to record, nobody to alert.
+                if !uploads::set_state(&deps.db, &upload.id, State::Failed, Some(&why)).await? {
+                    info!(why, "upload deleted while it was being ingested");
+                    return Ok("deleted meanwhile".into());
+                }
                 warn!(why, "upload failed");
-                uploads::set_state(&deps.db, &upload.id, State::Failed, Some(&why)).await?;
                 deps.notifier
                     .notify(
                         "Backspin: an upload could not be read",

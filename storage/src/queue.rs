@@ -170,11 +170,13 @@ impl TableQueue {
             Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
             Db::Sqlite(_) => "",
         };
+        // Messages received `max_receives` times are left for `dead_letter`, never received
+        // again.
         let sql = format!(
             "UPDATE queue_messages SET visible_at_ms = $1, receive_count = receive_count + 1, \
              receipt = $2 || '.' || CAST(id AS TEXT) \
              WHERE id IN (SELECT id FROM queue_messages WHERE queue = $3 AND visible_at_ms <= $4 \
-                          ORDER BY visible_at_ms, id LIMIT $5 {lock}) \
+                          AND receive_count < $6 ORDER BY visible_at_ms, id LIMIT $5 {lock}) \
              RETURNING id, body, receive_count, receipt"
         );
         on_pool!(&self.db, p => {
@@ -184,6 +186,7 @@ impl TableQueue {
                 .bind(&self.name)
                 .bind(now)
                 .bind(i64::from(max))
+                .bind(self.max_receives as i32)
                 .fetch_all(p)
                 .await?;
             let mut out: Vec<Received> = rows
@@ -224,14 +227,17 @@ impl Queue for TableQueue {
         visibility: Duration,
     ) -> Result<Batch, QueueError> {
         let deadline = tokio::time::Instant::now() + wait;
-        let dead_lettered = self.dead_letter(now_ms()).await?;
+        let mut dead_lettered = Vec::new();
         loop {
             // Register interest before looking, so a send between the look and the wait is
             // not missed.
             let woken = self.wake.notified();
+            // On every look, not once per call: a message whose last receive lapses while
+            // this call waits must go to the dead-letter queue, not be received again.
+            dead_lettered.extend(self.dead_letter(now_ms()).await?);
             let messages = self.try_receive(max.max(1), visibility).await?;
             let now = tokio::time::Instant::now();
-            if !messages.is_empty() || now >= deadline {
+            if !messages.is_empty() || !dead_lettered.is_empty() || now >= deadline {
                 return Ok(Batch {
                     messages,
                     dead_lettered,
