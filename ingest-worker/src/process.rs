@@ -1,7 +1,7 @@
 //! One message, from receive to acknowledge.
 //!
 //! **Idempotency.** Processing an upload replaces everything earlier for it (its plays, and its
-//! owner's region stats, rebuilt from all of the owner's ready uploads) in one transaction,
+//! owner's region stats, rebuilt from all of the owner's uploads) in one transaction,
 //! and the message is deleted only after that commit. So an event delivered twice, or
 //! redelivered after a worker died mid-ingest, leaves exactly one copy of each play and the
 //! same stats as a single clean run.
@@ -138,7 +138,7 @@ pub async fn ingest_key(deps: &Deps, key: &str) -> Result<String, Failure> {
             Err(Failure::Permanent(why)) => {
                 // No row changed: the upload was deleted (or is being deleted) meanwhile, which
                 // is why its file is gone; nothing to record, nobody to alert.
-                if !uploads::set_state(&deps.db, &upload.id, State::Failed, Some(&why)).await? {
+                if !fail(deps, &upload, &why).await? {
                     info!(why, "upload deleted while it was being ingested");
                     return Ok("deleted meanwhile".into());
                 }
@@ -291,10 +291,28 @@ async fn commit(
     Ok(())
 }
 
+/// Marks an upload failed. Plays an earlier ingest left (a re-ingest the current parser
+/// refuses) go in the same transaction, with the owner's stats rebuilt without them, so a
+/// failed upload never counts. Returns false when the upload is being deleted.
+async fn fail(deps: &Deps, upload: &Upload, why: &str) -> Result<bool, Failure> {
+    let mut tx = deps.db.begin().await?;
+    plays::lock_user(&mut tx, &upload.owner_id).await?;
+    if plays::delete_for_upload(&mut tx, &upload.id).await? > 0
+        && let Some(user) = users::by_id(&deps.db, &upload.owner_id).await?
+    {
+        let mut strings = schema::Strings::default();
+        rebuild_stats(&mut tx, &upload.owner_id, &upload.id, None, &mut strings, settings_of(&user)).await?;
+    }
+    let changed = uploads::set_failed(&mut tx, &upload.id, why).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// An upload's plays held in memory: its id, its plays and their stream digests.
 pub(crate) type Current<'a> = (&'a str, &'a [schema::Play], &'a [[u8; 16]]);
 
-/// Rewrites a user's region stats from the plays of their ready uploads other than `except`,
+/// Rewrites a user's region stats from the plays of their uploads (all but those being deleted
+/// and `except`; failed uploads keep no plays),
 /// plus `current` (an upload being committed in this transaction, given from memory).
 pub(crate) async fn rebuild_stats(
     tx: &mut storage::Tx,

@@ -2,10 +2,10 @@
 //!
 //! Plays are stored per upload, keyed by a digest of the stream's identity
 //! ([`schema::dedupe::stream_digest`]), so two uploads that share a stream each keep their copy:
-//! deleting one never touches the other's. Stats are stored per *region*: the set of the
-//! user's ready uploads that contain a stream. Each stream falls in exactly one region, so the
-//! stats of any selection of uploads are the merge of the regions that meet it, and no stream
-//! is ever counted twice.
+//! deleting one never touches the other's. Stats are stored per *region* (see
+//! `ingest_worker::regions`): the uploads that contain a stream, and those whose extended
+//! history shadows it. Each stream falls in exactly one region, so the stats of any selection
+//! of uploads are the merge of the regions that count for it, and no stream is counted twice.
 
 use schema::{Country, Kind, Platform, Play, Source, Strings, Sym};
 use sqlx::{QueryBuilder, Row};
@@ -224,7 +224,7 @@ macro_rules! load_rows {
             "SELECT p.upload_id, p.stream_key, p.end_ms, p.ms_played, p.kind, p.source, p.title, p.creator, p.collection, p.uri, \
              p.reason_start, p.reason_end, p.shuffle, p.skipped, p.offline, p.incognito, p.platform, p.country \
              FROM plays p JOIN uploads u ON u.id = p.upload_id \
-             WHERE p.user_id = $1 AND u.state = 'ready' AND p.upload_id <> $2",
+             WHERE p.user_id = $1 AND u.state <> 'deleting' AND p.upload_id <> $2",
         )
         .bind($user)
         .bind($except)
@@ -267,7 +267,8 @@ macro_rules! load_rows {
     }};
 }
 
-/// The plays of a user's ready uploads other than `except_upload`, onto `strings`.
+/// The plays of a user's uploads other than `except_upload` and those being deleted, onto
+/// `strings`. Uploads queued for re-ingestion keep counting with their last plays meanwhile.
 pub async fn load_for_user(
     tx: &mut Tx,
     user_id: &str,

@@ -320,3 +320,18 @@ pub async fn delete_row(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
     on_tx!(tx, c => sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(&mut **c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Marks an upload failed with its reason inside a transaction, unless it is being deleted.
+/// Returns whether a row changed.
+pub async fn set_failed(tx: &mut Tx, id: &str, reason: &str) -> Result<bool, sqlx::Error> {
+    let r = on_tx!(tx, c => sqlx::query(
+        "UPDATE uploads SET state = 'failed', reason = $2, updated_ms = $3 WHERE id = $1 AND state <> 'deleting'",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(now_ms())
+    .execute(&mut **c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(r > 0)
+}

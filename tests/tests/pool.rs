@@ -138,16 +138,21 @@ async fn the_pool_grows_under_a_backlog_and_shrinks_one_by_one_when_idle(engine:
         assert_eq!(p.upload(&u.id).await.unwrap().state, State::Ready);
     }
     assert_eq!(p.queue.depth().await.unwrap(), Depth::default());
+    // The pool may already be at its minimum when first looked at (a busy machine delays
+    // the first look): the 0 before it is optional.
+    let seen = sizes.values();
+    let seen = seen.strip_prefix(&[0]).unwrap_or(&seen);
     assert_eq!(
-        sizes.values(),
-        [0, 1, 4, 3, 2, 1],
+        seen,
+        [1, 4, 3, 2, 1],
         "started at the minimum, grew at once, shrank one at a time"
     );
-    // The times between the scale-ins 4 → 3 → 2 → 1.
+    // The times between the last scale-ins, 3 → 2 → 1.
     let steps: Vec<Duration> = sizes
         .0
         .windows(2)
-        .skip(3)
+        .rev()
+        .take(2)
         .map(|w| w[1].1 - w[0].1)
         .collect();
     assert!(
