@@ -1,1 +1,146 @@
-fn main() {}
+//! `bench`: throughput of Backspin's hot paths beside baselines, measured in one process.
+//!
+//! - `bench parse DIR`: JSON parsing of the history files below `DIR`, pre-read into memory,
+//!   by our tape-walking parser and by the usual alternatives (see [`parse`]).
+//! - `bench phases DIR`: where the time of `backspin inspect` goes, phase by phase.
+//!
+//! Every mode prints the load average before and after, since the machine is shared: compare
+//! ratios from the same run, not absolute numbers across runs. See BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+mod parse;
+mod phases;
+
+#[derive(Debug, Parser)]
+#[command(name = "bench", about = "Backspin benchmarks (see BENCHMARKS.md)")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Parse throughput (MB/s) of our parser against serde_json, simd-json's serde path,
+    /// simd-json's borrowed Value and simd-json-derive, on the same in-memory files.
+    Parse {
+        /// Folder of an export (searched recursively for history JSON files).
+        dir: PathBuf,
+        /// Timed runs per method; the median is reported.
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+        /// Only these methods (ids from the table, e.g. `--only a,c`), for profiling.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// Time per phase of `backspin inspect` (read, load, dedupe, aggregate, summary, JSON).
+    Phases {
+        /// Folder of an export.
+        dir: PathBuf,
+        /// Timed runs; the median of each phase is reported.
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().mode {
+        Mode::Parse { dir, runs, only } => parse::run(&history_files(&dir)?, runs.max(1), &only),
+        Mode::Phases { dir, runs } => phases::run(&history_files(&dir)?, runs.max(1)),
+    }
+}
+
+/// The listening-history files below `dir` in name order: every `*.json` except the
+/// generator's `expected.json`.
+fn history_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|x| x == "json")
+                && path.file_name().is_some_and(|n| n != "expected.json")
+            {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    out.sort();
+    if out.is_empty() {
+        bail!("no JSON files below {}", dir.display());
+    }
+    Ok(out)
+}
+
+/// The 1-minute load average, as `uptime` shows it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".into(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
+}
+
+/// Wall-clock and CPU time of one measurement.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    wall: Duration,
+    /// On-CPU time of all threads of this process, from the scheduler's per-thread counters:
+    /// far less disturbed than wall time when other jobs share the cores.
+    cpu: Duration,
+}
+
+/// On-CPU time of all threads of this process so far (`/proc/self/task/*/schedstat`).
+fn process_cpu() -> Duration {
+    let mut ns = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(task.path().join("schedstat")) {
+                ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    Duration::from_nanos(ns)
+}
+
+/// Times `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Sample) {
+    let cpu = process_cpu();
+    let start = Instant::now();
+    let out = f();
+    let wall = start.elapsed();
+    (
+        out,
+        Sample {
+            wall,
+            cpu: process_cpu().saturating_sub(cpu),
+        },
+    )
+}
+
+/// The medians of wall and CPU time, each taken separately (the lower middle for an even
+/// count).
+fn median(samples: &[Sample]) -> Sample {
+    let mid = |mut d: Vec<Duration>| {
+        d.sort();
+        d[(d.len() - 1) / 2]
+    };
+    Sample {
+        wall: mid(samples.iter().map(|s| s.wall).collect()),
+        cpu: mid(samples.iter().map(|s| s.cpu).collect()),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -11,10 +11,11 @@
 //!   ENDED (as Spotify's own yearly summaries do);
 //! - a "play" is a stream of at least `min_play_ms`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Offset, TimeZone};
 use chrono_tz::Tz;
+use foldhash::HashMap;
 
 use crate::model::{Country, Kind, Platform, Play, Strings, Sym};
 use crate::time::{EpochMs, civil_from_days};
@@ -316,10 +317,10 @@ impl Stats {
             by_day: BTreeMap::new(),
             by_month: BTreeMap::new(),
             hour_weekday: [[Cell::default(); 24]; 7],
-            monthly: HashMap::new(),
-            first_last: HashMap::new(),
-            reason_start: HashMap::new(),
-            reason_end: HashMap::new(),
+            monthly: HashMap::default(),
+            first_last: HashMap::default(),
+            reason_start: HashMap::default(),
+            reason_end: HashMap::default(),
             platforms: BTreeMap::new(),
             countries: BTreeMap::new(),
             shuffle: Flag::default(),
@@ -457,24 +458,35 @@ impl Stats {
         strings: &Strings,
         n: usize,
     ) -> Vec<(Entity, Cell)> {
-        let mut totals: HashMap<Entity, Cell> = HashMap::new();
+        let mut totals: HashMap<Entity, Cell> = HashMap::default();
         for ((m, e), c) in &self.monthly {
             if e.kind == kind && range.is_none_or(|(lo, hi)| (lo..=hi).contains(m)) {
                 totals.entry(*e).or_default().add(c);
             }
         }
-        let mut v: Vec<(Entity, Cell)> = totals.into_iter().collect();
-        let key = |c: &Cell| match by {
-            RankBy::Time => (c.ms, c.plays),
-            RankBy::Plays => (c.plays, c.ms),
-        };
-        v.sort_by(|(ea, a), (eb, b)| {
-            key(b).cmp(&key(a)).then_with(|| {
-                (strings.get(ea.name), strings.get(ea.owner)).cmp(&(strings.get(eb.name), strings.get(eb.owner)))
-            })
-        });
-        v.truncate(n);
-        v
+        rank(totals.into_iter().collect(), by, strings, n)
+    }
+
+    /// [`Stats::top`] of each calendar year (local, of stream end) at once: one pass over the
+    /// monthly cells instead of one per year. Years without entities of the kind are absent.
+    pub fn top_per_year(
+        &self,
+        kind: EntityKind,
+        by: RankBy,
+        strings: &Strings,
+        n: usize,
+    ) -> BTreeMap<i32, Vec<(Entity, Cell)>> {
+        let mut totals: HashMap<(i32, Entity), Cell> = HashMap::default();
+        for ((m, e), c) in &self.monthly {
+            if e.kind == kind {
+                totals.entry((m.year(), *e)).or_default().add(c);
+            }
+        }
+        let mut years: BTreeMap<i32, Vec<(Entity, Cell)>> = BTreeMap::new();
+        for ((year, e), c) in totals {
+            years.entry(year).or_default().push((e, c));
+        }
+        years.into_iter().map(|(year, v)| (year, rank(v, by, strings, n))).collect()
     }
 
     /// Distinct entities of a kind.
@@ -523,6 +535,30 @@ pub enum RankBy {
     Time,
     /// By number of plays.
     Plays,
+}
+
+/// The first `n` entities by `by`, ties broken by the other measure, then by name and owner.
+fn rank(mut v: Vec<(Entity, Cell)>, by: RankBy, strings: &Strings, n: usize) -> Vec<(Entity, Cell)> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let key = |c: &Cell| match by {
+        RankBy::Time => (c.ms, c.plays),
+        RankBy::Plays => (c.plays, c.ms),
+    };
+    // A total order, as distinct entities of a kind differ in name or owner: selecting the
+    // first n (linear) and sorting only those gives what sorting everything would.
+    let order = |(ea, a): &(Entity, Cell), (eb, b): &(Entity, Cell)| {
+        key(b).cmp(&key(a)).then_with(|| {
+            (strings.get(ea.name), strings.get(ea.owner)).cmp(&(strings.get(eb.name), strings.get(eb.owner)))
+        })
+    };
+    if v.len() > n {
+        v.select_nth_unstable_by(n - 1, order);
+        v.truncate(n);
+    }
+    v.sort_by(order);
+    v
 }
 
 /// Sessions over plays in any order.
@@ -849,5 +885,36 @@ mod tests {
         let mut merged = Stats::build(&[a, c], settings);
         merged.merge(&Stats::build(&[b], settings));
         assert_eq!(merged, all);
+    }
+
+    #[test]
+    fn top_per_year_ranks_each_year_as_top_over_its_months() {
+        let mut s = Strings::default();
+        let plays = [
+            play(&mut s, "2023-03-01T10:00:00Z", 5, "A", "x"),
+            play(&mut s, "2023-12-31T23:00:00Z", 5, "B", "y"),
+            play(&mut s, "2023-06-01T10:00:00Z", 5, "B", "z"),
+            play(&mut s, "2024-01-01T00:30:00Z", 9, "A", "x"),
+            play(&mut s, "2024-05-01T10:00:00Z", 2, "C", "w"),
+            play(&mut s, "2024-05-02T10:00:00Z", 7, "C", "v"),
+        ];
+        let st = Stats::build(&plays, tz("Europe/Berlin"));
+        for kind in [EntityKind::Artist, EntityKind::Track] {
+            for by in [RankBy::Time, RankBy::Plays] {
+                for n in [0, 1, 2, 5] {
+                    let per_year = st.top_per_year(kind, by, &s, n);
+                    assert_eq!(per_year.keys().copied().collect::<Vec<_>>(), [2023, 2024]);
+                    for (&year, top) in &per_year {
+                        let range = Some((Month(year * 12), Month(year * 12 + 11)));
+                        assert_eq!(top, &st.top(kind, by, range, &s, n), "{kind:?} {by:?} {n} {year}");
+                    }
+                }
+            }
+        }
+        // 2023-12-31T23:00Z is 2024 in Berlin, so 2023 is a tie of A and B (5 minutes, one play
+        // each) that the name breaks; in 2024 C's two plays break its tie with A (9 minutes).
+        let top = st.top_per_year(EntityKind::Artist, RankBy::Time, &s, 1);
+        assert_eq!(s.get(top[&2023][0].0.name), "A");
+        assert_eq!(s.get(top[&2024][0].0.name), "C");
     }
 }

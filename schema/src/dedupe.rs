@@ -1,6 +1,6 @@
 //! The dedupe rules of DESIGN.md: one copy of each stream, extended history over account data.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use crate::model::{Kind, Play, Source, Sym};
 use crate::time::floor_minute;
@@ -99,7 +99,7 @@ fn tri(b: Option<bool>) -> u8 {
 /// extended history (first to last extended record, to the minute) are dropped, since the
 /// extended history has the same streams at second resolution.
 pub fn dedupe(plays: &mut Vec<Play>) -> DedupeReport {
-    let mut seen = HashSet::with_capacity(plays.len());
+    let mut seen = HashSet::with_capacity_and_hasher(plays.len(), Default::default());
     let before = plays.len();
     plays.retain(|p| seen.insert(StreamKey::of(p)));
     let exact_duplicates = before - plays.len();

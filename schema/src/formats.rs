@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use foldhash::HashMap;
 use simd_json::{Node, StaticNode};
 
 use crate::model::{Country, Kind, Platform, Play, Source, Strings, Sym};
@@ -144,6 +145,9 @@ pub const MAX_PROBLEMS: usize = 20;
 pub struct Parser {
     buffers: simd_json::Buffers,
     scratch: Vec<u8>,
+    /// The last file's tape, emptied: its allocation (24 bytes per JSON value, some 17 MB for
+    /// a 12 MB file) serves the next file instead of being allocated and faulted in afresh.
+    tape: simd_json::Tape<'static>,
 }
 
 impl fmt::Debug for Parser {
@@ -154,7 +158,11 @@ impl fmt::Debug for Parser {
 
 impl Default for Parser {
     fn default() -> Self {
-        Parser { buffers: simd_json::Buffers::with_max_depth(1 << 20, MAX_DEPTH), scratch: Vec::new() }
+        Parser {
+            buffers: simd_json::Buffers::with_max_depth(1 << 20, MAX_DEPTH),
+            scratch: Vec::new(),
+            tape: simd_json::Tape(Vec::new()),
+        }
     }
 }
 
@@ -175,7 +183,8 @@ impl Parser {
 
     /// Parses a buffer the caller no longer needs: simd-json unescapes strings in place, so
     /// afterwards the buffer holds garbage. Saves a copy of every file. A JSON error carries
-    /// the byte offset only; [`ParseError::locate`] against the original adds line and column.
+    /// the byte offset only (the end of the input where simd-json cannot place the error);
+    /// [`ParseError::locate`] against the original finds the place and adds line and column.
     pub fn parse_in_place(&mut self, input: &mut [u8]) -> Result<ParsedFile, ParseError> {
         let bom = if input.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         let input = &mut input[bom..];
@@ -191,20 +200,39 @@ impl Parser {
                 message: format!("this is not JSON (it starts with \"{shown}\")"),
             });
         }
-        let tape = match simd_json::to_tape_with_buffers(input, &mut self.buffers) {
-            Ok(tape) => tape,
-            Err(e) => return Err(json_error(bom + e.index(), empty, e.error())),
+        let len = input.len();
+        let mut tape = std::mem::replace(&mut self.tape, simd_json::Tape(Vec::new())).reset();
+        let result = match simd_json::fill_tape(input, &mut self.buffers, &mut tape) {
+            Ok(()) => read_tape(&tape.0, style),
+            Err(e) => {
+                // simd-json puts what it finds while indexing (open strings, control characters,
+                // bad UTF-8: no character) at 0, escape errors relative to their string, a file
+                // that ends early or has more after its value at its last token. Only nesting
+                // and number errors are placed well; the rest are placed at the end here and
+                // found by `locate` in the original text.
+                use simd_json::ErrorType as E;
+                let placed = e.character().is_some()
+                    && matches!(e.error(), E::DepthLimitExceeded | E::InvalidNumber | E::InvalidExponent | E::Overflow);
+                let offset = if empty || placed { bom + e.index() } else { bom + len };
+                Err(json_error(offset, empty, e.error()))
+            }
         };
-        read_tape(&tape.0, style)
+        self.tape = tape.reset();
+        result
     }
 }
 
 impl ParseError {
-    /// Fills in the line and column of a JSON error from the original text.
+    /// Fills in the line and column of a JSON error from the original text, first finding the
+    /// errors simd-json could not place (see [`first_fault`]).
     pub fn locate(self, original: &[u8]) -> ParseError {
         match self {
             ParseError::Json { offset, message, .. } => {
-                let offset = offset.min(original.len());
+                let unplaced = offset >= original.len();
+                let (offset, message) = match unplaced.then(|| first_fault(original)).flatten() {
+                    Some(found) => found,
+                    None => (offset.min(original.len()), message),
+                };
                 let before = &original[..offset];
                 let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
                 let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
@@ -212,6 +240,102 @@ impl ParseError {
             }
             other => other,
         }
+    }
+}
+
+/// The first error in `text` and its byte offset, for the errors simd-json cannot place: what it
+/// finds while indexing (open strings, control characters, bad UTF-8) it puts at 0, escape
+/// errors relative to their string, a cut-off file at its last token. serde_json finds the
+/// first syntax error; a scan of the strings places string errors to the byte.
+fn first_fault(text: &[u8]) -> Option<(usize, String)> {
+    let bom = if text.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    if text[bom..].iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let first = serde_json::from_slice::<serde::de::IgnoredAny>(&text[bom..]).err().map(|e| {
+        if e.is_eof() {
+            return (text.len(), "the file ends too early (truncated download?)".to_string());
+        }
+        // Lines count from 1, columns in bytes from 1 (0: the line break ending the line before).
+        let line_start: usize =
+            text[bom..].split(|&b| b == b'\n').take(e.line().saturating_sub(1)).map(|l| l.len() + 1).sum();
+        let message = e.to_string();
+        let message = &message[..message.rfind(" at line ").unwrap_or(message.len())];
+        ((bom + line_start + e.column()).saturating_sub(1).min(text.len()), message.to_string())
+    });
+    match (string_fault(text), first) {
+        // A syntax error comes first (serde_json may place an error one byte early).
+        (Some(fault), Some(first)) if fault.0 > first.0 + 1 => Some(first),
+        (Some(fault), _) => Some(fault),
+        (None, first) => first,
+    }
+}
+
+/// The first fault in the strings of `text` (bytes that are not UTF-8, a control character, bad
+/// escape or lone surrogate) or a string, array or object still open where it ends. Meaningful
+/// only up to the first syntax error, which can turn strings inside out.
+fn string_fault(text: &[u8]) -> Option<(usize, String)> {
+    let valid = std::str::from_utf8(text).map_or_else(|e| e.valid_up_to(), |_| text.len());
+    let (mut depth, mut in_string, mut i) = (0i64, false, 0);
+    while i < valid {
+        match (in_string, text[i]) {
+            (_, b'"') => in_string = !in_string,
+            (false, b'[' | b'{') => depth += 1,
+            (false, b']' | b'}') => depth -= 1,
+            (true, b'\\') => match escape(&text[i..valid]) {
+                Ok(n) => i += n - 1,
+                Err(why) => return Some((i, why)),
+            },
+            (true, b'\n' | b'\r') => return Some((i, "a line break inside a string (a closing quote missing?)".into())),
+            (true, c @ 0..=0x1F) => {
+                return Some((i, format!("a control character (U+{c:04X}) inside a string, where JSON needs it escaped")));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if valid < text.len() {
+        Some((valid, "the text is not UTF-8".into()))
+    } else if in_string {
+        Some((text.len(), "the file ends inside a string (truncated download?)".into()))
+    } else if depth > 0 {
+        Some((text.len(), "the file ends too early (truncated download?)".into()))
+    } else {
+        None
+    }
+}
+
+/// Checks the escape at the start of `s` (a backslash) and returns its length; an escape cut
+/// off by the end of `s` runs to the end (the string is then reported as not closed).
+fn escape(s: &[u8]) -> Result<usize, String> {
+    // Four hex digits at `at`: `None` when cut off, `Some(None)` when not hex.
+    let hex4 = |at: usize| -> Option<Option<u32>> {
+        let digits = &s[at.min(s.len())..s.len().min(at + 4)];
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Some(None);
+        }
+        (digits.len() == 4).then(|| digits.iter().try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?)))
+    };
+    let lone = |u: u32| Err(format!("a lone UTF-16 surrogate (\\u{u:04x}) in a string: half of a character"));
+    match s.get(1) {
+        None => Ok(s.len()),
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
+        Some(b'u') => match hex4(2) {
+            None => Ok(s.len()),
+            Some(None) => Err("an invalid \\u escape (it needs four hex digits)".into()),
+            Some(Some(high @ 0xD800..=0xDBFF)) => match &s[6..] {
+                [] | [b'\\'] => Ok(s.len()),
+                [b'\\', b'u', ..] => match hex4(8) {
+                    None => Ok(s.len()),
+                    Some(Some(0xDC00..=0xDFFF)) => Ok(12),
+                    Some(_) => lone(high),
+                },
+                _ => lone(high),
+            },
+            Some(Some(low @ 0xDC00..=0xDFFF)) => lone(low),
+            Some(Some(_)) => Ok(6),
+        },
+        Some(&c) => Err(format!("an invalid backslash escape (\\{})", char::from(c).escape_debug())),
     }
 }
 
@@ -269,7 +393,7 @@ fn describe(node: &Node<'_>) -> &'static str {
     }
 }
 
-fn read_tape(tape: &[Node<'_>], style: Style) -> Result<ParsedFile, ParseError> {
+fn read_tape<'i>(tape: &[Node<'i>], style: Style) -> Result<ParsedFile, ParseError> {
     let Some(Node::Array { len, .. }) = tape.first() else {
         let what = tape.first().map_or("nothing", describe);
         return Err(ParseError::NotAHistory(format!(
@@ -295,13 +419,16 @@ fn read_tape(tape: &[Node<'_>], style: Style) -> Result<ParsedFile, ParseError> 
         problems: Vec::new(),
         rejected: 0,
     };
+    // The device family of each platform string seen: classifying one takes dozens of substring
+    // searches, and a file repeats a handful of platform strings over thousands of records.
+    let mut platforms: HashMap<&'i str, Platform> = HashMap::default();
     let mut i = 1;
     for record in 0..len {
         let node = &tape[i];
         let next = i + span(node);
         let result = match node {
             Node::Object { len: keys, .. } => match format {
-                Format::Extended(_) => extended_record(&tape[i + 1..next], *keys, &mut out.strings),
+                Format::Extended(_) => extended_record(&tape[i + 1..next], *keys, &mut out.strings, &mut platforms),
                 Format::Account(v) => account_record(&tape[i + 1..next], *keys, v, &mut out.strings),
             },
             other => Err(format!("is {}, expected an object", describe(other))),
@@ -404,7 +531,19 @@ fn opt_bool(key: &str, v: &Node<'_>) -> Result<Option<bool>, String> {
     }
 }
 
+/// The longest stream believed: a week (real ones stay within hours). A longer one is a corrupt
+/// record, and its hour-by-hour split would walk up to 10^12 hours or overflow.
+const MAX_MS_PLAYED: u64 = 7 * 24 * 3_600_000;
+
 fn ms(key: &str, v: &Node<'_>) -> Result<u64, String> {
+    let n = ms_value(key, v)?;
+    if n > MAX_MS_PLAYED {
+        return Err(format!("\"{key}\" is {n}, more than a week in milliseconds: not a real stream"));
+    }
+    Ok(n)
+}
+
+fn ms_value(key: &str, v: &Node<'_>) -> Result<u64, String> {
     match v {
         Node::Static(StaticNode::U64(n)) => Ok(*n),
         Node::Static(StaticNode::I64(n)) if *n >= 0 => Ok(*n as u64),
@@ -429,14 +568,22 @@ fn timestamp(key: &str, v: &Node<'_>) -> Result<i64, String> {
     }
 }
 
+/// Interns a name. NUL characters become U+FFFD: no database text type can hold them, and a
+/// name must read the same wherever it is stored (the stream digest is computed from it).
 fn sym(strings: &mut Strings, s: Option<&str>) -> Sym {
     match s {
+        Some(s) if s.contains('\0') => strings.intern(&s.replace('\0', "\u{FFFD}")),
         Some(s) if !s.is_empty() => strings.intern(s),
         _ => Sym::NONE,
     }
 }
 
-fn extended_record(members: &[Node<'_>], len: usize, strings: &mut Strings) -> Result<Play, String> {
+fn extended_record<'i>(
+    members: &[Node<'i>],
+    len: usize,
+    strings: &mut Strings,
+    platforms: &mut HashMap<&'i str, Platform>,
+) -> Result<Play, String> {
     let (mut end, mut played) = (None, None);
     let (mut track, mut artist, mut album, mut track_uri) = (None, None, None, None);
     let (mut episode, mut show, mut episode_uri) = (None, None, None);
@@ -449,7 +596,10 @@ fn extended_record(members: &[Node<'_>], len: usize, strings: &mut Strings) -> R
         match key {
             "ts" => end = Some(timestamp(key, v)?),
             "ms_played" => played = Some(ms(key, v)?),
-            "platform" => platform = opt_str(key, v)?.map_or(Platform::Other, Platform::classify),
+            "platform" => {
+                platform = opt_str(key, v)?
+                    .map_or(Platform::Other, |raw| *platforms.entry(raw).or_insert_with(|| Platform::classify(raw)));
+            }
             "conn_country" => country = opt_str(key, v)?.map_or(Country::UNKNOWN, Country::parse),
             "master_metadata_track_name" => track = opt_str(key, v)?,
             "master_metadata_album_artist_name" => artist = opt_str(key, v)?,

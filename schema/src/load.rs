@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -134,7 +134,7 @@ impl<T: Read + Seek + Send> ReadSeek for T {}
 
 enum Unit {
     Whole { input: usize, bytes: u64 },
-    Entry { input: usize, index: usize, declared: u64, compressed: u64 },
+    Entry { input: usize, index: usize, declared: u64 },
 }
 
 struct Job {
@@ -148,8 +148,9 @@ const RATIO_FLOOR: u64 = 1 << 20;
 /// Reads every input (JSON files or zips) into a library.
 ///
 /// `open(i)` opens input `i` afresh (it may be called once per thread); `names[i]` is how the
-/// user knows it. Files are parsed on all cores with one [`Parser`] per thread; results are
-/// gathered in input order, so the outcome does not depend on scheduling.
+/// user knows it. Zip entries are checked against the limits by their headers, in input order,
+/// before anything is unpacked. Files are parsed on all cores with one [`Parser`] per thread;
+/// results are gathered in input order, so the outcome does not depend on scheduling.
 pub fn load<O, R>(names: &[String], open: O, limits: &Limits) -> Library
 where
     O: Fn(usize) -> io::Result<R> + Sync,
@@ -157,8 +158,9 @@ where
 {
     let mut reports: Vec<(usize, FileReport)> = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
+    let mut budget = limits.max_total_bytes;
     for (input, name) in names.iter().enumerate() {
-        match plan(input, name, &open) {
+        match plan(input, name, &open, limits, &mut budget) {
             Ok((j, r)) => {
                 jobs.extend(j);
                 reports.extend(r.into_iter().map(|r| (jobs.len(), r)));
@@ -167,14 +169,25 @@ where
         }
     }
 
-    let budget = AtomicU64::new(limits.max_total_bytes);
-    let outcomes: Vec<Outcome> = jobs
-        .par_iter()
-        .map_init(
-            || (Parser::default(), HashMap::new()),
-            |(parser, zips), job| run(job, parser, zips, &open, limits, &budget),
-        )
+    // One worker per thread, each taking the next job until none is left, with its own parser,
+    // open zips and read buffer: their allocations serve every file the worker reads (rayon's
+    // `map_init` would start afresh for each piece of work it splits off).
+    let next = AtomicUsize::new(0);
+    let mut outcomes: Vec<(usize, Outcome)> = (0..rayon::current_num_threads().min(jobs.len()))
+        .into_par_iter()
+        .flat_map_iter(|_| {
+            let (mut parser, mut zips, mut buf) = (Parser::default(), HashMap::new(), Vec::new());
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                done.push((i, run(job, &mut parser, &mut zips, &mut buf, &open, limits)));
+            }
+            done
+        })
         .collect();
+    outcomes.sort_unstable_by_key(|(i, _)| *i);
+    let outcomes = outcomes.into_iter().map(|(_, outcome)| outcome);
 
     let mut lib = Library::default();
     let mut reports = reports.into_iter().peekable();
@@ -194,8 +207,15 @@ where
     lib
 }
 
-/// Finds the files of one input: itself, or the entries of a zip.
-fn plan<O, R>(input: usize, name: &str, open: &O) -> Result<(Vec<Job>, Vec<FileReport>), String>
+/// Finds the files of one input: itself, or the entries of a zip, refusing entries that break
+/// the limits and charging the others to the budget of the whole load.
+fn plan<O, R>(
+    input: usize,
+    name: &str,
+    open: &O,
+    limits: &Limits,
+    budget: &mut u64,
+) -> Result<(Vec<Job>, Vec<FileReport>), String>
 where
     O: Fn(usize) -> io::Result<R>,
     R: Read + Seek,
@@ -234,10 +254,16 @@ where
             reports.push(FileReport { bytes: entry.size(), ..FileReport::new(shown, Status::Ignored, what) });
             continue;
         }
-        jobs.push(Job {
-            name: shown,
-            unit: Unit::Entry { input, index, declared: entry.size(), compressed: entry.compressed_size() },
-        });
+        let (declared, compressed) = (entry.size(), entry.compressed_size());
+        if let Some(why) = refuse(declared, compressed, limits, budget) {
+            reports.push(FileReport::new(shown, Status::Failed, why));
+            continue;
+        }
+        jobs.push(Job { name: shown, unit: Unit::Entry { input, index, declared } });
+    }
+    if jobs.is_empty() && reports.is_empty() {
+        // Else an empty zip (or one of folders only) would leave no trace in the reports.
+        return Err("is a zip with no files in it".into());
     }
     Ok((jobs, reports))
 }
@@ -262,56 +288,66 @@ fn mib(b: u64) -> String {
     format!("{:.1} MiB", b as f64 / f64::from(1 << 20))
 }
 
+fn too_large(size: u64, limits: &Limits) -> String {
+    format!(
+        "too large for a listening-history file ({} > limit {}); Spotify's files are about 12 MB",
+        mib(size),
+        mib(limits.max_file_bytes)
+    )
+}
+
+/// Why a zip entry is refused unread, judged by its header; otherwise charges it to `budget`.
+fn refuse(declared: u64, compressed: u64, limits: &Limits, budget: &mut u64) -> Option<String> {
+    if declared > limits.max_file_bytes {
+        return Some(too_large(declared, limits));
+    }
+    if declared > RATIO_FLOOR && declared / compressed.max(1) > limits.max_ratio {
+        return Some(format!(
+            "compressed {}:1, far beyond any real export: refused as a likely zip bomb",
+            declared / compressed.max(1)
+        ));
+    }
+    match budget.checked_sub(declared) {
+        Some(rest) => *budget = rest,
+        None => return Some(format!("the zip holds more than {} of data in all: not read", mib(limits.max_total_bytes))),
+    }
+    None
+}
+
+/// Reads and parses one file into `buf` (reused from file to file).
 fn run<O, R>(
     job: &Job,
     parser: &mut Parser,
     zips: &mut HashMap<usize, zip::ZipArchive<R>>,
+    buf: &mut Vec<u8>,
     open: &O,
     limits: &Limits,
-    budget: &AtomicU64,
 ) -> Outcome
 where
     O: Fn(usize) -> io::Result<R>,
     R: Read + Seek,
 {
     let failed = |m: String| Outcome::Report(FileReport::new(String::new(), Status::Failed, m));
-    let too_large = |size: u64| {
-        failed(format!(
-            "too large for a listening-history file ({} > limit {}); Spotify's files are about 12 MB",
-            mib(size),
-            mib(limits.max_file_bytes)
-        ))
+    let too_large = |size: u64| failed(too_large(size, limits));
+    // Reads `src` into `buf`; `Ok(Err(n))` when it holds more than the limit.
+    let read = |src: &mut dyn Read, buf: &mut Vec<u8>| -> io::Result<Result<(), u64>> {
+        let n = src.take(limits.max_file_bytes + 1).read_to_end(buf)? as u64;
+        Ok(if n > limits.max_file_bytes { Err(n) } else { Ok(()) })
     };
-    let read = |src: &mut dyn Read| -> io::Result<Result<Vec<u8>, u64>> {
-        let mut buf = Vec::new();
-        let n = src.take(limits.max_file_bytes + 1).read_to_end(&mut buf)? as u64;
-        Ok(if n > limits.max_file_bytes { Err(n) } else { Ok(buf) })
-    };
-    let mut buf = match job.unit {
+    buf.clear();
+    match job.unit {
         Unit::Whole { input, bytes } => {
             if bytes > limits.max_file_bytes {
                 return too_large(bytes);
             }
-            let data = open(input).and_then(|mut r| read(&mut r));
-            match data {
-                Ok(Ok(b)) => b,
+            buf.reserve(usize::try_from(bytes).unwrap_or(0));
+            match open(input).and_then(|mut r| read(&mut r, buf)) {
+                Ok(Ok(())) => {}
                 Ok(Err(n)) => return too_large(n),
                 Err(e) => return failed(format!("cannot be read: {e}")),
             }
         }
-        Unit::Entry { input, index, declared, compressed } => {
-            if declared > limits.max_file_bytes {
-                return too_large(declared);
-            }
-            if declared > RATIO_FLOOR && declared / compressed.max(1) > limits.max_ratio {
-                return failed(format!(
-                    "compressed {}:1, far beyond any real export: refused as a likely zip bomb",
-                    declared / compressed.max(1)
-                ));
-            }
-            if budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(declared)).is_err() {
-                return failed(format!("the zip holds more than {} of data in all: not read", mib(limits.max_total_bytes)));
-            }
+        Unit::Entry { input, index, declared } => {
             let zip = match zips.entry(input) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => match open(input).and_then(|r| zip::ZipArchive::new(r).map_err(io::Error::other)) {
@@ -319,27 +355,25 @@ where
                     Err(e) => return failed(format!("cannot be read: {e}")),
                 },
             };
-            let data = zip.by_index(index).map_err(io::Error::other).and_then(|mut e| read(&mut e));
-            match data {
+            match zip.by_index(index).map_err(io::Error::other).and_then(|mut e| read(&mut e, buf)) {
                 // The header may understate the size; what was actually read is what counts.
-                Ok(Ok(b)) if b.len() as u64 > declared => {
+                Ok(Ok(())) if buf.len() as u64 > declared => {
                     return failed("its zip header understates its size: refused as a likely zip bomb".into());
                 }
-                Ok(Ok(b)) => b,
+                Ok(Ok(())) => {}
                 Ok(Err(n)) => return too_large(n),
                 Err(e) => return failed(format!("cannot be unpacked: {e}")),
             }
         }
-    };
+    }
     let bytes = buf.len() as u64;
-    match parser.parse_in_place(&mut buf) {
+    match parser.parse_in_place(buf) {
         Ok(parsed) => Outcome::Parsed(parsed, bytes),
         Err(e @ ParseError::NotAHistory(_)) => {
             Outcome::Report(FileReport { bytes, ..FileReport::new(String::new(), Status::Ignored, e.to_string()) })
         }
         Err(e) => {
             // The buffer was unescaped in place; read the original again to locate the error.
-            drop(buf);
             let located = reread(job, zips, open, limits).map_or(e.clone(), |orig| e.clone().locate(&orig));
             Outcome::Report(FileReport { bytes, ..FileReport::new(String::new(), Status::Failed, located.to_string()) })
         }

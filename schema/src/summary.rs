@@ -1,11 +1,13 @@
 //! The summary of an export that `backspin inspect` prints and an upload keeps: per file what
 //! was found, then the merged numbers. Its JSON keys are documented in `docs/inspect.md`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::HashSet;
 
 use serde::Serialize;
 
-use crate::aggregate::{EntityKind, RankBy, Settings, Stats};
+use crate::aggregate::{Cell, Entity, EntityKind, RankBy, Settings, Stats};
 use crate::dedupe::DedupeReport;
 use crate::formats::{Format, Style};
 use crate::load::{Library, Status};
@@ -159,21 +161,21 @@ pub struct Summary {
 }
 
 fn ranked(stats: &Stats, strings: &Strings, kind: EntityKind, range: Option<(crate::Month, crate::Month)>, n: usize) -> Vec<Ranked> {
-    stats
-        .top(kind, RankBy::Time, range, strings, n)
-        .into_iter()
-        .map(|(e, c)| Ranked {
-            name: strings.get(e.name).to_string(),
-            artist: strings.opt(e.owner).map(str::to_string),
-            ms_played: c.ms,
-            plays: c.plays,
-        })
-        .collect()
+    stats.top(kind, RankBy::Time, range, strings, n).into_iter().map(|(e, c)| to_ranked(strings, e, c)).collect()
+}
+
+fn to_ranked(strings: &Strings, e: Entity, c: Cell) -> Ranked {
+    Ranked {
+        name: strings.get(e.name).to_string(),
+        artist: strings.opt(e.owner).map(str::to_string),
+        ms_played: c.ms,
+        plays: c.plays,
+    }
 }
 
 fn distinct_tracks(plays: &[Play]) -> usize {
-    let mut uris = HashSet::new();
-    let mut names = HashSet::new();
+    let mut uris = HashSet::default();
+    let mut names = HashSet::default();
     for p in plays.iter().filter(|p| p.kind == Kind::Track) {
         if p.uri.is_some() {
             uris.insert(p.uri);
@@ -192,17 +194,19 @@ impl Summary {
         let kind_ms = |k: Kind| stats.by_kind.get(&k).map_or(0, |c| c.ms);
         let years: Vec<YearSummary> = {
             let discoveries = stats.discoveries(EntityKind::Artist);
+            let top_artists = stats.top_per_year(EntityKind::Artist, RankBy::Time, s, 1);
+            let top_tracks = stats.top_per_year(EntityKind::Track, RankBy::Time, s, 1);
+            let first = |tops: &BTreeMap<i32, Vec<(Entity, Cell)>>, year| tops.get(&year).and_then(|v| v.first().copied());
             stats
                 .by_year()
                 .into_iter()
                 .map(|(year, cell)| {
-                    let range = Some((crate::Month(year * 12), crate::Month(year * 12 + 11)));
                     YearSummary {
                         year,
                         ms_played: cell.ms,
                         plays: cell.plays,
-                        top_artist: ranked(stats, s, EntityKind::Artist, range, 1).pop().map(|r| r.name),
-                        top_track: ranked(stats, s, EntityKind::Track, range, 1).pop(),
+                        top_artist: first(&top_artists, year).map(|(e, _)| s.get(e.name).to_string()),
+                        top_track: first(&top_tracks, year).map(|(e, c)| to_ranked(s, e, c)),
                         new_artists: discoveries.iter().filter(|(m, _)| m.year() == year).map(|(_, n)| n).sum(),
                     }
                 })
