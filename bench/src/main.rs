@@ -3,6 +3,7 @@
 //! - `bench parse DIR`: JSON parsing of the history files below `DIR`, pre-read into memory,
 //!   by our tape-walking parser and by the usual alternatives (see [`parse`]).
 //! - `bench phases DIR`: where the time of `backspin inspect` goes, phase by phase.
+//! - `bench pipeline`: event → ready through the ingestion pipeline, beside inspect.
 //!
 //! Every mode prints the load average before and after, since the machine is shared: compare
 //! ratios from the same run, not absolute numbers across runs. See BENCHMARKS.md.
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 mod parse;
 mod phases;
+mod pipeline;
 
 #[derive(Debug, Parser)]
 #[command(name = "bench", about = "Backspin benchmarks (see BENCHMARKS.md)")]
@@ -37,6 +39,9 @@ enum Mode {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
+    /// The ingestion pipeline end to end (event → ready on SQLite and PostgreSQL) beside
+    /// inspect, and bulk re-ingestion with 1, 2 and 4 workers.
+    Pipeline(pipeline::Args),
     /// Time per phase of `backspin inspect` (read, load, dedupe, aggregate, summary, JSON).
     Phases {
         /// Folder of an export.
@@ -51,6 +56,7 @@ fn main() -> Result<()> {
     match Cli::parse().mode {
         Mode::Parse { dir, runs, only } => parse::run(&history_files(&dir)?, runs.max(1), &only),
         Mode::Phases { dir, runs } => phases::run(&history_files(&dir)?, runs.max(1)),
+        Mode::Pipeline(args) => pipeline::run(&args),
     }
 }
 

@@ -261,6 +261,7 @@ async fn commit(
         digests,
         summary,
     } = parsed;
+    let started = std::time::Instant::now();
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &upload.owner_id).await?;
     plays::replace_for_upload(
@@ -272,6 +273,7 @@ async fn commit(
         &lib.strings,
     )
     .await?;
+    let plays_ms = started.elapsed().as_millis() as u64;
     let current = Some((upload.id.as_str(), lib.plays.as_slice(), digests.as_slice()));
     rebuild_stats(
         &mut tx,
@@ -282,8 +284,15 @@ async fn commit(
         settings,
     )
     .await?;
+    let stats_ms = started.elapsed().as_millis() as u64 - plays_ms;
     if uploads::mark_ready(&mut tx, &upload.id, &summary, PARSER_VERSION).await? {
         tx.commit().await?;
+        info!(
+            plays_ms,
+            stats_ms,
+            commit_ms = started.elapsed().as_millis() as u64,
+            "committed"
+        );
     } else {
         // Deleted while we worked: leave nothing behind.
         tx.rollback().await?;
@@ -301,7 +310,15 @@ async fn fail(deps: &Deps, upload: &Upload, why: &str) -> Result<bool, Failure> 
         && let Some(user) = users::by_id(&deps.db, &upload.owner_id).await?
     {
         let mut strings = schema::Strings::default();
-        rebuild_stats(&mut tx, &upload.owner_id, &upload.id, None, &mut strings, settings_of(&user)).await?;
+        rebuild_stats(
+            &mut tx,
+            &upload.owner_id,
+            &upload.id,
+            None,
+            &mut strings,
+            settings_of(&user),
+        )
+        .await?;
     }
     let changed = uploads::set_failed(&mut tx, &upload.id, why).await?;
     tx.commit().await?;
@@ -322,12 +339,21 @@ pub(crate) async fn rebuild_stats(
     strings: &mut schema::Strings,
     settings: Settings,
 ) -> Result<(), storage::db::SqlxError> {
+    let started = std::time::Instant::now();
     let others = plays::load_for_user(tx, owner_id, except, strings).await?;
+    let load_ms = started.elapsed().as_millis() as u64;
     let mine = current
         .into_iter()
         .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
     let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
     let regions = region_stats(members, strings, settings);
+    tracing::debug!(
+        others = others.len(),
+        load_ms,
+        regions_ms = started.elapsed().as_millis() as u64 - load_ms,
+        doc_bytes = regions.iter().map(|r| r.doc.len()).sum::<usize>(),
+        "region stats rebuilt"
+    );
     plays::replace_stats(tx, owner_id, &regions).await
 }
 

@@ -36,7 +36,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { tz: Tz::UTC, min_play_ms: 30_000, session_gap_ms: 30 * 60_000 }
+        Settings {
+            tz: Tz::UTC,
+            min_play_ms: 30_000,
+            session_gap_ms: 30 * 60_000,
+        }
     }
 }
 
@@ -107,7 +111,9 @@ impl Cell {
 }
 
 /// What an entity is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// An artist (album artist), from tracks.
@@ -280,7 +286,13 @@ pub fn offset_ms(tz: Tz, utc_ms: EpochMs) -> i64 {
         return 0;
     }
     match DateTime::from_timestamp_millis(utc_ms) {
-        Some(dt) => i64::from(tz.offset_from_utc_datetime(&dt.naive_utc()).fix().local_minus_utc()) * 1000,
+        Some(dt) => {
+            i64::from(
+                tz.offset_from_utc_datetime(&dt.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            ) * 1000
+        }
         None => 0,
     }
 }
@@ -288,20 +300,31 @@ pub fn offset_ms(tz: Tz, utc_ms: EpochMs) -> i64 {
 /// The local day and hour of an instant.
 pub fn local_day_hour(tz: Tz, utc_ms: EpochMs) -> (Day, usize) {
     let local = utc_ms + offset_ms(tz, utc_ms);
-    (Day(local.div_euclid(DAY) as i32), (local.rem_euclid(DAY) / HOUR) as usize)
+    (
+        Day(local.div_euclid(DAY) as i32),
+        (local.rem_euclid(DAY) / HOUR) as usize,
+    )
 }
 
 /// Calls `f(day, hour, ms)` for each local hour `[start, end)` overlaps, with the time spent in
 /// it. A daylight-saving change inside the stream is followed: the repeated hour of an
 /// autumn night receives both of its real hours.
-pub fn split_by_local_hour(tz: Tz, start: EpochMs, end: EpochMs, mut f: impl FnMut(Day, usize, u64)) {
+pub fn split_by_local_hour(
+    tz: Tz,
+    start: EpochMs,
+    end: EpochMs,
+    mut f: impl FnMut(Day, usize, u64),
+) {
     let mut t = start;
     while t < end {
         let off = offset_ms(tz, t);
         let local = t + off;
         let next_local = local.div_euclid(HOUR) * HOUR + HOUR;
         let chunk_end = end.min(next_local - off);
-        let (day, hour) = (Day(local.div_euclid(DAY) as i32), (local.rem_euclid(DAY) / HOUR) as usize);
+        let (day, hour) = (
+            Day(local.div_euclid(DAY) as i32),
+            (local.rem_euclid(DAY) / HOUR) as usize,
+        );
         f(day, hour, (chunk_end - t) as u64);
         t = chunk_end;
     }
@@ -347,12 +370,19 @@ impl Stats {
         let tz = self.settings.tz;
         let is_play = p.ms_played >= self.settings.min_play_ms;
         let skipped = p.skipped == Some(true);
-        let counted = Cell { ms: p.ms_played, streams: 1, plays: u64::from(is_play), skips: u64::from(skipped) };
+        let counted = Cell {
+            ms: p.ms_played,
+            streams: 1,
+            plays: u64::from(is_play),
+            skips: u64::from(skipped),
+        };
         let counts_only = Cell { ms: 0, ..counted };
 
         self.total.add(&counted);
         self.by_kind.entry(p.kind).or_default().add(&counted);
-        self.span = Some(self.span.map_or((p.end_ms, p.end_ms), |(a, b)| (a.min(p.end_ms), b.max(p.end_ms))));
+        self.span = Some(self.span.map_or((p.end_ms, p.end_ms), |(a, b)| {
+            (a.min(p.end_ms), b.max(p.end_ms))
+        }));
 
         let (end_day, end_hour) = local_day_hour(tz, p.end_ms);
         self.by_day.entry(end_day).or_default().add(&counts_only);
@@ -372,8 +402,14 @@ impl Stats {
         });
         *self.reason_start.entry(p.reason_start).or_default() += 1;
         *self.reason_end.entry(p.reason_end).or_default() += 1;
-        self.platforms.entry((month, p.platform)).or_default().add(&counted);
-        self.countries.entry((month, p.country)).or_default().add(&counted);
+        self.platforms
+            .entry((month, p.platform))
+            .or_default()
+            .add(&counted);
+        self.countries
+            .entry((month, p.country))
+            .or_default()
+            .add(&counted);
         self.shuffle.count(p.shuffle);
         self.skipped.count(p.skipped);
         self.offline.count(p.offline);
@@ -389,7 +425,10 @@ impl Stats {
     /// # Panics
     /// If the settings differ: such stats do not describe the same buckets.
     pub fn merge(&mut self, o: &Stats) {
-        assert_eq!(self.settings, o.settings, "stats built with different settings cannot merge");
+        assert_eq!(
+            self.settings, o.settings,
+            "stats built with different settings cannot merge"
+        );
         self.total.add(&o.total);
         for (k, c) in &o.by_kind {
             self.by_kind.entry(*k).or_default().add(c);
@@ -486,7 +525,10 @@ impl Stats {
         for ((year, e), c) in totals {
             years.entry(year).or_default().push((e, c));
         }
-        years.into_iter().map(|(year, v)| (year, rank(v, by, strings, n))).collect()
+        years
+            .into_iter()
+            .map(|(year, v)| (year, rank(v, by, strings, n)))
+            .collect()
     }
 
     /// Distinct entities of a kind.
@@ -515,7 +557,10 @@ impl Stats {
             }
             match out.last_mut() {
                 Some(s) if s.last.0 + 1 == day.0 => s.last = day,
-                _ => out.push(Streak { first: day, last: day }),
+                _ => out.push(Streak {
+                    first: day,
+                    last: day,
+                }),
             }
         }
         out.sort_by(|a, b| b.days().cmp(&a.days()).then(b.first.cmp(&a.first)));
@@ -524,7 +569,10 @@ impl Stats {
 
     /// Days with any listening.
     pub fn days_listened(&self) -> usize {
-        self.by_day.values().filter(|c| c.ms > 0 || c.streams > 0).count()
+        self.by_day
+            .values()
+            .filter(|c| c.ms > 0 || c.streams > 0)
+            .count()
     }
 }
 
@@ -538,7 +586,12 @@ pub enum RankBy {
 }
 
 /// The first `n` entities by `by`, ties broken by the other measure, then by name and owner.
-fn rank(mut v: Vec<(Entity, Cell)>, by: RankBy, strings: &Strings, n: usize) -> Vec<(Entity, Cell)> {
+fn rank(
+    mut v: Vec<(Entity, Cell)>,
+    by: RankBy,
+    strings: &Strings,
+    n: usize,
+) -> Vec<(Entity, Cell)> {
     if n == 0 {
         return Vec::new();
     }
@@ -550,7 +603,8 @@ fn rank(mut v: Vec<(Entity, Cell)>, by: RankBy, strings: &Strings, n: usize) -> 
     // first n (linear) and sorting only those gives what sorting everything would.
     let order = |(ea, a): &(Entity, Cell), (eb, b): &(Entity, Cell)| {
         key(b).cmp(&key(a)).then_with(|| {
-            (strings.get(ea.name), strings.get(ea.owner)).cmp(&(strings.get(eb.name), strings.get(eb.owner)))
+            (strings.get(ea.name), strings.get(ea.owner))
+                .cmp(&(strings.get(eb.name), strings.get(eb.owner)))
         })
     };
     if v.len() > n {
@@ -565,7 +619,12 @@ fn rank(mut v: Vec<(Entity, Cell)>, by: RankBy, strings: &Strings, n: usize) -> 
 pub fn sessions(plays: &[Play], gap_ms: i64) -> Vec<Session> {
     let mut spans: Vec<Session> = plays
         .iter()
-        .map(|p| Session { start_ms: p.start_ms(), end_ms: p.end_ms, streams: 1, ms: p.ms_played })
+        .map(|p| Session {
+            start_ms: p.start_ms(),
+            end_ms: p.end_ms,
+            streams: 1,
+            ms: p.ms_played,
+        })
         .collect();
     spans.sort_unstable_by_key(|s| (s.start_ms, s.end_ms));
     coalesce(spans, gap_ms)
@@ -604,6 +663,8 @@ pub struct StatsDoc {
     pub min_play_ms: u64,
     /// Session gap.
     pub session_gap_ms: i64,
+    /// Every name the document uses, once; entries refer to them by index (0 is "none").
+    pub names: Vec<String>,
     /// `[ms, streams, plays, skips]` of everything.
     pub total: [u64; 4],
     /// Per kind.
@@ -615,13 +676,13 @@ pub struct StatsDoc {
     /// 7 × 24 cells.
     pub hour_weekday: Vec<[u64; 4]>,
     /// `(month, kind, owner, name, cell)`.
-    pub monthly: Vec<(i32, EntityKind, String, String, [u64; 4])>,
+    pub monthly: Vec<(i32, EntityKind, u32, u32, [u64; 4])>,
     /// `(kind, owner, name, first, last)`.
-    pub first_last: Vec<(EntityKind, String, String, EpochMs, EpochMs)>,
+    pub first_last: Vec<(EntityKind, u32, u32, EpochMs, EpochMs)>,
     /// Start reasons.
-    pub reason_start: Vec<(String, u64)>,
+    pub reason_start: Vec<(u32, u64)>,
     /// End reasons.
-    pub reason_end: Vec<(String, u64)>,
+    pub reason_end: Vec<(u32, u64)>,
     /// `(month, platform, cell)`.
     pub platforms: Vec<(i32, Platform, [u64; 4])>,
     /// `(month, country, cell)`.
@@ -641,7 +702,12 @@ fn cell4(c: &Cell) -> [u64; 4] {
 }
 
 fn from4(a: [u64; 4]) -> Cell {
-    Cell { ms: a[0], streams: a[1], plays: a[2], skips: a[3] }
+    Cell {
+        ms: a[0],
+        streams: a[1],
+        plays: a[2],
+        skips: a[3],
+    }
 }
 
 fn flag3(f: &Flag) -> [u64; 3] {
@@ -649,13 +715,47 @@ fn flag3(f: &Flag) -> [u64; 3] {
 }
 
 fn from3(a: [u64; 3]) -> Flag {
-    Flag { yes: a[0], no: a[1], unknown: a[2] }
+    Flag {
+        yes: a[0],
+        no: a[1],
+        unknown: a[2],
+    }
 }
 
 impl Stats {
     /// The self-contained form, with names from `strings`.
     pub fn to_doc(&self, strings: &Strings) -> StatsDoc {
-        let name = |s: Sym| strings.get(s).to_string();
+        let mut names = vec![String::new()];
+        let mut index: HashMap<Sym, u32> = HashMap::default();
+        let mut name = |s: Sym| -> u32 {
+            if !s.is_some() {
+                return 0;
+            }
+            *index.entry(s).or_insert_with(|| {
+                names.push(strings.get(s).to_string());
+                (names.len() - 1) as u32
+            })
+        };
+        let monthly = self
+            .monthly
+            .iter()
+            .map(|((m, e), c)| (m.0, e.kind, name(e.owner), name(e.name), cell4(c)))
+            .collect();
+        let first_last = self
+            .first_last
+            .iter()
+            .map(|(e, (a, b))| (e.kind, name(e.owner), name(e.name), *a, *b))
+            .collect();
+        let reason_start = self
+            .reason_start
+            .iter()
+            .map(|(k, n)| (name(*k), *n))
+            .collect();
+        let reason_end = self
+            .reason_end
+            .iter()
+            .map(|(k, n)| (name(*k), *n))
+            .collect();
         StatsDoc {
             tz: self.settings.tz.name().to_string(),
             min_play_ms: self.settings.min_play_ms,
@@ -665,13 +765,27 @@ impl Stats {
             by_day: self.by_day.iter().map(|(d, c)| (d.0, cell4(c))).collect(),
             by_month: self.by_month.iter().map(|(m, c)| (m.0, cell4(c))).collect(),
             hour_weekday: self.hour_weekday.iter().flatten().map(cell4).collect(),
-            monthly: self.monthly.iter().map(|((m, e), c)| (m.0, e.kind, name(e.owner), name(e.name), cell4(c))).collect(),
-            first_last: self.first_last.iter().map(|(e, (a, b))| (e.kind, name(e.owner), name(e.name), *a, *b)).collect(),
-            reason_start: self.reason_start.iter().map(|(k, n)| (name(*k), *n)).collect(),
-            reason_end: self.reason_end.iter().map(|(k, n)| (name(*k), *n)).collect(),
-            platforms: self.platforms.iter().map(|((m, p), c)| (m.0, *p, cell4(c))).collect(),
-            countries: self.countries.iter().map(|((m, k), c)| (m.0, k.as_str().to_string(), cell4(c))).collect(),
-            flags: [flag3(&self.shuffle), flag3(&self.skipped), flag3(&self.offline), flag3(&self.incognito)],
+            names,
+            monthly,
+            first_last,
+            reason_start,
+            reason_end,
+            platforms: self
+                .platforms
+                .iter()
+                .map(|((m, p), c)| (m.0, *p, cell4(c)))
+                .collect(),
+            countries: self
+                .countries
+                .iter()
+                .map(|((m, k), c)| (m.0, k.as_str().to_string(), cell4(c)))
+                .collect(),
+            flags: [
+                flag3(&self.shuffle),
+                flag3(&self.skipped),
+                flag3(&self.offline),
+                flag3(&self.incognito),
+            ],
             skip_seconds: self.skip_seconds.to_vec(),
             sessions: self.sessions.clone(),
             span: self.span,
@@ -680,33 +794,100 @@ impl Stats {
 
     /// Loads a document onto `strings`.
     pub fn from_doc(doc: &StatsDoc, strings: &mut Strings) -> Result<Stats, String> {
-        let tz: Tz = doc.tz.parse().map_err(|_| format!("unknown time zone {:?}", doc.tz))?;
+        let tz: Tz = doc
+            .tz
+            .parse()
+            .map_err(|_| format!("unknown time zone {:?}", doc.tz))?;
         if doc.hour_weekday.len() != 7 * 24 || doc.skip_seconds.len() != 61 {
             return Err("stats document has the wrong shape".into());
         }
-        let mut s = Stats::new(Settings { tz, min_play_ms: doc.min_play_ms, session_gap_ms: doc.session_gap_ms });
-        let mut sym = |t: &str| if t.is_empty() { Sym::NONE } else { strings.intern(t) };
+        let mut s = Stats::new(Settings {
+            tz,
+            min_play_ms: doc.min_play_ms,
+            session_gap_ms: doc.session_gap_ms,
+        });
+        let syms: Vec<Sym> = doc
+            .names
+            .iter()
+            .map(|t| {
+                if t.is_empty() {
+                    Sym::NONE
+                } else {
+                    strings.intern(t)
+                }
+            })
+            .collect();
+        let sym = |i: u32| {
+            syms.get(i as usize)
+                .copied()
+                .ok_or_else(|| format!("stats document names #{i}, which it lacks"))
+        };
         s.total = from4(doc.total);
         s.by_kind = doc.by_kind.iter().map(|(k, c)| (*k, from4(*c))).collect();
-        s.by_day = doc.by_day.iter().map(|(d, c)| (Day(*d), from4(*c))).collect();
-        s.by_month = doc.by_month.iter().map(|(m, c)| (Month(*m), from4(*c))).collect();
+        s.by_day = doc
+            .by_day
+            .iter()
+            .map(|(d, c)| (Day(*d), from4(*c)))
+            .collect();
+        s.by_month = doc
+            .by_month
+            .iter()
+            .map(|(m, c)| (Month(*m), from4(*c)))
+            .collect();
         for (i, c) in doc.hour_weekday.iter().enumerate() {
             s.hour_weekday[i / 24][i % 24] = from4(*c);
         }
         s.monthly = doc
             .monthly
             .iter()
-            .map(|(m, kind, owner, name, c)| ((Month(*m), Entity { kind: *kind, owner: sym(owner), name: sym(name) }), from4(*c)))
-            .collect();
+            .map(|(m, kind, owner, name, c)| {
+                Ok((
+                    (
+                        Month(*m),
+                        Entity {
+                            kind: *kind,
+                            owner: sym(*owner)?,
+                            name: sym(*name)?,
+                        },
+                    ),
+                    from4(*c),
+                ))
+            })
+            .collect::<Result<_, String>>()?;
         s.first_last = doc
             .first_last
             .iter()
-            .map(|(kind, owner, name, a, b)| (Entity { kind: *kind, owner: sym(owner), name: sym(name) }, (*a, *b)))
+            .map(|(kind, owner, name, a, b)| {
+                Ok((
+                    Entity {
+                        kind: *kind,
+                        owner: sym(*owner)?,
+                        name: sym(*name)?,
+                    },
+                    (*a, *b),
+                ))
+            })
+            .collect::<Result<_, String>>()?;
+        s.reason_start = doc
+            .reason_start
+            .iter()
+            .map(|(k, n)| Ok((sym(*k)?, *n)))
+            .collect::<Result<_, String>>()?;
+        s.reason_end = doc
+            .reason_end
+            .iter()
+            .map(|(k, n)| Ok((sym(*k)?, *n)))
+            .collect::<Result<_, String>>()?;
+        s.platforms = doc
+            .platforms
+            .iter()
+            .map(|(m, p, c)| ((Month(*m), *p), from4(*c)))
             .collect();
-        s.reason_start = doc.reason_start.iter().map(|(k, n)| (sym(k), *n)).collect();
-        s.reason_end = doc.reason_end.iter().map(|(k, n)| (sym(k), *n)).collect();
-        s.platforms = doc.platforms.iter().map(|(m, p, c)| ((Month(*m), *p), from4(*c))).collect();
-        s.countries = doc.countries.iter().map(|(m, k, c)| ((Month(*m), Country::parse(k)), from4(*c))).collect();
+        s.countries = doc
+            .countries
+            .iter()
+            .map(|(m, k, c)| ((Month(*m), Country::parse(k)), from4(*c)))
+            .collect();
         let [a, b, c, d] = doc.flags;
         (s.shuffle, s.skipped, s.offline, s.incognito) = (from3(a), from3(b), from3(c), from3(d));
         s.skip_seconds.copy_from_slice(&doc.skip_seconds);
@@ -748,7 +929,10 @@ mod tests {
     }
 
     fn tz(name: &str) -> Settings {
-        Settings { tz: name.parse().unwrap(), ..Settings::default() }
+        Settings {
+            tz: name.parse().unwrap(),
+            ..Settings::default()
+        }
     }
 
     #[test]
@@ -762,7 +946,10 @@ mod tests {
         assert_eq!((sunday.weekday(), monday.weekday()), (6, 0));
         assert_eq!(st.by_day[&sunday].ms, 60 * 60_000);
         assert_eq!(st.by_day[&monday].ms, 30 * 60_000);
-        assert_eq!((st.by_day[&sunday].streams, st.by_day[&monday].streams), (0, 1));
+        assert_eq!(
+            (st.by_day[&sunday].streams, st.by_day[&monday].streams),
+            (0, 1)
+        );
         assert_eq!(st.hour_weekday[6][23].ms, 60 * 60_000);
         assert_eq!(st.hour_weekday[0][0].ms, 30 * 60_000);
         assert_eq!(st.hour_weekday[0][0].plays, 1);
@@ -780,7 +967,10 @@ mod tests {
         let p = play(&mut s, "2024-10-27T01:30:00Z", 60, "A", "t");
         let st = Stats::build(&[p], tz("Europe/Berlin"));
         assert_eq!(st.hour_weekday[6][2].ms, 60 * 60_000);
-        assert_eq!(st.hour_weekday[6].iter().map(|c| c.ms).sum::<u64>(), 60 * 60_000);
+        assert_eq!(
+            st.hour_weekday[6].iter().map(|c| c.ms).sum::<u64>(),
+            60 * 60_000
+        );
     }
 
     #[test]
@@ -790,7 +980,10 @@ mod tests {
         let p = play(&mut s, "2024-03-31T01:30:00Z", 60, "A", "t");
         let st = Stats::build(&[p], tz("Europe/Berlin"));
         let sunday = &st.hour_weekday[6];
-        assert_eq!((sunday[1].ms, sunday[2].ms, sunday[3].ms), (30 * 60_000, 0, 30 * 60_000));
+        assert_eq!(
+            (sunday[1].ms, sunday[2].ms, sunday[3].ms),
+            (30 * 60_000, 0, 30 * 60_000)
+        );
     }
 
     #[test]
@@ -824,7 +1017,13 @@ mod tests {
         long.ms_played = 30_000;
         let st = Stats::build(&[short, long], Settings::default());
         assert_eq!((st.total.streams, st.total.plays), (2, 1));
-        let strict = Stats::build(&[short, long], Settings { min_play_ms: 60_000, ..Settings::default() });
+        let strict = Stats::build(
+            &[short, long],
+            Settings {
+                min_play_ms: 60_000,
+                ..Settings::default()
+            },
+        );
         assert_eq!(strict.total.plays, 0);
     }
 
@@ -839,18 +1038,30 @@ mod tests {
             play(&mut s, "2024-02-11T10:00:00Z", 1, "A", "a1"),
         ];
         let st = Stats::build(&plays, Settings::default());
-        let by_time: Vec<&str> =
-            st.top(EntityKind::Artist, RankBy::Time, None, &s, 10).iter().map(|(e, _)| s.get(e.name)).collect();
+        let by_time: Vec<&str> = st
+            .top(EntityKind::Artist, RankBy::Time, None, &s, 10)
+            .iter()
+            .map(|(e, _)| s.get(e.name))
+            .collect();
         assert_eq!(by_time, ["B", "A", "C"]);
-        let by_plays: Vec<&str> =
-            st.top(EntityKind::Artist, RankBy::Plays, None, &s, 10).iter().map(|(e, _)| s.get(e.name)).collect();
+        let by_plays: Vec<&str> = st
+            .top(EntityKind::Artist, RankBy::Plays, None, &s, 10)
+            .iter()
+            .map(|(e, _)| s.get(e.name))
+            .collect();
         assert_eq!(by_plays, ["A", "B", "C"]);
         let feb = Month(2024 * 12 + 1);
-        let in_feb: Vec<&str> =
-            st.top(EntityKind::Artist, RankBy::Time, Some((feb, feb)), &s, 10).iter().map(|(e, _)| s.get(e.name)).collect();
+        let in_feb: Vec<&str> = st
+            .top(EntityKind::Artist, RankBy::Time, Some((feb, feb)), &s, 10)
+            .iter()
+            .map(|(e, _)| s.get(e.name))
+            .collect();
         assert_eq!(in_feb, ["A", "C"], "ties on time are broken by name");
         let streaks = st.streaks();
-        assert_eq!((streaks[0].days(), streaks[0].first.label()), (3, "2024-01-01".to_string()));
+        assert_eq!(
+            (streaks[0].days(), streaks[0].first.label()),
+            (3, "2024-01-01".to_string())
+        );
         assert_eq!(streaks[1].days(), 2);
         let new_artists = st.discoveries(EntityKind::Artist);
         assert_eq!(new_artists[&Month(2024 * 12)], 2);
@@ -906,7 +1117,11 @@ mod tests {
                     assert_eq!(per_year.keys().copied().collect::<Vec<_>>(), [2023, 2024]);
                     for (&year, top) in &per_year {
                         let range = Some((Month(year * 12), Month(year * 12 + 11)));
-                        assert_eq!(top, &st.top(kind, by, range, &s, n), "{kind:?} {by:?} {n} {year}");
+                        assert_eq!(
+                            top,
+                            &st.top(kind, by, range, &s, n),
+                            "{kind:?} {by:?} {n} {year}"
+                        );
                     }
                 }
             }

@@ -54,7 +54,11 @@ impl StreamKey {
             creator: p.creator,
             // An album is carried identically by every generation, but DESIGN.md names only
             // track and artist for tracks; audiobooks are named by their book.
-            collection: if p.kind == Kind::Audiobook { p.collection } else { Sym::NONE },
+            collection: if p.kind == Kind::Audiobook {
+                p.collection
+            } else {
+                Sym::NONE
+            },
             reason_start: p.reason_start,
             reason_end: p.reason_end,
             shuffle: p.shuffle,
@@ -78,8 +82,19 @@ pub fn stream_digest(p: &Play, strings: &crate::model::Strings) -> [u8; 16] {
     let k = StreamKey::of(p);
     eat(&k.end_ms.to_le_bytes());
     eat(&k.ms_played.to_le_bytes());
-    eat(&[k.source as u8, k.kind as u8, tri(k.shuffle), tri(k.incognito)]);
-    for sym in [k.title, k.creator, k.collection, k.reason_start, k.reason_end] {
+    eat(&[
+        k.source as u8,
+        k.kind as u8,
+        tri(k.shuffle),
+        tri(k.incognito),
+    ]);
+    for sym in [
+        k.title,
+        k.creator,
+        k.collection,
+        k.reason_start,
+        k.reason_end,
+    ] {
         eat(strings.get(sym).as_bytes());
     }
     h.to_be_bytes()
@@ -108,17 +123,23 @@ pub fn dedupe(plays: &mut Vec<Play>) -> DedupeReport {
         .iter()
         .filter(|p| p.source == Source::Extended)
         .map(|p| p.end_ms)
-        .fold(None, |acc: Option<(i64, i64)>, t| Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t)))));
+        .fold(None, |acc: Option<(i64, i64)>, t| {
+            Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+        });
     let mut covered = 0;
     if let Some((first, last)) = span {
         let (first, last) = (floor_minute(first), floor_minute(last));
         plays.retain(|p| {
-            let drop = p.source == Source::Account && (first..=last).contains(&floor_minute(p.end_ms));
+            let drop =
+                p.source == Source::Account && (first..=last).contains(&floor_minute(p.end_ms));
             covered += usize::from(drop);
             !drop
         });
     }
-    DedupeReport { exact_duplicates, account_rows_covered_by_extended: covered }
+    DedupeReport {
+        exact_duplicates,
+        account_rows_covered_by_extended: covered,
+    }
 }
 
 #[cfg(test)]
@@ -154,7 +175,12 @@ mod tests {
         let mut backfilled = a;
         backfilled.skipped = Some(false);
         backfilled.uri = s.intern("spotify:track:0000000000000000000000");
-        let mut plays = vec![a, a, backfilled, play(&mut s, Source::Extended, 60_000, "y")];
+        let mut plays = vec![
+            a,
+            a,
+            backfilled,
+            play(&mut s, Source::Extended, 60_000, "y"),
+        ];
         let report = dedupe(&mut plays);
         assert_eq!(report.exact_duplicates, 2);
         assert_eq!(plays.len(), 2);
@@ -167,10 +193,20 @@ mod tests {
         let mut plays = vec![
             play(&mut s, Source::Account, 5 * minute, "before"),
             play(&mut s, Source::Extended, 10 * minute + 30_000, "e1"),
-            play(&mut s, Source::Account, 10 * minute, "same minute as first extended"),
+            play(
+                &mut s,
+                Source::Account,
+                10 * minute,
+                "same minute as first extended",
+            ),
             play(&mut s, Source::Account, 15 * minute, "inside"),
             play(&mut s, Source::Extended, 20 * minute + 59_000, "e2"),
-            play(&mut s, Source::Account, 20 * minute, "same minute as last extended"),
+            play(
+                &mut s,
+                Source::Account,
+                20 * minute,
+                "same minute as last extended",
+            ),
             play(&mut s, Source::Account, 21 * minute, "after"),
         ];
         let report = dedupe(&mut plays);

@@ -79,7 +79,9 @@ impl Message {
             Ok(ev) => Message::Created(
                 ev.records
                     .iter()
-                    .filter(|r| r.event_name.is_empty() || r.event_name.starts_with("ObjectCreated"))
+                    .filter(|r| {
+                        r.event_name.is_empty() || r.event_name.starts_with("ObjectCreated")
+                    })
                     .map(|r| decode_key(&r.s3.object.key))
                     .collect(),
             ),
@@ -93,8 +95,14 @@ impl Message {
             records: vec![S3Record {
                 event_name: "ObjectCreated:Put".into(),
                 s3: S3Entity {
-                    bucket: S3Bucket { name: bucket.into() },
-                    object: S3Object { key: encode_key(key), size, e_tag },
+                    bucket: S3Bucket {
+                        name: bucket.into(),
+                    },
+                    object: S3Object {
+                        key: encode_key(key),
+                        size,
+                        e_tag,
+                    },
                 },
             }],
         };
@@ -107,7 +115,9 @@ pub fn encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for b in key.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'*' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'*' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -124,7 +134,8 @@ pub fn decode_key(key: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -159,9 +170,15 @@ mod tests {
             "eventTime":"2026-01-01T00:00:00.000Z","eventName":"ObjectCreated:Post",
             "s3":{"s3SchemaVersion":"1.0","configurationId":"x","bucket":{"name":"b","arn":"arn:aws:s3:::b"},
             "object":{"key":"uploads/u/1/my+file.json","size":42,"eTag":"abc","sequencer":"0A"}}}]}"#;
-        assert_eq!(Message::parse(body), Message::Created(vec!["uploads/u/1/my file.json".into()]));
+        assert_eq!(
+            Message::parse(body),
+            Message::Created(vec!["uploads/u/1/my file.json".into()])
+        );
         let ours = Message::created("b", "uploads/u/1/my file.json", 42, None);
-        assert_eq!(Message::parse(&ours), Message::Created(vec!["uploads/u/1/my file.json".into()]));
+        assert_eq!(
+            Message::parse(&ours),
+            Message::Created(vec!["uploads/u/1/my file.json".into()])
+        );
     }
 
     #[test]
@@ -169,7 +186,13 @@ mod tests {
         let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-01-01T00:00:00.000Z","Bucket":"b"}"#;
         assert_eq!(Message::parse(test), Message::TestEvent);
         assert!(matches!(Message::parse("{"), Message::Malformed(_)));
-        assert!(matches!(Message::parse(r#"{"Records":[]}"#), Message::Malformed(_)));
-        assert!(matches!(Message::parse(r#"{"Records":[{"s3":{}}]}"#), Message::Malformed(_)));
+        assert!(matches!(
+            Message::parse(r#"{"Records":[]}"#),
+            Message::Malformed(_)
+        ));
+        assert!(matches!(
+            Message::parse(r#"{"Records":[{"s3":{}}]}"#),
+            Message::Malformed(_)
+        ));
     }
 }

@@ -105,11 +105,24 @@ pub enum ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::Json { line: 0, offset, message, .. } => {
+            ParseError::Json {
+                line: 0,
+                offset,
+                message,
+                ..
+            } => {
                 write!(f, "not valid JSON at byte {offset}: {message}")
             }
-            ParseError::Json { line, column, offset, message } => {
-                write!(f, "not valid JSON at line {line}, column {column} (byte {offset}): {message}")
+            ParseError::Json {
+                line,
+                column,
+                offset,
+                message,
+            } => {
+                write!(
+                    f,
+                    "not valid JSON at line {line}, column {column} (byte {offset}): {message}"
+                )
             }
             ParseError::NotAHistory(why) => write!(f, "not a listening history: {why}"),
         }
@@ -152,7 +165,9 @@ pub struct Parser {
 
 impl fmt::Debug for Parser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Parser").field("scratch_capacity", &self.scratch.capacity()).finish()
+        f.debug_struct("Parser")
+            .field("scratch_capacity", &self.scratch.capacity())
+            .finish()
     }
 }
 
@@ -176,7 +191,9 @@ impl Parser {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.extend_from_slice(input);
-        let result = self.parse_in_place(&mut scratch).map_err(|e| e.locate(input));
+        let result = self
+            .parse_in_place(&mut scratch)
+            .map_err(|e| e.locate(input));
         self.scratch = scratch;
         result
     }
@@ -186,13 +203,19 @@ impl Parser {
     /// the byte offset only (the end of the input where simd-json cannot place the error);
     /// [`ParseError::locate`] against the original finds the place and adds line and column.
     pub fn parse_in_place(&mut self, input: &mut [u8]) -> Result<ParsedFile, ParseError> {
-        let bom = if input.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let input = &mut input[bom..];
         let style = sniff_style(input);
         let first = input.iter().position(|b| !b.is_ascii_whitespace());
         let empty = first.is_none();
         if let Some(at) = first.filter(|&at| !b"[{\"-0123456789tfn".contains(&input[at])) {
-            let shown: String = String::from_utf8_lossy(&input[at..input.len().min(at + 12)]).escape_debug().collect();
+            let shown: String = String::from_utf8_lossy(&input[at..input.len().min(at + 12)])
+                .escape_debug()
+                .collect();
             return Err(ParseError::Json {
                 line: 0,
                 column: 0,
@@ -212,8 +235,15 @@ impl Parser {
                 // found by `locate` in the original text.
                 use simd_json::ErrorType as E;
                 let placed = e.character().is_some()
-                    && matches!(e.error(), E::DepthLimitExceeded | E::InvalidNumber | E::InvalidExponent | E::Overflow);
-                let offset = if empty || placed { bom + e.index() } else { bom + len };
+                    && matches!(
+                        e.error(),
+                        E::DepthLimitExceeded | E::InvalidNumber | E::InvalidExponent | E::Overflow
+                    );
+                let offset = if empty || placed {
+                    bom + e.index()
+                } else {
+                    bom + len
+                };
                 Err(json_error(offset, empty, e.error()))
             }
         };
@@ -227,7 +257,9 @@ impl ParseError {
     /// errors simd-json could not place (see [`first_fault`]).
     pub fn locate(self, original: &[u8]) -> ParseError {
         match self {
-            ParseError::Json { offset, message, .. } => {
+            ParseError::Json {
+                offset, message, ..
+            } => {
                 let unplaced = offset >= original.len();
                 let (offset, message) = match unplaced.then(|| first_fault(original)).flatten() {
                     Some(found) => found,
@@ -235,8 +267,18 @@ impl ParseError {
                 };
                 let before = &original[..offset];
                 let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-                let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
-                ParseError::Json { line, column, offset, message }
+                let column = offset
+                    - before
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |p| p + 1)
+                    + 1;
+                ParseError::Json {
+                    line,
+                    column,
+                    offset,
+                    message,
+                }
             }
             other => other,
         }
@@ -248,21 +290,38 @@ impl ParseError {
 /// errors relative to their string, a cut-off file at its last token. serde_json finds the
 /// first syntax error; a scan of the strings places string errors to the byte.
 fn first_fault(text: &[u8]) -> Option<(usize, String)> {
-    let bom = if text.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let bom = if text.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
     if text[bom..].iter().all(u8::is_ascii_whitespace) {
         return None;
     }
-    let first = serde_json::from_slice::<serde::de::IgnoredAny>(&text[bom..]).err().map(|e| {
-        if e.is_eof() {
-            return (text.len(), "the file ends too early (truncated download?)".to_string());
-        }
-        // Lines count from 1, columns in bytes from 1 (0: the line break ending the line before).
-        let line_start: usize =
-            text[bom..].split(|&b| b == b'\n').take(e.line().saturating_sub(1)).map(|l| l.len() + 1).sum();
-        let message = e.to_string();
-        let message = &message[..message.rfind(" at line ").unwrap_or(message.len())];
-        ((bom + line_start + e.column()).saturating_sub(1).min(text.len()), message.to_string())
-    });
+    let first = serde_json::from_slice::<serde::de::IgnoredAny>(&text[bom..])
+        .err()
+        .map(|e| {
+            if e.is_eof() {
+                return (
+                    text.len(),
+                    "the file ends too early (truncated download?)".to_string(),
+                );
+            }
+            // Lines count from 1, columns in bytes from 1 (0: the line break ending the line before).
+            let line_start: usize = text[bom..]
+                .split(|&b| b == b'\n')
+                .take(e.line().saturating_sub(1))
+                .map(|l| l.len() + 1)
+                .sum();
+            let message = e.to_string();
+            let message = &message[..message.rfind(" at line ").unwrap_or(message.len())];
+            (
+                (bom + line_start + e.column())
+                    .saturating_sub(1)
+                    .min(text.len()),
+                message.to_string(),
+            )
+        });
     match (string_fault(text), first) {
         // A syntax error comes first (serde_json may place an error one byte early).
         (Some(fault), Some(first)) if fault.0 > first.0 + 1 => Some(first),
@@ -286,9 +345,19 @@ fn string_fault(text: &[u8]) -> Option<(usize, String)> {
                 Ok(n) => i += n - 1,
                 Err(why) => return Some((i, why)),
             },
-            (true, b'\n' | b'\r') => return Some((i, "a line break inside a string (a closing quote missing?)".into())),
+            (true, b'\n' | b'\r') => {
+                return Some((
+                    i,
+                    "a line break inside a string (a closing quote missing?)".into(),
+                ));
+            }
             (true, c @ 0..=0x1F) => {
-                return Some((i, format!("a control character (U+{c:04X}) inside a string, where JSON needs it escaped")));
+                return Some((
+                    i,
+                    format!(
+                        "a control character (U+{c:04X}) inside a string, where JSON needs it escaped"
+                    ),
+                ));
             }
             _ => {}
         }
@@ -297,9 +366,15 @@ fn string_fault(text: &[u8]) -> Option<(usize, String)> {
     if valid < text.len() {
         Some((valid, "the text is not UTF-8".into()))
     } else if in_string {
-        Some((text.len(), "the file ends inside a string (truncated download?)".into()))
+        Some((
+            text.len(),
+            "the file ends inside a string (truncated download?)".into(),
+        ))
     } else if depth > 0 {
-        Some((text.len(), "the file ends too early (truncated download?)".into()))
+        Some((
+            text.len(),
+            "the file ends too early (truncated download?)".into(),
+        ))
     } else {
         None
     }
@@ -314,9 +389,17 @@ fn escape(s: &[u8]) -> Result<usize, String> {
         if !digits.iter().all(u8::is_ascii_hexdigit) {
             return Some(None);
         }
-        (digits.len() == 4).then(|| digits.iter().try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?)))
+        (digits.len() == 4).then(|| {
+            digits
+                .iter()
+                .try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+        })
     };
-    let lone = |u: u32| Err(format!("a lone UTF-16 surrogate (\\u{u:04x}) in a string: half of a character"));
+    let lone = |u: u32| {
+        Err(format!(
+            "a lone UTF-16 surrogate (\\u{u:04x}) in a string: half of a character"
+        ))
+    };
     match s.get(1) {
         None => Ok(s.len()),
         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
@@ -335,7 +418,10 @@ fn escape(s: &[u8]) -> Result<usize, String> {
             Some(Some(low @ 0xDC00..=0xDFFF)) => lone(low),
             Some(Some(_)) => Ok(6),
         },
-        Some(&c) => Err(format!("an invalid backslash escape (\\{})", char::from(c).escape_debug())),
+        Some(&c) => Err(format!(
+            "an invalid backslash escape (\\{})",
+            char::from(c).escape_debug()
+        )),
     }
 }
 
@@ -355,10 +441,18 @@ fn json_error(offset: usize, empty: bool, kind: &simd_json::ErrorType) -> ParseE
             E::InvalidEscape => "an invalid backslash escape".to_string(),
             E::TrailingData => "more data after the end of the JSON value".to_string(),
             E::InvalidNumber | E::InvalidExponent | E::Overflow => "an invalid number".to_string(),
-            other => format!("unexpected input ({other:?})").chars().take(200).collect(),
+            other => format!("unexpected input ({other:?})")
+                .chars()
+                .take(200)
+                .collect(),
         }
     };
-    ParseError::Json { line: 0, column: 0, offset, message }
+    ParseError::Json {
+        line: 0,
+        column: 0,
+        offset,
+        message,
+    }
 }
 
 fn sniff_style(input: &[u8]) -> Style {
@@ -407,7 +501,9 @@ fn read_tape<'i>(tape: &[Node<'i>], style: Style) -> Result<ParsedFile, ParseErr
     };
     let len = *len;
     if len == 0 {
-        return Err(ParseError::NotAHistory("an empty array: no streams in it".into()));
+        return Err(ParseError::NotAHistory(
+            "an empty array: no streams in it".into(),
+        ));
     }
     let format = detect(&tape[1..])?;
     let mut out = ParsedFile {
@@ -428,8 +524,12 @@ fn read_tape<'i>(tape: &[Node<'i>], style: Style) -> Result<ParsedFile, ParseErr
         let next = i + span(node);
         let result = match node {
             Node::Object { len: keys, .. } => match format {
-                Format::Extended(_) => extended_record(&tape[i + 1..next], *keys, &mut out.strings, &mut platforms),
-                Format::Account(v) => account_record(&tape[i + 1..next], *keys, v, &mut out.strings),
+                Format::Extended(_) => {
+                    extended_record(&tape[i + 1..next], *keys, &mut out.strings, &mut platforms)
+                }
+                Format::Account(v) => {
+                    account_record(&tape[i + 1..next], *keys, v, &mut out.strings)
+                }
             },
             other => Err(format!("is {}, expected an object", describe(other))),
         };
@@ -468,7 +568,11 @@ fn detect(elements: &[Node<'_>]) -> Result<Format, ParseError> {
         let generation = if has("audiobook_title") || has("audiobook_uri") {
             Generation::G5
         } else if has("city") || has("latitude") || has("metro_code") {
-            if has("spotify_track_uri") { Generation::G2 } else { Generation::G1 }
+            if has("spotify_track_uri") {
+                Generation::G2
+            } else {
+                Generation::G1
+            }
         } else if has("username") || has("user_agent_decrypted") || has("ip_addr_decrypted") {
             Generation::G3
         } else {
@@ -492,7 +596,11 @@ fn detect(elements: &[Node<'_>]) -> Result<Format, ParseError> {
     }
     Err(ParseError::NotAHistory(format!(
         "its records have the keys {} but a history needs \"ts\" and \"ms_played\" (extended) or \"endTime\" and \"msPlayed\" (account data)",
-        if shown.is_empty() { "(none)".to_string() } else { shown.join(", ") }
+        if shown.is_empty() {
+            "(none)".to_string()
+        } else {
+            shown.join(", ")
+        }
     )))
 }
 
@@ -516,7 +624,10 @@ fn opt_str<'i>(key: &str, v: &Node<'i>) -> Result<Option<&'i str>, String> {
     match v {
         Node::String(s) => Ok(Some(s)),
         Node::Static(StaticNode::Null) => Ok(None),
-        other => Err(format!("\"{key}\" is {}, expected a string", describe(other))),
+        other => Err(format!(
+            "\"{key}\" is {}, expected a string",
+            describe(other)
+        )),
     }
 }
 
@@ -527,7 +638,10 @@ fn opt_bool(key: &str, v: &Node<'_>) -> Result<Option<bool>, String> {
         Node::String("true") => Ok(Some(true)),
         Node::String("false") => Ok(Some(false)),
         Node::String("") => Ok(None),
-        other => Err(format!("\"{key}\" is {}, expected true, false or null", describe(other))),
+        other => Err(format!(
+            "\"{key}\" is {}, expected true, false or null",
+            describe(other)
+        )),
     }
 }
 
@@ -538,7 +652,9 @@ const MAX_MS_PLAYED: u64 = 7 * 24 * 3_600_000;
 fn ms(key: &str, v: &Node<'_>) -> Result<u64, String> {
     let n = ms_value(key, v)?;
     if n > MAX_MS_PLAYED {
-        return Err(format!("\"{key}\" is {n}, more than a week in milliseconds: not a real stream"));
+        return Err(format!(
+            "\"{key}\" is {n}, more than a week in milliseconds: not a real stream"
+        ));
     }
     Ok(n)
 }
@@ -554,7 +670,10 @@ fn ms_value(key: &str, v: &Node<'_>) -> Result<u64, String> {
             format!("\"{key}\" is {shown:?}, expected a whole number of milliseconds")
         }),
         Node::Static(StaticNode::I64(n)) => Err(format!("\"{key}\" is negative ({n})")),
-        other => Err(format!("\"{key}\" is {}, expected a whole number of milliseconds", describe(other))),
+        other => Err(format!(
+            "\"{key}\" is {}, expected a whole number of milliseconds",
+            describe(other)
+        )),
     }
 }
 
@@ -564,7 +683,10 @@ fn timestamp(key: &str, v: &Node<'_>) -> Result<i64, String> {
             let shown: String = s.chars().take(40).collect();
             format!("\"{key}\" is {shown:?}, expected a time like 2024-01-31T23:59:59Z")
         }),
-        other => Err(format!("\"{key}\" is {}, expected a time string", describe(other))),
+        other => Err(format!(
+            "\"{key}\" is {}, expected a time string",
+            describe(other)
+        )),
     }
 }
 
@@ -597,8 +719,11 @@ fn extended_record<'i>(
             "ts" => end = Some(timestamp(key, v)?),
             "ms_played" => played = Some(ms(key, v)?),
             "platform" => {
-                platform = opt_str(key, v)?
-                    .map_or(Platform::Other, |raw| *platforms.entry(raw).or_insert_with(|| Platform::classify(raw)));
+                platform = opt_str(key, v)?.map_or(Platform::Other, |raw| {
+                    *platforms
+                        .entry(raw)
+                        .or_insert_with(|| Platform::classify(raw))
+                });
             }
             "conn_country" => country = opt_str(key, v)?.map_or(Country::UNKNOWN, Country::parse),
             "master_metadata_track_name" => track = opt_str(key, v)?,
@@ -629,7 +754,13 @@ fn extended_record<'i>(
     let (kind, title, creator, collection, uri) = if nonempty(episode_uri) || nonempty(episode) {
         (Kind::Episode, episode, show, None, episode_uri)
     } else if nonempty(book_uri) || nonempty(book) {
-        (Kind::Audiobook, chapter, None, book, chapter_uri.or(book_uri))
+        (
+            Kind::Audiobook,
+            chapter,
+            None,
+            book,
+            chapter_uri.or(book_uri),
+        )
     } else if nonempty(track_uri) || nonempty(track) {
         (Kind::Track, track, artist, album, track_uri)
     } else {
@@ -658,7 +789,14 @@ fn extended_record<'i>(
 /// Account data writes these instead of null.
 fn placeholder(s: Option<&str>) -> Option<&str> {
     s.filter(|s| {
-        !matches!(*s, "" | "Unknown Artist" | "Unknown Track" | "Unknown Book" | "Unknown Chapter" | "Unknown Author")
+        !matches!(
+            *s,
+            "" | "Unknown Artist"
+                | "Unknown Track"
+                | "Unknown Book"
+                | "Unknown Chapter"
+                | "Unknown Author"
+        )
     })
 }
 

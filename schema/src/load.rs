@@ -29,7 +29,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_file_bytes: 256 << 20, max_total_bytes: 4 << 30, max_ratio: 100 }
+        Limits {
+            max_file_bytes: 256 << 20,
+            max_total_bytes: 4 << 30,
+            max_ratio: 100,
+        }
     }
 }
 
@@ -133,8 +137,15 @@ pub trait ReadSeek: Read + Seek + Send {}
 impl<T: Read + Seek + Send> ReadSeek for T {}
 
 enum Unit {
-    Whole { input: usize, bytes: u64 },
-    Entry { input: usize, index: usize, declared: u64 },
+    Whole {
+        input: usize,
+        bytes: u64,
+    },
+    Entry {
+        input: usize,
+        index: usize,
+        declared: u64,
+    },
 }
 
 struct Job {
@@ -165,7 +176,10 @@ where
                 jobs.extend(j);
                 reports.extend(r.into_iter().map(|r| (jobs.len(), r)));
             }
-            Err(message) => reports.push((jobs.len(), FileReport::new(name.clone(), Status::Failed, message))),
+            Err(message) => reports.push((
+                jobs.len(),
+                FileReport::new(name.clone(), Status::Failed, message),
+            )),
         }
     }
 
@@ -221,37 +235,65 @@ where
     R: Read + Seek,
 {
     let mut r = open(input).map_err(|e| format!("cannot be opened: {e}"))?;
-    let bytes = r.seek(SeekFrom::End(0)).map_err(|e| format!("cannot be read: {e}"))?;
-    r.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot be read: {e}"))?;
+    let bytes = r
+        .seek(SeekFrom::End(0))
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    r.seek(SeekFrom::Start(0))
+        .map_err(|e| format!("cannot be read: {e}"))?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut r, &mut magic).map_err(|e| format!("cannot be read: {e}"))?;
     if !ZIP_MAGIC.iter().any(|m| &magic[..n] == m.as_slice()) {
-        return Ok((vec![Job { name: name.to_string(), unit: Unit::Whole { input, bytes } }], vec![]));
+        return Ok((
+            vec![Job {
+                name: name.to_string(),
+                unit: Unit::Whole { input, bytes },
+            }],
+            vec![],
+        ));
     }
-    r.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot be read: {e}"))?;
+    r.seek(SeekFrom::Start(0))
+        .map_err(|e| format!("cannot be read: {e}"))?;
     let mut zip = zip::ZipArchive::new(r).map_err(|e| format!("is not a readable zip: {e}"))?;
     let (mut jobs, mut reports) = (Vec::new(), Vec::new());
     for index in 0..zip.len() {
         let entry = match zip.by_index_raw(index) {
             Ok(e) => e,
             Err(e) => {
-                reports.push(FileReport::new(format!("{name}/#{index}"), Status::Failed, format!("unreadable zip entry: {e}")));
+                reports.push(FileReport::new(
+                    format!("{name}/#{index}"),
+                    Status::Failed,
+                    format!("unreadable zip entry: {e}"),
+                ));
                 continue;
             }
         };
-        let raw_name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("#{index}"));
+        let raw_name = entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| format!("#{index}"));
         let shown = format!("{name}/{}", raw_name.escape_debug());
         if entry.is_dir() {
             continue;
         }
         if entry.enclosed_name().is_none() {
-            reports.push(FileReport::new(shown, Status::Failed, "unsafe path in the zip (absolute or leading outside it): not read"));
+            reports.push(FileReport::new(
+                shown,
+                Status::Failed,
+                "unsafe path in the zip (absolute or leading outside it): not read",
+            ));
             continue;
         }
         let lower = raw_name.to_ascii_lowercase();
         if !lower.ends_with(".json") {
-            let what = if lower.ends_with(".zip") { "a zip inside the zip: not opened" } else { "not a JSON file" };
-            reports.push(FileReport { bytes: entry.size(), ..FileReport::new(shown, Status::Ignored, what) });
+            let what = if lower.ends_with(".zip") {
+                "a zip inside the zip: not opened"
+            } else {
+                "not a JSON file"
+            };
+            reports.push(FileReport {
+                bytes: entry.size(),
+                ..FileReport::new(shown, Status::Ignored, what)
+            });
             continue;
         }
         let (declared, compressed) = (entry.size(), entry.compressed_size());
@@ -259,7 +301,14 @@ where
             reports.push(FileReport::new(shown, Status::Failed, why));
             continue;
         }
-        jobs.push(Job { name: shown, unit: Unit::Entry { input, index, declared } });
+        jobs.push(Job {
+            name: shown,
+            unit: Unit::Entry {
+                input,
+                index,
+                declared,
+            },
+        });
     }
     if jobs.is_empty() && reports.is_empty() {
         // Else an empty zip (or one of folders only) would leave no trace in the reports.
@@ -309,7 +358,12 @@ fn refuse(declared: u64, compressed: u64, limits: &Limits, budget: &mut u64) -> 
     }
     match budget.checked_sub(declared) {
         Some(rest) => *budget = rest,
-        None => return Some(format!("the zip holds more than {} of data in all: not read", mib(limits.max_total_bytes))),
+        None => {
+            return Some(format!(
+                "the zip holds more than {} of data in all: not read",
+                mib(limits.max_total_bytes)
+            ));
+        }
     }
     None
 }
@@ -332,7 +386,11 @@ where
     // Reads `src` into `buf`; `Ok(Err(n))` when it holds more than the limit.
     let read = |src: &mut dyn Read, buf: &mut Vec<u8>| -> io::Result<Result<(), u64>> {
         let n = src.take(limits.max_file_bytes + 1).read_to_end(buf)? as u64;
-        Ok(if n > limits.max_file_bytes { Err(n) } else { Ok(()) })
+        Ok(if n > limits.max_file_bytes {
+            Err(n)
+        } else {
+            Ok(())
+        })
     };
     buf.clear();
     match job.unit {
@@ -347,18 +405,30 @@ where
                 Err(e) => return failed(format!("cannot be read: {e}")),
             }
         }
-        Unit::Entry { input, index, declared } => {
+        Unit::Entry {
+            input,
+            index,
+            declared,
+        } => {
             let zip = match zips.entry(input) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => match open(input).and_then(|r| zip::ZipArchive::new(r).map_err(io::Error::other)) {
+                std::collections::hash_map::Entry::Vacant(v) => match open(input)
+                    .and_then(|r| zip::ZipArchive::new(r).map_err(io::Error::other))
+                {
                     Ok(z) => v.insert(z),
                     Err(e) => return failed(format!("cannot be read: {e}")),
                 },
             };
-            match zip.by_index(index).map_err(io::Error::other).and_then(|mut e| read(&mut e, buf)) {
+            match zip
+                .by_index(index)
+                .map_err(io::Error::other)
+                .and_then(|mut e| read(&mut e, buf))
+            {
                 // The header may understate the size; what was actually read is what counts.
                 Ok(Ok(())) if buf.len() as u64 > declared => {
-                    return failed("its zip header understates its size: refused as a likely zip bomb".into());
+                    return failed(
+                        "its zip header understates its size: refused as a likely zip bomb".into(),
+                    );
                 }
                 Ok(Ok(())) => {}
                 Ok(Err(n)) => return too_large(n),
@@ -369,18 +439,28 @@ where
     let bytes = buf.len() as u64;
     match parser.parse_in_place(buf) {
         Ok(parsed) => Outcome::Parsed(parsed, bytes),
-        Err(e @ ParseError::NotAHistory(_)) => {
-            Outcome::Report(FileReport { bytes, ..FileReport::new(String::new(), Status::Ignored, e.to_string()) })
-        }
+        Err(e @ ParseError::NotAHistory(_)) => Outcome::Report(FileReport {
+            bytes,
+            ..FileReport::new(String::new(), Status::Ignored, e.to_string())
+        }),
         Err(e) => {
             // The buffer was unescaped in place; read the original again to locate the error.
-            let located = reread(job, zips, open, limits).map_or(e.clone(), |orig| e.clone().locate(&orig));
-            Outcome::Report(FileReport { bytes, ..FileReport::new(String::new(), Status::Failed, located.to_string()) })
+            let located =
+                reread(job, zips, open, limits).map_or(e.clone(), |orig| e.clone().locate(&orig));
+            Outcome::Report(FileReport {
+                bytes,
+                ..FileReport::new(String::new(), Status::Failed, located.to_string())
+            })
         }
     }
 }
 
-fn reread<O, R>(job: &Job, zips: &mut HashMap<usize, zip::ZipArchive<R>>, open: &O, limits: &Limits) -> Option<Vec<u8>>
+fn reread<O, R>(
+    job: &Job,
+    zips: &mut HashMap<usize, zip::ZipArchive<R>>,
+    open: &O,
+    limits: &Limits,
+) -> Option<Vec<u8>>
 where
     O: Fn(usize) -> io::Result<R>,
     R: Read + Seek,
@@ -388,10 +468,19 @@ where
     let mut buf = Vec::new();
     match job.unit {
         Unit::Whole { input, .. } => {
-            open(input).ok()?.take(limits.max_file_bytes).read_to_end(&mut buf).ok()?;
+            open(input)
+                .ok()?
+                .take(limits.max_file_bytes)
+                .read_to_end(&mut buf)
+                .ok()?;
         }
         Unit::Entry { input, index, .. } => {
-            zips.get_mut(&input)?.by_index(index).ok()?.take(limits.max_file_bytes).read_to_end(&mut buf).ok()?;
+            zips.get_mut(&input)?
+                .by_index(index)
+                .ok()?
+                .take(limits.max_file_bytes)
+                .read_to_end(&mut buf)
+                .ok()?;
         }
     }
     Some(buf)

@@ -39,7 +39,10 @@ pub struct Strings {
 
 impl Default for Strings {
     fn default() -> Self {
-        Strings { all: vec!["".into()], index: HashMap::default() }
+        Strings {
+            all: vec!["".into()],
+            index: HashMap::default(),
+        }
     }
 }
 
@@ -99,7 +102,9 @@ impl Strings {
 }
 
 /// What a stream was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A music track (also music videos from the video files).
@@ -125,7 +130,9 @@ pub enum Source {
 
 /// The family of device a stream played on; the raw platform string can carry a device id
 /// and is never kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// Phones (Android, iOS).
@@ -193,7 +200,15 @@ impl Platform {
         let has = |needles: &[&str]| needles.iter().any(|n| s.contains(n));
         if has(&["watch", "wear os", "wearos", "garmin", "fitbit"]) {
             Platform::Wearable
-        } else if has(&["carplay", "android auto", "android_auto", "car_", "car thing", "tesla", "automotive"]) {
+        } else if has(&[
+            "carplay",
+            "android auto",
+            "android_auto",
+            "car_",
+            "car thing",
+            "tesla",
+            "automotive",
+        ]) {
             Platform::Car
         } else if has(&["playstation", "ps4", "ps5", "xbox", "nintendo"]) {
             Platform::Console
@@ -201,15 +216,36 @@ impl Platform {
             Platform::Tablet
         } else if has(&["web_player", "web player", "webplayer"]) {
             Platform::Web
-        } else if has(&["_tv", " tv", "tv;", "tv_", "tvos", "apple tv", "roku", "tizen", "webos", "bravia", "fire tv", "firetv"]) {
+        } else if has(&[
+            "_tv", " tv", "tv;", "tv_", "tvos", "apple tv", "roku", "tizen", "webos", "bravia",
+            "fire tv", "firetv",
+        ]) {
             Platform::Tv
         } else if has(&["cast"]) {
             Platform::Cast
-        } else if has(&["sonos", "echo", "alexa", "amazon", "bose", "speaker", "denon", "yamaha", "bang", "harman", "homepod", "google home"]) {
+        } else if has(&[
+            "sonos",
+            "echo",
+            "alexa",
+            "amazon",
+            "bose",
+            "speaker",
+            "denon",
+            "yamaha",
+            "bang",
+            "harman",
+            "homepod",
+            "google home",
+        ]) {
             Platform::Speaker
         } else if s.starts_with("android") || s.starts_with("ios") || has(&["iphone", "ipod"]) {
             Platform::Phone
-        } else if s.starts_with("windows") || s.starts_with("os x") || s.starts_with("osx") || s.starts_with("macos") || s.starts_with("linux") {
+        } else if s.starts_with("windows")
+            || s.starts_with("os x")
+            || s.starts_with("osx")
+            || s.starts_with("macos")
+            || s.starts_with("linux")
+        {
             Platform::Desktop
         } else {
             Platform::Other
@@ -324,8 +360,14 @@ mod tests {
             ("windows", Platform::Desktop),
             ("osx", Platform::Desktop),
             ("linux", Platform::Desktop),
-            ("web_player windows 10;chrome 95.0.4638.69;desktop", Platform::Web),
-            ("Partner amazon_salmon Amazon;Echo_Dot;0123456789abcdef0123456789abcdef;;tpapi", Platform::Speaker),
+            (
+                "web_player windows 10;chrome 95.0.4638.69;desktop",
+                Platform::Web,
+            ),
+            (
+                "Partner amazon_salmon Amazon;Echo_Dot;0123456789abcdef0123456789abcdef;;tpapi",
+                Platform::Speaker,
+            ),
             ("Partner sonos_imx6 Sonos;One;;", Platform::Speaker),
             ("Partner google cast_tv;Chromecast;;", Platform::Tv),
             ("cast", Platform::Cast),

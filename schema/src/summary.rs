@@ -160,8 +160,18 @@ pub struct Summary {
     pub years: Vec<YearSummary>,
 }
 
-fn ranked(stats: &Stats, strings: &Strings, kind: EntityKind, range: Option<(crate::Month, crate::Month)>, n: usize) -> Vec<Ranked> {
-    stats.top(kind, RankBy::Time, range, strings, n).into_iter().map(|(e, c)| to_ranked(strings, e, c)).collect()
+fn ranked(
+    stats: &Stats,
+    strings: &Strings,
+    kind: EntityKind,
+    range: Option<(crate::Month, crate::Month)>,
+    n: usize,
+) -> Vec<Ranked> {
+    stats
+        .top(kind, RankBy::Time, range, strings, n)
+        .into_iter()
+        .map(|(e, c)| to_ranked(strings, e, c))
+        .collect()
 }
 
 fn to_ranked(strings: &Strings, e: Entity, c: Cell) -> Ranked {
@@ -196,19 +206,23 @@ impl Summary {
             let discoveries = stats.discoveries(EntityKind::Artist);
             let top_artists = stats.top_per_year(EntityKind::Artist, RankBy::Time, s, 1);
             let top_tracks = stats.top_per_year(EntityKind::Track, RankBy::Time, s, 1);
-            let first = |tops: &BTreeMap<i32, Vec<(Entity, Cell)>>, year| tops.get(&year).and_then(|v| v.first().copied());
+            let first = |tops: &BTreeMap<i32, Vec<(Entity, Cell)>>, year| {
+                tops.get(&year).and_then(|v| v.first().copied())
+            };
             stats
                 .by_year()
                 .into_iter()
-                .map(|(year, cell)| {
-                    YearSummary {
-                        year,
-                        ms_played: cell.ms,
-                        plays: cell.plays,
-                        top_artist: first(&top_artists, year).map(|(e, _)| s.get(e.name).to_string()),
-                        top_track: first(&top_tracks, year).map(|(e, c)| to_ranked(s, e, c)),
-                        new_artists: discoveries.iter().filter(|(m, _)| m.year() == year).map(|(_, n)| n).sum(),
-                    }
+                .map(|(year, cell)| YearSummary {
+                    year,
+                    ms_played: cell.ms,
+                    plays: cell.plays,
+                    top_artist: first(&top_artists, year).map(|(e, _)| s.get(e.name).to_string()),
+                    top_track: first(&top_tracks, year).map(|(e, c)| to_ranked(s, e, c)),
+                    new_artists: discoveries
+                        .iter()
+                        .filter(|(m, _)| m.year() == year)
+                        .map(|(_, n)| n)
+                        .sum(),
                 })
                 .collect()
         };
@@ -261,7 +275,11 @@ impl Summary {
             distinct_episodes: stats.distinct(EntityKind::Episode),
             first_ts: stats.span.map(|(a, _)| format_rfc3339(a)),
             last_ts: stats.span.map(|(_, b)| format_rfc3339(b)),
-            ms_played_by_year: stats.by_year().into_iter().map(|(y, c)| (y.to_string(), c.ms)).collect(),
+            ms_played_by_year: stats
+                .by_year()
+                .into_iter()
+                .map(|(y, c)| (y.to_string(), c.ms))
+                .collect(),
             top_artists: ranked(stats, s, EntityKind::Artist, None, 10),
             top_tracks: ranked(stats, s, EntityKind::Track, None, 10),
             top_albums: ranked(stats, s, EntityKind::Album, None, 10),
@@ -278,7 +296,11 @@ impl Summary {
             incognito_rate: stats.incognito.rate(),
             platforms,
             countries,
-            ms_by_weekday_hour: stats.hour_weekday.iter().map(|row| row.iter().map(|c| c.ms).collect()).collect(),
+            ms_by_weekday_hour: stats
+                .hour_weekday
+                .iter()
+                .map(|row| row.iter().map(|c| c.ms).collect())
+                .collect(),
             sessions: stats.sessions.len(),
             years,
         }

@@ -59,7 +59,11 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 /// Returns `None` for anything else, including impossible dates such as February 30th.
 pub fn parse_spotify_ts(s: &str) -> Option<EpochMs> {
     let b = s.as_bytes();
-    if b.len() < 16 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':'
+    if b.len() < 16
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
     {
         return None;
     }
@@ -84,7 +88,12 @@ pub fn parse_spotify_ts(s: &str) -> Option<EpochMs> {
     if !matches!(tail, b"" | b"Z" | b" UTC" | b"+00:00") {
         return None;
     }
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60
+    if !(1..=12).contains(&mo)
+        || d == 0
+        || d > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || sec > 60
     {
         return None;
     }

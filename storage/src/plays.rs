@@ -76,7 +76,6 @@ macro_rules! insert_batch {
                 .push_bind(platform_code(p.platform))
                 .push_bind(p.country.as_str().to_string());
         });
-        qb.push(" ON CONFLICT DO NOTHING");
         qb.build().execute(&mut **$c).await?;
     }};
 }
@@ -91,20 +90,27 @@ pub async fn replace_for_upload(
     strings: &Strings,
 ) -> Result<(), sqlx::Error> {
     delete_for_upload(tx, upload_id).await?;
+    // One row per stream digest: the table has no unique index to do this (see the migration).
+    let mut seen = std::collections::HashSet::with_capacity(plays.len());
+    let rows: Vec<(&Play, &[u8; 16])> = plays
+        .iter()
+        .zip(digests)
+        .filter(|(_, k)| seen.insert(**k))
+        .collect();
     match tx {
         Tx::Sqlite(c) => {
-            for (chunk, keys) in plays.chunks(BATCH).zip(digests.chunks(BATCH)) {
+            for chunk in rows.chunks(BATCH) {
                 insert_batch!(
                     sqlx::Sqlite,
                     c,
                     upload_id,
                     user_id,
-                    chunk.iter().zip(keys.iter()),
+                    chunk.iter().copied(),
                     strings
                 );
             }
         }
-        Tx::Postgres(c) => copy_in(c, upload_id, user_id, plays, digests, strings).await?,
+        Tx::Postgres(c) => copy_in(c, upload_id, user_id, &rows, strings).await?,
     }
     Ok(())
 }
@@ -114,8 +120,7 @@ async fn copy_in(
     conn: &mut sqlx::PgConnection,
     upload_id: &str,
     user_id: &str,
-    plays: &[Play],
-    digests: &[[u8; 16]],
+    rows: &[(&Play, &[u8; 16])],
     strings: &Strings,
 ) -> Result<(), sqlx::Error> {
     use std::fmt::Write as _;
@@ -125,13 +130,9 @@ async fn copy_in(
              reason_start, reason_end, shuffle, skipped, offline, incognito, platform, country) FROM STDIN",
         )
         .await?;
-    let mut seen = std::collections::HashSet::with_capacity(plays.len());
     let mut buf = String::with_capacity(4 << 20);
     let (upload_id, user_id) = (copy_text(upload_id), copy_text(user_id));
-    for (p, key) in plays.iter().zip(digests) {
-        if !seen.insert(*key) {
-            continue;
-        }
+    for &(p, key) in rows {
         let _ = write!(buf, "{upload_id}\t{user_id}\t\\\\x");
         for b in key {
             let _ = write!(buf, "{b:02x}");
@@ -223,8 +224,8 @@ macro_rules! load_rows {
         let rows = sqlx::query(
             "SELECT p.upload_id, p.stream_key, p.end_ms, p.ms_played, p.kind, p.source, p.title, p.creator, p.collection, p.uri, \
              p.reason_start, p.reason_end, p.shuffle, p.skipped, p.offline, p.incognito, p.platform, p.country \
-             FROM plays p JOIN uploads u ON u.id = p.upload_id \
-             WHERE p.user_id = $1 AND u.state <> 'deleting' AND p.upload_id <> $2",
+             FROM uploads u JOIN plays p ON p.upload_id = u.id \
+             WHERE u.owner_id = $1 AND u.state <> 'deleting' AND u.id <> $2",
         )
         .bind($user)
         .bind($except)

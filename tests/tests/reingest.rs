@@ -136,21 +136,42 @@ async fn a_reingest_the_parser_now_refuses_takes_that_upload_out_of_the_stats(en
     let p = Pipeline::new(engine).await;
     let samples = fixtures::samples();
     let user = p.user("changed@example.com").await;
-    let a = p.submit(&user, &samples.join("extended/endsong_1.json")).await;
-    let b = p.submit(&user, &samples.join("extended/Streaming_History_Audio_2023_2.json")).await;
+    let a = p
+        .submit(&user, &samples.join("extended/endsong_1.json"))
+        .await;
+    let b = p
+        .submit(
+            &user,
+            &samples.join("extended/Streaming_History_Audio_2023_2.json"),
+        )
+        .await;
     p.work(&p.deps()).await;
     let b_alone = p.merged(&user.id, &[&b.id]).await;
     assert_ne!(p.merged(&user.id, &[&a.id, &b.id]).await, b_alone);
 
     // What the current parser makes of A's file now: not a history at all.
-    std::fs::write(p.data.path().join("objects").join(&a.object_key), b"{\"not\": \"a history\"}").unwrap();
-    reingest(&p.deps(), &Selection::Upload(a.id.clone())).await.unwrap();
+    std::fs::write(
+        p.data.path().join("objects").join(&a.object_key),
+        b"{\"not\": \"a history\"}",
+    )
+    .unwrap();
+    reingest(&p.deps(), &Selection::Upload(a.id.clone()))
+        .await
+        .unwrap();
     p.work(&p.deps()).await;
 
     let a_now = p.upload(&a.id).await.unwrap();
     assert_eq!(a_now.state, State::Failed);
     assert!(a_now.reason.unwrap().contains("not a listening history"));
-    assert_eq!(p.play_count(&a.id).await, 0, "a failed upload keeps no plays");
-    assert_eq!(p.merged(&user.id, &[&a.id, &b.id]).await, b_alone, "nothing of A counts any more");
+    assert_eq!(
+        p.play_count(&a.id).await,
+        0,
+        "a failed upload keeps no plays"
+    );
+    assert_eq!(
+        p.merged(&user.id, &[&a.id, &b.id]).await,
+        b_alone,
+        "nothing of A counts any more"
+    );
     assert_eq!(p.upload(&b.id).await.unwrap().state, State::Ready);
 }

@@ -27,8 +27,14 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_by_owner ON uploads (owner_id, created_ms);
 CREATE INDEX uploads_by_expiry ON uploads (expires_ms) WHERE expires_ms IS NOT NULL;
 
+-- Plays carry no foreign key and no unique index: an ingest writes hundreds of thousands of
+-- rows in one statement, and each per-row check (a foreign-key trigger, a random-order
+-- B-tree on the stream digest) multiplied its time several-fold. The worker guarantees what
+-- they would: an upload's plays are replaced in the transaction that writes them, are unique
+-- by stream digest within the upload (deduplicated in memory first), and are deleted with
+-- their upload in one transaction.
 CREATE TABLE plays (
-    upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+    upload_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     stream_key BYTEA NOT NULL,
     end_ms BIGINT NOT NULL,
@@ -46,11 +52,9 @@ CREATE TABLE plays (
     offline BOOLEAN,
     incognito BOOLEAN,
     platform SMALLINT NOT NULL,
-    country TEXT NOT NULL,
-    PRIMARY KEY (upload_id, stream_key)
+    country TEXT NOT NULL
 );
-CREATE INDEX plays_by_user_key ON plays (user_id, stream_key);
-CREATE INDEX plays_by_user_creator ON plays (user_id, creator, end_ms);
+CREATE INDEX plays_by_upload ON plays (upload_id);
 
 CREATE TABLE stats (
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
