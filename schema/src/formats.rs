@@ -254,7 +254,7 @@ impl Parser {
 
 impl ParseError {
     /// Fills in the line and column of a JSON error from the original text, first finding the
-    /// errors simd-json could not place (see [`first_fault`]).
+    /// errors simd-json could not place (see `first_fault`).
     pub fn locate(self, original: &[u8]) -> ParseError {
         match self {
             ParseError::Json {
