@@ -349,12 +349,39 @@ pub struct RegionSnapshot {
     pub doc: Value,
 }
 
-/// A stats document with the lists that come from hash maps sorted, so that equal stats give
-/// equal values.
+/// A stats document with names in place of their indices (which follow hash-map order) and
+/// the lists that come from hash maps sorted, so that equal stats give equal values.
 pub fn normalise_doc(doc: &str) -> Value {
     let mut v: Value = serde_json::from_str(doc).expect("stats document is JSON");
-    for key in ["monthly", "first_last", "reason_start", "reason_end"] {
+    let names: Vec<Value> = match v.get_mut("names").map(Value::take) {
+        Some(Value::Array(names)) => names,
+        _ => Vec::new(),
+    };
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("names");
+    }
+    let name = |x: &Value| {
+        x.as_u64()
+            .and_then(|i| names.get(i as usize))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for (key, positions) in [
+        ("monthly", &[2usize, 3][..]),
+        ("first_last", &[1, 2][..]),
+        ("reason_start", &[0][..]),
+        ("reason_end", &[0][..]),
+    ] {
         if let Some(Value::Array(items)) = v.get_mut(key) {
+            for item in items.iter_mut() {
+                if let Value::Array(fields) = item {
+                    for &at in positions {
+                        if let Some(f) = fields.get_mut(at) {
+                            *f = name(f);
+                        }
+                    }
+                }
+            }
             items.sort_by_cached_key(|x| x.to_string());
         }
     }
