@@ -4,12 +4,11 @@
 use schema::event::Message;
 use storage::objects::ObjectError;
 use storage::uploads::{self, NewUpload, Selection, State, Upload};
-use storage::{plays, users};
 use tokio::io::AsyncRead;
 use tracing::info;
 
 use crate::Deps;
-use crate::process::{rebuild_stats, settings_of};
+use crate::process::drop_plays;
 
 /// Why an upload could not be accepted.
 #[derive(Debug)]
@@ -112,29 +111,10 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
         .delete(&upload.object_key)
         .await
         .map_err(|e| e.to_string())?;
-    let user = users::by_id(&deps.db, &upload.owner_id)
-        .await
-        .map_err(|e| e.to_string())?;
     let mut tx = deps.db.begin().await.map_err(|e| e.to_string())?;
-    plays::lock_user(&mut tx, &upload.owner_id)
+    drop_plays(deps, &mut tx, upload)
         .await
         .map_err(|e| e.to_string())?;
-    plays::delete_for_upload(&mut tx, &upload.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(user) = user {
-        let mut strings = schema::Strings::default();
-        rebuild_stats(
-            &mut tx,
-            &upload.owner_id,
-            &upload.id,
-            None,
-            &mut strings,
-            settings_of(&user),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    }
     uploads::delete_row(&mut tx, &upload.id)
         .await
         .map_err(|e| e.to_string())?;

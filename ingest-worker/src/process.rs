@@ -305,13 +305,26 @@ async fn commit(
 /// failed upload never counts. Returns false when the upload is being deleted.
 async fn fail(deps: &Deps, upload: &Upload, why: &str) -> Result<bool, Failure> {
     let mut tx = deps.db.begin().await?;
-    plays::lock_user(&mut tx, &upload.owner_id).await?;
-    if plays::delete_for_upload(&mut tx, &upload.id).await? > 0
+    drop_plays(deps, &mut tx, upload).await?;
+    let changed = uploads::set_failed(&mut tx, &upload.id, why).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Deletes an upload's plays inside `tx` and, when it had any, rebuilds its owner's stats
+/// without them (the owner's row locked for the transaction).
+pub(crate) async fn drop_plays(
+    deps: &Deps,
+    tx: &mut storage::Tx,
+    upload: &Upload,
+) -> Result<(), storage::db::SqlxError> {
+    plays::lock_user(tx, &upload.owner_id).await?;
+    if plays::delete_for_upload(tx, &upload.id).await? > 0
         && let Some(user) = users::by_id(&deps.db, &upload.owner_id).await?
     {
         let mut strings = schema::Strings::default();
         rebuild_stats(
-            &mut tx,
+            tx,
             &upload.owner_id,
             &upload.id,
             None,
@@ -320,9 +333,7 @@ async fn fail(deps: &Deps, upload: &Upload, why: &str) -> Result<bool, Failure> 
         )
         .await?;
     }
-    let changed = uploads::set_failed(&mut tx, &upload.id, why).await?;
-    tx.commit().await?;
-    Ok(changed)
+    Ok(())
 }
 
 /// An upload's plays held in memory: its id, its plays and their stream digests.

@@ -87,6 +87,18 @@ pub trait Queue: Send + Sync + fmt::Debug {
     async fn depth(&self) -> Result<Depth, QueueError>;
 }
 
+/// A [`Received`] from a row with `id`, `body` and `receive_count` (any engine's row type).
+macro_rules! received {
+    ($r:expr, $receipt:expr) => {
+        Received {
+            id: $r.get::<i64, _>("id").to_string(),
+            receipt: $receipt,
+            body: $r.get("body"),
+            receive_count: $r.get::<i32, _>("receive_count") as u32,
+        }
+    };
+}
+
 /// The durable table queue, on SQLite or PostgreSQL. Several workers, even in several
 /// processes, never receive the same message at once: PostgreSQL skips rows another receive
 /// has locked (`FOR UPDATE SKIP LOCKED`); SQLite has a single writer.
@@ -121,15 +133,7 @@ impl TableQueue {
                 .bind(limit)
                 .fetch_all(p)
                 .await?;
-            Ok(rows
-                .iter()
-                .map(|r| Received {
-                    id: r.get::<i64, _>("id").to_string(),
-                    receipt: String::new(),
-                    body: r.get("body"),
-                    receive_count: r.get::<i32, _>("receive_count") as u32,
-                })
-                .collect())
+            Ok(rows.iter().map(|r| received!(r, String::new())).collect())
         })
     }
 
@@ -147,15 +151,7 @@ impl TableQueue {
                 .bind(self.max_receives as i32)
                 .fetch_all(p)
                 .await?;
-            Ok(rows
-                .iter()
-                .map(|r| Received {
-                    id: r.get::<i64, _>("id").to_string(),
-                    receipt: String::new(),
-                    body: r.get("body"),
-                    receive_count: r.get::<i32, _>("receive_count") as u32,
-                })
-                .collect())
+            Ok(rows.iter().map(|r| received!(r, String::new())).collect())
         })
     }
 
@@ -191,12 +187,7 @@ impl TableQueue {
                 .await?;
             let mut out: Vec<Received> = rows
                 .iter()
-                .map(|r| Received {
-                    id: r.get::<i64, _>("id").to_string(),
-                    receipt: r.get("receipt"),
-                    body: r.get("body"),
-                    receive_count: r.get::<i32, _>("receive_count") as u32,
-                })
+                .map(|r| received!(r, r.get("receipt")))
                 .collect();
             out.sort_by_key(|m| m.id.parse::<i64>().unwrap_or(0));
             Ok(out)
