@@ -161,6 +161,23 @@ async fn work(deps: &Deps, workers: usize, ids: &[String]) -> Result<Duration> {
     result.map(|()| took)
 }
 
+/// Submits `zip` as an upload of a new user, the way every upload goes; returns its id.
+async fn submit_for_new_user(deps: &Deps, email: &str, zip: &Path) -> Result<String> {
+    let user = storage::users::create(&deps.db, Some(email), None, false).await?;
+    let mut file = tokio::fs::File::open(zip).await?;
+    let upload = ingest_worker::lifecycle::submit(
+        deps,
+        &user.id,
+        "my_spotify_data.zip",
+        &mut file,
+        u64::MAX,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(upload.id)
+}
+
 fn inspect_floor(zip: &Path) -> Duration {
     let started = Instant::now();
     let names = vec![zip.display().to_string()];
@@ -220,25 +237,8 @@ async fn run_async(args: &Args) -> Result<()> {
             n += 1;
             let (db, _) = scratch_db(engine, args.postgres.as_deref(), tmp.path(), n).await?;
             let deps = deps(db, &tmp.path().join(format!("objects-{n}")))?;
-            let user = storage::users::create(
-                &deps.db,
-                Some(&format!("bench{n}@example.com")),
-                None,
-                false,
-            )
-            .await?;
-            let mut file = tokio::fs::File::open(&zip).await?;
-            let upload = ingest_worker::lifecycle::submit(
-                &deps,
-                &user.id,
-                "my_spotify_data.zip",
-                &mut file,
-                u64::MAX,
-                None,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            times.push(work(&deps, 1, &[upload.id]).await?);
+            let upload = submit_for_new_user(&deps, &format!("bench{n}@example.com"), &zip).await?;
+            times.push(work(&deps, 1, &[upload]).await?);
             deps.db.close().await;
             drop_scratch(engine, args.postgres.as_deref(), n).await?;
         }
@@ -263,25 +263,9 @@ async fn run_async(args: &Args) -> Result<()> {
             let deps = deps(db, &tmp.path().join(format!("objects-{n}")))?;
             let mut ids = Vec::new();
             for i in 0..args.bulk {
-                let user = storage::users::create(
-                    &deps.db,
-                    Some(&format!("bulk{i}@example.com")),
-                    None,
-                    false,
-                )
-                .await?;
-                let mut file = tokio::fs::File::open(&small).await?;
-                let up = ingest_worker::lifecycle::submit(
-                    &deps,
-                    &user.id,
-                    "my_spotify_data.zip",
-                    &mut file,
-                    u64::MAX,
-                    None,
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                ids.push(up.id);
+                ids.push(
+                    submit_for_new_user(&deps, &format!("bulk{i}@example.com"), &small).await?,
+                );
             }
             work(&deps, 2, &ids).await?; // first ingest, not timed
             let mut one = None;
