@@ -165,6 +165,9 @@ struct Parsed {
     lib: schema::Library,
     digests: Vec<[u8; 16]>,
     summary: String,
+    /// The upload's own stats, built for its summary: when it is its owner's only upload they
+    /// are also its one region's stats.
+    stats: Stats,
 }
 
 async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
@@ -223,6 +226,7 @@ fn parse(
         lib,
         digests,
         summary,
+        stats,
     })
 }
 
@@ -260,6 +264,7 @@ async fn commit(
         mut lib,
         digests,
         summary,
+        stats,
     } = parsed;
     let started = std::time::Instant::now();
     let mut tx = deps.db.begin().await?;
@@ -280,6 +285,7 @@ async fn commit(
         &upload.owner_id,
         &upload.id,
         current,
+        Some(&stats),
         &mut lib.strings,
         settings,
     )
@@ -328,6 +334,7 @@ pub(crate) async fn drop_plays(
             &upload.owner_id,
             &upload.id,
             None,
+            None,
             &mut strings,
             settings_of(&user),
         )
@@ -340,24 +347,33 @@ pub(crate) async fn drop_plays(
 pub(crate) type Current<'a> = (&'a str, &'a [schema::Play], &'a [[u8; 16]]);
 
 /// Rewrites a user's region stats from the plays of their uploads (all but those being deleted
-/// and `except`; failed uploads keep no plays),
-/// plus `current` (an upload being committed in this transaction, given from memory).
+/// and `except`; failed uploads keep no plays), plus `current` (an upload being committed in
+/// this transaction, given from memory, with its own stats when they are at hand).
 pub(crate) async fn rebuild_stats(
     tx: &mut storage::Tx,
     owner_id: &str,
     except: &str,
     current: Option<Current<'_>>,
+    current_stats: Option<&Stats>,
     strings: &mut schema::Strings,
     settings: Settings,
 ) -> Result<(), storage::db::SqlxError> {
     let started = std::time::Instant::now();
     let others = plays::load_for_user(tx, owner_id, except, strings).await?;
     let load_ms = started.elapsed().as_millis() as u64;
-    let mine = current
-        .into_iter()
-        .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
-    let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
-    let regions = region_stats(members, strings, settings);
+    let regions = match (current, current_stats) {
+        // The owner's only upload: one region, whose stats the parse already built.
+        (Some((id, _, _)), Some(stats)) if others.is_empty() => {
+            vec![crate::regions::region(id.to_string(), stats, strings)]
+        }
+        _ => {
+            let mine = current
+                .into_iter()
+                .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
+            let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
+            region_stats(members, strings, settings)
+        }
+    };
     tracing::debug!(
         others = others.len(),
         load_ms,

@@ -55,19 +55,21 @@ pub fn region_stats<'a>(
     }
     let mut out: Vec<RegionStats> = by_region
         .into_iter()
-        .map(|(region, plays)| {
-            let stats = Stats::build(&plays, settings);
-            let doc = serde_json::to_string(&stats.to_doc(strings)).expect("stats serialise");
-            RegionStats {
-                region,
-                streams: stats.total.streams as i64,
-                ms_played: stats.total.ms as i64,
-                doc,
-            }
-        })
+        .map(|(name, plays)| region(name, &Stats::build(&plays, settings), strings))
         .collect();
     out.sort_by(|a, b| a.region.cmp(&b.region));
     out
+}
+
+/// A region's stored form.
+pub fn region(name: String, stats: &Stats, strings: &Strings) -> RegionStats {
+    let doc = serde_json::to_string(&stats.to_doc(strings)).expect("stats serialise");
+    RegionStats {
+        region: name,
+        streams: stats.total.streams as i64,
+        ms_played: stats.total.ms as i64,
+        doc,
+    }
 }
 
 /// Whether a region's streams count for a selection of uploads.

@@ -64,6 +64,9 @@ CREATE TABLE stats (
     doc TEXT NOT NULL,
     PRIMARY KEY (user_id, region)
 );
+-- Stats documents are tens of MB for a lifetime; pglz compressing them took 1.1 s of a 5.6 s
+-- ingest (0.23 s stored as they are). lz4 would do both but is not in every build.
+ALTER TABLE stats ALTER COLUMN doc SET STORAGE EXTERNAL;
 
 CREATE TABLE queue_messages (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
