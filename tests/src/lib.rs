@@ -239,6 +239,23 @@ impl Pipeline {
             .await
     }
 
+    /// Waits until the upload has settled, asserts it ended ready, then waits until its
+    /// message has been acknowledged (the queue is empty).
+    pub async fn wait_ready_and_acknowledged(&self, id: &str, within: Duration) {
+        let u = self
+            .wait_for(id, within, "ready or failed", |u| {
+                matches!(u.state, State::Ready | State::Failed)
+            })
+            .await;
+        assert_eq!(u.state, State::Ready, "{:?}", u.reason);
+        eventually(
+            Duration::from_secs(10),
+            "the message acknowledged",
+            || async { self.queue_rows().await.is_empty().then_some(()) },
+        )
+        .await;
+    }
+
     /// Plays stored for an upload.
     pub async fn play_count(&self, upload_id: &str) -> i64 {
         storage::plays::count_for_upload(self.db(), upload_id)

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use e2e::faults::FlakyStore;
-use e2e::{Engine, Pipeline, both_engines, eventually, fixtures, test_settings};
+use e2e::{Engine, Pipeline, both_engines, fixtures, test_settings};
 use ingest_worker::process::{Outcome, consume};
 use queue_config::QueueSettings;
 use storage::objects::LocalDir;
@@ -152,21 +152,8 @@ async fn an_error_that_passes_before_the_limit_only_delays_the_upload(engine: En
     let worker = tokio::spawn(async move {
         consume(&deps, &stop, Duration::from_secs(1), &AtomicU64::new(0)).await
     });
-    let u = p
-        .wait_for(
-            &upload.id,
-            Duration::from_secs(30),
-            "ready or failed",
-            |u| matches!(u.state, State::Ready | State::Failed),
-        )
+    p.wait_ready_and_acknowledged(&upload.id, Duration::from_secs(30))
         .await;
-    assert_eq!(u.state, State::Ready, "{:?}", u.reason);
-    eventually(
-        Duration::from_secs(10),
-        "the message acknowledged",
-        || async { p.queue_rows().await.is_empty().then_some(()) },
-    )
-    .await;
     let _ = stop_tx.send(true);
     worker.await.unwrap();
     assert_eq!(

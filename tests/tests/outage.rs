@@ -139,21 +139,8 @@ async fn the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing(
         Some(lock) => lock.release().await,
         None => proxy.as_ref().unwrap().restore().await,
     }
-    let u = p
-        .wait_for(
-            &upload.id,
-            Duration::from_secs(60),
-            "ready or failed",
-            |u| matches!(u.state, State::Ready | State::Failed),
-        )
+    p.wait_ready_and_acknowledged(&upload.id, Duration::from_secs(60))
         .await;
-    assert_eq!(u.state, State::Ready, "{:?}", u.reason);
-    eventually(
-        Duration::from_secs(10),
-        "the retried event acknowledged",
-        || async { p.queue_rows().await.is_empty().then_some(()) },
-    )
-    .await;
 
     let _ = stop_tx.send(true);
     worker.await.unwrap();
