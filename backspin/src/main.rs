@@ -10,6 +10,7 @@ mod generate;
 mod inspect;
 mod paths;
 mod pipeline;
+mod serve;
 
 /// Backspin: your whole Spotify listening history, as dashboards.
 #[derive(Debug, Parser)]
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run Backspin: the web app and the ingest workers in one process (open the address it prints).
+    Serve(serve::ServeArgs),
     /// Read Spotify exports (JSON files, folders or my_spotify_data.zip) and summarise them.
     Inspect(inspect::Args),
     /// Write a synthetic export (folders or my_spotify_data.zip) and the facts it must give.
@@ -38,6 +41,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::serve(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Migrate(args) => pipeline::migrate(&args),

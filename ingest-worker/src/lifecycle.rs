@@ -123,15 +123,44 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
     Ok(())
 }
 
-/// Finishes deletes a crash interrupted and deletes anonymous uploads past their expiry.
+/// Deletes an account: every upload (object, plays, stats) one by one, then the user row,
+/// which takes their sessions and stats with it. A crash halfway leaves the account with
+/// fewer uploads, and deleting again finishes the job.
+pub async fn delete_user(deps: &Deps, user_id: &str) -> Result<(), String> {
+    let owned = uploads::list_for_owner(&deps.db, user_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    for u in &owned {
+        delete_upload(deps, u).await?;
+    }
+    storage::users::delete(&deps.db, user_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    info!(user = %user_id, uploads = owned.len(), "account deleted");
+    Ok(())
+}
+
+/// Finishes deletes a crash interrupted, deletes anonymous uploads past their expiry, then
+/// anonymous visitors past theirs (with anything they still own) and expired sessions.
+/// Returns how many uploads and visitors it deleted.
 pub async fn sweep(deps: &Deps) -> Result<usize, String> {
-    let due = uploads::to_sweep(&deps.db, storage::db::now_ms())
+    let now = storage::db::now_ms();
+    let due = uploads::to_sweep(&deps.db, now)
         .await
         .map_err(|e| e.to_string())?;
     for u in &due {
         delete_upload(deps, u).await?;
     }
-    Ok(due.len())
+    let visitors = storage::users::expired_anonymous(&deps.db, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    for id in &visitors {
+        delete_user(deps, id).await?;
+    }
+    storage::sessions::delete_expired(&deps.db, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(due.len() + visitors.len())
 }
 
 /// Queues the selected uploads again (the same event an upload sends) and returns them.

@@ -343,6 +343,16 @@ pub(crate) async fn drop_plays(
     Ok(())
 }
 
+/// Rebuilds a user's stats from their stored plays under their current settings (time zone,
+/// play threshold), without fetching or parsing any file: what a settings change runs.
+pub async fn restat_user(deps: &Deps, user: &users::User) -> Result<(), storage::db::SqlxError> {
+    let mut tx = deps.db.begin().await?;
+    plays::lock_user(&mut tx, &user.id).await?;
+    let mut strings = schema::Strings::default();
+    rebuild_stats(&mut tx, &user.id, "", None, None, &mut strings, settings_of(user)).await?;
+    tx.commit().await
+}
+
 /// An upload's plays held in memory: its id, its plays and their stream digests.
 pub(crate) type Current<'a> = (&'a str, &'a [schema::Play], &'a [[u8; 16]]);
 

@@ -5,6 +5,7 @@ pub mod ids;
 pub mod objects;
 pub mod plays;
 pub mod queue;
+pub mod sessions;
 pub mod uploads;
 pub mod users;
 

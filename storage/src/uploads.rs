@@ -335,3 +335,30 @@ pub async fn set_failed(tx: &mut Tx, id: &str, reason: &str) -> Result<bool, sql
     .map(|r| r.rows_affected()))?;
     Ok(r > 0)
 }
+
+/// The most recent failed uploads, newest first (the admin page's "recent failures").
+pub async fn recent_failures(db: &Db, limit: i64) -> Result<Vec<Upload>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE state = 'failed' ORDER BY updated_ms DESC, id LIMIT $1"
+    );
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(limit).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
+}
+
+/// How many uploads are in each state, for a selection (the admin page's progress).
+pub async fn count_by_state(db: &Db, owner_id: Option<&str>) -> Result<Vec<(State, i64)>, sqlx::Error> {
+    let sql = match owner_id {
+        Some(_) => "SELECT state, COUNT(*) AS n FROM uploads WHERE owner_id = $1 GROUP BY state ORDER BY state",
+        None => "SELECT state, COUNT(*) AS n FROM uploads GROUP BY state ORDER BY state",
+    };
+    on_pool!(db, p => {
+        let mut q = sqlx::query(sql);
+        if let Some(o) = owner_id {
+            q = q.bind(o);
+        }
+        Ok(q.fetch_all(p)
+            .await?
+            .iter()
+            .map(|r| (State::parse(r.get::<&str, _>("state")), r.get::<i64, _>("n")))
+            .collect())
+    })
+}

@@ -94,3 +94,149 @@ pub async fn ensure_by_email(db: &Db, email: &str) -> Result<User, sqlx::Error> 
 pub async fn all_ids(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     on_pool!(db, p => sqlx::query_scalar("SELECT id FROM users ORDER BY id").fetch_all(p).await)
 }
+
+/// A user with their password hash, by e-mail, for signing in.
+pub async fn credentials(db: &Db, email: &str) -> Result<Option<(User, Option<String>)>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = $1");
+    let email = email.trim().to_lowercase();
+    on_pool!(db, p => Ok(sqlx::query(&sql)
+        .bind(&email)
+        .fetch_optional(p)
+        .await?
+        .map(|r| (user_row!(r), r.get("password_hash")))))
+}
+
+/// A user's password hash, by id.
+pub async fn password_hash(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+    on_pool!(db, p => Ok(sqlx::query_scalar::<_, Option<String>>("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(p)
+        .await?
+        .flatten()))
+}
+
+/// Replaces a user's password hash (a PHC string).
+pub async fn set_password(db: &Db, id: &str, password_hash: &str) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(p)
+        .await
+        .map(|_| ()))
+}
+
+/// Creates an anonymous visitor, deleted with everything they uploaded after `expires_ms`.
+pub async fn create_anonymous(db: &Db, expires_ms: i64) -> Result<User, sqlx::Error> {
+    let user = create(db, None, None, true).await?;
+    on_pool!(db, p => sqlx::query("UPDATE users SET expires_ms = $2 WHERE id = $1")
+        .bind(&user.id)
+        .bind(expires_ms)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(user)
+}
+
+/// Why an anonymous visitor could not become an account.
+#[derive(Debug)]
+pub enum ClaimError {
+    /// Another account has that e-mail.
+    EmailTaken,
+    /// The database failed.
+    Db(sqlx::Error),
+}
+
+/// Turns an anonymous visitor into a registered account in place: their uploads stop
+/// expiring and keep their plays and stats (signing up claims them). One transaction.
+pub async fn claim(
+    db: &Db,
+    id: &str,
+    email: &str,
+    password_hash: &str,
+) -> Result<User, ClaimError> {
+    let email = email.trim().to_lowercase();
+    let mut tx = db.begin().await.map_err(ClaimError::Db)?;
+    let r = crate::on_tx!(&mut tx, c => {
+        let r = sqlx::query(
+            "UPDATE users SET email = $2, password_hash = $3, anonymous = FALSE, expires_ms = NULL \
+             WHERE id = $1 AND anonymous",
+        )
+        .bind(id)
+        .bind(&email)
+        .bind(password_hash)
+        .execute(&mut **c)
+        .await;
+        match r {
+            Ok(_) => sqlx::query("UPDATE uploads SET expires_ms = NULL WHERE owner_id = $1")
+                .bind(id)
+                .execute(&mut **c)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        }
+    });
+    match r {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => return Err(ClaimError::EmailTaken),
+        Err(e) => return Err(ClaimError::Db(e)),
+    }
+    tx.commit().await.map_err(ClaimError::Db)?;
+    by_id(db, id)
+        .await
+        .map_err(ClaimError::Db)?
+        .ok_or(ClaimError::Db(sqlx::Error::RowNotFound))
+}
+
+/// Whether an error is a unique-constraint violation (an e-mail already taken).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// Stores a user's dashboard settings.
+pub async fn set_settings(db: &Db, id: &str, tz: &str, min_play_ms: i64) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => sqlx::query("UPDATE users SET tz = $2, min_play_ms = $3 WHERE id = $1")
+        .bind(id)
+        .bind(tz)
+        .bind(min_play_ms)
+        .execute(p)
+        .await
+        .map(|_| ()))
+}
+
+/// Deletes a user row; their sessions and stats go with it (their uploads must be deleted
+/// first, object by object).
+pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(p)
+        .await
+        .map(|_| ()))
+}
+
+/// Anonymous visitors past their expiry.
+pub async fn expired_anonymous(db: &Db, now: i64) -> Result<Vec<String>, sqlx::Error> {
+    on_pool!(db, p => sqlx::query_scalar("SELECT id FROM users WHERE anonymous AND expires_ms IS NOT NULL AND expires_ms <= $1")
+        .bind(now)
+        .fetch_all(p)
+        .await)
+}
+
+/// How many registered accounts and anonymous visitors there are.
+pub async fn counts(db: &Db) -> Result<(i64, i64), sqlx::Error> {
+    on_pool!(db, p => {
+        let r = sqlx::query("SELECT COALESCE(SUM(CASE WHEN anonymous THEN 0 ELSE 1 END), 0) AS registered, \
+                             COALESCE(SUM(CASE WHEN anonymous THEN 1 ELSE 0 END), 0) AS anon FROM users")
+            .fetch_one(p)
+            .await?;
+        Ok((r.get::<i64, _>("registered"), r.get::<i64, _>("anon")))
+    })
+}
+
+/// When an anonymous visitor (and everything they uploaded) is deleted.
+pub async fn expires_ms(db: &Db, id: &str) -> Result<Option<i64>, sqlx::Error> {
+    on_pool!(db, p => Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT expires_ms FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(p)
+        .await?
+        .flatten()))
+}

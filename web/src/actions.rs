@@ -1,0 +1,454 @@
+//! What a visitor can do, shared by the pages and the JSON API: each function checks who is
+//! asking, does the thing through `storage` and `ingest_worker`, and returns a view model.
+//! Another user's upload is always [`AppError::NotFound`].
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use axum::http::HeaderValue;
+use ingest_worker::lifecycle::{self, SubmitError};
+use serde::{Deserialize, Serialize};
+use storage::uploads::{self, State, Upload};
+use storage::users::{self, ClaimError, User};
+use tokio::io::AsyncRead;
+
+use crate::AppState;
+use crate::auth::{self, Password};
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::session::{self, Visitor};
+
+/// A session just started: the token, its cookie, and the CSRF token that goes with it.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The user it belongs to.
+    pub user: User,
+    /// `Set-Cookie` for the browser.
+    pub cookie: HeaderValue,
+    /// The new CSRF token (the old one ended with the old session).
+    pub csrf_token: String,
+    /// The session token (the cookie's value).
+    pub(crate) token: String,
+}
+
+async fn start(state: &AppState, user: User, https: bool) -> Result<Started, AppError> {
+    let (token, cookie) = session::start(state, &user, https).await?;
+    Ok(Started {
+        csrf_token: session::csrf_token(&state.config().secret, &token),
+        user,
+        cookie,
+        token,
+    })
+}
+
+/// Creates an account. An anonymous visitor's account is their own visitor row, so their
+/// uploads become the account's (signing up claims them).
+pub async fn sign_up(
+    state: &AppState,
+    visitor: &Visitor,
+    email: &str,
+    password: &Password,
+) -> Result<Started, AppError> {
+    if visitor.user.as_ref().is_some_and(|u| !u.anonymous) {
+        return Err(AppError::BadRequest(
+            "You are already signed in; sign out to create another account.".into(),
+        ));
+    }
+    let email = auth::check_email(email)?;
+    auth::check_new_password(password, &email)?;
+    let hash = auth::hash_password(password, state.config().argon2).await?;
+    let taken = || {
+        AppError::Conflict("An account with this e-mail already exists. Sign in instead.".into())
+    };
+    let user = match &visitor.user {
+        Some(anon) => match users::claim(state.db(), &anon.id, &email, &hash).await {
+            Ok(u) => u,
+            Err(ClaimError::EmailTaken) => return Err(taken()),
+            Err(ClaimError::Db(e)) => return Err(e.into()),
+        },
+        None => match users::create(state.db(), Some(&email), Some(&hash), false).await {
+            Ok(u) => u,
+            Err(e) if users::is_unique_violation(&e) => return Err(taken()),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if visitor.user.is_some() {
+        storage::sessions::delete(state.db(), &visitor.token).await?;
+    }
+    Metrics::inc(&state.metrics().sign_ups);
+    tracing::info!(user = %user.id, claimed = visitor.user.is_some(), "account created");
+    start(state, user, visitor.https).await
+}
+
+/// Signs in with e-mail and password; rate-limited per account and per address. Every
+/// failure reads the same: "wrong e-mail or password".
+pub async fn sign_in(
+    state: &AppState,
+    visitor: &Visitor,
+    email: &str,
+    password: &Password,
+) -> Result<Started, AppError> {
+    let email = email.trim().to_lowercase();
+    if let Err(e) = state.limiter().admit(&email, &visitor.address) {
+        Metrics::inc(&state.metrics().sign_ins_limited);
+        return Err(e);
+    }
+    let found = users::credentials(state.db(), &email).await?;
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), h),
+        None => (None, None),
+    };
+    let ok = auth::verify_password(password, hash, state.config().argon2).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        state.limiter().failed(&email);
+        Metrics::inc(&state.metrics().sign_ins_failed);
+        return Err(AppError::Invalid("Wrong e-mail or password.".into()));
+    };
+    state.limiter().succeeded(&email);
+    if visitor.user.is_some() {
+        storage::sessions::delete(state.db(), &visitor.token).await?;
+    }
+    Metrics::inc(&state.metrics().sign_ins_ok);
+    tracing::info!(user = %user.id, "signed in");
+    start(state, user, visitor.https).await
+}
+
+/// Ends the visitor's session; returns the cookie that replaces it.
+pub async fn sign_out(state: &AppState, visitor: &Visitor) -> Result<HeaderValue, AppError> {
+    storage::sessions::delete(state.db(), &visitor.token).await?;
+    Ok(session::set_cookie(&session::new_token(), None, visitor.https))
+}
+
+/// Checks the signed-in user's password (rate-limited like a sign-in).
+async fn confirm_password(
+    state: &AppState,
+    visitor: &Visitor,
+    user: &User,
+    password: &Password,
+) -> Result<(), AppError> {
+    let email = user.email.clone().unwrap_or_default();
+    state.limiter().admit(&email, &visitor.address)?;
+    let hash = users::password_hash(state.db(), &user.id).await?;
+    if auth::verify_password(password, hash, state.config().argon2).await? {
+        Ok(())
+    } else {
+        state.limiter().failed(&email);
+        Err(AppError::Invalid("The current password is wrong.".into()))
+    }
+}
+
+/// Changes the password (the current one is needed) and ends every other session.
+pub async fn change_password(
+    state: &AppState,
+    visitor: &Visitor,
+    current: &Password,
+    new: &Password,
+) -> Result<Started, AppError> {
+    let user = visitor.require_account()?.clone();
+    confirm_password(state, visitor, &user, current).await?;
+    auth::check_new_password(new, user.email.as_deref().unwrap_or(""))?;
+    let hash = auth::hash_password(new, state.config().argon2).await?;
+    users::set_password(state.db(), &user.id, &hash).await?;
+    let started = start(state, user, visitor.https).await?;
+    let ended =
+        storage::sessions::delete_others(state.db(), &started.user.id, &started.token).await?;
+    tracing::info!(user = %started.user.id, sessions_ended = ended, "password changed");
+    Ok(started)
+}
+
+/// Deletes the account with every upload, file, play and stat (the password is needed).
+pub async fn delete_account(
+    state: &AppState,
+    visitor: &Visitor,
+    password: &Password,
+) -> Result<HeaderValue, AppError> {
+    let user = visitor.require_account()?.clone();
+    confirm_password(state, visitor, &user, password).await?;
+    lifecycle::delete_user(state.deps(), &user.id)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(session::set_cookie(&session::new_token(), None, visitor.https))
+}
+
+/// An upload as the visitor sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadView {
+    /// Id.
+    pub id: String,
+    /// File name.
+    pub name: String,
+    /// Bytes.
+    pub size_bytes: i64,
+    /// `queued`, `processing`, `ready`, `failed` or `deleting`.
+    pub state: &'static str,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// What it held, when ready.
+    pub summary: Option<UploadSummary>,
+    /// When it was uploaded (RFC 3339, UTC).
+    pub created: String,
+    /// When it is deleted automatically (anonymous uploads).
+    pub expires: Option<String>,
+}
+
+/// The parts of an ingest summary the uploads list shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadSummary {
+    /// Records read.
+    pub records: u64,
+    /// Streams after removing duplicates.
+    pub unique_records: u64,
+    /// Exact duplicates removed.
+    pub duplicates_dropped: u64,
+    /// Streams without track, episode or audiobook.
+    pub rows_without_metadata: u64,
+    /// Streams of at least the play threshold.
+    pub plays: u64,
+    /// Listening time.
+    pub total_ms_played: u64,
+    /// First stream end (RFC 3339, UTC).
+    pub first_ts: Option<String>,
+    /// Last stream end (RFC 3339, UTC).
+    pub last_ts: Option<String>,
+    /// Files found, with their formats.
+    #[serde(default)]
+    pub files: Vec<FileView>,
+}
+
+/// One file of an upload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileView {
+    /// Name inside the upload.
+    pub name: String,
+    /// `used` or `ignored`.
+    #[serde(default)]
+    pub status: String,
+    /// Detected format (`extended`, `account`…), none for ignored files.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Records.
+    #[serde(default)]
+    pub records: u64,
+    /// Why it could not be read.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(ms: i64) -> String {
+    schema::time::format_rfc3339(ms)
+}
+
+impl From<&Upload> for UploadView {
+    fn from(u: &Upload) -> Self {
+        UploadView {
+            id: u.id.clone(),
+            name: u.original_name.clone(),
+            size_bytes: u.size_bytes,
+            state: u.state.as_str(),
+            reason: u.reason.clone(),
+            summary: u
+                .summary
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            created: rfc3339(u.created_ms),
+            expires: u.expires_ms.map(rfc3339),
+        }
+    }
+}
+
+/// Stores a file for the visitor and queues it; an anonymous visitor is created (with their
+/// session) on their first upload. Returns the upload and, when a session started, its
+/// cookie and CSRF token.
+pub async fn upload(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    body: &mut (dyn AsyncRead + Unpin + Send),
+) -> Result<(UploadView, Option<Started>), AppError> {
+    let (owner, started) = match &visitor.user {
+        Some(u) => (u.clone(), None),
+        None => {
+            let ttl = state.config().anonymous_ttl.as_millis() as i64;
+            let user = users::create_anonymous(state.db(), storage::db::now_ms() + ttl).await?;
+            let s = start(state, user.clone(), visitor.https).await?;
+            (user, Some(s))
+        }
+    };
+    let expires = if owner.anonymous {
+        users::expires_ms(state.db(), &owner.id).await?
+    } else {
+        None
+    };
+    let name = if name.trim().is_empty() { "upload" } else { name };
+    let max = state.config().max_upload_bytes;
+    match lifecycle::submit(state.deps(), &owner.id, name, body, max, expires).await {
+        Ok(u) => {
+            Metrics::inc(&state.metrics().uploads_accepted);
+            state
+                .metrics()
+                .upload_bytes
+                .fetch_add(u.size_bytes as u64, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(upload = %u.id, user = %owner.id, bytes = u.size_bytes, "upload accepted");
+            Ok((UploadView::from(&u), started))
+        }
+        Err(e) => {
+            Metrics::inc(&state.metrics().uploads_refused);
+            Err(match e {
+                SubmitError::TooLarge { limit } => AppError::TooLarge(format!(
+                    "“{name}” is larger than the upload limit of {} MiB; nothing was stored.",
+                    limit >> 20
+                )),
+                SubmitError::Unavailable(cause) => AppError::Unavailable(cause),
+            })
+        }
+    }
+}
+
+/// The built-in sample history ("try it with sample data"): a generated export of about
+/// 15,000 streams over four years, zipped as Spotify sends it. Built once per process.
+pub fn sample_zip() -> &'static [u8] {
+    static ZIP: OnceLock<Vec<u8>> = OnceLock::new();
+    ZIP.get_or_init(|| {
+        let export = synth::generate(&synth::Options {
+            plays: 15_000,
+            first_year: 2022,
+            last_year: 2025,
+            seed: 2026,
+            ..synth::Options::default()
+        });
+        synth::zip_to(&export, std::io::Cursor::new(Vec::new()))
+            .expect("zipping in memory")
+            .into_inner()
+    })
+}
+
+/// Uploads the sample history for the visitor.
+pub async fn upload_sample(
+    state: &AppState,
+    visitor: &Visitor,
+) -> Result<(UploadView, Option<Started>), AppError> {
+    let zip = tokio::task::spawn_blocking(sample_zip)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut body: &[u8] = zip;
+    upload(state, visitor, "sample_my_spotify_data.zip", &mut body).await
+}
+
+/// The visitor's uploads, newest first (none for a visitor without a session).
+pub async fn list_uploads(state: &AppState, visitor: &Visitor) -> Result<Vec<UploadView>, AppError> {
+    let Some(user) = &visitor.user else {
+        return Ok(Vec::new());
+    };
+    Ok(uploads::list_for_owner(state.db(), &user.id)
+        .await?
+        .iter()
+        .filter(|u| u.state != State::Deleting)
+        .map(UploadView::from)
+        .collect())
+}
+
+/// One of the visitor's uploads; anyone else's is "not found".
+pub async fn find_upload(state: &AppState, visitor: &Visitor, id: &str) -> Result<Upload, AppError> {
+    let Some(user) = &visitor.user else {
+        return Err(AppError::NotFound);
+    };
+    match uploads::by_id_for_owner(state.db(), id, &user.id).await? {
+        Some(u) if u.state != State::Deleting => Ok(u),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Deletes one of the visitor's uploads with its file, plays and stats.
+pub async fn delete_upload(state: &AppState, visitor: &Visitor, id: &str) -> Result<(), AppError> {
+    let u = find_upload(state, visitor, id).await?;
+    lifecycle::delete_upload(state.deps(), &u)
+        .await
+        .map_err(AppError::Unavailable)
+}
+
+/// The dashboard settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SettingsView {
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub tz: String,
+    /// Shortest stream that counts as a play, in seconds.
+    pub min_play_seconds: u32,
+}
+
+impl From<&User> for SettingsView {
+    fn from(u: &User) -> Self {
+        SettingsView {
+            tz: u.tz.clone(),
+            min_play_seconds: (u.min_play_ms / 1000).clamp(0, i64::from(u32::MAX)) as u32,
+        }
+    }
+}
+
+/// Longest play threshold accepted, in seconds.
+pub const MAX_MIN_PLAY_SECONDS: u32 = 600;
+
+/// Changes the settings and rebuilds the stats from the stored plays (no file is parsed
+/// again), so that every view follows at once.
+pub async fn update_settings(
+    state: &AppState,
+    visitor: &Visitor,
+    new: &SettingsView,
+) -> Result<SettingsView, AppError> {
+    let user = visitor.require_user()?;
+    let tz: schema::Tz = new.tz.trim().parse().map_err(|_| {
+        AppError::Invalid(format!(
+            "Unknown time zone “{}”: use a name like Europe/Berlin or America/New_York.",
+            new.tz.trim()
+        ))
+    })?;
+    if new.min_play_seconds > MAX_MIN_PLAY_SECONDS {
+        return Err(AppError::Invalid(format!(
+            "What counts as a play must be between 0 and {MAX_MIN_PLAY_SECONDS} seconds."
+        )));
+    }
+    let min_play_ms = i64::from(new.min_play_seconds) * 1000;
+    users::set_settings(state.db(), &user.id, tz.name(), min_play_ms).await?;
+    let updated = User {
+        tz: tz.name().to_string(),
+        min_play_ms,
+        ..user.clone()
+    };
+    if updated != *user {
+        ingest_worker::process::restat_user(state.deps(), &updated).await?;
+    }
+    Ok(SettingsView::from(&updated))
+}
+
+/// The ids of the visitor's uploads a selection names (all ready ones when empty); unknown or
+/// foreign ids are "not found".
+pub async fn selection(
+    state: &AppState,
+    user: &User,
+    ids: &[String],
+) -> Result<Vec<Upload>, AppError> {
+    let mine: Vec<Upload> = uploads::list_for_owner(state.db(), &user.id)
+        .await?
+        .into_iter()
+        .filter(|u| u.state != State::Deleting)
+        .collect();
+    if ids.is_empty() {
+        return Ok(mine.into_iter().filter(|u| u.state == State::Ready).collect());
+    }
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let chosen: Vec<Upload> = mine
+        .into_iter()
+        .filter(|u| wanted.contains(u.id.as_str()))
+        .collect();
+    if chosen.len() != wanted.len() {
+        return Err(AppError::NotFound);
+    }
+    Ok(chosen)
+}
+
+pub use crate::dashboard::{StatsQuery, StatsView, stats};
+
+/// `ms` as hours with one decimal.
+pub fn hours(ms: u64) -> f64 {
+    (ms as f64 / 360_000.0).round() / 10.0
+}

@@ -1,0 +1,259 @@
+//! The JSON API under `/api/v1`: every action of the site for scripts, described by
+//! `/api/v1/openapi.json`. Same session cookie as the pages; state changes need the
+//! `X-CSRF-Token` header (from `GET /api/v1/session`, or the `csrf_token` a sign-in returns).
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::actions::{self, SettingsView, Started, UploadView};
+use crate::auth::Password;
+use crate::dashboard::{StatsQuery, StatsView};
+use crate::error::{ApiError, AppError};
+use crate::session::Visitor;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The API routes, relative to `/api/v1`.
+pub fn routes(max_upload: usize) -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/session", get(session))
+        .route("/signup", post(sign_up))
+        .route("/signin", post(sign_in))
+        .route("/signout", post(sign_out))
+        .route("/password", post(password))
+        .route("/account", axum::routing::delete(delete_account))
+        .route("/settings", get(settings).put(put_settings))
+        .route(
+            "/uploads",
+            get(list).post(upload).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/uploads/{id}", get(one).delete(delete))
+        .route("/stats", get(stats))
+        .route("/export", get(export))
+}
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../assets/openapi.json"),
+    )
+}
+
+/// Who is signed in, and the CSRF token for state changes.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    /// Whether an account is signed in.
+    pub signed_in: bool,
+    /// Whether this browser has an anonymous visitor's uploads.
+    pub anonymous: bool,
+    /// The account's e-mail.
+    pub email: Option<String>,
+    /// Whether the account is an administrator.
+    pub admin: bool,
+    /// Send as `X-CSRF-Token` with every state change.
+    pub csrf_token: String,
+}
+
+async fn session(State(state): State<AppState>, v: Visitor) -> Json<SessionView> {
+    Json(SessionView {
+        signed_in: v.user.as_ref().is_some_and(|u| !u.anonymous),
+        anonymous: v.user.as_ref().is_some_and(|u| u.anonymous),
+        email: v.user.as_ref().and_then(|u| u.email.clone()),
+        admin: v.user.as_ref().is_some_and(|u| state.is_admin(u)),
+        csrf_token: v.csrf(&state),
+    })
+}
+
+/// E-mail and password.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    /// E-mail.
+    pub email: String,
+    /// Password.
+    pub password: Password,
+}
+
+/// A session that just started.
+#[derive(Debug, Serialize)]
+pub struct SignedIn {
+    /// The account's e-mail.
+    pub email: Option<String>,
+    /// The new CSRF token (the previous one ended with the previous session).
+    pub csrf_token: String,
+}
+
+fn signed_in(status: StatusCode, s: Started) -> Response {
+    let mut r = (
+        status,
+        Json(SignedIn {
+            email: s.user.email.clone(),
+            csrf_token: s.csrf_token.clone(),
+        }),
+    )
+        .into_response();
+    r.headers_mut().append(header::SET_COOKIE, s.cookie);
+    r
+}
+
+async fn sign_up(State(state): State<AppState>, v: Visitor, Json(c): Json<Credentials>) -> ApiResult<Response> {
+    let s = actions::sign_up(&state, &v, &c.email, &c.password).await?;
+    Ok(signed_in(StatusCode::CREATED, s))
+}
+
+async fn sign_in(State(state): State<AppState>, v: Visitor, Json(c): Json<Credentials>) -> ApiResult<Response> {
+    let s = actions::sign_in(&state, &v, &c.email, &c.password).await?;
+    Ok(signed_in(StatusCode::OK, s))
+}
+
+fn no_content(cookie: HeaderValue) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().append(header::SET_COOKIE, cookie);
+    r
+}
+
+async fn sign_out(State(state): State<AppState>, v: Visitor) -> ApiResult<Response> {
+    Ok(no_content(actions::sign_out(&state, &v).await?))
+}
+
+/// A password change.
+#[derive(Debug, Deserialize)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current_password: Password,
+    /// The new one.
+    pub new_password: Password,
+}
+
+async fn password(State(state): State<AppState>, v: Visitor, Json(p): Json<PasswordChange>) -> ApiResult<Response> {
+    let s = actions::change_password(&state, &v, &p.current_password, &p.new_password).await?;
+    Ok(signed_in(StatusCode::OK, s))
+}
+
+/// The password, to confirm deleting the account.
+#[derive(Debug, Deserialize)]
+pub struct Confirm {
+    /// The account's password.
+    pub password: Password,
+}
+
+async fn delete_account(State(state): State<AppState>, v: Visitor, Json(c): Json<Confirm>) -> ApiResult<Response> {
+    Ok(no_content(actions::delete_account(&state, &v, &c.password).await?))
+}
+
+async fn settings(v: Visitor) -> ApiResult<Json<SettingsView>> {
+    Ok(Json(SettingsView::from(v.require_user()?)))
+}
+
+async fn put_settings(State(state): State<AppState>, v: Visitor, Json(s): Json<SettingsView>) -> ApiResult<Json<SettingsView>> {
+    Ok(Json(actions::update_settings(&state, &v, &s).await?))
+}
+
+/// Where an upload's name comes from.
+#[derive(Debug, Deserialize)]
+pub struct UploadQuery {
+    /// The file's name (`my_spotify_data.zip`, `Streaming_History_Audio_2023.json`…).
+    pub name: String,
+}
+
+/// An upload just accepted.
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    /// The upload.
+    pub upload: UploadView,
+    /// When this upload started an anonymous session: its CSRF token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// `POST /api/v1/uploads?name=F`: the body is the file itself, streamed into the store.
+pub async fn upload(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<UploadQuery>,
+    body: Body,
+) -> ApiResult<Response> {
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let mut reader = tokio_util::io::StreamReader::new(stream);
+    let (upload, started) = actions::upload(&state, &v, &q.name, &mut reader).await?;
+    let location = format!("/api/v1/uploads/{}", upload.id);
+    let (csrf_token, cookie) = match started {
+        Some(s) => (Some(s.csrf_token), Some(s.cookie)),
+        None => (None, None),
+    };
+    let mut r = (StatusCode::ACCEPTED, Json(Accepted { upload, csrf_token })).into_response();
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, l);
+    }
+    if let Some(c) = cookie {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
+
+async fn list(State(state): State<AppState>, v: Visitor) -> ApiResult<Json<Vec<UploadView>>> {
+    Ok(Json(actions::list_uploads(&state, &v).await?))
+}
+
+async fn one(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> ApiResult<Json<UploadView>> {
+    Ok(Json(UploadView::from(&actions::find_upload(&state, &v, &id).await?)))
+}
+
+async fn delete(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    actions::delete_upload(&state, &v, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/stats?uploads=a,b&from=2024-01-01&to=2024-12-31`.
+#[derive(Debug, Deserialize)]
+pub struct StatsParams {
+    /// Comma-separated upload ids (all ready uploads when absent).
+    pub uploads: Option<String>,
+    /// First day (inclusive).
+    pub from: Option<String>,
+    /// Last day (inclusive).
+    pub to: Option<String>,
+}
+
+async fn stats(State(state): State<AppState>, v: Visitor, Query(p): Query<StatsParams>) -> ApiResult<Json<StatsView>> {
+    let user = v.require_user()?;
+    let q = StatsQuery {
+        uploads: p
+            .uploads
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        from: p.from,
+        to: p.to,
+    };
+    Ok(Json(actions::stats(&state, user, &q).await?))
+}
+
+/// `GET /api/v1/export?format=csv|json`.
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    /// `csv` or `json` (default).
+    pub format: Option<String>,
+}
+
+async fn export(State(state): State<AppState>, v: Visitor, Query(p): Query<ExportParams>) -> ApiResult<Response> {
+    let user = v.require_user()?;
+    match p.format.as_deref().unwrap_or("json") {
+        "json" => Ok(crate::export::json(&state, user).await?),
+        "csv" => Ok(crate::export::csv(&state, user).await?),
+        other => Err(AppError::BadRequest(format!("Unknown export format “{other}”: use csv or json.")).into()),
+    }
+}

@@ -1,0 +1,259 @@
+//! The overview for a selection of uploads and a date range, built from the stored region
+//! stats (never from plays): merging the regions that count for the selection is what keeps
+//! a stream present in two uploads from counting twice.
+
+use std::collections::{BTreeMap, HashMap};
+
+use schema::aggregate::{Day, Month};
+use schema::{Cell, Entity, EntityKind, RankBy, Stats, Strings};
+use serde::{Deserialize, Serialize};
+use storage::users::User;
+
+use crate::AppState;
+use crate::error::AppError;
+
+/// What to show: which uploads (all ready ones when empty) and which local days.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StatsQuery {
+    /// Upload ids.
+    #[serde(default)]
+    pub uploads: Vec<String>,
+    /// First day, `YYYY-MM-DD` in the user's time zone (inclusive).
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (inclusive).
+    pub to: Option<String>,
+}
+
+/// Time and counts of a bucket.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    /// Milliseconds listened.
+    pub ms_played: u64,
+    /// Streams of any length.
+    pub streams: u64,
+    /// Streams of at least the play threshold.
+    pub plays: u64,
+    /// Streams marked skipped.
+    pub skips: u64,
+}
+
+impl From<Cell> for Totals {
+    fn from(c: Cell) -> Self {
+        Totals {
+            ms_played: c.ms,
+            streams: c.streams,
+            plays: c.plays,
+            skips: c.skips,
+        }
+    }
+}
+
+/// One entry of a top list.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RankedView {
+    /// Name of the artist, track, album or show.
+    pub name: String,
+    /// The artist or show it belongs to (tracks, albums, episodes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Milliseconds listened.
+    pub ms_played: u64,
+    /// Plays.
+    pub plays: u64,
+}
+
+/// One month of the listening-over-time series.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MonthView {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Milliseconds listened.
+    pub ms_played: u64,
+    /// Plays.
+    pub plays: u64,
+}
+
+/// The overview of a selection in a range.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsView {
+    /// The uploads merged.
+    pub uploads: Vec<String>,
+    /// First day shown (`YYYY-MM-DD`), when limited.
+    pub from: Option<String>,
+    /// Last day shown, when limited.
+    pub to: Option<String>,
+    /// Time zone of days and months.
+    pub tz: String,
+    /// Shortest stream counted as a play, in seconds.
+    pub min_play_seconds: u64,
+    /// Everything in the range (time split across days at midnight).
+    pub total: Totals,
+    /// Days with any listening in the range.
+    pub days_listened: usize,
+    /// Longest run of consecutive days with listening in the range.
+    pub longest_streak_days: i32,
+    /// Distinct artists heard in the months of the range.
+    pub distinct_artists: usize,
+    /// Distinct tracks heard in the months of the range.
+    pub distinct_tracks: usize,
+    /// Earliest and latest local day with listening in the range.
+    pub first_day: Option<String>,
+    /// Latest local day with listening in the range.
+    pub last_day: Option<String>,
+    /// Listening per month.
+    pub by_month: Vec<MonthView>,
+    /// Top artists by listening time in the months of the range.
+    pub top_artists: Vec<RankedView>,
+    /// Top tracks by listening time in the months of the range.
+    pub top_tracks: Vec<RankedView>,
+}
+
+/// A `YYYY-MM-DD` day.
+fn parse_day(s: &str, what: &str) -> Result<Day, AppError> {
+    let bad = || AppError::BadRequest(format!("“{what}” must be a date like 2024-01-31, got “{s}”."));
+    let mut it = s.trim().splitn(3, '-');
+    let (y, m, d) = (it.next(), it.next(), it.next());
+    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, u32, u32) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    if !(1..=12).contains(&m) || d == 0 || d > 31 || !(1900..=2200).contains(&y) {
+        return Err(bad());
+    }
+    let day = Day(schema::time::days_from_civil(y, m, d) as i32);
+    if day.ymd() != (y as i32, m, d) {
+        return Err(bad());
+    }
+    Ok(day)
+}
+
+/// Builds the overview of `query` for `user`.
+pub async fn stats(state: &AppState, user: &User, query: &StatsQuery) -> Result<StatsView, AppError> {
+    let chosen = crate::actions::selection(state, user, &query.uploads).await?;
+    let from = query.from.as_deref().filter(|s| !s.is_empty()).map(|s| parse_day(s, "from")).transpose()?;
+    let to = query.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_day(s, "to")).transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(AppError::BadRequest("“from” is after “to”.".into()));
+    }
+    let owned_ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    let regions = storage::plays::stats_for_user(state.db(), &user.id).await?;
+    let built = tokio::task::spawn_blocking(move || {
+        let ids: Vec<&str> = owned_ids.iter().map(String::as_str).collect();
+        let mut strings = Strings::default();
+        let merged = ingest_worker::regions::merge_selection(&regions, &ids, &mut strings)
+            .map_err(|e| AppError::Internal(format!("stats document: {e}")))?;
+        Ok::<_, AppError>((merged, strings))
+    });
+    let (merged, strings) = built
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let mut view = StatsView {
+        uploads: chosen.iter().map(|u| u.id.clone()).collect(),
+        from: from.map(Day::label),
+        to: to.map(Day::label),
+        tz: user.tz.clone(),
+        min_play_seconds: (user.min_play_ms.max(0) / 1000) as u64,
+        total: Totals::default(),
+        days_listened: 0,
+        longest_streak_days: 0,
+        distinct_artists: 0,
+        distinct_tracks: 0,
+        first_day: None,
+        last_day: None,
+        by_month: Vec::new(),
+        top_artists: Vec::new(),
+        top_tracks: Vec::new(),
+    };
+    if let Some(s) = merged {
+        fill(&mut view, &s, &strings, from, to);
+    }
+    Ok(view)
+}
+
+fn fill(view: &mut StatsView, s: &Stats, strings: &Strings, from: Option<Day>, to: Option<Day>) {
+    let in_range = |d: Day| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
+    let mut total = Cell::default();
+    let mut months: BTreeMap<Month, Cell> = BTreeMap::new();
+    let (mut run, mut best, mut prev): (i32, i32, Option<Day>) = (0, 0, None);
+    for (&day, c) in s.by_day.iter().filter(|(d, _)| in_range(**d)) {
+        add(&mut total, c);
+        add(months.entry(day.month()).or_default(), c);
+        if c.ms == 0 && c.streams == 0 {
+            continue;
+        }
+        view.days_listened += 1;
+        view.first_day.get_or_insert_with(|| day.label());
+        view.last_day = Some(day.label());
+        run = if prev.is_some_and(|p| p.0 + 1 == day.0) { run + 1 } else { 1 };
+        best = best.max(run);
+        prev = Some(day);
+    }
+    view.total = total.into();
+    view.longest_streak_days = best;
+    view.by_month = months
+        .into_iter()
+        .map(|(m, c)| MonthView {
+            month: m.label(),
+            ms_played: c.ms,
+            plays: c.plays,
+        })
+        .collect();
+    let range = match (from, to) {
+        (None, None) => None,
+        _ => Some((
+            from.map_or(Month(i32::MIN), Day::month),
+            to.map_or(Month(i32::MAX), Day::month),
+        )),
+    };
+    let distinct = |kind: EntityKind| -> usize {
+        let mut seen: HashMap<Entity, ()> = HashMap::new();
+        for (m, e) in s.monthly.keys() {
+            if e.kind == kind && range.is_none_or(|(lo, hi)| (lo..=hi).contains(m)) {
+                seen.insert(*e, ());
+            }
+        }
+        seen.len()
+    };
+    view.distinct_artists = distinct(EntityKind::Artist);
+    view.distinct_tracks = distinct(EntityKind::Track);
+    let ranked = |kind| {
+        s.top(kind, RankBy::Time, range, strings, 10)
+            .into_iter()
+            .map(|(e, c)| RankedView {
+                name: strings.get(e.name).to_string(),
+                by: e.owner.is_some().then(|| strings.get(e.owner).to_string()),
+                ms_played: c.ms,
+                plays: c.plays,
+            })
+            .collect()
+    };
+    view.top_artists = ranked(EntityKind::Artist);
+    view.top_tracks = ranked(EntityKind::Track);
+}
+
+fn add(into: &mut Cell, c: &Cell) {
+    into.ms += c.ms;
+    into.streams += c.streams;
+    into.plays += c.plays;
+    into.skips += c.skips;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_parsed_strictly_with_a_message_naming_the_parameter() {
+        assert_eq!(parse_day("2024-02-29", "from").unwrap().label(), "2024-02-29");
+        for bad in ["2023-02-29", "2024-13-01", "24-01-01x", "yesterday", "2024-01"] {
+            let e = parse_day(bad, "from").unwrap_err().message();
+            assert!(e.contains("“from”") && e.contains(bad), "{e}");
+        }
+    }
+}

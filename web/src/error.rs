@@ -1,0 +1,169 @@
+//! One error type for every handler, mapped to a status in one `match`. Pages render it as
+//! HTML ([`PageError`]), the API as JSON ([`ApiError`]). 5xx bodies are generic; their cause
+//! is logged once, here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// What went wrong with a request.
+#[derive(Debug)]
+pub enum AppError {
+    /// No such thing for this visitor (also: somebody else's).
+    NotFound,
+    /// The request needs a signed-in account.
+    SignInRequired,
+    /// A malformed request.
+    BadRequest(String),
+    /// A well-formed request the rules refuse (a weak password, a taken e-mail, a bad file).
+    Invalid(String),
+    /// A conflict with what is stored (an e-mail already registered).
+    Conflict(String),
+    /// A missing or wrong CSRF token, or a cross-site request.
+    Forbidden(String),
+    /// Too many attempts; try again after this many seconds.
+    TooManyRequests(u64),
+    /// The body is larger than allowed.
+    TooLarge(String),
+    /// A dependency is down; nothing was changed.
+    Unavailable(String),
+    /// A bug or an unexpected failure (logged, never shown).
+    Internal(String),
+}
+
+impl AppError {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the visitor.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::NotFound => "Not found.".into(),
+            AppError::SignInRequired => "Please sign in first.".into(),
+            AppError::BadRequest(m)
+            | AppError::Invalid(m)
+            | AppError::Conflict(m)
+            | AppError::Forbidden(m)
+            | AppError::TooLarge(m) => m.clone(),
+            AppError::TooManyRequests(secs) => format!(
+                "Too many sign-in attempts. Try again in {} minute(s).",
+                secs.div_ceil(60).max(1)
+            ),
+            AppError::Unavailable(_) => {
+                "Backspin cannot reach its storage right now; nothing was changed. Please try again in a moment.".into()
+            }
+            AppError::Internal(_) => "Something went wrong on our side; nothing was changed.".into(),
+        }
+    }
+
+    /// Logs server-side causes once and returns the status.
+    fn log(&self) -> StatusCode {
+        match self {
+            AppError::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            AppError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            _ => {}
+        }
+        self.status()
+    }
+
+    fn retry_after(&self, response: &mut Response) {
+        if let AppError::TooManyRequests(secs) = self
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => AppError::Unavailable(format!("database: {e}")),
+            other => AppError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// An error rendered as JSON: `{"error": {"status": 404, "message": "Not found."}}`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+/// The JSON body of an API error.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What an API error says.
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    /// HTTP status.
+    pub status: u16,
+    /// Human-readable message.
+    pub message: String,
+}
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.0.log();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                status: status.as_u16(),
+                message: self.0.message(),
+            },
+        };
+        let mut r = (status, axum::Json(body)).into_response();
+        self.0.retry_after(&mut r);
+        r
+    }
+}
+
+/// An error rendered as an HTML page in the site's layout.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.0.log();
+        let mut r = (status, crate::view::error_page(status, &self.0.message())).into_response();
+        self.0.retry_after(&mut r);
+        r
+    }
+}

@@ -1,0 +1,219 @@
+#![doc = include_str!("../README.md")]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::get;
+use ingest_worker::Deps;
+use ingest_worker::pool::PoolStatus;
+use tokio::net::TcpListener;
+
+pub mod actions;
+mod admin;
+pub mod api;
+mod assets;
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+mod export;
+pub mod metrics;
+mod ops;
+pub mod pages;
+pub mod security;
+pub mod session;
+pub mod view;
+
+/// The web tier's settings (the binary reads them from flags and environment).
+#[derive(Clone)]
+pub struct Config {
+    /// Key for CSRF tokens (at least 32 random bytes; the same on every instance).
+    pub secret: Vec<u8>,
+    /// E-mail addresses of administrators.
+    pub admin_emails: Vec<String>,
+    /// How long an anonymous visitor's uploads live.
+    pub anonymous_ttl: Duration,
+    /// How long a signed-in session lives.
+    pub session_ttl: Duration,
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// Longest time a request other than an upload may take.
+    pub request_timeout: Duration,
+    /// Longest time an upload may take.
+    pub upload_timeout: Duration,
+    /// Cookies marked `Secure` (the site is served over HTTPS). Requests that arrive with
+    /// `X-Forwarded-Proto: https` get them too.
+    pub secure_cookies: bool,
+    /// Take the client address from the last `X-Forwarded-For` hop (behind a load balancer).
+    pub trust_forwarded_for: bool,
+    /// Password hashing cost.
+    pub argon2: auth::HashParams,
+    /// Sign-in attempts allowed per account and per address.
+    pub sign_in_limits: auth::Limits,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("secret", &"<redacted>")
+            .field("admin_emails", &self.admin_emails)
+            .field("anonymous_ttl", &self.anonymous_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("request_timeout", &self.request_timeout)
+            .field("upload_timeout", &self.upload_timeout)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("argon2", &self.argon2)
+            .field("sign_in_limits", &self.sign_in_limits)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The defaults with a given secret.
+    pub fn with_secret(secret: Vec<u8>) -> Config {
+        Config {
+            secret,
+            admin_emails: Vec::new(),
+            anonymous_ttl: Duration::from_secs(24 * 3600),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            max_upload_bytes: 1 << 30,
+            request_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(3600),
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            argon2: auth::HashParams::RECOMMENDED,
+            sign_in_limits: auth::Limits::DEFAULT,
+        }
+    }
+}
+
+/// Everything a request handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    deps: Deps,
+    config: Config,
+    pool: PoolStatus,
+    limiter: auth::RateLimiter,
+    metrics: metrics::Metrics,
+}
+
+impl AppState {
+    /// State over the pipeline's dependencies; `pool` is the status of the worker pool that
+    /// runs beside the web tier (or a default one when workers run elsewhere).
+    pub fn new(deps: Deps, config: Config, pool: PoolStatus) -> AppState {
+        let limiter = auth::RateLimiter::new(config.sign_in_limits);
+        AppState {
+            inner: Arc::new(Inner {
+                deps,
+                config,
+                pool,
+                limiter,
+                metrics: metrics::Metrics::default(),
+            }),
+        }
+    }
+
+    /// The pipeline's dependencies.
+    pub fn deps(&self) -> &Deps {
+        &self.inner.deps
+    }
+
+    /// The database.
+    pub fn db(&self) -> &storage::Db {
+        &self.inner.deps.db
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The worker pool's status.
+    pub fn pool(&self) -> &PoolStatus {
+        &self.inner.pool
+    }
+
+    /// The sign-in rate limiter.
+    pub fn limiter(&self) -> &auth::RateLimiter {
+        &self.inner.limiter
+    }
+
+    /// Request and event counters.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// Whether a user is an administrator (marked in the database or named by configuration).
+    pub fn is_admin(&self, user: &storage::users::User) -> bool {
+        user.is_admin
+            || user.email.as_deref().is_some_and(|e| {
+                self.inner
+                    .config
+                    .admin_emails
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(e))
+            })
+    }
+}
+
+/// Largest request body other than an upload (forms and JSON).
+pub const SMALL_BODY: usize = 64 * 1024;
+
+/// The whole application: pages, API, health, static files, with sessions, CSRF checks,
+/// security headers, body limits, timeouts and metrics around every route.
+pub fn router(state: AppState) -> Router {
+    let max_upload = usize::try_from(state.config().max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(SMALL_BODY);
+    Router::new()
+        .merge(pages::routes(max_upload))
+        .nest("/api/v1", api::routes(max_upload))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/static/{file}", get(assets::serve))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::csrf_guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::load_session,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
+        .layer(middleware::from_fn(security::headers))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,97 @@
+//! Health, readiness and metrics for load balancers, orchestrators and Prometheus.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Serialize;
+
+use crate::AppState;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// What `/readyz` found.
+#[derive(Debug, Serialize)]
+pub struct Readiness {
+    /// Every dependency answered.
+    pub ready: bool,
+    /// `"ok"` or what failed.
+    pub database: String,
+    /// `"ok"` or what failed.
+    pub store: String,
+    /// `"ok"` or what failed.
+    pub queue: String,
+}
+
+fn status<E: std::fmt::Display>(r: Result<(), E>) -> String {
+    match r {
+        Ok(()) => "ok".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `GET /readyz`: the database, the object store and the queue are reachable (503 if not).
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let deps = state.deps();
+    let (db, store, queue) = tokio::join!(
+        deps.db.ping(),
+        deps.store.ping(),
+        deps.queue.depth()
+    );
+    let r = Readiness {
+        database: status(db),
+        store: status(store),
+        queue: status(queue.map(|_| ())),
+        ready: false,
+    };
+    let ready = r.database == "ok" && r.store == "ok" && r.queue == "ok";
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        tracing::warn!(database = %r.database, store = %r.store, queue = %r.queue, "not ready");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(Readiness { ready, ..r }))
+}
+
+/// `GET /metrics`: counters of this process, the worker pool, the queue and upload states.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::new();
+    state.metrics().render(&mut out);
+    let gauge = |out: &mut String, name: &str, help: &str, v: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    };
+    let pool = state.pool();
+    gauge(&mut out, "backspin_workers", "Ingest workers running in this process.", u64::from(pool.workers.load(Ordering::Relaxed)));
+    gauge(&mut out, "backspin_workers_busy", "Messages being ingested in this process.", pool.busy.load(Ordering::Relaxed));
+    let up = |ok: bool| u64::from(ok);
+    match state.deps().queue.depth().await {
+        Ok(d) => {
+            gauge(&mut out, "backspin_queue_visible", "Messages waiting in the ingest queue.", d.visible);
+            gauge(&mut out, "backspin_queue_in_flight", "Messages received and not yet acknowledged.", d.in_flight);
+            gauge(&mut out, "backspin_queue_dead", "Messages in the dead-letter queue.", d.dead);
+            gauge(&mut out, "backspin_queue_up", "Whether the queue answered.", up(true));
+        }
+        Err(_) => gauge(&mut out, "backspin_queue_up", "Whether the queue answered.", up(false)),
+    }
+    match storage::uploads::count_by_state(state.db(), None).await {
+        Ok(counts) => {
+            out.push_str("# HELP backspin_uploads Uploads by state.\n# TYPE backspin_uploads gauge\n");
+            for (s, n) in counts {
+                let _ = writeln!(out, "backspin_uploads{{state=\"{}\"}} {n}", s.as_str());
+            }
+            gauge(&mut out, "backspin_database_up", "Whether the database answered.", up(true));
+        }
+        Err(_) => gauge(&mut out, "backspin_database_up", "Whether the database answered.", up(false)),
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    )
+}

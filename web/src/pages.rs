@@ -1,0 +1,362 @@
+//! Server-rendered pages. Each handler loads a view model through [`crate::actions`], renders
+//! it with [`crate::view`], and answers form posts with a redirect (post/redirect/get), so the
+//! whole site works with JavaScript off.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use futures_util::TryStreamExt;
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::actions::{self, SettingsView, Started, UploadView};
+use crate::auth::Password;
+use crate::dashboard::StatsQuery;
+use crate::error::{AppError, PageError};
+use crate::session::Visitor;
+use crate::view::{self, Flash, Nav};
+
+type PageResult = Result<Response, PageError>;
+
+/// The page routes; the file form may be as large as an upload.
+pub fn routes(max_upload: usize) -> Router<AppState> {
+    Router::new()
+        .route("/", get(landing))
+        .route("/sample", post(sample))
+        .route("/signup", get(sign_up_form).post(sign_up))
+        .route("/signin", get(sign_in_form).post(sign_in))
+        .route("/signout", post(sign_out))
+        .route("/account", get(account))
+        .route("/account/settings", post(settings))
+        .route("/account/password", post(password))
+        .route("/account/delete", post(delete_account))
+        .route("/account/export.csv", get(export_csv))
+        .route("/account/export.json", get(export_json))
+        .route(
+            "/uploads",
+            get(uploads).post(upload).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/uploads/{id}", get(upload_detail))
+        .route("/uploads/{id}/delete", get(delete_confirm).post(delete_upload))
+        .route("/dashboard", get(dashboard))
+        .route("/admin", get(admin))
+        .route("/admin/reingest", post(reingest))
+}
+
+fn nav(state: &AppState, v: &Visitor) -> Nav {
+    Nav {
+        email: v.user.as_ref().filter(|u| !u.anonymous).and_then(|u| u.email.clone()),
+        anonymous: v.user.as_ref().is_some_and(|u| u.anonymous),
+        admin: v.user.as_ref().is_some_and(|u| state.is_admin(u)),
+        csrf: v.csrf(state),
+    }
+}
+
+fn max_mib(state: &AppState) -> u64 {
+    state.config().max_upload_bytes >> 20
+}
+
+/// A redirect that also sets a new session cookie.
+fn redirect_with(to: &str, cookie: HeaderValue) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(header::SET_COOKIE, cookie);
+    r
+}
+
+fn page(status: StatusCode, m: Markup) -> Response {
+    (status, m).into_response()
+}
+
+/// The 404 page for unknown addresses.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    crate::security::error_for(uri.path(), AppError::NotFound)
+}
+
+async fn landing(State(state): State<AppState>, v: Visitor) -> Markup {
+    view::landing(&nav(&state, &v), max_mib(&state))
+}
+
+async fn sample(State(state): State<AppState>, v: Visitor) -> PageResult {
+    let (u, started) = actions::upload_sample(&state, &v).await?;
+    Ok(after_upload(&u, started))
+}
+
+fn after_upload(u: &UploadView, started: Option<Started>) -> Response {
+    let to = format!("/uploads#upload-{}", u.id);
+    match started {
+        Some(s) => redirect_with(&to, s.cookie),
+        None => Redirect::to(&to).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CredentialsForm {
+    email: String,
+    password: Password,
+}
+
+async fn sign_up_form(State(state): State<AppState>, v: Visitor) -> Markup {
+    view::credentials_form(&nav(&state, &v), true, "", None)
+}
+
+async fn sign_in_form(State(state): State<AppState>, v: Visitor) -> Markup {
+    view::credentials_form(&nav(&state, &v), false, "", None)
+}
+
+/// Re-renders a form with the message for errors the visitor can fix; others become pages.
+fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
+    match e {
+        AppError::Invalid(_) | AppError::Conflict(_) | AppError::TooManyRequests(_) | AppError::BadRequest(_) => {
+            let status = e.status();
+            let mut r = page(status, render(&e.message()));
+            if let AppError::TooManyRequests(secs) = e
+                && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+            {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(r)
+        }
+        other => Err(PageError(other)),
+    }
+}
+
+async fn sign_up(State(state): State<AppState>, v: Visitor, Form(f): Form<CredentialsForm>) -> PageResult {
+    match actions::sign_up(&state, &v, &f.email, &f.password).await {
+        Ok(s) => Ok(redirect_with("/uploads", s.cookie)),
+        Err(e) => form_error(e, |m| view::credentials_form(&nav(&state, &v), true, &f.email, Some(m))),
+    }
+}
+
+async fn sign_in(State(state): State<AppState>, v: Visitor, Form(f): Form<CredentialsForm>) -> PageResult {
+    match actions::sign_in(&state, &v, &f.email, &f.password).await {
+        Ok(s) => Ok(redirect_with("/uploads", s.cookie)),
+        Err(e) => form_error(e, |m| view::credentials_form(&nav(&state, &v), false, &f.email, Some(m))),
+    }
+}
+
+async fn sign_out(State(state): State<AppState>, v: Visitor) -> PageResult {
+    let cookie = actions::sign_out(&state, &v).await?;
+    Ok(redirect_with("/", cookie))
+}
+
+#[derive(Debug, Deserialize)]
+struct FlashQuery {
+    done: Option<String>,
+}
+
+fn done_message(done: Option<&str>) -> Option<&'static str> {
+    match done? {
+        "settings" => Some("Settings saved; every view now uses them."),
+        "password" => Some("Password changed. Your other sessions were signed out."),
+        "deleted" => Some("The upload was deleted."),
+        "reingest" => Some("Uploads queued for re-ingestion."),
+        _ => None,
+    }
+}
+
+async fn account(State(state): State<AppState>, v: Visitor, Query(q): Query<FlashQuery>) -> PageResult {
+    let user = v.require_account()?;
+    let flash = Flash { error: None, info: done_message(q.done.as_deref()) };
+    Ok(view::account(&nav(&state, &v), &SettingsView::from(user), &flash).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct SettingsForm {
+    tz: String,
+    min_play_seconds: String,
+}
+
+async fn settings(State(state): State<AppState>, v: Visitor, Form(f): Form<SettingsForm>) -> PageResult {
+    let user = v.require_account()?.clone();
+    let parsed = f.min_play_seconds.trim().parse::<u32>().map_err(|_| {
+        AppError::Invalid(format!("“{}” is not a number of seconds.", f.min_play_seconds.trim()))
+    });
+    let wanted = SettingsView { tz: f.tz.clone(), min_play_seconds: 0 };
+    let r = match parsed {
+        Ok(n) => actions::update_settings(&state, &v, &SettingsView { min_play_seconds: n, ..wanted }).await,
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(_) => Ok(Redirect::to("/account?done=settings").into_response()),
+        Err(e) => form_error(e, |m| {
+            view::account(&nav(&state, &v), &SettingsView::from(&user), &Flash { error: Some(m), info: None })
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    current_password: Password,
+    new_password: Password,
+}
+
+async fn password(State(state): State<AppState>, v: Visitor, Form(f): Form<PasswordForm>) -> PageResult {
+    let user = v.require_account()?.clone();
+    match actions::change_password(&state, &v, &f.current_password, &f.new_password).await {
+        Ok(s) => Ok(redirect_with("/account?done=password", s.cookie)),
+        Err(e) => form_error(e, |m| {
+            view::account(&nav(&state, &v), &SettingsView::from(&user), &Flash { error: Some(m), info: None })
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DeleteAccountForm {
+    password: Password,
+}
+
+async fn delete_account(State(state): State<AppState>, v: Visitor, Form(f): Form<DeleteAccountForm>) -> PageResult {
+    let user = v.require_account()?.clone();
+    match actions::delete_account(&state, &v, &f.password).await {
+        Ok(cookie) => {
+            let mut r = page(
+                StatusCode::OK,
+                view::layout("Account deleted", &Nav::default(), maud::html! {
+                    h1 { "Your account is deleted" }
+                    p { "Every upload, file, play and statistic of yours is gone." }
+                    p { a href="/" { "Back to the start page" } }
+                }),
+            );
+            r.headers_mut().append(header::SET_COOKIE, cookie);
+            Ok(r)
+        }
+        Err(e) => form_error(e, |m| {
+            view::account(&nav(&state, &v), &SettingsView::from(&user), &Flash { error: Some(m), info: None })
+        }),
+    }
+}
+
+async fn export_csv(State(state): State<AppState>, v: Visitor) -> PageResult {
+    let user = v.require_account()?;
+    Ok(crate::export::csv(&state, user).await?)
+}
+
+async fn export_json(State(state): State<AppState>, v: Visitor) -> PageResult {
+    let user = v.require_account()?;
+    Ok(crate::export::json(&state, user).await?)
+}
+
+async fn uploads(State(state): State<AppState>, v: Visitor, Query(q): Query<FlashQuery>) -> PageResult {
+    let list = actions::list_uploads(&state, &v).await?;
+    let flash = Flash { error: None, info: done_message(q.done.as_deref()) };
+    Ok(view::uploads(&nav(&state, &v), &list, max_mib(&state), &flash).into_response())
+}
+
+/// `POST /uploads`: the file form (multipart), streamed file by file into the store.
+pub async fn upload(State(state): State<AppState>, v: Visitor, mut form: Multipart) -> PageResult {
+    let mut v = v;
+    let mut cookie = None;
+    let mut stored = 0;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("The upload was cut off or malformed: {e}")))?
+    {
+        let Some(name) = field.file_name().map(str::to_string) else {
+            continue;
+        };
+        if name.is_empty() {
+            continue;
+        }
+        let stream = field.map_err(std::io::Error::other);
+        let mut reader = tokio_util::io::StreamReader::new(stream);
+        let (_, started) = actions::upload(&state, &v, &name, &mut reader).await?;
+        if let Some(s) = started {
+            // Later files of the same form belong to the visitor just created.
+            v.user = Some(s.user.clone());
+            v.token = s.token.clone();
+            cookie = Some(s.cookie);
+        }
+        stored += 1;
+    }
+    if stored == 0 {
+        return Err(AppError::BadRequest("No file was chosen. Pick my_spotify_data.zip or its JSON files.".into()).into());
+    }
+    Ok(match cookie {
+        Some(c) => redirect_with("/uploads", c),
+        None => Redirect::to("/uploads").into_response(),
+    })
+}
+
+async fn upload_detail(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> PageResult {
+    let u = actions::find_upload(&state, &v, &id).await?;
+    Ok(view::upload_detail(&nav(&state, &v), &UploadView::from(&u)).into_response())
+}
+
+async fn delete_confirm(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> PageResult {
+    let u = actions::find_upload(&state, &v, &id).await?;
+    Ok(view::delete_confirm(&nav(&state, &v), &UploadView::from(&u)).into_response())
+}
+
+async fn delete_upload(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> PageResult {
+    actions::delete_upload(&state, &v, &id).await?;
+    Ok(Redirect::to("/uploads?done=deleted").into_response())
+}
+
+/// Dashboard query: repeated `u` for uploads (checkboxes), optional `from` and `to`.
+fn dashboard_query(raw: Option<&str>) -> StatsQuery {
+    let pairs: Vec<(String, String)> = raw
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let mut q = StatsQuery::default();
+    for (k, val) in pairs {
+        match k.as_str() {
+            "u" => q.uploads.push(val),
+            "from" => q.from = Some(val),
+            "to" => q.to = Some(val),
+            _ => {}
+        }
+    }
+    q
+}
+
+async fn dashboard(State(state): State<AppState>, v: Visitor, RawQuery(raw): RawQuery) -> PageResult {
+    let user = v.require_user()?;
+    let q = dashboard_query(raw.as_deref());
+    let stats = actions::stats(&state, user, &q).await?;
+    let names: Vec<String> = {
+        let mine = storage::uploads::list_for_owner(state.db(), &user.id).await?;
+        stats
+            .uploads
+            .iter()
+            .filter_map(|id| mine.iter().find(|u| &u.id == id).map(|u| u.original_name.clone()))
+            .collect()
+    };
+    Ok(view::dashboard(&nav(&state, &v), &stats, &names).into_response())
+}
+
+fn require_admin(state: &AppState, v: &Visitor) -> Result<(), AppError> {
+    match &v.user {
+        Some(u) if state.is_admin(u) => Ok(()),
+        // Not an admin: the page does not exist for them.
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn admin(State(state): State<AppState>, v: Visitor, Query(q): Query<FlashQuery>) -> PageResult {
+    require_admin(&state, &v)?;
+    let a = crate::admin::overview(&state).await?;
+    let flash = Flash { error: None, info: done_message(q.done.as_deref()) };
+    Ok(view::admin(&nav(&state, &v), &a, &flash).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ReingestForm {
+    #[serde(default)]
+    email: String,
+}
+
+async fn reingest(State(state): State<AppState>, v: Visitor, Form(f): Form<ReingestForm>) -> PageResult {
+    require_admin(&state, &v)?;
+    match crate::admin::reingest(&state, &f.email).await {
+        Ok(_) => Ok(Redirect::to("/admin?done=reingest").into_response()),
+        Err(e) => form_error(e, |m| {
+            let a = crate::view::AdminView::default();
+            view::admin(&nav(&state, &v), &a, &Flash { error: Some(m), info: None })
+        }),
+    }
+}

@@ -1,0 +1,159 @@
+//! Protections every route gets: security headers on each response, and a CSRF check on every
+//! state change, so that no handler can forget one.
+//!
+//! A state-changing request (any method but GET, HEAD and OPTIONS) must carry the CSRF token
+//! of its session: scripts send it in the `X-CSRF-Token` header (`GET /api/v1/session` gives
+//! it), forms as the `_csrf` field, and the file form, whose body is streamed, as the `_csrf`
+//! query parameter. Requests whose `Origin` is another site are refused before that.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiError, AppError, PageError};
+use crate::session::{Visitor, csrf_matches};
+use crate::{AppState, SMALL_BODY};
+
+/// The Content-Security-Policy: only our own scripts and styles, nothing inline, no frames.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Middleware: security headers on every response; `no-store` on everything but static files
+/// (pages and API answers hold personal data).
+pub async fn headers(req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !is_static && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    r
+}
+
+/// An error in the form the route's callers read: JSON under `/api/`, a page elsewhere.
+pub fn error_for(path: &str, e: AppError) -> Response {
+    if path.starts_with("/api/") {
+        ApiError(e).into_response()
+    } else {
+        PageError(e).into_response()
+    }
+}
+
+fn same_origin(req: &Request) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin = origin.to_str().unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("\0");
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+fn query_token(req: &Request) -> Option<String> {
+    req.uri().query().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v)
+    })
+}
+
+/// Middleware: refuses state changes without their session's CSRF token or from another site.
+pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_string();
+    let refuse = |why: &str| error_for(&path, AppError::Forbidden(why.to_string()));
+    if !same_origin(&req) {
+        return refuse("This request came from another site and was refused.");
+    }
+    let Some(visitor) = req.extensions().get::<Visitor>().cloned() else {
+        return refuse("No session.");
+    };
+    let secret = state.config().secret.clone();
+    let ok = |t: &str| !visitor.fresh && csrf_matches(&secret, &visitor.token, t);
+    let missing = "The form's security token is missing or out of date. Reload the page and try again (scripts: send the X-CSRF-Token header from GET /api/v1/session).";
+    if let Some(t) = req.headers().get("x-csrf-token") {
+        return if ok(t.to_str().unwrap_or("")) {
+            next.run(req).await
+        } else {
+            refuse(missing)
+        };
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, SMALL_BODY).await {
+            Ok(b) => b,
+            Err(_) => {
+                return error_for(
+                    &path,
+                    AppError::TooLarge("The form is larger than 64 KiB.".into()),
+                );
+            }
+        };
+        let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|f| f.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
+        return match token {
+            Some(t) if ok(&t) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+            _ => refuse(missing),
+        };
+    }
+    match query_token(&req) {
+        Some(t) if ok(&t) => next.run(req).await,
+        _ => refuse(missing),
+    }
+}
+
+/// Middleware: a deadline for each request, long for uploads and short for everything else,
+/// so that a stalled client cannot hold a connection and a slow query cannot pile up.
+pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_upload = req.method() == Method::POST
+        && matches!(req.uri().path(), "/uploads" | "/api/v1/uploads" | "/sample");
+    let limit = if is_upload {
+        state.config().upload_timeout
+    } else {
+        state.config().request_timeout
+    };
+    let path = req.uri().path().to_string();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(%path, seconds = limit.as_secs(), "request timed out");
+            let mut r = error_for(
+                &path,
+                AppError::BadRequest(format!(
+                    "The request took longer than {} seconds and was stopped.",
+                    limit.as_secs()
+                )),
+            );
+            *r.status_mut() = axum::http::StatusCode::REQUEST_TIMEOUT;
+            r
+        }
+    }
+}
