@@ -9,6 +9,8 @@
 //!   database off, a SQLite write lock held from outside.
 //! - [`process`]: the real `backspin` binary as a child process.
 //! - [`fixtures`]: exports to upload (samples, generated ones, zips made of their files).
+//! - [`web`]: the web application over a [`Pipeline`], and a cookie-keeping client that
+//!   drives its router without a socket.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ pub mod db;
 pub mod faults;
 pub mod fixtures;
 pub mod process;
+pub mod web;
 
 pub use db::TestDb;
 
