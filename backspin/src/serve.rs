@@ -49,14 +49,20 @@ pub struct ServeArgs {
 fn secret(given: Option<&str>, data_dir: &Path) -> Result<Vec<u8>> {
     if let Some(s) = given {
         if s.len() < 32 {
-            bail!("BACKSPIN_SECRET must be at least 32 characters, got {}", s.len());
+            bail!(
+                "BACKSPIN_SECRET must be at least 32 characters, got {}",
+                s.len()
+            );
         }
         return Ok(s.as_bytes().to_vec());
     }
     let path = data_dir.join("secret.key");
     match std::fs::read(&path) {
         Ok(k) if k.len() >= 32 => return Ok(k),
-        Ok(_) => bail!("{}: the key is shorter than 32 bytes; delete it to make a new one", path.display()),
+        Ok(_) => bail!(
+            "{}: the key is shorter than 32 bytes; delete it to make a new one",
+            path.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
@@ -78,8 +84,14 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
         let deps = args.storage.open().await?;
-        let mut config = web::Config::with_secret(secret(args.secret.as_deref(), &args.storage.data_dir)?);
-        config.admin_emails = args.admin_emails.iter().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect();
+        let mut config =
+            web::Config::with_secret(secret(args.secret.as_deref(), &args.storage.data_dir)?);
+        config.admin_emails = args
+            .admin_emails
+            .iter()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
         config.anonymous_ttl = Duration::from_secs(args.anonymous_ttl_hours.max(1) * 3600);
         config.session_ttl = Duration::from_secs(args.session_days.max(1) * 24 * 3600);
         config.max_upload_bytes = args.storage.max_upload_bytes();
@@ -101,7 +113,10 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
             ))
         });
         let state = web::AppState::new(deps, config, status);
-        println!("Backspin is running at http://{addr}/  (data in {}; Ctrl-C stops it)", args.storage.data_dir.display());
+        println!(
+            "Backspin is running at http://{addr}/  (data in {}; Ctrl-C stops it)",
+            args.storage.data_dir.display()
+        );
         let mut web_stop = stop_rx.clone();
         tokio::spawn(async move {
             wait_for_signal().await;

@@ -349,7 +349,16 @@ pub async fn restat_user(deps: &Deps, user: &users::User) -> Result<(), storage:
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &user.id).await?;
     let mut strings = schema::Strings::default();
-    rebuild_stats(&mut tx, &user.id, "", None, None, &mut strings, settings_of(user)).await?;
+    rebuild_stats(
+        &mut tx,
+        &user.id,
+        "",
+        None,
+        None,
+        &mut strings,
+        settings_of(user),
+    )
+    .await?;
     tx.commit().await
 }
 

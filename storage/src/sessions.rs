@@ -39,18 +39,18 @@ pub async fn user_for(db: &Db, token: &str, now: i64) -> Result<Option<User>, sq
                FROM sessions s JOIN users u ON u.id = s.user_id \
                WHERE s.token_hash = $1 AND s.expires_ms > $2";
     on_pool!(db, p => Ok(sqlx::query(sql)
-        .bind(token_hash(token))
-        .bind(now)
-        .fetch_optional(p)
-        .await?
-        .map(|r| User {
-            id: r.get("id"),
-            email: r.get("email"),
-            is_admin: r.get("is_admin"),
-            anonymous: r.get("anonymous"),
-            tz: r.get("tz"),
-            min_play_ms: r.get("min_play_ms"),
-        })))
+    .bind(token_hash(token))
+    .bind(now)
+    .fetch_optional(p)
+    .await?
+    .map(|r| User {
+        id: r.get("id"),
+        email: r.get("email"),
+        is_admin: r.get("is_admin"),
+        anonymous: r.get("anonymous"),
+        tz: r.get("tz"),
+        min_play_ms: r.get("min_play_ms"),
+    })))
 }
 
 /// Ends one session.

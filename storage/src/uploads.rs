@@ -345,9 +345,14 @@ pub async fn recent_failures(db: &Db, limit: i64) -> Result<Vec<Upload>, sqlx::E
 }
 
 /// How many uploads are in each state, for a selection (the admin page's progress).
-pub async fn count_by_state(db: &Db, owner_id: Option<&str>) -> Result<Vec<(State, i64)>, sqlx::Error> {
+pub async fn count_by_state(
+    db: &Db,
+    owner_id: Option<&str>,
+) -> Result<Vec<(State, i64)>, sqlx::Error> {
     let sql = match owner_id {
-        Some(_) => "SELECT state, COUNT(*) AS n FROM uploads WHERE owner_id = $1 GROUP BY state ORDER BY state",
+        Some(_) => {
+            "SELECT state, COUNT(*) AS n FROM uploads WHERE owner_id = $1 GROUP BY state ORDER BY state"
+        }
         None => "SELECT state, COUNT(*) AS n FROM uploads GROUP BY state ORDER BY state",
     };
     on_pool!(db, p => {

@@ -96,7 +96,10 @@ pub async fn all_ids(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 }
 
 /// A user with their password hash, by e-mail, for signing in.
-pub async fn credentials(db: &Db, email: &str) -> Result<Option<(User, Option<String>)>, sqlx::Error> {
+pub async fn credentials(
+    db: &Db,
+    email: &str,
+) -> Result<Option<(User, Option<String>)>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = $1");
     let email = email.trim().to_lowercase();
     on_pool!(db, p => Ok(sqlx::query(&sql)
@@ -193,7 +196,12 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Stores a user's dashboard settings.
-pub async fn set_settings(db: &Db, id: &str, tz: &str, min_play_ms: i64) -> Result<(), sqlx::Error> {
+pub async fn set_settings(
+    db: &Db,
+    id: &str,
+    tz: &str,
+    min_play_ms: i64,
+) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("UPDATE users SET tz = $2, min_play_ms = $3 WHERE id = $1")
         .bind(id)
         .bind(tz)

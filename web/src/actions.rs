@@ -116,7 +116,11 @@ pub async fn sign_in(
 /// Ends the visitor's session; returns the cookie that replaces it.
 pub async fn sign_out(state: &AppState, visitor: &Visitor) -> Result<HeaderValue, AppError> {
     storage::sessions::delete(state.db(), &visitor.token).await?;
-    Ok(session::set_cookie(&session::new_token(), None, visitor.https))
+    Ok(session::set_cookie(
+        &session::new_token(),
+        None,
+        visitor.https,
+    ))
 }
 
 /// Checks the signed-in user's password (rate-limited like a sign-in).
@@ -167,7 +171,11 @@ pub async fn delete_account(
     lifecycle::delete_user(state.deps(), &user.id)
         .await
         .map_err(AppError::Unavailable)?;
-    Ok(session::set_cookie(&session::new_token(), None, visitor.https))
+    Ok(session::set_cookie(
+        &session::new_token(),
+        None,
+        visitor.https,
+    ))
 }
 
 /// An upload as the visitor sees it.
@@ -280,7 +288,11 @@ pub async fn upload(
     } else {
         None
     };
-    let name = if name.trim().is_empty() { "upload" } else { name };
+    let name = if name.trim().is_empty() {
+        "upload"
+    } else {
+        name
+    };
     let max = state.config().max_upload_bytes;
     match lifecycle::submit(state.deps(), &owner.id, name, body, max, expires).await {
         Ok(u) => {
@@ -336,7 +348,10 @@ pub async fn upload_sample(
 }
 
 /// The visitor's uploads, newest first (none for a visitor without a session).
-pub async fn list_uploads(state: &AppState, visitor: &Visitor) -> Result<Vec<UploadView>, AppError> {
+pub async fn list_uploads(
+    state: &AppState,
+    visitor: &Visitor,
+) -> Result<Vec<UploadView>, AppError> {
     let Some(user) = &visitor.user else {
         return Ok(Vec::new());
     };
@@ -349,7 +364,11 @@ pub async fn list_uploads(state: &AppState, visitor: &Visitor) -> Result<Vec<Upl
 }
 
 /// One of the visitor's uploads; anyone else's is "not found".
-pub async fn find_upload(state: &AppState, visitor: &Visitor, id: &str) -> Result<Upload, AppError> {
+pub async fn find_upload(
+    state: &AppState,
+    visitor: &Visitor,
+    id: &str,
+) -> Result<Upload, AppError> {
     let Some(user) = &visitor.user else {
         return Err(AppError::NotFound);
     };
@@ -433,7 +452,10 @@ pub async fn selection(
         .filter(|u| u.state != State::Deleting)
         .collect();
     if ids.is_empty() {
-        return Ok(mine.into_iter().filter(|u| u.state == State::Ready).collect());
+        return Ok(mine
+            .into_iter()
+            .filter(|u| u.state == State::Ready)
+            .collect());
     }
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let chosen: Vec<Upload> = mine

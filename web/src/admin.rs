@@ -24,7 +24,10 @@ pub async fn overview(state: &AppState) -> Result<AdminView, AppError> {
         queue_dead: depth.dead,
         workers: state.pool().workers.load(Ordering::Relaxed),
         busy: state.pool().busy.load(Ordering::Relaxed),
-        states: states.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
+        states: states
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n))
+            .collect(),
         users: storage::users::counts(state.db()).await?,
         failures: failures
             .into_iter()
@@ -48,7 +51,9 @@ pub async fn reingest(state: &AppState, email: &str) -> Result<usize, AppError> 
     } else {
         let user = storage::users::by_email(state.db(), email)
             .await?
-            .ok_or_else(|| AppError::Invalid(format!("No account has the e-mail “{}”.", email.trim())))?;
+            .ok_or_else(|| {
+                AppError::Invalid(format!("No account has the e-mail “{}”.", email.trim()))
+            })?;
         Selection::User(user.id)
     };
     let queued = ingest_worker::lifecycle::reingest(state.deps(), &selection)

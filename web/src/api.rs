@@ -34,7 +34,9 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/settings", get(settings).put(put_settings))
         .route(
             "/uploads",
-            get(list).post(upload).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+            get(list)
+                .post(upload)
+                .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
         .route("/uploads/{id}", get(one).delete(delete))
         .route("/stats", get(stats))
@@ -105,12 +107,20 @@ fn signed_in(status: StatusCode, s: Started) -> Response {
     r
 }
 
-async fn sign_up(State(state): State<AppState>, v: Visitor, Json(c): Json<Credentials>) -> ApiResult<Response> {
+async fn sign_up(
+    State(state): State<AppState>,
+    v: Visitor,
+    Json(c): Json<Credentials>,
+) -> ApiResult<Response> {
     let s = actions::sign_up(&state, &v, &c.email, &c.password).await?;
     Ok(signed_in(StatusCode::CREATED, s))
 }
 
-async fn sign_in(State(state): State<AppState>, v: Visitor, Json(c): Json<Credentials>) -> ApiResult<Response> {
+async fn sign_in(
+    State(state): State<AppState>,
+    v: Visitor,
+    Json(c): Json<Credentials>,
+) -> ApiResult<Response> {
     let s = actions::sign_in(&state, &v, &c.email, &c.password).await?;
     Ok(signed_in(StatusCode::OK, s))
 }
@@ -134,7 +144,11 @@ pub struct PasswordChange {
     pub new_password: Password,
 }
 
-async fn password(State(state): State<AppState>, v: Visitor, Json(p): Json<PasswordChange>) -> ApiResult<Response> {
+async fn password(
+    State(state): State<AppState>,
+    v: Visitor,
+    Json(p): Json<PasswordChange>,
+) -> ApiResult<Response> {
     let s = actions::change_password(&state, &v, &p.current_password, &p.new_password).await?;
     Ok(signed_in(StatusCode::OK, s))
 }
@@ -146,15 +160,25 @@ pub struct Confirm {
     pub password: Password,
 }
 
-async fn delete_account(State(state): State<AppState>, v: Visitor, Json(c): Json<Confirm>) -> ApiResult<Response> {
-    Ok(no_content(actions::delete_account(&state, &v, &c.password).await?))
+async fn delete_account(
+    State(state): State<AppState>,
+    v: Visitor,
+    Json(c): Json<Confirm>,
+) -> ApiResult<Response> {
+    Ok(no_content(
+        actions::delete_account(&state, &v, &c.password).await?,
+    ))
 }
 
 async fn settings(v: Visitor) -> ApiResult<Json<SettingsView>> {
     Ok(Json(SettingsView::from(v.require_user()?)))
 }
 
-async fn put_settings(State(state): State<AppState>, v: Visitor, Json(s): Json<SettingsView>) -> ApiResult<Json<SettingsView>> {
+async fn put_settings(
+    State(state): State<AppState>,
+    v: Visitor,
+    Json(s): Json<SettingsView>,
+) -> ApiResult<Json<SettingsView>> {
     Ok(Json(actions::update_settings(&state, &v, &s).await?))
 }
 
@@ -204,11 +228,21 @@ async fn list(State(state): State<AppState>, v: Visitor) -> ApiResult<Json<Vec<U
     Ok(Json(actions::list_uploads(&state, &v).await?))
 }
 
-async fn one(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> ApiResult<Json<UploadView>> {
-    Ok(Json(UploadView::from(&actions::find_upload(&state, &v, &id).await?)))
+async fn one(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UploadView>> {
+    Ok(Json(UploadView::from(
+        &actions::find_upload(&state, &v, &id).await?,
+    )))
 }
 
-async fn delete(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     actions::delete_upload(&state, &v, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -224,7 +258,11 @@ pub struct StatsParams {
     pub to: Option<String>,
 }
 
-async fn stats(State(state): State<AppState>, v: Visitor, Query(p): Query<StatsParams>) -> ApiResult<Json<StatsView>> {
+async fn stats(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(p): Query<StatsParams>,
+) -> ApiResult<Json<StatsView>> {
     let user = v.require_user()?;
     let q = StatsQuery {
         uploads: p
@@ -249,11 +287,18 @@ pub struct ExportParams {
     pub format: Option<String>,
 }
 
-async fn export(State(state): State<AppState>, v: Visitor, Query(p): Query<ExportParams>) -> ApiResult<Response> {
+async fn export(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(p): Query<ExportParams>,
+) -> ApiResult<Response> {
     let user = v.require_user()?;
     match p.format.as_deref().unwrap_or("json") {
         "json" => Ok(crate::export::json(&state, user).await?),
         "csv" => Ok(crate::export::csv(&state, user).await?),
-        other => Err(AppError::BadRequest(format!("Unknown export format “{other}”: use csv or json.")).into()),
+        other => Err(AppError::BadRequest(format!(
+            "Unknown export format “{other}”: use csv or json."
+        ))
+        .into()),
     }
 }

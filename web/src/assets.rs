@@ -7,8 +7,16 @@ use axum::response::{IntoResponse, Response};
 use crate::error::{AppError, PageError};
 
 const FILES: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/app.js"),
+    ),
 ];
 
 /// `GET /static/{file}`.

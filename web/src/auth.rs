@@ -280,14 +280,21 @@ mod tests {
     #[test]
     fn passwords_outside_the_rules_are_refused_with_the_reason() {
         let e = "ana@example.com";
-        let msg = |p: &str| check_new_password(&Password::new(p), e).unwrap_err().message();
+        let msg = |p: &str| {
+            check_new_password(&Password::new(p), e)
+                .unwrap_err()
+                .message()
+        };
         assert!(msg("short").contains("too short"));
         assert!(msg(&"x".repeat(129)).contains("too long"));
         assert!(msg("password1").contains("most common"));
-        assert!(msg("Qwertyuiop").contains("most common"), "case does not help");
+        assert!(
+            msg("Qwertyuiop").contains("most common"),
+            "case does not help"
+        );
         assert!(msg("ANA@example.com").contains("e-mail"));
         assert!(check_new_password(&Password::new("correct horse battery"), e).is_ok());
-        assert!(check_new_password(&Password::new(&"é".repeat(128)), e).is_ok());
+        assert!(check_new_password(&Password::new("é".repeat(128)), e).is_ok());
     }
 
     #[test]
@@ -298,8 +305,19 @@ mod tests {
 
     #[test]
     fn email_addresses_are_normalised_and_checked() {
-        assert_eq!(check_email("  Ana@Example.COM ").unwrap(), "ana@example.com");
-        for bad in ["", "ana", "@example.com", "ana@", "ana@example", "a b@c.de", "a@b@c.de"] {
+        assert_eq!(
+            check_email("  Ana@Example.COM ").unwrap(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@",
+            "ana@example",
+            "a b@c.de",
+            "a@b@c.de",
+        ] {
             assert!(check_email(bad).is_err(), "{bad:?}");
         }
     }

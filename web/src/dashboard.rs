@@ -110,7 +110,11 @@ pub struct StatsView {
 
 /// A `YYYY-MM-DD` day.
 fn parse_day(s: &str, what: &str) -> Result<Day, AppError> {
-    let bad = || AppError::BadRequest(format!("“{what}” must be a date like 2024-01-31, got “{s}”."));
+    let bad = || {
+        AppError::BadRequest(format!(
+            "“{what}” must be a date like 2024-01-31, got “{s}”."
+        ))
+    };
     let mut it = s.trim().splitn(3, '-');
     let (y, m, d) = (it.next(), it.next(), it.next());
     let (Some(y), Some(m), Some(d)) = (y, m, d) else {
@@ -132,10 +136,24 @@ fn parse_day(s: &str, what: &str) -> Result<Day, AppError> {
 }
 
 /// Builds the overview of `query` for `user`.
-pub async fn stats(state: &AppState, user: &User, query: &StatsQuery) -> Result<StatsView, AppError> {
+pub async fn stats(
+    state: &AppState,
+    user: &User,
+    query: &StatsQuery,
+) -> Result<StatsView, AppError> {
     let chosen = crate::actions::selection(state, user, &query.uploads).await?;
-    let from = query.from.as_deref().filter(|s| !s.is_empty()).map(|s| parse_day(s, "from")).transpose()?;
-    let to = query.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_day(s, "to")).transpose()?;
+    let from = query
+        .from
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_day(s, "from"))
+        .transpose()?;
+    let to = query
+        .to
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_day(s, "to"))
+        .transpose()?;
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
@@ -190,7 +208,11 @@ fn fill(view: &mut StatsView, s: &Stats, strings: &Strings, from: Option<Day>, t
         view.days_listened += 1;
         view.first_day.get_or_insert_with(|| day.label());
         view.last_day = Some(day.label());
-        run = if prev.is_some_and(|p| p.0 + 1 == day.0) { run + 1 } else { 1 };
+        run = if prev.is_some_and(|p| p.0 + 1 == day.0) {
+            run + 1
+        } else {
+            1
+        };
         best = best.max(run);
         prev = Some(day);
     }
@@ -250,8 +272,17 @@ mod tests {
 
     #[test]
     fn days_are_parsed_strictly_with_a_message_naming_the_parameter() {
-        assert_eq!(parse_day("2024-02-29", "from").unwrap().label(), "2024-02-29");
-        for bad in ["2023-02-29", "2024-13-01", "24-01-01x", "yesterday", "2024-01"] {
+        assert_eq!(
+            parse_day("2024-02-29", "from").unwrap().label(),
+            "2024-02-29"
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "24-01-01x",
+            "yesterday",
+            "2024-01",
+        ] {
             let e = parse_day(bad, "from").unwrap_err().message();
             assert!(e.contains("“from”") && e.contains(bad), "{e}");
         }

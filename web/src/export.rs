@@ -133,7 +133,14 @@ pub async fn csv(state: &AppState, user: &User) -> Result<Response, AppError> {
     for p in &plays {
         let e = exported(p, &strings);
         let _ = write!(out, "{},{},{},", e.ts, e.ms_played, e.kind);
-        for t in [e.title, e.creator, e.collection, e.uri, e.reason_start, e.reason_end] {
+        for t in [
+            e.title,
+            e.creator,
+            e.collection,
+            e.uri,
+            e.reason_start,
+            e.reason_end,
+        ] {
             cell(&mut out, t.unwrap_or(""));
             out.push(',');
         }
@@ -148,7 +155,11 @@ pub async fn csv(state: &AppState, user: &User) -> Result<Response, AppError> {
             e.country
         );
     }
-    Ok(download("text/csv; charset=utf-8", "attachment; filename=\"backspin-plays.csv\"", out))
+    Ok(download(
+        "text/csv; charset=utf-8",
+        "attachment; filename=\"backspin-plays.csv\"",
+        out,
+    ))
 }
 
 /// `plays.json`: an array of [`ExportedPlay`].
@@ -156,7 +167,11 @@ pub async fn json(state: &AppState, user: &User) -> Result<Response, AppError> {
     let (plays, strings) = plays(state, user).await?;
     let rows: Vec<ExportedPlay<'_>> = plays.iter().map(|p| exported(p, &strings)).collect();
     let body = serde_json::to_string(&rows).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(download("application/json", "attachment; filename=\"backspin-plays.json\"", body))
+    Ok(download(
+        "application/json",
+        "attachment; filename=\"backspin-plays.json\"",
+        body,
+    ))
 }
 
 #[cfg(test)]
@@ -166,7 +181,14 @@ mod tests {
     #[test]
     fn csv_cells_are_quoted_and_formulas_neutralised() {
         let mut s = String::new();
-        for v in ["plain", "a,b", "say \"hi\"", "=HYPERLINK(\"x\")", "-1", "line\nbreak"] {
+        for v in [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "=HYPERLINK(\"x\")",
+            "-1",
+            "line\nbreak",
+        ] {
             cell(&mut s, v);
             s.push('|');
         }

@@ -40,7 +40,9 @@ impl Metrics {
 
     /// Writes the counters.
     pub fn render(&self, out: &mut String) {
-        out.push_str("# HELP backspin_http_requests_total HTTP requests by route, method and status.\n");
+        out.push_str(
+            "# HELP backspin_http_requests_total HTTP requests by route, method and status.\n",
+        );
         out.push_str("# TYPE backspin_http_requests_total counter\n");
         for ((route, method, status), n) in self.requests.lock().expect("metrics lock").iter() {
             let _ = writeln!(
@@ -50,23 +52,57 @@ impl Metrics {
             );
         }
         let counters: [(&str, &str, &AtomicU64); 7] = [
-            ("backspin_uploads_accepted_total", "Uploads accepted.", &self.uploads_accepted),
-            ("backspin_upload_bytes_total", "Bytes of accepted uploads.", &self.upload_bytes),
-            ("backspin_uploads_refused_total", "Uploads refused (too large, storage unavailable).", &self.uploads_refused),
-            ("backspin_sign_ins_total", "Successful sign-ins.", &self.sign_ins_ok),
-            ("backspin_sign_ins_failed_total", "Sign-ins with a wrong e-mail or password.", &self.sign_ins_failed),
-            ("backspin_sign_ins_limited_total", "Sign-ins refused by the rate limit.", &self.sign_ins_limited),
-            ("backspin_sign_ups_total", "Accounts created.", &self.sign_ups),
+            (
+                "backspin_uploads_accepted_total",
+                "Uploads accepted.",
+                &self.uploads_accepted,
+            ),
+            (
+                "backspin_upload_bytes_total",
+                "Bytes of accepted uploads.",
+                &self.upload_bytes,
+            ),
+            (
+                "backspin_uploads_refused_total",
+                "Uploads refused (too large, storage unavailable).",
+                &self.uploads_refused,
+            ),
+            (
+                "backspin_sign_ins_total",
+                "Successful sign-ins.",
+                &self.sign_ins_ok,
+            ),
+            (
+                "backspin_sign_ins_failed_total",
+                "Sign-ins with a wrong e-mail or password.",
+                &self.sign_ins_failed,
+            ),
+            (
+                "backspin_sign_ins_limited_total",
+                "Sign-ins refused by the rate limit.",
+                &self.sign_ins_limited,
+            ),
+            (
+                "backspin_sign_ups_total",
+                "Accounts created.",
+                &self.sign_ups,
+            ),
         ];
         for (name, help, c) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.load(Ordering::Relaxed)
+            );
         }
     }
 }
 
 /// A label value with `\`, `"` and newlines escaped.
 pub fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Middleware: counts each request by its route pattern (never the raw path, which holds ids).

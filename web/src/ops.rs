@@ -39,11 +39,7 @@ fn status<E: std::fmt::Display>(r: Result<(), E>) -> String {
 /// `GET /readyz`: the database, the object store and the queue are reachable (503 if not).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let deps = state.deps();
-    let (db, store, queue) = tokio::join!(
-        deps.db.ping(),
-        deps.store.ping(),
-        deps.queue.depth()
-    );
+    let (db, store, queue) = tokio::join!(deps.db.ping(), deps.store.ping(), deps.queue.depth());
     let r = Readiness {
         database: status(db),
         store: status(store),
@@ -68,30 +64,80 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
     };
     let pool = state.pool();
-    gauge(&mut out, "backspin_workers", "Ingest workers running in this process.", u64::from(pool.workers.load(Ordering::Relaxed)));
-    gauge(&mut out, "backspin_workers_busy", "Messages being ingested in this process.", pool.busy.load(Ordering::Relaxed));
+    gauge(
+        &mut out,
+        "backspin_workers",
+        "Ingest workers running in this process.",
+        u64::from(pool.workers.load(Ordering::Relaxed)),
+    );
+    gauge(
+        &mut out,
+        "backspin_workers_busy",
+        "Messages being ingested in this process.",
+        pool.busy.load(Ordering::Relaxed),
+    );
     let up = |ok: bool| u64::from(ok);
     match state.deps().queue.depth().await {
         Ok(d) => {
-            gauge(&mut out, "backspin_queue_visible", "Messages waiting in the ingest queue.", d.visible);
-            gauge(&mut out, "backspin_queue_in_flight", "Messages received and not yet acknowledged.", d.in_flight);
-            gauge(&mut out, "backspin_queue_dead", "Messages in the dead-letter queue.", d.dead);
-            gauge(&mut out, "backspin_queue_up", "Whether the queue answered.", up(true));
+            gauge(
+                &mut out,
+                "backspin_queue_visible",
+                "Messages waiting in the ingest queue.",
+                d.visible,
+            );
+            gauge(
+                &mut out,
+                "backspin_queue_in_flight",
+                "Messages received and not yet acknowledged.",
+                d.in_flight,
+            );
+            gauge(
+                &mut out,
+                "backspin_queue_dead",
+                "Messages in the dead-letter queue.",
+                d.dead,
+            );
+            gauge(
+                &mut out,
+                "backspin_queue_up",
+                "Whether the queue answered.",
+                up(true),
+            );
         }
-        Err(_) => gauge(&mut out, "backspin_queue_up", "Whether the queue answered.", up(false)),
+        Err(_) => gauge(
+            &mut out,
+            "backspin_queue_up",
+            "Whether the queue answered.",
+            up(false),
+        ),
     }
     match storage::uploads::count_by_state(state.db(), None).await {
         Ok(counts) => {
-            out.push_str("# HELP backspin_uploads Uploads by state.\n# TYPE backspin_uploads gauge\n");
+            out.push_str(
+                "# HELP backspin_uploads Uploads by state.\n# TYPE backspin_uploads gauge\n",
+            );
             for (s, n) in counts {
                 let _ = writeln!(out, "backspin_uploads{{state=\"{}\"}} {n}", s.as_str());
             }
-            gauge(&mut out, "backspin_database_up", "Whether the database answered.", up(true));
+            gauge(
+                &mut out,
+                "backspin_database_up",
+                "Whether the database answered.",
+                up(true),
+            );
         }
-        Err(_) => gauge(&mut out, "backspin_database_up", "Whether the database answered.", up(false)),
+        Err(_) => gauge(
+            &mut out,
+            "backspin_database_up",
+            "Whether the database answered.",
+            up(false),
+        ),
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         out,
     )
 }

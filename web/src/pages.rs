@@ -38,10 +38,15 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/account/export.json", get(export_json))
         .route(
             "/uploads",
-            get(uploads).post(upload).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+            get(uploads)
+                .post(upload)
+                .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
         .route("/uploads/{id}", get(upload_detail))
-        .route("/uploads/{id}/delete", get(delete_confirm).post(delete_upload))
+        .route(
+            "/uploads/{id}/delete",
+            get(delete_confirm).post(delete_upload),
+        )
         .route("/dashboard", get(dashboard))
         .route("/admin", get(admin))
         .route("/admin/reingest", post(reingest))
@@ -49,7 +54,11 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
 
 fn nav(state: &AppState, v: &Visitor) -> Nav {
     Nav {
-        email: v.user.as_ref().filter(|u| !u.anonymous).and_then(|u| u.email.clone()),
+        email: v
+            .user
+            .as_ref()
+            .filter(|u| !u.anonymous)
+            .and_then(|u| u.email.clone()),
         anonymous: v.user.as_ref().is_some_and(|u| u.anonymous),
         admin: v.user.as_ref().is_some_and(|u| state.is_admin(u)),
         csrf: v.csrf(state),
@@ -110,7 +119,10 @@ async fn sign_in_form(State(state): State<AppState>, v: Visitor) -> Markup {
 /// Re-renders a form with the message for errors the visitor can fix; others become pages.
 fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
     match e {
-        AppError::Invalid(_) | AppError::Conflict(_) | AppError::TooManyRequests(_) | AppError::BadRequest(_) => {
+        AppError::Invalid(_)
+        | AppError::Conflict(_)
+        | AppError::TooManyRequests(_)
+        | AppError::BadRequest(_) => {
             let status = e.status();
             let mut r = page(status, render(&e.message()));
             if let AppError::TooManyRequests(secs) = e
@@ -124,17 +136,29 @@ fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
     }
 }
 
-async fn sign_up(State(state): State<AppState>, v: Visitor, Form(f): Form<CredentialsForm>) -> PageResult {
+async fn sign_up(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<CredentialsForm>,
+) -> PageResult {
     match actions::sign_up(&state, &v, &f.email, &f.password).await {
         Ok(s) => Ok(redirect_with("/uploads", s.cookie)),
-        Err(e) => form_error(e, |m| view::credentials_form(&nav(&state, &v), true, &f.email, Some(m))),
+        Err(e) => form_error(e, |m| {
+            view::credentials_form(&nav(&state, &v), true, &f.email, Some(m))
+        }),
     }
 }
 
-async fn sign_in(State(state): State<AppState>, v: Visitor, Form(f): Form<CredentialsForm>) -> PageResult {
+async fn sign_in(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<CredentialsForm>,
+) -> PageResult {
     match actions::sign_in(&state, &v, &f.email, &f.password).await {
         Ok(s) => Ok(redirect_with("/uploads", s.cookie)),
-        Err(e) => form_error(e, |m| view::credentials_form(&nav(&state, &v), false, &f.email, Some(m))),
+        Err(e) => form_error(e, |m| {
+            view::credentials_form(&nav(&state, &v), false, &f.email, Some(m))
+        }),
     }
 }
 
@@ -158,9 +182,16 @@ fn done_message(done: Option<&str>) -> Option<&'static str> {
     }
 }
 
-async fn account(State(state): State<AppState>, v: Visitor, Query(q): Query<FlashQuery>) -> PageResult {
+async fn account(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<FlashQuery>,
+) -> PageResult {
     let user = v.require_account()?;
-    let flash = Flash { error: None, info: done_message(q.done.as_deref()) };
+    let flash = Flash {
+        error: None,
+        info: done_message(q.done.as_deref()),
+    };
     Ok(view::account(&nav(&state, &v), &SettingsView::from(user), &flash).into_response())
 }
 
@@ -170,20 +201,47 @@ struct SettingsForm {
     min_play_seconds: String,
 }
 
-async fn settings(State(state): State<AppState>, v: Visitor, Form(f): Form<SettingsForm>) -> PageResult {
+async fn settings(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<SettingsForm>,
+) -> PageResult {
     let user = v.require_account()?.clone();
     let parsed = f.min_play_seconds.trim().parse::<u32>().map_err(|_| {
-        AppError::Invalid(format!("“{}” is not a number of seconds.", f.min_play_seconds.trim()))
+        AppError::Invalid(format!(
+            "“{}” is not a number of seconds.",
+            f.min_play_seconds.trim()
+        ))
     });
-    let wanted = SettingsView { tz: f.tz.clone(), min_play_seconds: 0 };
+    let wanted = SettingsView {
+        tz: f.tz.clone(),
+        min_play_seconds: 0,
+    };
     let r = match parsed {
-        Ok(n) => actions::update_settings(&state, &v, &SettingsView { min_play_seconds: n, ..wanted }).await,
+        Ok(n) => {
+            actions::update_settings(
+                &state,
+                &v,
+                &SettingsView {
+                    min_play_seconds: n,
+                    ..wanted
+                },
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match r {
         Ok(_) => Ok(Redirect::to("/account?done=settings").into_response()),
         Err(e) => form_error(e, |m| {
-            view::account(&nav(&state, &v), &SettingsView::from(&user), &Flash { error: Some(m), info: None })
+            view::account(
+                &nav(&state, &v),
+                &SettingsView::from(&user),
+                &Flash {
+                    error: Some(m),
+                    info: None,
+                },
+            )
         }),
     }
 }
@@ -194,12 +252,23 @@ struct PasswordForm {
     new_password: Password,
 }
 
-async fn password(State(state): State<AppState>, v: Visitor, Form(f): Form<PasswordForm>) -> PageResult {
+async fn password(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<PasswordForm>,
+) -> PageResult {
     let user = v.require_account()?.clone();
     match actions::change_password(&state, &v, &f.current_password, &f.new_password).await {
         Ok(s) => Ok(redirect_with("/account?done=password", s.cookie)),
         Err(e) => form_error(e, |m| {
-            view::account(&nav(&state, &v), &SettingsView::from(&user), &Flash { error: Some(m), info: None })
+            view::account(
+                &nav(&state, &v),
+                &SettingsView::from(&user),
+                &Flash {
+                    error: Some(m),
+                    info: None,
+                },
+            )
         }),
     }
 }
@@ -209,23 +278,38 @@ struct DeleteAccountForm {
     password: Password,
 }
 
-async fn delete_account(State(state): State<AppState>, v: Visitor, Form(f): Form<DeleteAccountForm>) -> PageResult {
+async fn delete_account(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<DeleteAccountForm>,
+) -> PageResult {
     let user = v.require_account()?.clone();
     match actions::delete_account(&state, &v, &f.password).await {
         Ok(cookie) => {
             let mut r = page(
                 StatusCode::OK,
-                view::layout("Account deleted", &Nav::default(), maud::html! {
-                    h1 { "Your account is deleted" }
-                    p { "Every upload, file, play and statistic of yours is gone." }
-                    p { a href="/" { "Back to the start page" } }
-                }),
+                view::layout(
+                    "Account deleted",
+                    &Nav::default(),
+                    maud::html! {
+                        h1 { "Your account is deleted" }
+                        p { "Every upload, file, play and statistic of yours is gone." }
+                        p { a href="/" { "Back to the start page" } }
+                    },
+                ),
             );
             r.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(r)
         }
         Err(e) => form_error(e, |m| {
-            view::account(&nav(&state, &v), &SettingsView::from(&user), &Flash { error: Some(m), info: None })
+            view::account(
+                &nav(&state, &v),
+                &SettingsView::from(&user),
+                &Flash {
+                    error: Some(m),
+                    info: None,
+                },
+            )
         }),
     }
 }
@@ -240,9 +324,16 @@ async fn export_json(State(state): State<AppState>, v: Visitor) -> PageResult {
     Ok(crate::export::json(&state, user).await?)
 }
 
-async fn uploads(State(state): State<AppState>, v: Visitor, Query(q): Query<FlashQuery>) -> PageResult {
+async fn uploads(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<FlashQuery>,
+) -> PageResult {
     let list = actions::list_uploads(&state, &v).await?;
-    let flash = Flash { error: None, info: done_message(q.done.as_deref()) };
+    let flash = Flash {
+        error: None,
+        info: done_message(q.done.as_deref()),
+    };
     Ok(view::uploads(&nav(&state, &v), &list, max_mib(&state), &flash).into_response())
 }
 
@@ -274,7 +365,10 @@ pub async fn upload(State(state): State<AppState>, v: Visitor, mut form: Multipa
         stored += 1;
     }
     if stored == 0 {
-        return Err(AppError::BadRequest("No file was chosen. Pick my_spotify_data.zip or its JSON files.".into()).into());
+        return Err(AppError::BadRequest(
+            "No file was chosen. Pick my_spotify_data.zip or its JSON files.".into(),
+        )
+        .into());
     }
     Ok(match cookie {
         Some(c) => redirect_with("/uploads", c),
@@ -282,17 +376,29 @@ pub async fn upload(State(state): State<AppState>, v: Visitor, mut form: Multipa
     })
 }
 
-async fn upload_detail(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> PageResult {
+async fn upload_detail(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> PageResult {
     let u = actions::find_upload(&state, &v, &id).await?;
     Ok(view::upload_detail(&nav(&state, &v), &UploadView::from(&u)).into_response())
 }
 
-async fn delete_confirm(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> PageResult {
+async fn delete_confirm(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> PageResult {
     let u = actions::find_upload(&state, &v, &id).await?;
     Ok(view::delete_confirm(&nav(&state, &v), &UploadView::from(&u)).into_response())
 }
 
-async fn delete_upload(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> PageResult {
+async fn delete_upload(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> PageResult {
     actions::delete_upload(&state, &v, &id).await?;
     Ok(Redirect::to("/uploads?done=deleted").into_response())
 }
@@ -314,7 +420,11 @@ fn dashboard_query(raw: Option<&str>) -> StatsQuery {
     q
 }
 
-async fn dashboard(State(state): State<AppState>, v: Visitor, RawQuery(raw): RawQuery) -> PageResult {
+async fn dashboard(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     let user = v.require_user()?;
     let q = dashboard_query(raw.as_deref());
     let stats = actions::stats(&state, user, &q).await?;
@@ -323,7 +433,11 @@ async fn dashboard(State(state): State<AppState>, v: Visitor, RawQuery(raw): Raw
         stats
             .uploads
             .iter()
-            .filter_map(|id| mine.iter().find(|u| &u.id == id).map(|u| u.original_name.clone()))
+            .filter_map(|id| {
+                mine.iter()
+                    .find(|u| &u.id == id)
+                    .map(|u| u.original_name.clone())
+            })
             .collect()
     };
     Ok(view::dashboard(&nav(&state, &v), &stats, &names).into_response())
@@ -337,10 +451,17 @@ fn require_admin(state: &AppState, v: &Visitor) -> Result<(), AppError> {
     }
 }
 
-async fn admin(State(state): State<AppState>, v: Visitor, Query(q): Query<FlashQuery>) -> PageResult {
+async fn admin(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<FlashQuery>,
+) -> PageResult {
     require_admin(&state, &v)?;
     let a = crate::admin::overview(&state).await?;
-    let flash = Flash { error: None, info: done_message(q.done.as_deref()) };
+    let flash = Flash {
+        error: None,
+        info: done_message(q.done.as_deref()),
+    };
     Ok(view::admin(&nav(&state, &v), &a, &flash).into_response())
 }
 
@@ -350,13 +471,24 @@ struct ReingestForm {
     email: String,
 }
 
-async fn reingest(State(state): State<AppState>, v: Visitor, Form(f): Form<ReingestForm>) -> PageResult {
+async fn reingest(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<ReingestForm>,
+) -> PageResult {
     require_admin(&state, &v)?;
     match crate::admin::reingest(&state, &f.email).await {
         Ok(_) => Ok(Redirect::to("/admin?done=reingest").into_response()),
         Err(e) => form_error(e, |m| {
             let a = crate::view::AdminView::default();
-            view::admin(&nav(&state, &v), &a, &Flash { error: Some(m), info: None })
+            view::admin(
+                &nav(&state, &v),
+                &a,
+                &Flash {
+                    error: Some(m),
+                    info: None,
+                },
+            )
         }),
     }
 }

@@ -26,10 +26,19 @@ pub async fn headers(req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
     let mut r = next.run(req).await;
     let h = r.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
@@ -120,7 +129,10 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
             .ok()
             .and_then(|f| f.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
         return match token {
-            Some(t) if ok(&t) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+            Some(t) if ok(&t) => {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
             _ => refuse(missing),
         };
     }

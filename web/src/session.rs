@@ -30,20 +30,39 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The CSRF token bound to a session token: an HMAC under the server's secret, so it cannot
-/// be derived without the secret nor reused with another cookie.
-pub fn csrf_token(secret: &[u8], session_token: &str) -> String {
+fn csrf_secret(secret: &[u8], session_token: &str) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
     mac.update(b"csrf\0");
     mac.update(session_token.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    mac.finalize().into_bytes().into()
 }
 
-/// Checks a CSRF token in constant time.
+/// The CSRF token bound to a session token: an HMAC under the server's secret (so it cannot be
+/// derived without the secret nor reused with another cookie), masked with a fresh random pad
+/// each time it is shown (`pad ‖ pad ⊕ hmac`), so that compressed pages never repeat it (BREACH).
+pub fn csrf_token(secret: &[u8], session_token: &str) -> String {
+    let raw = csrf_secret(secret, session_token);
+    let pad: [u8; 32] = rand::random();
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&pad);
+    for i in 0..32 {
+        out[32 + i] = pad[i] ^ raw[i];
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
+}
+
+/// Checks a (masked) CSRF token in constant time.
 pub fn csrf_matches(secret: &[u8], session_token: &str, given: &str) -> bool {
     use subtle::ConstantTimeEq;
-    let expected = csrf_token(secret, session_token);
-    expected.as_bytes().ct_eq(given.as_bytes()).into()
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(given.trim()) else {
+        return false;
+    };
+    if bytes.len() != 64 {
+        return false;
+    }
+    let raw = csrf_secret(secret, session_token);
+    let unmasked: Vec<u8> = (0..32).map(|i| bytes[i] ^ bytes[32 + i]).collect();
+    unmasked.ct_eq(&raw).into()
 }
 
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -55,7 +74,11 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-        .filter(|v| v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// Whether the request arrived over HTTPS (directly configured, or said by the proxy).
@@ -134,6 +157,11 @@ fn client_address(state: &AppState, req: &Request) -> String {
 /// Middleware: finds the visitor's session (one indexed lookup when a cookie came in), puts a
 /// [`Visitor`] in the request, and gives a first-time visitor their token cookie.
 pub async fn load_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    // Health checks, metrics and static files need no visitor (and get no cookie).
+    let path = req.uri().path();
+    if path.starts_with("/static/") || matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        return next.run(req).await;
+    }
     let https = is_https(&state, req.headers());
     let address = client_address(&state, &req);
     let (token, fresh) = match cookie_value(req.headers(), COOKIE) {
@@ -209,10 +237,17 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         let t = csrf_token(b"secret one", &a);
+        assert_ne!(t, csrf_token(b"secret one", &a), "masked afresh each time");
         assert!(csrf_matches(b"secret one", &a, &t));
+        assert!(csrf_matches(
+            b"secret one",
+            &a,
+            &csrf_token(b"secret one", &a)
+        ));
         assert!(!csrf_matches(b"secret one", &b, &t), "another session");
         assert!(!csrf_matches(b"secret two", &a, &t), "another secret");
         assert!(!csrf_matches(b"secret one", &a, ""));
+        assert!(!csrf_matches(b"secret one", &a, "not base64 at all!"));
     }
 
     #[test]
@@ -224,7 +259,10 @@ mod tests {
             HeaderValue::from_str(&format!("theme=dark; {COOKIE}={t}; x=1")).unwrap(),
         );
         assert_eq!(cookie_value(&h, COOKIE), Some(t.as_str()));
-        h.insert(header::COOKIE, HeaderValue::from_static("bs_session=../../etc"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("bs_session=../../etc"),
+        );
         assert_eq!(cookie_value(&h, COOKIE), None);
     }
 

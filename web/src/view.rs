@@ -153,12 +153,7 @@ pub fn landing(nav: &Nav, max_mib: u64) -> Markup {
 }
 
 /// Sign-up or sign-in form.
-pub fn credentials_form(
-    nav: &Nav,
-    signup: bool,
-    email: &str,
-    error: Option<&str>,
-) -> Markup {
+pub fn credentials_form(nav: &Nav, signup: bool, email: &str, error: Option<&str>) -> Markup {
     let (title, action, button) = if signup {
         ("Sign up", "/signup", "Create my account")
     } else {
@@ -295,7 +290,9 @@ fn state_label(u: &UploadView) -> Markup {
 
 /// The uploads page: the upload box and the list with checkboxes to open any subset.
 pub fn uploads(nav: &Nav, list: &[UploadView], max_mib: u64, flash: &Flash<'_>) -> Markup {
-    let pending = list.iter().any(|u| matches!(u.state, "queued" | "processing"));
+    let pending = list
+        .iter()
+        .any(|u| matches!(u.state, "queued" | "processing"));
     layout(
         "Uploads",
         nav,
@@ -412,7 +409,13 @@ pub fn delete_confirm(nav: &Nav, u: &UploadView) -> Markup {
 
 /// The overview dashboard (the full set of views builds on it).
 pub fn dashboard(nav: &Nav, v: &StatsView, names: &[String]) -> Markup {
-    let max_month = v.by_month.iter().map(|m| m.ms_played).max().unwrap_or(0).max(1);
+    let max_month = v
+        .by_month
+        .iter()
+        .map(|m| m.ms_played)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     layout(
         "Dashboard",
         nav,
