@@ -282,6 +282,27 @@ pub async fn load_for_user(
     })
 }
 
+/// [`load_for_user`] outside a write transaction (an export, a read-only view): every upload
+/// of the user except those being deleted. On SQLite it does not take the write lock.
+pub async fn load_all_for_user(
+    db: &crate::db::Db,
+    user_id: &str,
+    strings: &mut Strings,
+) -> Result<Vec<StoredPlay>, sqlx::Error> {
+    Ok(match db {
+        crate::db::Db::Sqlite(p) => {
+            let mut conn = p.acquire().await?;
+            let c = &mut conn;
+            load_rows!(c, user_id, "", strings)
+        }
+        crate::db::Db::Postgres(p) => {
+            let mut conn = p.acquire().await?;
+            let c = &mut conn;
+            load_rows!(c, user_id, "", strings)
+        }
+    })
+}
+
 /// Locks a user's stats against concurrent rewrites until the transaction ends (SQLite's
 /// `BEGIN IMMEDIATE` already holds the database's write lock).
 pub async fn lock_user(tx: &mut Tx, user_id: &str) -> Result<(), sqlx::Error> {

@@ -134,6 +134,7 @@ async fn confirm_password(
     state.limiter().admit(&email, &visitor.address)?;
     let hash = users::password_hash(state.db(), &user.id).await?;
     if auth::verify_password(password, hash, state.config().argon2).await? {
+        state.limiter().succeeded(&email);
         Ok(())
     } else {
         state.limiter().failed(&email);

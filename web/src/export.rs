@@ -80,9 +80,7 @@ fn exported<'a>(p: &Play, s: &'a Strings) -> ExportedPlay<'a> {
 /// The user's plays, each stream once, in time order.
 async fn plays(state: &AppState, user: &User) -> Result<(Vec<Play>, Strings), AppError> {
     let mut strings = Strings::default();
-    let mut tx = state.db().begin().await?;
-    let stored = storage::plays::load_for_user(&mut tx, &user.id, "", &mut strings).await?;
-    tx.rollback().await?;
+    let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
     let mut seen = HashSet::with_capacity(stored.len());
     let mut out: Vec<Play> = stored
         .into_iter()

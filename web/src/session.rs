@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -173,7 +173,8 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
     } else {
         match storage::sessions::user_for(state.db(), &token, storage::db::now_ms()).await {
             Ok(u) => u,
-            Err(e) => return crate::error::PageError(AppError::from(e)).into_response(),
+            // JSON under /api/, a page elsewhere, like every other error.
+            Err(e) => return crate::security::error_for(req.uri().path(), AppError::from(e)),
         }
     };
     req.extensions_mut().insert(Visitor {
