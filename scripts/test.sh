@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, docs, unit, integration and property tests, and the
-# end-to-end tests on SQLite and PostgreSQL.
+# The whole test suite: formatting, lints, docs, unit, integration and property tests, the
+# end-to-end tests on SQLite and PostgreSQL, and the browser test (scripts/browser-test.sh).
 # Installs what it needs when missing and fails (never skips) when something cannot start.
 #
 #   scripts/test.sh        everything
@@ -122,3 +122,6 @@ provision_pg
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "browser test (scripts/browser-test.sh)"
+scripts/browser-test.sh

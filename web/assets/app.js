@@ -5,7 +5,17 @@
 (function () {
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   function csrf() { return csrfMeta ? csrfMeta.getAttribute("content") : ""; }
-  function setCsrf(t) { if (t && csrfMeta) { csrfMeta.setAttribute("content", t); } }
+  // A first upload starts the visitor's session, which ends the token the page came with: the
+  // page's forms (hidden _csrf fields, the file form's action) take the new one too.
+  function setCsrf(t) {
+    if (!t) { return; }
+    if (csrfMeta) { csrfMeta.setAttribute("content", t); }
+    document.querySelectorAll('input[name="_csrf"]').forEach(function (i) { i.value = t; });
+    document.querySelectorAll("form[data-upload]").forEach(function (f) {
+      var action = f.getAttribute("action") || "";
+      f.setAttribute("action", action.replace(/([?&]_csrf=)[^&#]*/, "$1" + encodeURIComponent(t)));
+    });
+  }
 
   var LABELS = { queued: "Queued", processing: "Processing…", ready: "Ready", failed: "Failed", deleting: "Deleting…" };
 

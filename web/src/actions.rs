@@ -309,13 +309,28 @@ pub async fn upload(
             Metrics::inc(&state.metrics().uploads_refused);
             Err(match e {
                 SubmitError::TooLarge { limit } => AppError::TooLarge(format!(
-                    "“{name}” is larger than the upload limit of {} MiB; nothing was stored.",
-                    limit >> 20
+                    "“{name}” is larger than the upload limit of {}; nothing was stored.",
+                    size_limit(limit)
                 )),
                 SubmitError::Unavailable(cause) => AppError::Unavailable(cause),
             })
         }
     }
+}
+
+/// A size limit as people read it: whole MiB as before (“1024 MiB”), smaller limits in KiB
+/// or bytes, so that a limit below 1 MiB never reads “0 MiB”.
+fn size_limit(bytes: u64) -> String {
+    for (unit, size) in [("MiB", 1u64 << 20), ("KiB", 1 << 10)] {
+        if bytes >= size {
+            return if bytes.is_multiple_of(size) {
+                format!("{} {unit}", bytes / size)
+            } else {
+                format!("{:.1} {unit}", bytes as f64 / size as f64)
+            };
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// The built-in sample history ("try it with sample data"): a generated export of about

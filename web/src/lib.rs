@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 pub mod actions;
 mod admin;
 pub mod api;
-mod assets;
+pub mod assets;
 pub mod auth;
 pub mod dashboard;
 pub mod error;

@@ -30,8 +30,9 @@ pub fn layout(title: &str, nav: &Nav, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="csrf-token" content=(nav.csrf);
                 title { (title) " · Backspin" }
-                link rel="stylesheet" href="/static/app.css";
-                script src="/static/app.js" defer {}
+                link rel="icon" href="data:,";
+                link rel="stylesheet" href=(crate::assets::url("app.css"));
+                script src=(crate::assets::url("app.js")) defer {}
             }
             body {
                 header.top {
@@ -312,7 +313,7 @@ pub fn uploads(nav: &Nav, list: &[UploadView], max_mib: u64, flash: &Flash<'_>) 
                 p { "Nothing uploaded yet." }
             } @else {
                 form method="get" action="/dashboard" {
-                    table.uploads data-uploads {
+                    div.table-scroll { table.uploads data-uploads {
                         thead { tr {
                             th scope="col" { span.visually-hidden { "Select" } }
                             th scope="col" { "File" }
@@ -340,7 +341,7 @@ pub fn uploads(nav: &Nav, list: &[UploadView], max_mib: u64, flash: &Flash<'_>) 
                                 }
                             }
                         }
-                    }
+                    } }
                     button type="submit" { "Open the dashboard for the selected uploads" }
                     p.hint { "Select none to see all ready uploads together. Streams present in several uploads count once." }
                 }
