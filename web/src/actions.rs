@@ -123,14 +123,16 @@ pub async fn sign_out(state: &AppState, visitor: &Visitor) -> Result<HeaderValue
     ))
 }
 
-/// Checks the signed-in user's password (rate-limited like a sign-in).
+/// Checks the signed-in user's password, rate-limited like a sign-in but counted apart from
+/// sign-ins (under the user's id), so that a stranger failing sign-ins with this e-mail can
+/// not lock its owner out of changing the password or deleting the account.
 async fn confirm_password(
     state: &AppState,
     visitor: &Visitor,
     user: &User,
     password: &Password,
 ) -> Result<(), AppError> {
-    let email = user.email.clone().unwrap_or_default();
+    let email = format!("confirm:{}", user.id);
     state.limiter().admit(&email, &visitor.address)?;
     let hash = users::password_hash(state.db(), &user.id).await?;
     if auth::verify_password(password, hash, state.config().argon2).await? {
@@ -229,7 +231,7 @@ pub struct UploadSummary {
 pub struct FileView {
     /// Name inside the upload.
     pub name: String,
-    /// `used` or `ignored`.
+    /// `used`, `ignored` or `failed`.
     #[serde(default)]
     pub status: String,
     /// Detected format (`extended`, `account`…), none for ignored files.

@@ -41,6 +41,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/uploads/{id}", get(one).delete(delete))
         .route("/stats", get(stats))
         .route("/export", get(export))
+        .layer(axum::middleware::from_fn(crate::security::json_errors))
 }
 
 /// `GET /api/v1/openapi.json`.

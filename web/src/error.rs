@@ -25,6 +25,8 @@ pub enum AppError {
     TooManyRequests(u64),
     /// The body is larger than allowed.
     TooLarge(String),
+    /// The request took longer than its deadline (seconds).
+    Timeout(u64),
     /// A dependency is down; nothing was changed.
     Unavailable(String),
     /// A bug or an unexpected failure (logged, never shown).
@@ -43,6 +45,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -59,9 +62,12 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::TooLarge(m) => m.clone(),
             AppError::TooManyRequests(secs) => format!(
-                "Too many sign-in attempts. Try again in {} minute(s).",
+                "Too many attempts with a wrong password. Try again in {} minute(s).",
                 secs.div_ceil(60).max(1)
             ),
+            AppError::Timeout(secs) => {
+                format!("The request took longer than {secs} seconds and was stopped.")
+            }
             AppError::Unavailable(_) => {
                 "Backspin cannot reach its storage right now; nothing was changed. Please try again in a moment.".into()
             }

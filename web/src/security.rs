@@ -157,15 +157,43 @@ pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) ->
         Ok(r) => r,
         Err(_) => {
             tracing::warn!(%path, seconds = limit.as_secs(), "request timed out");
-            let mut r = error_for(
-                &path,
-                AppError::BadRequest(format!(
-                    "The request took longer than {} seconds and was stopped.",
-                    limit.as_secs()
-                )),
-            );
-            *r.status_mut() = axum::http::StatusCode::REQUEST_TIMEOUT;
-            r
+            error_for(&path, AppError::Timeout(limit.as_secs()))
         }
     }
+}
+
+/// Middleware for the API: answers that a framework extractor wrote as plain text (malformed
+/// JSON, a missing query parameter, a wrong method) become the API's JSON error body.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let r = next.run(req).await;
+    let status = r.status();
+    let is_json = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let text = axum::body::to_bytes(body, SMALL_BODY)
+        .await
+        .unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&text).trim().to_string();
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("Error").to_string();
+    }
+    let body = crate::error::ErrorBody {
+        error: crate::error::ErrorDetail {
+            status: status.as_u16(),
+            message,
+        },
+    };
+    let mut out = (status, axum::Json(body)).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
