@@ -431,10 +431,26 @@ pub struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
 impl CapturedLog {
     /// A subscriber writing into this capture (no colours), at `info` and above.
     pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        self.subscriber_at(tracing::Level::INFO)
+    }
+
+    /// A subscriber writing into this capture (no colours), at `level` and above (`TRACE`:
+    /// everything any crate logs).
+    pub fn subscriber_at(
+        &self,
+        level: tracing::Level,
+    ) -> impl tracing::Subscriber + Send + Sync + 'static {
+        // While a capture is the only dispatcher ever registered, `tracing` computes the
+        // interest of a callsite first reached on *another* thread from that thread's default
+        // (none), caches "never" for good, and this capture then misses the event. A second,
+        // silent dispatcher kept for the whole process makes every callsite ask each thread.
+        static COMPANION: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        COMPANION
+            .get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
         let sink = self.clone();
         tracing_subscriber::fmt()
             .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
+            .with_max_level(level)
             .with_writer(move || sink.clone())
             .finish()
     }

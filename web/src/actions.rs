@@ -309,6 +309,13 @@ pub async fn upload(
         }
         Err(e) => {
             Metrics::inc(&state.metrics().uploads_refused);
+            if started.is_some() {
+                // The visitor this upload created (with their session) would be left behind
+                // without a cookie to reach it: nothing of a refused upload stays.
+                if let Err(cleanup) = users::delete(state.db(), &owner.id).await {
+                    tracing::warn!(user = %owner.id, error = %cleanup, "removing the visitor of a refused upload");
+                }
+            }
             Err(match e {
                 SubmitError::TooLarge { limit } => AppError::TooLarge(format!(
                     "“{name}” is larger than the upload limit of {}; nothing was stored.",
@@ -322,7 +329,7 @@ pub async fn upload(
 
 /// A size limit as people read it: whole MiB as before (“1024 MiB”), smaller limits in KiB
 /// or bytes, so that a limit below 1 MiB never reads “0 MiB”.
-fn size_limit(bytes: u64) -> String {
+pub(crate) fn size_limit(bytes: u64) -> String {
     for (unit, size) in [("MiB", 1u64 << 20), ("KiB", 1 << 10)] {
         if bytes >= size {
             return if bytes.is_multiple_of(size) {

@@ -22,7 +22,11 @@ use crate::view::{self, Flash, Nav};
 
 type PageResult = Result<Response, PageError>;
 
-/// The page routes; the file form may be as large as an upload.
+/// How many files of the largest size one file form may carry (each file is held to the upload
+/// limit by the store; the form as a whole to this many times it).
+pub const FORM_FILES: usize = 8;
+
+/// The page routes; the file form may carry [`FORM_FILES`] uploads of the largest size.
 pub fn routes(max_upload: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
@@ -65,8 +69,8 @@ fn nav(state: &AppState, v: &Visitor) -> Nav {
     }
 }
 
-fn max_mib(state: &AppState) -> u64 {
-    state.config().max_upload_bytes >> 20
+fn max_size(state: &AppState) -> String {
+    actions::size_limit(state.config().max_upload_bytes)
 }
 
 /// A redirect that also sets a new session cookie.
@@ -86,7 +90,7 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
 }
 
 async fn landing(State(state): State<AppState>, v: Visitor) -> Markup {
-    view::landing(&nav(&state, &v), max_mib(&state))
+    view::landing(&nav(&state, &v), &max_size(&state))
 }
 
 async fn sample(State(state): State<AppState>, v: Visitor) -> PageResult {
@@ -334,7 +338,7 @@ async fn uploads(
         error: None,
         info: done_message(q.done.as_deref()),
     };
-    Ok(view::uploads(&nav(&state, &v), &list, max_mib(&state), &flash).into_response())
+    Ok(view::uploads(&nav(&state, &v), &list, &max_size(&state), &flash).into_response())
 }
 
 /// `POST /uploads`: the file form (multipart), streamed file by file into the store.
@@ -342,20 +346,47 @@ pub async fn upload(State(state): State<AppState>, v: Visitor, mut form: Multipa
     let mut v = v;
     let mut cookie = None;
     let mut stored = 0;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(format!("The upload was cut off or malformed: {e}")))?
-    {
+    // The form's body limit (the upload limit plus a margin) can be reached before the store's
+    // own limit when the body arrives in large pieces: that is still "too large", not a
+    // malformed form nor a storage outage.
+    let too_large = |stored: usize| {
+        let limit = actions::size_limit(state.config().max_upload_bytes);
+        AppError::TooLarge(if stored == 0 {
+            format!("The upload is larger than the upload limit of {limit}; nothing was stored.")
+        } else {
+            format!(
+                "The form is larger than the upload limit of {limit}; its first {stored} file(s) were stored, the rest were not."
+            )
+        })
+    };
+    let refused = |e: &axum::extract::multipart::MultipartError, stored: usize| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(stored)
+        } else {
+            AppError::BadRequest(format!("The upload was cut off or malformed: {e}"))
+        }
+    };
+    while let Some(field) = form.next_field().await.map_err(|e| refused(&e, stored))? {
         let Some(name) = field.file_name().map(str::to_string) else {
             continue;
         };
         if name.is_empty() {
             continue;
         }
-        let stream = field.map_err(std::io::Error::other);
+        let cut = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let seen = cut.clone();
+        let stream = field.map_err(move |e| {
+            let error = std::io::Error::other(e.to_string());
+            *seen.lock().expect("cut lock") = Some(e);
+            error
+        });
         let mut reader = tokio_util::io::StreamReader::new(stream);
-        let (_, started) = actions::upload(&state, &v, &name, &mut reader).await?;
+        let result = actions::upload(&state, &v, &name, &mut reader).await;
+        let (_, started) = match (result, cut.lock().expect("cut lock").take()) {
+            // The store failed because the form did: say what happened to the form.
+            (Err(AppError::Unavailable(_)), Some(e)) => return Err(refused(&e, stored).into()),
+            (result, _) => result?,
+        };
         if let Some(s) = started {
             // Later files of the same form belong to the visitor just created.
             v.user = Some(s.user.clone());

@@ -94,7 +94,7 @@ pub fn notice(error: Option<&str>, info: Option<&str>) -> Markup {
 
 /// The upload box: a plain multi-file form that works without JavaScript; the script adds
 /// drag and drop, a progress bar per file and live states.
-pub fn upload_box(nav: &Nav, max_mib: u64) -> Markup {
+pub fn upload_box(nav: &Nav, max_size: &str) -> Markup {
     html! {
         form.upload method="post" enctype="multipart/form-data"
             action={ "/uploads?_csrf=" (nav.csrf) } data-upload {
@@ -103,7 +103,7 @@ pub fn upload_box(nav: &Nav, max_mib: u64) -> Markup {
                 " or choose them"
             }
             input id="files" type="file" name="files" multiple accept=".zip,.json,application/zip,application/json";
-            p.hint { "Up to " (max_mib) " MiB per file. Files are read on our server only to build your dashboards." }
+            p.hint { "Up to " (max_size) " per file. Files are read on our server only to build your dashboards." }
             button type="submit" { "Upload" }
             div.progress-list aria-live="polite" {}
         }
@@ -111,7 +111,7 @@ pub fn upload_box(nav: &Nav, max_mib: u64) -> Markup {
 }
 
 /// The start page.
-pub fn landing(nav: &Nav, max_mib: u64) -> Markup {
+pub fn landing(nav: &Nav, max_size: &str) -> Markup {
     layout(
         "Your Spotify history",
         nav,
@@ -123,7 +123,7 @@ pub fn landing(nav: &Nav, max_mib: u64) -> Markup {
                     "Backspin turns that export into dashboards: listening over time, when in the day and week you listen, "
                     "top artists, tracks, albums and podcasts, discoveries, streaks, skips, and a recap for every year."
                 }
-                (upload_box(nav, max_mib))
+                (upload_box(nav, max_size))
                 form.inline method="post" action="/sample" {
                     (csrf_field(nav))
                     button.secondary type="submit" { "Try it with sample data" }
@@ -290,7 +290,7 @@ fn state_label(u: &UploadView) -> Markup {
 }
 
 /// The uploads page: the upload box and the list with checkboxes to open any subset.
-pub fn uploads(nav: &Nav, list: &[UploadView], max_mib: u64, flash: &Flash<'_>) -> Markup {
+pub fn uploads(nav: &Nav, list: &[UploadView], max_size: &str, flash: &Flash<'_>) -> Markup {
     let pending = list
         .iter()
         .any(|u| matches!(u.state, "queued" | "processing"));
@@ -308,7 +308,7 @@ pub fn uploads(nav: &Nav, list: &[UploadView], max_mib: u64, flash: &Flash<'_>) 
                 p.info { "These uploads live in this browser only and are deleted after 24 hours. "
                     a href="/signup" { "Sign up to keep them." } }
             }
-            (upload_box(nav, max_mib))
+            (upload_box(nav, max_size))
             @if list.is_empty() {
                 p { "Nothing uploaded yet." }
             } @else {

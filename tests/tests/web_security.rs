@@ -1,0 +1,1861 @@
+//! What a user, or an attacker, notices of the web tier's protections: another person's
+//! upload does not exist for you, passwords never reach a log, sign-ins are limited, no state
+//! changes without the session's CSRF token, cookies and headers are what browsers need,
+//! hostile names stay text, oversized and foreign files are refused cleanly, and a session
+//! that ended stays ended.
+//!
+//! The routes walked for ownership and CSRF are read from the router's source, so a route
+//! added later cannot escape these tests.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use e2e::web::{Client, PASSWORD, Reply, WebApp};
+use e2e::{CapturedLog, Engine, both_engines, fixtures};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------------
+// The router, as its source declares it.
+
+const PAGES_RS: &str = include_str!("../../web/src/pages.rs");
+const API_RS: &str = include_str!("../../web/src/api.rs");
+const LIB_RS: &str = include_str!("../../web/src/lib.rs");
+
+/// `(METHOD, path)`, e.g. `("POST", "/uploads/{id}/delete")`.
+type Route = (String, String);
+
+/// Whether `code` calls `name(…)` (not `other_name(…)`).
+fn calls(code: &str, name: &str) -> bool {
+    code.match_indices(&format!("{name}("))
+        .any(|(i, _)| !code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+/// The `.route("path", handlers)` calls of one source file, with the methods each declares.
+fn routes_in(src: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(i) = rest.find(".route(") {
+        rest = &rest[i + ".route(".len()..];
+        let mut depth = 1;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .map(|(j, _)| j)
+            .expect("a closed .route( call");
+        let args = &rest[..end];
+        let open = args.find('"').expect("a route path literal");
+        let close = open + 1 + args[open + 1..].find('"').expect("a closed path literal");
+        let path = args[open + 1..close].to_string();
+        let handlers = &args[close + 1..];
+        let methods: Vec<String> = ["get", "post", "put", "delete", "patch", "any"]
+            .into_iter()
+            .filter(|m| calls(handlers, m))
+            .map(str::to_uppercase)
+            .collect();
+        assert!(
+            !methods.is_empty(),
+            "cannot tell the methods of route {path:?} from {handlers:?}: teach this test"
+        );
+        out.push((path, methods));
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Every route of the application: the pages, the API under `/api/v1` (as `lib.rs` nests
+/// it), and `lib.rs`'s own.
+fn declared_routes() -> BTreeSet<Route> {
+    assert!(
+        LIB_RS.contains(".merge(pages::routes(")
+            && LIB_RS.contains(".nest(\"/api/v1\", api::routes("),
+        "lib.rs no longer mounts pages at / and the API at /api/v1: update this test"
+    );
+    let mut all = BTreeSet::new();
+    for (src, prefix) in [(PAGES_RS, ""), (API_RS, "/api/v1"), (LIB_RS, "")] {
+        for (path, methods) in routes_in(src) {
+            for m in methods {
+                all.insert((m, format!("{prefix}{path}")));
+            }
+        }
+    }
+    // The reader must find what is surely there, or every walk below would be vacuous.
+    for known in [
+        ("GET", "/uploads/{id}"),
+        ("POST", "/uploads/{id}/delete"),
+        ("DELETE", "/api/v1/uploads/{id}"),
+        ("PUT", "/api/v1/settings"),
+        ("DELETE", "/api/v1/account"),
+        ("POST", "/uploads"),
+        ("GET", "/static/{file}"),
+    ] {
+        assert!(
+            all.contains(&(known.0.to_string(), known.1.to_string())),
+            "the route reader missed {known:?}; it found {all:?}"
+        );
+    }
+    all
+}
+
+fn route(m: &str, p: &str) -> Route {
+    (m.to_string(), p.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files to upload.
+
+/// One stream of the extended history, as Spotify writes it.
+fn stream(i: usize, ms: u64, track: &str, artist: &str, album: &str) -> Value {
+    json!({
+        "ts": format!("2024-03-{:02}T{:02}:{:02}:00Z", 1 + i / 24 % 28, i % 24, i % 60),
+        "platform": "android",
+        "ms_played": ms,
+        "conn_country": "DE",
+        "ip_addr": "198.51.100.7",
+        "master_metadata_track_name": track,
+        "master_metadata_album_artist_name": artist,
+        "master_metadata_album_album_name": album,
+        "spotify_track_uri": format!("spotify:track:{:0>22}", track.len() * 1000 + i % 7),
+        "episode_name": null,
+        "episode_show_name": null,
+        "spotify_episode_uri": null,
+        "audiobook_title": null,
+        "audiobook_uri": null,
+        "audiobook_chapter_uri": null,
+        "audiobook_chapter_title": null,
+        "reason_start": "trackdone",
+        "reason_end": "trackdone",
+        "shuffle": false,
+        "skipped": false,
+        "offline": false,
+        "offline_timestamp": 0,
+        "incognito_mode": false
+    })
+}
+
+/// A small `Streaming_History_Audio_*.json`: `per_name` streams of `ms` for each
+/// (track, artist, album).
+fn history(names: &[(&str, &str, &str)], per_name: usize, ms: u64) -> Vec<u8> {
+    let mut records = Vec::new();
+    for (n, (track, artist, album)) in names.iter().enumerate() {
+        for k in 0..per_name {
+            records.push(stream(n * per_name + k, ms, track, artist, album));
+        }
+    }
+    serde_json::to_vec(&records).expect("JSON")
+}
+
+/// An ordinary small history.
+fn small_history() -> Vec<u8> {
+    history(
+        &[
+            ("Blue Night", "The Echoes", "Gold"),
+            ("River Light", "Summer Ghost", "Wild"),
+        ],
+        6,
+        180_000,
+    )
+}
+
+const HISTORY_NAME: &str = "Streaming_History_Audio_2024.json";
+
+/// The multipart body of the page's file form.
+const BOUNDARY: &str = "----backspin-security-boundary";
+
+fn multipart(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is stored.
+
+async fn texts(app: &WebApp, sql: &str) -> Vec<String> {
+    storage::on_pool!(app.pipeline.db(), p => sqlx::query_scalar::<_, String>(sql).fetch_all(p).await)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn files_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            files_under(root, &path, out);
+        } else {
+            let size = e.metadata().map_or(0, |m| m.len());
+            out.push(format!(
+                "file {} ({size} bytes)",
+                path.strip_prefix(root).unwrap_or(&path).display()
+            ));
+        }
+    }
+}
+
+/// Everything the application stores, as lines of text: accounts (with their password hash
+/// and settings), sessions, uploads, plays per upload, stats, queued messages, and the files
+/// of the object store (partial ones included).
+async fn stored(app: &WebApp) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT 'user ' || id || ' ' || COALESCE(email, '-') || ' ' || COALESCE(password_hash, '-') \
+         || ' ' || tz || ' ' || CAST(min_play_ms AS TEXT) || ' ' || CAST(anonymous AS TEXT) FROM users ORDER BY id",
+        "SELECT 'session ' || token_hash || ' ' || user_id FROM sessions ORDER BY token_hash",
+        "SELECT 'upload ' || id || ' ' || owner_id || ' ' || original_name || ' ' || state || ' ' \
+         || CAST(size_bytes AS TEXT) || ' ' || COALESCE(reason, '-') || ' ' || COALESCE(summary, '-') FROM uploads ORDER BY id",
+        "SELECT 'plays ' || upload_id || ' ' || CAST(COUNT(*) AS TEXT) FROM plays GROUP BY upload_id ORDER BY upload_id",
+        "SELECT 'stats ' || user_id || ' ' || region || ' ' || CAST(streams AS TEXT) || ' ' || CAST(ms_played AS TEXT) \
+         FROM stats ORDER BY user_id, region",
+        "SELECT 'message ' || queue || ' ' || body FROM queue_messages ORDER BY id",
+    ] {
+        out.extend(texts(app, sql).await);
+    }
+    let objects = app.pipeline.data.path().join("objects");
+    let mut files = Vec::new();
+    files_under(&objects, &objects, &mut files);
+    files.sort();
+    out.extend(files);
+    out
+}
+
+/// The lines of `after` that `before` lacks and the other way round, for failure messages.
+fn difference(before: &[String], after: &[String]) -> String {
+    let gone: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
+    let new: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    format!("gone: {gone:#?}\nnew: {new:#?}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading answers.
+
+/// The `bs_session` cookie an answer sets, whole (`bs_session=…; Path=/; …`).
+fn session_cookie(r: &Reply) -> Option<String> {
+    r.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{}=", web::session::COOKIE)))
+        .map(str::to_string)
+}
+
+fn cookie_attributes(cookie: &str) -> Vec<String> {
+    cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_string())
+        .collect()
+}
+
+/// The message of an API error.
+fn api_message(r: &Reply) -> String {
+    r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an API error: {}", r.body))
+        .to_string()
+}
+
+/// The message in an HTML page's alert.
+fn page_alert(r: &Reply) -> String {
+    let start = r
+        .body
+        .find("role=\"alert\">")
+        .unwrap_or_else(|| panic!("the page shows no alert: {}", r.body))
+        + "role=\"alert\">".len();
+    r.body[start..start + r.body[start..].find('<').expect("the alert ends")].to_string()
+}
+
+/// A page with its CSRF tokens (masked afresh on every page) replaced by `TOKEN`.
+fn without_tokens(html: &str) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(html.len());
+    let mut run = String::new();
+    for c in html.chars().chain(std::iter::once(' ')) {
+        if token_char(c) {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() == 86 { "TOKEN" } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+/// A start tag of an HTML page.
+#[derive(Debug)]
+struct Tag {
+    name: String,
+    attrs: Vec<(String, String)>,
+    /// Where the tag ends in the page.
+    end: usize,
+}
+
+/// The start tags of a page, read as a browser would: anything unescaped that looks like a
+/// tag is one.
+fn tags(html: &str) -> Vec<Tag> {
+    let b = html.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(off) = html[i..].find('<') {
+        i += off + 1;
+        if i >= b.len() || !b[i].is_ascii_alphabetic() {
+            continue;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-') {
+            i += 1;
+        }
+        let name = html[start..i].to_ascii_lowercase();
+        let mut attrs = Vec::new();
+        loop {
+            while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+                i += 1;
+            }
+            if i >= b.len() || b[i] == b'>' {
+                i += 1;
+                break;
+            }
+            let s = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/')
+            {
+                i += 1;
+            }
+            let attr = html[s..i].to_ascii_lowercase();
+            let mut value = String::new();
+            if i < b.len() && b[i] == b'=' {
+                i += 1;
+                if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+                    let q = b[i];
+                    let v0 = i + 1;
+                    let len = b[v0..].iter().position(|&c| c == q).unwrap_or(b.len() - v0);
+                    value = html[v0..v0 + len].to_string();
+                    i = (v0 + len + 1).min(b.len());
+                } else {
+                    let v0 = i;
+                    while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
+                        i += 1;
+                    }
+                    value = html[v0..i].to_string();
+                }
+            }
+            attrs.push((attr, value));
+        }
+        out.push(Tag {
+            name,
+            attrs,
+            end: i.min(b.len()),
+        });
+    }
+    out
+}
+
+/// Fails unless the page's markup is only the site's own: the one script is
+/// `/static/app.js` (external, empty), no element has an event-handler attribute, a style
+/// attribute or a `javascript:` address, and no `img`, `iframe`, `object`, `embed`, `base`
+/// or `style` element exists. (The CSP forbids inline script and style, so any of these
+/// would also be a page that breaks.)
+fn assert_only_own_markup(what: &str, html: &str) {
+    for t in tags(html) {
+        assert!(
+            !["img", "iframe", "object", "embed", "base", "style", "frame"]
+                .contains(&t.name.as_str()),
+            "{what}: a <{}> element {:?} is in the page",
+            t.name,
+            t.attrs
+        );
+        if t.name == "script" {
+            // `/static/app.js`, perhaps with a version to bust caches (`?v=…`).
+            let src = t
+                .attrs
+                .iter()
+                .find(|(a, _)| a == "src")
+                .map(|(_, v)| v.split('?').next().unwrap_or(v));
+            assert_eq!(
+                src,
+                Some("/static/app.js"),
+                "{what}: a script other than app.js: {t:?}"
+            );
+            assert!(
+                html[t.end..].starts_with("</script>"),
+                "{what}: inline script content after {t:?}"
+            );
+        }
+        for (a, v) in &t.attrs {
+            assert!(
+                !a.starts_with("on"),
+                "{what}: <{}> has the handler {a}={v:?}",
+                t.name
+            );
+            assert_ne!(a, "style", "{what}: <{}> has an inline style {v:?}", t.name);
+            assert!(
+                !v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("javascript:"),
+                "{what}: <{}> {a}={v:?}",
+                t.name
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Another person's upload does not exist for you.
+
+/// One request of the ownership walk, as the visitor's browser or script sends it.
+async fn request(c: &mut Client, method: &Method, path: &str) -> Reply {
+    if *method == Method::GET {
+        c.get(path).await
+    } else if *method == Method::POST && !path.starts_with("/api/") {
+        c.post_form(path, &[]).await
+    } else {
+        c.act(method.clone(), path).await
+    }
+}
+
+async fn another_persons_upload_is_not_found_on_any_route_that_names_it(engine: Engine) {
+    let app = WebApp::new(engine).await;
+    let mut ana = app.client();
+    ana.sign_up("ana@example.com").await;
+    let zip = std::fs::read(fixtures::large_export_zip(3_000, 7)).expect("fixture zip");
+    let hers = app
+        .upload_and_ingest(&mut ana, "my_spotify_data.zip", &zip)
+        .await;
+    assert_eq!(hers["state"], "ready", "{hers}");
+    let id = hers["id"].as_str().expect("id").to_string();
+    let her_stats = ana.get("/api/v1/stats").await.json();
+
+    // Bob has an account and an upload of his own; Cleo has only uploaded (an anonymous
+    // session); Dan has a cookie but no session.
+    let mut bob = app.client_from("10.0.0.2:1234");
+    bob.sign_up("bob@example.com").await;
+    let bobs = app
+        .upload_and_ingest(&mut bob, HISTORY_NAME, &small_history())
+        .await;
+    let mut cleo = app.client_from("10.0.0.3:1234");
+    let cleos = app
+        .upload_and_ingest(&mut cleo, HISTORY_NAME, &small_history())
+        .await;
+    assert_eq!(cleo.get("/api/v1/session").await.json()["anonymous"], true);
+    let mut dan = app.client_from("10.0.0.4:1234");
+    dan.get("/").await;
+    assert!(dan.cookie.is_some());
+
+    // `{id}`: Ana's upload; `{own}`: the visitor's own.
+    let walk: Vec<(Method, &str)> = vec![
+        (Method::GET, "/uploads/{id}"),
+        (Method::GET, "/uploads/{id}/delete"),
+        (Method::POST, "/uploads/{id}/delete"),
+        (Method::GET, "/api/v1/uploads/{id}"),
+        (Method::DELETE, "/api/v1/uploads/{id}"),
+        (Method::GET, "/dashboard?u={id}"),
+        (Method::GET, "/dashboard?u={own}&u={id}"),
+        (Method::GET, "/api/v1/stats?uploads={id}"),
+        (Method::GET, "/api/v1/stats?uploads={own},{id}"),
+    ];
+    let walked: BTreeSet<Route> = walk
+        .iter()
+        .map(|(m, p)| route(m.as_str(), p.split('?').next().unwrap_or(p)))
+        .collect();
+    for r in declared_routes()
+        .into_iter()
+        .filter(|(_, p)| p.contains("{id}"))
+    {
+        assert!(
+            walked.contains(&r),
+            "the route {} {} takes an upload id but the ownership walk does not visit it",
+            r.0,
+            r.1
+        );
+    }
+
+    let before = stored(&app).await;
+    let nobodys = storage::ids::new_id();
+    let visitors: [(&str, &mut Client, Option<&Value>); 3] = [
+        ("signed-in Bob", &mut bob, Some(&bobs)),
+        ("anonymous Cleo", &mut cleo, Some(&cleos)),
+        ("Dan without a session", &mut dan, None),
+    ];
+    for (who, client, own) in visitors {
+        for (method, template) in &walk {
+            let own_id = match own {
+                Some(u) => u["id"].as_str().expect("id"),
+                None if template.contains("{own}") => continue,
+                None => "",
+            };
+            let path = template.replace("{own}", own_id);
+            let at_hers = request(client, method, &path.replace("{id}", &id)).await;
+            let at_nobodys = request(client, method, &path.replace("{id}", &nobodys)).await;
+            // A route that needs a visitor with a session asks for one before it looks at
+            // the id: the same for every id, so it tells nothing either.
+            let needs_session = own.is_none()
+                && (template.starts_with("/dashboard") || template.starts_with("/api/v1/stats"));
+            let expected = if needs_session {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(
+                at_hers.status, expected,
+                "{who}: {method} {template} with Ana's upload: {}",
+                at_hers.body
+            );
+            assert_eq!(
+                (at_hers.status, without_tokens(&at_hers.body)),
+                (at_nobodys.status, without_tokens(&at_nobodys.body)),
+                "{who}: {method} {template} answers Ana's upload unlike an id nobody has"
+            );
+            assert!(
+                !at_hers.body.contains(&id) && !at_hers.body.contains("my_spotify_data.zip"),
+                "{who}: {method} {template} shows something of Ana's upload: {}",
+                at_hers.body
+            );
+        }
+    }
+    let after = stored(&app).await;
+    assert!(
+        before == after,
+        "the walk changed what is stored:\n{}",
+        difference(&before, &after)
+    );
+
+    assert_eq!(ana.get(&format!("/api/v1/uploads/{id}")).await.json(), hers);
+    assert_eq!(ana.get("/api/v1/stats").await.json(), her_stats);
+    for page in [format!("/uploads/{id}"), format!("/dashboard?u={id}")] {
+        assert_eq!(
+            ana.get(&page).await.status,
+            StatusCode::OK,
+            "Ana's own {page}"
+        );
+    }
+}
+
+both_engines!(another_persons_upload_is_not_found_on_any_route_that_names_it);
+
+// ---------------------------------------------------------------------------------------------
+// 2. Passwords are never logged, echoed or stored in clear.
+
+async fn hash_of(app: &WebApp, email: &str) -> String {
+    let (_, hash) = storage::users::credentials(app.pipeline.db(), email)
+        .await
+        .expect("read credentials")
+        .expect("the account exists");
+    hash.expect("a password hash")
+}
+
+#[tokio::test]
+async fn passwords_never_reach_a_log_an_answer_or_the_database_in_clear() {
+    // Thread-local, at the most verbose level: this test runs on one thread.
+    let log = CapturedLog::default();
+    let _capture = tracing::subscriber::set_default(log.subscriber_at(tracing::Level::TRACE));
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut answers: Vec<Reply> = Vec::new();
+
+    // Through the API.
+    let (first, wrong, second, wrong_current, never_set, wrong_delete, too_short) = (
+        "Api-Marmot-Lantern-4821",
+        "Api-Guess-Walrus-7734",
+        "Api-Orchid-Violin-1509",
+        "Api-Nope-Otter-3312",
+        "Api-Heron-Unused-2290",
+        "Api-Badger-Delete-6618",
+        "Ap-7x!q",
+    );
+    let mut script = app.client();
+    let email = "script@example.com";
+    let signup = |p: &str| json!({"email": email, "password": p});
+    let steps: Vec<(Method, &str, Value, StatusCode)> = vec![
+        (
+            Method::POST,
+            "/api/v1/signup",
+            signup(too_short),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            "/api/v1/signup",
+            signup(first),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::POST,
+            "/api/v1/signout",
+            json!({}),
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::POST,
+            "/api/v1/signin",
+            signup(wrong),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            "/api/v1/signin",
+            signup(first),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/api/v1/password",
+            json!({"current_password": first, "new_password": second}),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/api/v1/password",
+            json!({"current_password": wrong_current, "new_password": never_set}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (method, path, body, status) in steps {
+        let r = script.json(method.clone(), path, &body).await;
+        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        answers.push(r);
+    }
+    let api_hash = hash_of(&app, email).await;
+    let r = script
+        .json(
+            Method::DELETE,
+            "/api/v1/account",
+            &json!({"password": wrong_delete}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    answers.push(r);
+    let r = script
+        .json(
+            Method::DELETE,
+            "/api/v1/account",
+            &json!({"password": second}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    answers.push(r);
+    let api_passwords = [
+        first,
+        wrong,
+        second,
+        wrong_current,
+        never_set,
+        wrong_delete,
+        too_short,
+    ];
+
+    // Through the forms.
+    let (f_first, f_wrong, f_second, f_wrong_current, f_never_set, f_wrong_delete) = (
+        "Form-Pelican-Meadow-5177",
+        "Form-Guess-Lynx-0263",
+        "Form-Quartz-Saffron-8840",
+        "Form-Nope-Beaver-4409",
+        "Form-Egret-Unused-9931",
+        "Form-Mole-Delete-1376",
+    );
+    let mut browser = app.client_from("10.0.0.9:5555");
+    let f_email = "browser@example.com";
+    type FormStep<'a> = (&'a str, Vec<(&'a str, &'a str)>, StatusCode);
+    let steps: Vec<FormStep<'_>> = vec![
+        (
+            "/signup",
+            vec![("email", f_email), ("password", f_first)],
+            StatusCode::SEE_OTHER,
+        ),
+        ("/signout", vec![], StatusCode::SEE_OTHER),
+        (
+            "/signin",
+            vec![("email", f_email), ("password", f_wrong)],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/signin",
+            vec![("email", f_email), ("password", f_first)],
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            "/account/password",
+            vec![("current_password", f_first), ("new_password", f_second)],
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            "/account/password",
+            vec![
+                ("current_password", f_wrong_current),
+                ("new_password", f_never_set),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (path, fields, status) in steps {
+        let r = browser.post_form(path, &fields).await;
+        assert_eq!(r.status, status, "POST {path}: {}", r.body);
+        answers.push(r);
+    }
+    answers.push(browser.get("/account").await);
+    let form_hash = hash_of(&app, f_email).await;
+    let r = browser
+        .post_form("/account/delete", &[("password", f_wrong_delete)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    answers.push(r);
+    let r = browser
+        .post_form("/account/delete", &[("password", f_second)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    answers.push(r);
+    let form_passwords = [
+        f_first,
+        f_wrong,
+        f_second,
+        f_wrong_current,
+        f_never_set,
+        f_wrong_delete,
+    ];
+
+    let text = log.text();
+    for event in ["account created", "signed in", "password changed"] {
+        assert!(
+            text.contains(event),
+            "the capture missed “{event}”, so it would miss a password too:\n{text}"
+        );
+    }
+    for p in api_passwords.iter().chain(&form_passwords) {
+        let encoded = serde_urlencoded::to_string([("p", p)]).expect("form");
+        let encoded = encoded.trim_start_matches("p=");
+        assert!(
+            !text.contains(p) && !text.contains(encoded),
+            "the password {p:?} is in the log:\n{text}"
+        );
+        for r in &answers {
+            assert!(
+                !r.body.contains(p),
+                "the password {p:?} is in an answer: {}",
+                r.body
+            );
+        }
+    }
+
+    // Stored: argon2id PHC strings, never the password.
+    for (hash, passwords) in [
+        (&api_hash, &api_passwords[..]),
+        (&form_hash, &form_passwords[..]),
+    ] {
+        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+        for p in passwords {
+            assert!(!hash.contains(p), "{hash} holds {p}");
+        }
+    }
+    assert_ne!(api_hash, form_hash);
+
+    // What `Debug` of a request's credentials prints.
+    let c = web::api::Credentials {
+        email: email.into(),
+        password: web::auth::Password::new(first),
+    };
+    assert!(!format!("{c:?}").contains(first), "{c:?}");
+
+    // The server's default cost is OWASP's (the tests use a cheaper one).
+    let defaults = web::Config::with_secret(b"a production secret of 32 bytes!".to_vec());
+    assert_eq!(defaults.argon2, web::auth::HashParams::RECOMMENDED);
+    let h = web::auth::HashParams::RECOMMENDED;
+    assert_eq!((h.memory_kib, h.iterations, h.parallelism), (19_456, 2, 1));
+    assert!(!format!("{defaults:?}").contains("production secret"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Password rules, and sign-in errors that tell nothing.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weak_passwords_are_refused_with_the_reason_and_failed_sign_ins_all_read_the_same() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let common = "password123";
+    assert!(
+        include_str!("../../web/assets/common-passwords.txt")
+            .lines()
+            .any(|l| l == common),
+        "{common} is no longer on the common list: pick another"
+    );
+    let too_long = "x".repeat(129);
+    let cases = [
+        ("Abc-de7", "too short"),
+        (too_long.as_str(), "too long"),
+        (common, "most common"),
+        ("PassWord123", "most common"),
+    ];
+    let mut c = app.client();
+    for (i, (password, problem)) in cases.iter().enumerate() {
+        let email = format!("weak{i}@example.com");
+        let r = c
+            .json(
+                Method::POST,
+                "/api/v1/signup",
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password:?}: {}",
+            r.body
+        );
+        assert!(
+            api_message(&r).contains(problem),
+            "{password:?}: {}",
+            r.body
+        );
+        let r = c
+            .post_form("/signup", &[("email", &email), ("password", password)])
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "form, {password:?}"
+        );
+        assert!(
+            page_alert(&r).contains(problem),
+            "form, {password:?}: {}",
+            page_alert(&r)
+        );
+    }
+    assert!(
+        texts(&app, "SELECT id FROM users").await.is_empty(),
+        "no account was created"
+    );
+
+    // 8 and 128 characters are fine.
+    let mut edge = app.client();
+    let r = edge
+        .json(
+            Method::POST,
+            "/api/v1/signup",
+            &json!({"email": "eight@example.com", "password": "Zq-8char"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mut edge = app.client();
+    let r = edge
+        .json(
+            Method::POST,
+            "/api/v1/signup",
+            &json!({"email": "long@example.com", "password": "y".repeat(128)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // An unknown e-mail and a wrong password read the same, on the API and on the page.
+    app.client().sign_up("ana@example.com").await;
+    let mut eve = app.client_from("10.6.6.6:6666");
+    let unknown = eve.sign_in("nobody@example.com", PASSWORD).await;
+    let wrong = eve
+        .sign_in("ana@example.com", "not her password at all")
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+    assert_eq!((unknown.status, &unknown.body), (wrong.status, &wrong.body));
+    let unknown = eve
+        .post_form(
+            "/signin",
+            &[("email", "nobody@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    let wrong = eve
+        .post_form(
+            "/signin",
+            &[
+                ("email", "ana@example.com"),
+                ("password", "not her password at all"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (
+            unknown.status,
+            without_tokens(&unknown.body).replace("nobody@example.com", "EMAIL")
+        ),
+        (
+            wrong.status,
+            without_tokens(&wrong.body).replace("ana@example.com", "EMAIL")
+        ),
+        "the sign-in page tells an unknown e-mail from a wrong password"
+    );
+    assert_eq!(page_alert(&wrong), "Wrong e-mail or password.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Sign-in attempts are limited per account and per address.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_sign_ins_lock_the_account_and_a_busy_address_is_slowed() {
+    let app = WebApp::with_config(Engine::Sqlite, |c| {
+        c.sign_in_limits = web::auth::Limits {
+            per_account: 3,
+            per_address: 10,
+            window: Duration::from_secs(60),
+        }
+    })
+    .await;
+    app.client_from("10.9.0.1:1")
+        .sign_up("ana@example.com")
+        .await;
+    app.client_from("10.9.0.2:1")
+        .sign_up("bob@example.com")
+        .await;
+
+    let mut first = app.client_from("10.0.0.1:4000");
+    for attempt in 1..=3 {
+        let r = first.sign_in("ana@example.com", "a wrong guess here").await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {attempt}: {}",
+            r.body
+        );
+    }
+    let retry_after = |r: &Reply| -> u64 {
+        r.header("retry-after")
+            .unwrap_or_else(|| panic!("429 without Retry-After: {:?}", r.headers))
+            .parse()
+            .expect("Retry-After in seconds")
+    };
+    // The right password, from another address, is refused too: the account is locked.
+    let mut second = app.client_from("10.0.0.2:4000");
+    let r = second.sign_in("ana@example.com", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!((1..=60).contains(&retry_after(&r)), "{:?}", r.headers);
+    assert!(api_message(&r).contains("Too many"), "{}", r.body);
+    assert_eq!(
+        second.get("/api/v1/session").await.json()["signed_in"],
+        false
+    );
+    let r = second
+        .post_form(
+            "/signin",
+            &[("email", "ana@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the form too");
+    assert!((1..=60).contains(&retry_after(&r)));
+    assert!(page_alert(&r).contains("Too many"), "{}", page_alert(&r));
+
+    // Another account from the first address works until the address has made 10 attempts.
+    for attempt in 4..=10 {
+        let r = first.sign_in("bob@example.com", PASSWORD).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "attempt {attempt} from the address: {}",
+            r.body
+        );
+    }
+    let r = first.sign_in("bob@example.com", PASSWORD).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "attempt 11: {}",
+        r.body
+    );
+    assert!((1..=60).contains(&retry_after(&r)));
+    // Bob himself is not locked out elsewhere.
+    let r = app
+        .client_from("10.0.0.3:4000")
+        .sign_in("bob@example.com", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. No state changes without the session's CSRF token, nor from another site.
+
+#[derive(Debug, Clone)]
+enum Shape {
+    /// A urlencoded form (`_csrf` field).
+    Form(Vec<(&'static str, String)>),
+    /// JSON (`X-CSRF-Token` header).
+    Json(Value),
+    /// No body (`X-CSRF-Token` header).
+    Empty,
+    /// The page's file form (`?_csrf=` query).
+    Multipart,
+    /// The API's file upload (`X-CSRF-Token` header).
+    File,
+}
+
+#[derive(Debug, Clone)]
+struct Probe {
+    method: Method,
+    path: String,
+    shape: Shape,
+}
+
+impl Probe {
+    fn request(&self, token: Option<&str>, origin: Option<&str>) -> Request<Body> {
+        let mut uri = self.path.clone();
+        let mut b = Request::builder().method(self.method.clone());
+        let header_token = |b: axum::http::request::Builder| match token {
+            Some(t) => b.header("x-csrf-token", t),
+            None => b,
+        };
+        let body = match &self.shape {
+            Shape::Form(fields) => {
+                let mut all = fields.clone();
+                if let Some(t) = token {
+                    all.push(("_csrf", t.to_string()));
+                }
+                b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(serde_urlencoded::to_string(&all).expect("form"))
+            }
+            Shape::Json(v) => {
+                b = header_token(b.header(header::CONTENT_TYPE, "application/json"));
+                Body::from(v.to_string())
+            }
+            Shape::Empty => {
+                b = header_token(b);
+                Body::empty()
+            }
+            Shape::Multipart => {
+                if let Some(t) = token {
+                    uri = format!("{uri}?_csrf={t}");
+                }
+                b = b.header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                );
+                Body::from(multipart(&[(HISTORY_NAME, &small_history())]))
+            }
+            Shape::File => {
+                uri = format!("{uri}?name={HISTORY_NAME}");
+                b = header_token(b.header(header::CONTENT_TYPE, "application/octet-stream"));
+                Body::from(small_history())
+            }
+        };
+        if let Some(o) = origin {
+            b = b.header(header::ORIGIN, o);
+        }
+        b.uri(uri).body(body).expect("request")
+    }
+}
+
+const ADMIN: &str = "admin@example.com";
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+/// A browser in the state where `route` does something, and the request it would send.
+async fn victim_for(app: &WebApp, (method, path): &Route, n: usize) -> (Client, Probe) {
+    let mut c = app.client_from(&format!("10.1.0.{n}:4000"));
+    let email = if path == "/admin/reingest" {
+        ADMIN.to_string()
+    } else {
+        format!("victim{n}@example.com")
+    };
+    let credentials = || vec![("email", email.clone()), ("password", PASSWORD.to_string())];
+    let credentials_json = json!({"email": email, "password": PASSWORD});
+    let mut concrete = path.clone();
+    let shape = match (method.as_str(), path.as_str()) {
+        ("POST", "/signup") | ("POST", "/api/v1/signup") => {
+            c.get("/").await;
+            if path.starts_with("/api/") {
+                Shape::Json(credentials_json)
+            } else {
+                Shape::Form(credentials())
+            }
+        }
+        ("POST", "/signin") | ("POST", "/api/v1/signin") => {
+            c.sign_up(&email).await;
+            let r = c.act(Method::POST, "/api/v1/signout").await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT);
+            if path.starts_with("/api/") {
+                Shape::Json(credentials_json)
+            } else {
+                Shape::Form(credentials())
+            }
+        }
+        _ => {
+            c.sign_up(&email).await;
+            match (method.as_str(), path.as_str()) {
+                ("POST", "/sample") | ("POST", "/signout") => Shape::Form(vec![]),
+                ("POST", "/api/v1/signout") => Shape::Empty,
+                ("POST", "/account/settings") => Shape::Form(vec![
+                    ("tz", "Europe/Berlin".into()),
+                    ("min_play_seconds", "45".into()),
+                ]),
+                ("PUT", "/api/v1/settings") => {
+                    Shape::Json(json!({"tz": "Europe/Berlin", "min_play_seconds": 45}))
+                }
+                ("POST", "/account/password") => Shape::Form(vec![
+                    ("current_password", PASSWORD.into()),
+                    ("new_password", NEW_PASSWORD.into()),
+                ]),
+                ("POST", "/api/v1/password") => {
+                    Shape::Json(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}))
+                }
+                ("POST", "/account/delete") => Shape::Form(vec![("password", PASSWORD.into())]),
+                ("DELETE", "/api/v1/account") => Shape::Json(json!({"password": PASSWORD})),
+                ("POST", "/uploads") => Shape::Multipart,
+                ("POST", "/api/v1/uploads") => Shape::File,
+                ("POST", "/uploads/{id}/delete") | ("DELETE", "/api/v1/uploads/{id}") => {
+                    let r = c.upload(HISTORY_NAME, &small_history()).await;
+                    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+                    concrete = path.replace("{id}", r.json()["upload"]["id"].as_str().expect("id"));
+                    if method == "POST" {
+                        Shape::Form(vec![])
+                    } else {
+                        Shape::Empty
+                    }
+                }
+                ("POST", "/admin/reingest") => {
+                    // Something to re-ingest, so that doing it shows.
+                    let u = app
+                        .upload_and_ingest(&mut c, HISTORY_NAME, &small_history())
+                        .await;
+                    assert_eq!(u["state"], "ready", "{u}");
+                    Shape::Form(vec![("email", String::new())])
+                }
+                _ => panic!(
+                    "{method} {path} changes state but this test has no CSRF probe for it: add one to victim_for"
+                ),
+            }
+        }
+    };
+    let probe = Probe {
+        method: Method::from_bytes(method.as_bytes()).expect("a method"),
+        path: concrete,
+        shape,
+    };
+    (c, probe)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_state_changes_without_the_sessions_token_or_from_another_site() {
+    let app = WebApp::with_config(Engine::Sqlite, |c| c.admin_emails = vec![ADMIN.into()]).await;
+    let changing: Vec<Route> = declared_routes()
+        .into_iter()
+        .filter(|(m, _)| m != "GET")
+        .collect();
+    assert!(changing.len() >= 15, "{changing:?}");
+
+    // Eve has a session of her own, so her token is a real one.
+    let mut eve = app.client_from("10.6.6.6:6666");
+    eve.sign_up("eve@example.com").await;
+    let eves_token = eve.csrf().await;
+
+    for (n, r) in changing.iter().enumerate() {
+        let (mut victim, probe) = victim_for(&app, r, n + 1).await;
+        let token = victim.csrf().await;
+        assert_ne!(token, eves_token);
+        let before = stored(&app).await;
+        let attacks = [
+            ("without a token", None, None),
+            (
+                "with another session's token",
+                Some(eves_token.as_str()),
+                None,
+            ),
+            (
+                "from another site",
+                Some(token.as_str()),
+                Some("https://evil.example"),
+            ),
+            ("from a null origin", Some(token.as_str()), Some("null")),
+        ];
+        for (how, t, origin) in attacks {
+            let reply = victim.send(probe.request(t, origin)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{} {} {how}: {}",
+                r.0,
+                r.1,
+                reply.body
+            );
+            let message = if r.1.starts_with("/api/") {
+                api_message(&reply)
+            } else {
+                page_alert(&reply)
+            };
+            let expected = if origin.is_some() {
+                "another site"
+            } else {
+                "security token"
+            };
+            assert!(
+                message.contains(expected),
+                "{} {} {how}: {message}",
+                r.0,
+                r.1
+            );
+            let after = stored(&app).await;
+            assert!(
+                before == after,
+                "{} {} {how} changed what is stored:\n{}",
+                r.0,
+                r.1,
+                difference(&before, &after)
+            );
+        }
+        // The same request with the token, from the site itself, does what it says.
+        let reply = victim
+            .send(probe.request(Some(&token), Some("http://backspin.test")))
+            .await;
+        assert!(
+            reply.status.is_success() || reply.status.is_redirection(),
+            "{} {} with its token: {} {}",
+            r.0,
+            r.1,
+            reply.status,
+            reply.body
+        );
+        assert_ne!(
+            before,
+            stored(&app).await,
+            "{} {} with its token changed nothing",
+            r.0,
+            r.1
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Cookies and headers.
+
+fn assert_security_headers(what: &str, r: &Reply, is_static: bool) {
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"));
+    assert!(csp.contains("script-src 'self'"), "{what}: {csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{what}: {csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"), "{what}");
+    let cache = r.header("cache-control");
+    if is_static {
+        assert!(
+            cache.is_some_and(|c| !c.contains("no-store")),
+            "{what}: {cache:?}"
+        );
+    } else {
+        assert_eq!(cache, Some("no-store"), "{what}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_http_only_same_site_and_secure_over_https_and_rotate_on_sign_in() {
+    let app = WebApp::new(Engine::Sqlite).await;
+
+    // Over plain HTTP: HttpOnly, SameSite=Lax, Path=/, not Secure.
+    let mut c = app.client();
+    let first = session_cookie(&c.get("/").await).expect("a first visit gets a cookie");
+    let signed_up = session_cookie(&c.sign_up("ana@example.com").await).expect("sign-up sets one");
+    for cookie in [&first, &signed_up] {
+        let attrs = cookie_attributes(cookie);
+        for a in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(attrs.iter().any(|x| x == a), "{cookie} lacks {a}");
+        }
+        assert!(
+            !attrs.iter().any(|x| x == "Secure"),
+            "{cookie} is Secure over http"
+        );
+    }
+    assert!(
+        cookie_attributes(&signed_up)
+            .iter()
+            .any(|a| a.starts_with("Max-Age="))
+    );
+
+    // Behind a proxy that says HTTPS, and with `secure_cookies`.
+    let via_proxy = |path: &str| {
+        Request::get(path)
+            .header("x-forwarded-proto", "https")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let mut p = app.client();
+    let r = p.send(via_proxy("/")).await;
+    let cookie = session_cookie(&r).expect("cookie");
+    assert!(
+        cookie_attributes(&cookie).iter().any(|a| a == "Secure"),
+        "{cookie}"
+    );
+    let token = p.csrf().await;
+    let r = p
+        .send(
+            Request::post("/api/v1/signin")
+                .header("x-forwarded-proto", "https")
+                .header("x-csrf-token", token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"email": "ana@example.com", "password": PASSWORD}).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cookie = session_cookie(&r).expect("cookie");
+    assert!(
+        cookie_attributes(&cookie).iter().any(|a| a == "Secure"),
+        "{cookie}"
+    );
+    let secure = WebApp::with_config(Engine::Sqlite, |c| c.secure_cookies = true).await;
+    let mut s = secure.client();
+    for cookie in [
+        session_cookie(&s.get("/").await).expect("cookie"),
+        session_cookie(&s.sign_up("ana@example.com").await).expect("cookie"),
+    ] {
+        let attrs = cookie_attributes(&cookie);
+        assert!(attrs.iter().any(|a| a == "Secure"), "{cookie}");
+        assert!(attrs.iter().any(|a| a == "HttpOnly"), "{cookie}");
+    }
+
+    // Signing in gives a new token; the one from before names no session.
+    let mut fresh = app.client();
+    fresh.get("/").await;
+    let planted = fresh.cookie.clone().expect("cookie");
+    assert_eq!(
+        fresh.sign_in("ana@example.com", PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let now = fresh.cookie.clone().expect("cookie");
+    assert_ne!(planted, now, "signing in kept the token");
+    assert_eq!(fresh.get("/api/v1/settings").await.status, StatusCode::OK);
+    let mut replay = app.client();
+    replay.cookie = Some(planted);
+    assert_eq!(
+        replay.get("/api/v1/session").await.json()["signed_in"],
+        false
+    );
+    assert_eq!(
+        replay.get("/api/v1/settings").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The same for an anonymous visitor's session, on signing up and on signing in.
+    for sign_up in [true, false] {
+        let mut anon = app.client();
+        let r = anon.upload(HISTORY_NAME, &small_history()).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        let before = anon.cookie.clone().expect("cookie");
+        assert_eq!(anon.get("/api/v1/session").await.json()["anonymous"], true);
+        if sign_up {
+            anon.sign_up("cleo@example.com").await;
+        } else {
+            assert_eq!(
+                anon.sign_in("ana@example.com", PASSWORD).await.status,
+                StatusCode::OK
+            );
+        }
+        assert_ne!(Some(&before), anon.cookie.as_ref());
+        let mut replay = app.client();
+        replay.cookie = Some(before);
+        let s = replay.get("/api/v1/session").await.json();
+        assert_eq!(
+            (&s["signed_in"], &s["anonymous"]),
+            (&json!(false), &json!(false)),
+            "{s}"
+        );
+        assert_eq!(replay.get("/api/v1/uploads").await.json(), json!([]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_and_api_answer_carries_the_security_headers() {
+    let app = WebApp::with_config(Engine::Sqlite, |c| c.admin_emails = vec![ADMIN.into()]).await;
+    let mut admin = app.client();
+    admin.sign_up(ADMIN).await;
+    let u = app
+        .upload_and_ingest(&mut admin, HISTORY_NAME, &small_history())
+        .await;
+    let id = u["id"].as_str().expect("id");
+
+    let gets: Vec<String> = declared_routes()
+        .into_iter()
+        .filter(|(m, _)| m == "GET")
+        .flat_map(|(_, p)| {
+            if p.contains("{file}") {
+                vec![
+                    p.replace("{file}", "app.css"),
+                    p.replace("{file}", "app.js"),
+                ]
+            } else {
+                vec![p.replace("{id}", id)]
+            }
+        })
+        .collect();
+    assert!(gets.len() >= 20, "{gets:?}");
+    for path in &gets {
+        let r = admin.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
+        assert_security_headers(&format!("GET {path}"), &r, path.starts_with("/static/"));
+        if r.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+        {
+            assert_only_own_markup(&format!("GET {path}"), &r.body);
+        }
+    }
+
+    // Refusals and errors carry them too.
+    let mut stranger = app.client();
+    let errors = [
+        ("GET", "/no-such-page", stranger.get("/no-such-page").await),
+        (
+            "GET",
+            "/api/v1/no-such-thing",
+            stranger.get("/api/v1/no-such-thing").await,
+        ),
+        ("GET", "/account", stranger.get("/account").await),
+        (
+            "GET",
+            "/api/v1/settings",
+            stranger.get("/api/v1/settings").await,
+        ),
+        (
+            "POST",
+            "/api/v1/uploads",
+            stranger
+                .send(
+                    Request::post("/api/v1/uploads?name=x.json")
+                        .body(Body::from("[]"))
+                        .expect("request"),
+                )
+                .await,
+        ),
+        ("GET", "/admin", stranger.get("/admin").await),
+    ];
+    for (m, path, r) in &errors {
+        assert!(r.status.is_client_error(), "{m} {path}: {}", r.status);
+        assert_security_headers(&format!("{m} {path} ({})", r.status), r, false);
+        if r.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+        {
+            assert_only_own_markup(&format!("{m} {path}"), &r.body);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Hostile names are shown as text.
+
+/// Names of the hand-made history: markup in text and in attributes, and spreadsheet formulas.
+const HOSTILE: [(&str, &str, &str); 4] = [
+    (
+        "<img src=x onerror=alert(1)>",
+        "<script>alert('owned')</script>",
+        "\" onmouseover=\"alert(3)",
+    ),
+    (
+        "=HYPERLINK(\"http://evil.example\",\"win\")",
+        "+SUM(A1:A9)",
+        "-2+3",
+    ),
+    ("@cmd|' /C calc'!A0", "=1+1", "+49 30 1234"),
+    ("-lookup", "@SUM(1,2)", "=cmd|'/C calc'!A0"),
+];
+
+/// A small RFC 4180 reader (quoted cells may hold commas, quotes and line breaks).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    if !cell.is_empty() || !row.is_empty() {
+        row.push(cell);
+        rows.push(row);
+    }
+    rows
+}
+
+async fn hostile_names_are_shown_as_text_and_exported_without_formulas(engine: Engine) {
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("ana@example.com").await;
+
+    let mut export = synth::generate(&synth::Options {
+        plays: 3_000,
+        first_year: 2023,
+        last_year: 2024,
+        seed: 13,
+        nasty: true,
+        ..synth::Options::default()
+    });
+    // A file whose own name is markup: listed on the upload's page.
+    export.files.push((
+        "Spotify Extended Streaming History/\"><img src=x onerror=alert(2)>.json".into(),
+        b"[]".to_vec(),
+    ));
+    let zip = synth::zip_to(&export, std::io::Cursor::new(Vec::new()))
+        .expect("zip")
+        .into_inner();
+    let upload_name = "\"><img src=x onerror=alert(1)>my_spotify_data.zip";
+    let nasty = app.upload_and_ingest(&mut c, upload_name, &zip).await;
+    assert_eq!(nasty["state"], "ready", "{nasty}");
+    assert_eq!(nasty["name"], upload_name, "the name is kept as given");
+    // Hand-made streams, long enough to lead the top lists.
+    let crafted = app
+        .upload_and_ingest(&mut c, HISTORY_NAME, &history(&HOSTILE, 25, 3_000_000))
+        .await;
+    assert_eq!(crafted["state"], "ready", "{crafted}");
+
+    let nasty_id = nasty["id"].as_str().expect("id");
+    let crafted_id = crafted["id"].as_str().expect("id");
+    let pages = [
+        "/dashboard".to_string(),
+        "/uploads".to_string(),
+        format!("/uploads/{nasty_id}"),
+        format!("/uploads/{nasty_id}/delete"),
+        format!("/uploads/{crafted_id}"),
+        format!("/dashboard?u={nasty_id}"),
+    ];
+    for path in &pages {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_only_own_markup(path, &r.body);
+        for raw in ["<img", "onerror=alert(1)>", "<script>alert"] {
+            assert!(!r.body.contains(raw), "{path} holds {raw:?} unescaped");
+        }
+    }
+    // The names are there, as text.
+    let shows = |body: &str, text: &str, path: &str| {
+        assert!(
+            body.contains(text),
+            "{path} does not show {text:?}:\n{body}"
+        );
+    };
+    let uploads = c.get("/uploads").await.body;
+    shows(
+        &uploads,
+        "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;my_spotify_data.zip",
+        "/uploads",
+    );
+    let detail = c.get(&format!("/uploads/{nasty_id}")).await.body;
+    shows(
+        &detail,
+        "&lt;img src=x onerror=alert(2)&gt;.json",
+        "/uploads/{id}",
+    );
+    let dashboard = c.get("/dashboard").await.body;
+    shows(
+        &dashboard,
+        "&lt;script&gt;alert('owned')&lt;/script&gt;",
+        "/dashboard",
+    );
+    shows(
+        &dashboard,
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "/dashboard",
+    );
+    shows(
+        &dashboard,
+        "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;my_spotify_data.zip",
+        "/dashboard",
+    );
+    // The generated hostile names made it through the ingest and into the export.
+    let json_export = c.get("/account/export.json").await;
+    assert_eq!(json_export.status, StatusCode::OK);
+    let plays: Value = json_export.json();
+    let titles: BTreeSet<&str> = plays
+        .as_array()
+        .expect("an array")
+        .iter()
+        .flat_map(|p| {
+            [
+                p["title"].as_str(),
+                p["creator"].as_str(),
+                p["collection"].as_str(),
+            ]
+        })
+        .flatten()
+        .collect();
+    for generated in [
+        "<script>alert(\"xss\")</script>",
+        "'; DROP TABLE plays; --",
+        "{{7*7}}",
+    ] {
+        assert!(
+            titles.contains(generated),
+            "the export lacks the generated name {generated:?}"
+        );
+    }
+
+    // The CSV export never starts a cell with a formula character.
+    let csv = c.get("/account/export.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.header("content-type")
+            .is_some_and(|t| t.starts_with("text/csv"))
+    );
+    let rows = csv_rows(&csv.body);
+    let width = rows[0].len();
+    assert_eq!(rows[0][3], "title");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.len(), width, "row {i} of the CSV: {row:?}");
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "row {i} of the CSV starts a cell with a formula: {cell:?}"
+            );
+        }
+    }
+    for (track, artist, album) in HOSTILE.iter().skip(1) {
+        for name in [track, artist, album] {
+            let guarded = format!("'{name}");
+            assert!(
+                rows.iter().any(|r| r.contains(&guarded)),
+                "the CSV lacks {guarded:?}"
+            );
+        }
+    }
+}
+
+both_engines!(hostile_names_are_shown_as_text_and_exported_without_formulas);
+
+// ---------------------------------------------------------------------------------------------
+// 8. Too large, and not Spotify's.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_are_refused_and_foreign_files_fail_with_a_reason_leaving_the_rest() {
+    let app = WebApp::with_config(Engine::Sqlite, |c| c.max_upload_bytes = 64 * 1024).await;
+    let mut c = app.client();
+    c.sign_up("ana@example.com").await;
+    let good = app
+        .upload_and_ingest(&mut c, HISTORY_NAME, &small_history())
+        .await;
+    assert_eq!(good["state"], "ready", "{good}");
+    let stats = c.get("/api/v1/stats").await.json();
+    let listed = c.get("/api/v1/uploads").await.json();
+    let before = stored(&app).await;
+
+    // 200 KiB against a limit of 64 KiB, through the API and through the page's form.
+    let big: Vec<u8> = (0..200 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let r = c.upload("big.zip", &big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let m = api_message(&r);
+    assert!(
+        m.contains("64 KiB") && m.contains("big.zip"),
+        "the message names the limit: {m}"
+    );
+    let r = c.upload_form(&[("big.zip", &big)]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(page_alert(&r).contains("64 KiB"), "{}", page_alert(&r));
+    // An anonymous visitor's too-large upload is refused the same way.
+    let mut anon = app.client_from("10.0.0.7:7777");
+    let r = anon.upload("big.zip", &big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let r = anon.upload_form(&[("big.zip", &big)]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+
+    // Forms and JSON larger than 64 KiB.
+    let long = "x".repeat(70 * 1024);
+    let r = c
+        .json(
+            Method::PUT,
+            "/api/v1/settings",
+            &json!({"tz": long, "min_play_seconds": 30}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let r = c
+        .post_form(
+            "/account/settings",
+            &[("tz", &long), ("min_play_seconds", "30")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+
+    let after = stored(&app).await;
+    assert!(
+        before == after,
+        "a refused upload left something (an upload, a file, a visitor, a session):\n{}",
+        difference(&before, &after)
+    );
+    assert_eq!(c.get("/api/v1/uploads").await.json(), listed);
+    assert_eq!(anon.get("/api/v1/uploads").await.json(), json!([]));
+
+    // Files that are not Spotify's are taken, then fail with a reason a person can read.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+    for (name, bytes) in [("holiday.png", png), ("hello.json", &br#"{"hello":1}"#[..])] {
+        let u = app.upload_and_ingest(&mut c, name, bytes).await;
+        assert_eq!(u["state"], "failed", "{name}: {u}");
+        let reason = u["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.len() > 20 && reason.len() < 600,
+            "{name}: {reason:?}"
+        );
+        for jargon in ["Error {", "Os {", "panicked", "kind:", "backtrace"] {
+            assert!(
+                !reason.contains(jargon),
+                "{name}: the reason reads like a debug dump: {reason}"
+            );
+        }
+        // It names the file and says what to upload instead.
+        assert!(
+            reason.contains(name) && reason.contains("my_spotify_data.zip"),
+            "{name}: {reason}"
+        );
+        let page = c
+            .get(&format!("/uploads/{}", u["id"].as_str().expect("id")))
+            .await;
+        assert!(
+            page.body.contains("Failed"),
+            "the upload's page says it failed"
+        );
+    }
+    assert_eq!(
+        c.get("/api/v1/stats").await.json(),
+        stats,
+        "the stats are unchanged"
+    );
+    assert_eq!(
+        c.get(&format!(
+            "/api/v1/uploads/{}",
+            good["id"].as_str().expect("id")
+        ))
+        .await
+        .json(),
+        good
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. A session that ended stays ended.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_ends_other_sessions_and_a_signed_out_cookie_is_dead() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut laptop = app.client();
+    laptop.sign_up("ana@example.com").await;
+    let mut phone = app.client_from("10.0.0.2:2222");
+    assert_eq!(
+        phone.sign_in("ana@example.com", PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(phone.get("/api/v1/settings").await.status, StatusCode::OK);
+    let phones_old = phone.cookie.clone().expect("cookie");
+
+    let r = laptop
+        .json(
+            Method::POST,
+            "/api/v1/password",
+            &json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        laptop.get("/api/v1/settings").await.status,
+        StatusCode::OK,
+        "the changer stays in"
+    );
+    assert_eq!(laptop.get("/account").await.status, StatusCode::OK);
+    let r = phone.get("/api/v1/settings").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let r = phone.get("/account").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(page_alert(&r).contains("sign in"), "{}", page_alert(&r));
+    assert_eq!(
+        phone.get("/api/v1/session").await.json()["signed_in"],
+        false
+    );
+    assert_eq!(phone.cookie.as_deref(), Some(phones_old.as_str()));
+    // The old password is gone, the new one works.
+    assert_eq!(
+        phone.sign_in("ana@example.com", PASSWORD).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        phone.sign_in("ana@example.com", NEW_PASSWORD).await.status,
+        StatusCode::OK
+    );
+
+    // Signing out: the cookie the browser had is dead for whoever replays it.
+    let signed_in = laptop.cookie.clone().expect("cookie");
+    let r = laptop.post_form("/signout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_ne!(
+        laptop.cookie.as_deref(),
+        Some(signed_in.as_str()),
+        "sign-out replaces the cookie"
+    );
+    assert_eq!(
+        laptop.get("/api/v1/settings").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut thief = app.client_from("10.6.6.6:6666");
+    thief.cookie = Some(signed_in.clone());
+    assert_eq!(
+        thief.get("/api/v1/settings").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(thief.get("/account").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        thief.get("/api/v1/session").await.json()["signed_in"],
+        false
+    );
+    let r = thief
+        .json(
+            Method::PUT,
+            "/api/v1/settings",
+            &json!({"tz": "Europe/Berlin", "min_play_seconds": 0}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(thief.cookie.as_deref(), Some(signed_in.as_str()));
+
+    // The API's sign-out too, and the phone's session still works throughout.
+    let phones = phone.cookie.clone().expect("cookie");
+    assert_eq!(
+        phone.act(Method::POST, "/api/v1/signout").await.status,
+        StatusCode::NO_CONTENT
+    );
+    let mut thief = app.client();
+    thief.cookie = Some(phones);
+    assert_eq!(
+        thief.get("/api/v1/settings").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
