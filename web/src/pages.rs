@@ -19,6 +19,7 @@ use crate::dashboard::StatsQuery;
 use crate::error::{AppError, PageError};
 use crate::session::Visitor;
 use crate::view::{self, Flash, Nav};
+use storage::users::User;
 
 type PageResult = Result<Response, PageError>;
 
@@ -237,17 +238,17 @@ async fn settings(
     };
     match r {
         Ok(_) => Ok(Redirect::to("/account?done=settings").into_response()),
-        Err(e) => form_error(e, |m| {
-            view::account(
-                &nav(&state, &v),
-                &SettingsView::from(&user),
-                &Flash {
-                    error: Some(m),
-                    info: None,
-                },
-            )
-        }),
+        Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
     }
+}
+
+/// The account page again, with what went wrong.
+fn account_with_error(state: &AppState, v: &Visitor, user: &User, message: &str) -> Markup {
+    let flash = Flash {
+        error: Some(message),
+        info: None,
+    };
+    view::account(&nav(state, v), &SettingsView::from(user), &flash)
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,16 +265,7 @@ async fn password(
     let user = v.require_account()?.clone();
     match actions::change_password(&state, &v, &f.current_password, &f.new_password).await {
         Ok(s) => Ok(redirect_with("/account?done=password", s.cookie)),
-        Err(e) => form_error(e, |m| {
-            view::account(
-                &nav(&state, &v),
-                &SettingsView::from(&user),
-                &Flash {
-                    error: Some(m),
-                    info: None,
-                },
-            )
-        }),
+        Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
     }
 }
 
@@ -305,16 +297,7 @@ async fn delete_account(
             r.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(r)
         }
-        Err(e) => form_error(e, |m| {
-            view::account(
-                &nav(&state, &v),
-                &SettingsView::from(&user),
-                &Flash {
-                    error: Some(m),
-                    info: None,
-                },
-            )
-        }),
+        Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
     }
 }
 
