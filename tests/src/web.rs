@@ -83,7 +83,10 @@ impl WebApp {
     pub async fn upload_and_ingest(&self, client: &mut Client, name: &str, bytes: &[u8]) -> Value {
         let r = client.upload(name, bytes).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "upload refused: {}", r.body);
-        let id = r.json()["upload"]["id"].as_str().expect("an upload id").to_string();
+        let id = r.json()["upload"]["id"]
+            .as_str()
+            .expect("an upload id")
+            .to_string();
         self.work().await;
         let u = self
             .pipeline
@@ -111,8 +114,7 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON (panics with the body when it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     /// A header as text.
@@ -144,11 +146,18 @@ impl Client {
         if let Some(c) = &self.cookie {
             h.insert(
                 header::COOKIE,
-                format!("{}={c}", web::session::COOKIE).parse().expect("cookie"),
+                format!("{}={c}", web::session::COOKIE)
+                    .parse()
+                    .expect("cookie"),
             );
         }
         req.extensions_mut().insert(ConnectInfo(self.address));
-        let r = self.router.clone().oneshot(req).await.expect("infallible router");
+        let r = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible router");
         let (parts, body) = r.into_parts();
         for v in parts.headers.get_all(header::SET_COOKIE) {
             let v = v.to_str().expect("ASCII cookie");
@@ -166,13 +175,17 @@ impl Client {
 
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> Reply {
-        self.send(Request::get(path).body(Body::empty()).expect("request")).await
+        self.send(Request::get(path).body(Body::empty()).expect("request"))
+            .await
     }
 
     /// This browser's current CSRF token (as a page or `GET /api/v1/session` gives it).
     pub async fn csrf(&mut self) -> String {
         let r = self.get("/api/v1/session").await;
-        r.json()["csrf_token"].as_str().expect("csrf_token").to_string()
+        r.json()["csrf_token"]
+            .as_str()
+            .expect("csrf_token")
+            .to_string()
     }
 
     /// A form post with the CSRF field added.
