@@ -1,5 +1,5 @@
 //! Counters for `/metrics` (Prometheus' text format, version 0.0.4). Gauges that live in the
-//! database or the queue are read when scraped ([`crate::ops`]).
+//! database or the queue are read when `GET /metrics` is scraped.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
