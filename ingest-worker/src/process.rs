@@ -267,6 +267,24 @@ async fn commit(
         stats,
     } = parsed;
     let started = std::time::Instant::now();
+    // When this is its owner's only upload (the usual first upload), its one region's stats
+    // are the stats the parse built: serialise them on another thread while the plays are
+    // written. Should another upload appear meanwhile, the rebuild below ignores them.
+    let solo = uploads::list_for_owner(&deps.db, &upload.owner_id)
+        .await?
+        .iter()
+        .all(|u| {
+            u.id == upload.id
+                || matches!(u.state, uploads::State::Failed | uploads::State::Deleting)
+        });
+    let (own_region, stats) = if solo {
+        let (id, strings) = (upload.id.clone(), lib.strings.clone());
+        let task =
+            tokio::task::spawn_blocking(move || crate::regions::region(id, &stats, &strings));
+        (Some(task), None)
+    } else {
+        (None, Some(stats))
+    };
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &upload.owner_id).await?;
     plays::replace_for_upload(
@@ -280,12 +298,22 @@ async fn commit(
     .await?;
     let plays_ms = started.elapsed().as_millis() as u64;
     let current = Some((upload.id.as_str(), lib.plays.as_slice(), digests.as_slice()));
+    let own_region = match own_region {
+        Some(task) => Some(
+            task.await
+                .map_err(|e| Failure::Unexpected(format!("serialising stats: {e}")))?,
+        ),
+        None => None,
+    };
     rebuild_stats(
         &mut tx,
         &upload.owner_id,
         &upload.id,
         current,
-        Some(&stats),
+        Own {
+            stats: stats.as_ref(),
+            region: own_region,
+        },
         &mut lib.strings,
         settings,
     )
@@ -334,7 +362,7 @@ pub(crate) async fn drop_plays(
             &upload.owner_id,
             &upload.id,
             None,
-            None,
+            Own::default(),
             &mut strings,
             settings_of(&user),
         )
@@ -354,7 +382,7 @@ pub async fn restat_user(deps: &Deps, user: &users::User) -> Result<(), storage:
         &user.id,
         "",
         None,
-        None,
+        Own::default(),
         &mut strings,
         settings_of(user),
     )
@@ -365,24 +393,43 @@ pub async fn restat_user(deps: &Deps, user: &users::User) -> Result<(), storage:
 /// An upload's plays held in memory: its id, its plays and their stream digests.
 pub(crate) type Current<'a> = (&'a str, &'a [schema::Play], &'a [[u8; 16]]);
 
+/// What is already known of the current upload's own stats: built by its parse, or already
+/// serialised as its one region (when it was expected to be its owner's only upload).
+#[derive(Debug, Default)]
+pub(crate) struct Own<'a> {
+    stats: Option<&'a Stats>,
+    region: Option<storage::plays::RegionStats>,
+}
+
 /// Rewrites a user's region stats from the plays of their uploads (all but those being deleted
 /// and `except`; failed uploads keep no plays), plus `current` (an upload being committed in
-/// this transaction, given from memory, with its own stats when they are at hand).
+/// this transaction, given from memory, with what is known of its own stats).
 pub(crate) async fn rebuild_stats(
     tx: &mut storage::Tx,
     owner_id: &str,
     except: &str,
     current: Option<Current<'_>>,
-    current_stats: Option<&Stats>,
+    own: Own<'_>,
     strings: &mut schema::Strings,
     settings: Settings,
 ) -> Result<(), storage::db::SqlxError> {
     let started = std::time::Instant::now();
     let others = plays::load_for_user(tx, owner_id, except, strings).await?;
     let load_ms = started.elapsed().as_millis() as u64;
-    let regions = match (current, current_stats) {
+    let regions = match (current, own) {
         // The owner's only upload: one region, whose stats the parse already built.
-        (Some((id, _, _)), Some(stats)) if others.is_empty() => {
+        (
+            Some(_),
+            Own {
+                region: Some(r), ..
+            },
+        ) if others.is_empty() => vec![r],
+        (
+            Some((id, _, _)),
+            Own {
+                stats: Some(stats), ..
+            },
+        ) if others.is_empty() => {
             vec![crate::regions::region(id.to_string(), stats, strings)]
         }
         _ => {
