@@ -161,13 +161,12 @@ pub async fn ingest_key(deps: &Deps, key: &str) -> Result<String, Failure> {
     .await
 }
 
+/// An upload's plays, deduplicated, with their stream digests. Its stats are built later,
+/// beside the write of the plays.
 struct Parsed {
     lib: schema::Library,
+    report: schema::DedupeReport,
     digests: Vec<[u8; 16]>,
-    summary: String,
-    /// The upload's own stats, built for its summary: when it is its owner's only upload they
-    /// are also its one region's stats.
-    stats: Stats,
 }
 
 async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
@@ -182,7 +181,7 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
     let settings = settings_of(&user);
     let (name, limits) = (upload.original_name.clone(), deps.limits);
     let started = std::time::Instant::now();
-    let parsed = tokio::task::spawn_blocking(move || parse(&fetched, name, settings, &limits))
+    let parsed = tokio::task::spawn_blocking(move || parse(&fetched, name, &limits))
         .await
         .map_err(|e| Failure::Unexpected(format!("the parser crashed: {e}")))??;
     let parse_ms = started.elapsed().as_millis();
@@ -200,11 +199,12 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
 fn parse(
     fetched: &storage::objects::Fetched,
     name: String,
-    settings: Settings,
     limits: &schema::Limits,
 ) -> Result<Parsed, Failure> {
     let path = fetched.path.clone();
+    let t0 = std::time::Instant::now();
     let mut lib = schema::load(&[name], |_| File::open(&path).map(BufReader::new), limits);
+    let load_ms = t0.elapsed().as_millis() as u64;
     if !lib.files.iter().any(|f| f.status == Status::Used) {
         return Err(Failure::Permanent(no_history_reason(&lib)));
     }
@@ -214,19 +214,22 @@ fn parse(
             "the listening history in it holds no streams".into(),
         ));
     }
-    let stats = Stats::build(&lib.plays, settings);
-    let summary = serde_json::to_string(&Summary::new(&lib, &report, &stats))
-        .map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
+    let dedupe_ms = t0.elapsed().as_millis() as u64 - load_ms;
     let digests = lib
         .plays
         .iter()
         .map(|p| schema::dedupe::stream_digest(p, &lib.strings))
         .collect();
+    tracing::debug!(
+        load_ms,
+        dedupe_ms,
+        digests_ms = t0.elapsed().as_millis() as u64 - load_ms - dedupe_ms,
+        "parsed"
+    );
     Ok(Parsed {
         lib,
+        report,
         digests,
-        summary,
-        stats,
     })
 }
 
@@ -261,15 +264,15 @@ async fn commit(
     settings: Settings,
 ) -> Result<(), Failure> {
     let Parsed {
-        mut lib,
+        lib,
+        report,
         digests,
-        summary,
-        stats,
     } = parsed;
     let started = std::time::Instant::now();
-    // When this is its owner's only upload (the usual first upload), its one region's stats
-    // are the stats the parse built: serialise them on another thread while the plays are
-    // written. Should another upload appear meanwhile, the rebuild below ignores them.
+    // The upload's stats (for its summary, and when it is its owner's only upload, the usual
+    // first upload, its one region, serialised here too) are built on another thread while
+    // its plays are written. Should another upload appear meanwhile, the rebuild below
+    // notices and builds the regions from the plays instead.
     let solo = uploads::list_for_owner(&deps.db, &upload.owner_id)
         .await?
         .iter()
@@ -277,13 +280,15 @@ async fn commit(
             u.id == upload.id
                 || matches!(u.state, uploads::State::Failed | uploads::State::Deleting)
         });
-    let (own_region, stats) = if solo {
-        let (id, strings) = (upload.id.clone(), lib.strings.clone());
-        let task =
-            tokio::task::spawn_blocking(move || crate::regions::region(id, &stats, &strings));
-        (Some(task), None)
-    } else {
-        (None, Some(stats))
+    let lib = std::sync::Arc::new(lib);
+    let own = {
+        let (lib, id) = (lib.clone(), upload.id.clone());
+        tokio::task::spawn_blocking(move || {
+            let stats = Stats::build(&lib.plays, settings);
+            let summary = serde_json::to_string(&Summary::new(&lib, &report, &stats));
+            let region = solo.then(|| crate::regions::region(id, &stats, &lib.strings));
+            (stats, summary, region)
+        })
     };
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &upload.owner_id).await?;
@@ -297,21 +302,20 @@ async fn commit(
     )
     .await?;
     let plays_ms = started.elapsed().as_millis() as u64;
+    let (stats, summary, own_region) = own
+        .await
+        .map_err(|e| Failure::Unexpected(format!("building stats: {e}")))?;
+    let summary = summary.map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
+    let mut lib = std::sync::Arc::try_unwrap(lib)
+        .map_err(|_| Failure::Unexpected("the plays are still shared".into()))?;
     let current = Some((upload.id.as_str(), lib.plays.as_slice(), digests.as_slice()));
-    let own_region = match own_region {
-        Some(task) => Some(
-            task.await
-                .map_err(|e| Failure::Unexpected(format!("serialising stats: {e}")))?,
-        ),
-        None => None,
-    };
     rebuild_stats(
         &mut tx,
         &upload.owner_id,
         &upload.id,
         current,
         Own {
-            stats: stats.as_ref(),
+            stats: Some(&stats),
             region: own_region,
         },
         &mut lib.strings,
