@@ -15,13 +15,12 @@ use schema::time::floor_minute;
 use schema::{Play, Settings, Source, Stats, Strings};
 use storage::plays::RegionStats;
 
-/// Region stats over `(upload id, stream digest, play)` triples. A stream present in several
-/// uploads is kept once (the first copy), in the region named by all of them.
-pub fn region_stats<'a>(
+/// Every stream once, with the name of its region: `(upload id, stream digest, play)` triples
+/// in, `(region, play)` out. A stream present in several uploads is kept once (the first copy),
+/// in the region named by all of them.
+fn streams_by_region<'a>(
     members: impl IntoIterator<Item = (&'a str, [u8; 16], Play)>,
-    strings: &Strings,
-    settings: Settings,
-) -> Vec<RegionStats> {
+) -> Vec<(String, Play)> {
     let mut streams: HashMap<[u8; 16], (Vec<&'a str>, Play)> = HashMap::new();
     let mut spans: HashMap<&'a str, (i64, i64)> = HashMap::new();
     for (upload, key, play) in members {
@@ -35,22 +34,37 @@ pub fn region_stats<'a>(
             entry.0.push(upload);
         }
     }
-    let mut by_region: HashMap<String, Vec<Play>> = HashMap::new();
-    for (_, (mut uploads, play)) in streams {
-        uploads.sort_unstable();
-        let mut name = uploads.join(",");
-        if play.source == Source::Account {
-            let minute = floor_minute(play.end_ms);
-            let mut shadows: Vec<&str> = spans
-                .iter()
-                .filter(|(u, (lo, hi))| (*lo..=*hi).contains(&minute) && !uploads.contains(u))
-                .map(|(u, _)| *u)
-                .collect();
-            if !shadows.is_empty() {
-                shadows.sort_unstable();
-                name = format!("{name}|{}", shadows.join(","));
+    streams
+        .into_values()
+        .map(|(mut uploads, play)| {
+            uploads.sort_unstable();
+            let mut name = uploads.join(",");
+            if play.source == Source::Account {
+                let minute = floor_minute(play.end_ms);
+                let mut shadows: Vec<&str> = spans
+                    .iter()
+                    .filter(|(u, (lo, hi))| (*lo..=*hi).contains(&minute) && !uploads.contains(u))
+                    .map(|(u, _)| *u)
+                    .collect();
+                if !shadows.is_empty() {
+                    shadows.sort_unstable();
+                    name = format!("{name}|{}", shadows.join(","));
+                }
             }
-        }
+            (name, play)
+        })
+        .collect()
+}
+
+/// Region stats over `(upload id, stream digest, play)` triples. A stream present in several
+/// uploads is kept once (the first copy), in the region named by all of them.
+pub fn region_stats<'a>(
+    members: impl IntoIterator<Item = (&'a str, [u8; 16], Play)>,
+    strings: &Strings,
+    settings: Settings,
+) -> Vec<RegionStats> {
+    let mut by_region: HashMap<String, Vec<Play>> = HashMap::new();
+    for (name, play) in streams_by_region(members) {
         by_region.entry(name).or_default().push(play);
     }
     let mut out: Vec<RegionStats> = by_region
@@ -58,6 +72,23 @@ pub fn region_stats<'a>(
         .map(|(name, plays)| region(name, &Stats::build(&plays, settings), strings))
         .collect();
     out.sort_by(|a, b| a.region.cmp(&b.region));
+    out
+}
+
+/// The plays that count for a selection of uploads, each stream once, by the same rule as
+/// the stored regions (so that views built from them agree with the stored stats), sorted by
+/// end time. `members` must hold every upload of the user, not only the selected ones: an
+/// unselected extended upload does not shadow, a selected one does.
+pub fn select_plays<'a>(
+    members: impl IntoIterator<Item = (&'a str, [u8; 16], Play)>,
+    selection: &[&str],
+) -> Vec<Play> {
+    let mut out: Vec<Play> = streams_by_region(members)
+        .into_iter()
+        .filter(|(region, _)| counts_for(region, selection))
+        .map(|(_, play)| play)
+        .collect();
+    out.sort_by_key(|p| p.end_ms);
     out
 }
 
@@ -190,5 +221,27 @@ mod tests {
             130_000,
             "the covered account row gives way"
         );
+        let members = vec![
+            ("E", [1; 16], ext1),
+            ("E", [2; 16], ext2),
+            ("A", [3; 16], covered),
+            ("A", [4; 16], later),
+        ];
+        for (sel, ms) in [
+            (&["A"][..], 95_000),
+            (&["E"][..], 80_000),
+            (&["A", "E"][..], 130_000),
+        ] {
+            let plays = select_plays(members.clone(), sel);
+            assert_eq!(
+                plays.iter().map(|p| p.ms_played).sum::<u64>(),
+                ms,
+                "{sel:?}"
+            );
+            assert!(
+                plays.windows(2).all(|w| w[0].end_ms <= w[1].end_ms),
+                "sorted by time"
+            );
+        }
     }
 }

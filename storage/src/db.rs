@@ -69,6 +69,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0002_sessions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "stats_version",
+        sqlite: include_str!("../migrations/sqlite/0003_stats_version.sql"),
+        postgres: include_str!("../migrations/postgres/0003_stats_version.sql"),
+    },
 ];
 
 /// Milliseconds since the Unix epoch, now.

@@ -335,6 +335,7 @@ pub async fn replace_stats(
     regions: &[RegionStats],
 ) -> Result<(), sqlx::Error> {
     on_tx!(tx, c => {
+        sqlx::query("UPDATE users SET stats_version = stats_version + 1 WHERE id = $1").bind(user_id).execute(&mut **c).await?;
         sqlx::query("DELETE FROM stats WHERE user_id = $1").bind(user_id).execute(&mut **c).await?;
         for r in regions {
             sqlx::query("INSERT INTO stats (user_id, region, streams, ms_played, doc) VALUES ($1, $2, $3, $4, $5)")

@@ -35,7 +35,7 @@ pub async fn create(
 
 /// The user a live session belongs to.
 pub async fn user_for(db: &Db, token: &str, now: i64) -> Result<Option<User>, sqlx::Error> {
-    let sql = "SELECT u.id, u.email, u.is_admin, u.anonymous, u.tz, u.min_play_ms \
+    let sql = "SELECT u.id, u.email, u.is_admin, u.anonymous, u.tz, u.min_play_ms, u.stats_version \
                FROM sessions s JOIN users u ON u.id = s.user_id \
                WHERE s.token_hash = $1 AND s.expires_ms > $2";
     on_pool!(db, p => Ok(sqlx::query(sql)
@@ -50,6 +50,7 @@ pub async fn user_for(db: &Db, token: &str, now: i64) -> Result<Option<User>, sq
         anonymous: r.get("anonymous"),
         tz: r.get("tz"),
         min_play_ms: r.get("min_play_ms"),
+        stats_version: r.get("stats_version"),
     })))
 }
 

@@ -21,9 +21,11 @@ pub struct User {
     pub tz: String,
     /// Play threshold.
     pub min_play_ms: i64,
+    /// Bumped by every rewrite of the user's stats (what the web tier caches is keyed by it).
+    pub stats_version: i64,
 }
 
-const COLUMNS: &str = "id, email, is_admin, anonymous, tz, min_play_ms";
+const COLUMNS: &str = "id, email, is_admin, anonymous, tz, min_play_ms, stats_version";
 
 macro_rules! user_row {
     ($r:expr) => {
@@ -34,6 +36,7 @@ macro_rules! user_row {
             anonymous: $r.get("anonymous"),
             tz: $r.get("tz"),
             min_play_ms: $r.get("min_play_ms"),
+            stats_version: $r.get("stats_version"),
         }
     };
 }
@@ -65,6 +68,7 @@ pub async fn create(
         anonymous,
         tz: "UTC".into(),
         min_play_ms: 30_000,
+        stats_version: 0,
     })
 }
 

@@ -17,6 +17,7 @@ mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod dash;
 pub mod dashboard;
 pub mod error;
 mod export;
@@ -105,6 +106,7 @@ struct Inner {
     pool: PoolStatus,
     limiter: auth::RateLimiter,
     metrics: metrics::Metrics,
+    dash: dash::DashCache,
 }
 
 impl AppState {
@@ -119,6 +121,7 @@ impl AppState {
                 pool,
                 limiter,
                 metrics: metrics::Metrics::default(),
+                dash: dash::DashCache::default(),
             }),
         }
     }
@@ -146,6 +149,11 @@ impl AppState {
     /// The sign-in rate limiter.
     pub fn limiter(&self) -> &auth::RateLimiter {
         &self.inner.limiter
+    }
+
+    /// Prepared dashboards in memory.
+    pub fn dash(&self) -> &dash::DashCache {
+        &self.inner.dash
     }
 
     /// Request and event counters.

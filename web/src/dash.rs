@@ -1,0 +1,242 @@
+//! What the dashboards are computed from, kept in memory: for one user and one selection of
+//! their uploads, every stream that counts for the selection (each once, by the same region
+//! rule as the stored stats), sorted by time, with each stream's local day; and the [`Stats`]
+//! of any range and content kind, built on first use and kept.
+//!
+//! An entry is keyed by the user's `stats_version` (bumped by every ingest, delete and settings
+//! change), time zone and play threshold, so a stale entry is never served: the next request
+//! after a change builds a new one. Building reads the user's plays once (about a second for a
+//! 300,000-play lifetime); every later view of that selection is computed from memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use schema::aggregate::Day;
+use schema::{Kind, Play, Settings, Stats, Strings};
+use storage::users::User;
+use tokio::sync::OnceCell;
+
+use crate::AppState;
+use crate::error::AppError;
+
+/// Which content a view counts.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Content {
+    /// Everything (time totals include rows without metadata).
+    #[default]
+    All,
+    /// Music tracks.
+    Music,
+    /// Podcast episodes.
+    Podcasts,
+    /// Audiobook chapters.
+    Audiobooks,
+}
+
+impl Content {
+    /// Whether a play of `kind` belongs.
+    pub fn admits(self, kind: Kind) -> bool {
+        match self {
+            Content::All => true,
+            Content::Music => kind == Kind::Track,
+            Content::Podcasts => kind == Kind::Episode,
+            Content::Audiobooks => kind == Kind::Audiobook,
+        }
+    }
+
+    /// Parses `all`, `music`, `podcasts`, `audiobooks`.
+    pub fn parse(s: &str) -> Option<Content> {
+        Some(match s {
+            "" | "all" => Content::All,
+            "music" => Content::Music,
+            "podcasts" => Content::Podcasts,
+            "audiobooks" => Content::Audiobooks,
+            _ => return None,
+        })
+    }
+
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Content::All => "all",
+            Content::Music => "music",
+            Content::Podcasts => "podcasts",
+            Content::Audiobooks => "audiobooks",
+        }
+    }
+}
+
+/// Inclusive local days; `None` ends are open.
+pub type DayRange = (Option<Day>, Option<Day>);
+
+/// The streams of one selection, and the stats built from them so far.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Names the plays refer to.
+    pub strings: Strings,
+    /// Every stream counting for the selection, by end time.
+    pub plays: Vec<Play>,
+    /// The local day each play ended on (same order; never decreasing).
+    pub days: Vec<i32>,
+    /// Time zone, threshold and session gap in force.
+    pub settings: Settings,
+    stats: Mutex<HashMap<(Content, Option<i32>, Option<i32>), Arc<Stats>>>,
+}
+
+/// Ranges kept per selection before the oldest are dropped.
+const RANGES_KEPT: usize = 64;
+
+impl Prepared {
+    /// Prepares `plays` (any order) for `settings`.
+    pub fn new(mut plays: Vec<Play>, strings: Strings, settings: Settings) -> Prepared {
+        plays.sort_by_key(|p| p.end_ms);
+        let days = plays
+            .iter()
+            .map(|p| schema::aggregate::local_day_hour(settings.tz, p.end_ms).0.0)
+            .collect();
+        Prepared {
+            strings,
+            plays,
+            days,
+            settings,
+            stats: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The plays that ended on the local days of `range`.
+    pub fn slice(&self, range: DayRange) -> &[Play] {
+        let lo = range
+            .0
+            .map_or(0, |d| self.days.partition_point(|&x| x < d.0));
+        let hi = range.1.map_or(self.days.len(), |d| {
+            self.days.partition_point(|&x| x <= d.0)
+        });
+        &self.plays[lo..hi.max(lo)]
+    }
+
+    /// The first and last local day with a stream.
+    pub fn span(&self) -> Option<(Day, Day)> {
+        Some((Day(*self.days.first()?), Day(*self.days.last()?)))
+    }
+
+    /// The stats of one content kind over a range, built once and kept.
+    pub fn stats(&self, content: Content, range: DayRange) -> Arc<Stats> {
+        let key = (content, range.0.map(|d| d.0), range.1.map(|d| d.0));
+        if let Some(s) = self.stats.lock().expect("stats lock").get(&key) {
+            return s.clone();
+        }
+        let slice = self.slice(range);
+        let built = Arc::new(if content == Content::All {
+            Stats::build(slice, self.settings)
+        } else {
+            let chosen: Vec<Play> = slice
+                .iter()
+                .filter(|p| content.admits(p.kind))
+                .copied()
+                .collect();
+            Stats::build(&chosen, self.settings)
+        });
+        let mut kept = self.stats.lock().expect("stats lock");
+        if kept.len() >= RANGES_KEPT {
+            // Keep all-time views; drop the rest (ranges are cheap to rebuild).
+            kept.retain(|(_, lo, hi), _| lo.is_none() && hi.is_none());
+        }
+        kept.insert(key, built.clone());
+        built
+    }
+}
+
+type Key = (String, String, i64, String, i64);
+
+/// Prepared selections in memory, least recently used dropped first.
+#[derive(Debug, Default)]
+pub struct DashCache {
+    entries: Mutex<HashMap<Key, (u64, Arc<OnceCell<Arc<Prepared>>>)>>,
+    clock: std::sync::atomic::AtomicU64,
+}
+
+/// Selections kept in memory (each holds a selection's plays: a lifetime is tens of MB).
+const SELECTIONS_KEPT: usize = 8;
+
+impl DashCache {
+    /// The prepared selection for `user` and `upload_ids` (sorted, the ones that count),
+    /// building it when missing or stale; concurrent requests for the same one build it once.
+    pub async fn get(
+        &self,
+        state: &AppState,
+        user: &User,
+        upload_ids: &[String],
+    ) -> Result<Arc<Prepared>, AppError> {
+        let mut ids = upload_ids.to_vec();
+        ids.sort();
+        let key: Key = (
+            user.id.clone(),
+            ids.join(","),
+            user.stats_version,
+            user.tz.clone(),
+            user.min_play_ms,
+        );
+        let tick = self
+            .clock
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cell = {
+            let mut entries = self.entries.lock().expect("cache lock");
+            // A newer version of the same user's data makes older entries useless.
+            entries.retain(|k, _| k.0 != key.0 || k.2 >= key.2);
+            if !entries.contains_key(&key) && entries.len() >= SELECTIONS_KEPT {
+                if let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, (used, _))| *used)
+                    .map(|(k, _)| k.clone())
+                {
+                    entries.remove(&oldest);
+                }
+            }
+            let entry = entries
+                .entry(key.clone())
+                .or_insert_with(|| (tick, Arc::new(OnceCell::new())));
+            entry.0 = tick;
+            entry.1.clone()
+        };
+        let prepared = cell
+            .get_or_try_init(|| build(state, user, ids.clone()))
+            .await?;
+        Ok(prepared.clone())
+    }
+}
+
+async fn build(state: &AppState, user: &User, ids: Vec<String>) -> Result<Arc<Prepared>, AppError> {
+    let started = std::time::Instant::now();
+    let mut strings = Strings::default();
+    let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
+    let settings = Settings {
+        tz: user.tz.parse().unwrap_or(schema::Tz::UTC),
+        min_play_ms: user.min_play_ms.max(0) as u64,
+        ..Settings::default()
+    };
+    let loaded = stored.len();
+    let prepared = tokio::task::spawn_blocking(move || {
+        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let plays = ingest_worker::regions::select_plays(
+            stored.iter().map(|s| (s.upload_id.as_str(), s.key, s.play)),
+            &selection,
+        );
+        let p = Prepared::new(plays, strings, settings);
+        // The all-time view of everything is the first one asked for: build it now.
+        p.stats(Content::All, (None, None));
+        p
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
+    tracing::info!(
+        user = %user.id,
+        loaded,
+        plays = prepared.plays.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "dashboard prepared"
+    );
+    Ok(Arc::new(prepared))
+}
