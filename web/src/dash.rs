@@ -240,3 +240,180 @@ async fn build(state: &AppState, user: &User, ids: Vec<String>) -> Result<Arc<Pr
     );
     Ok(Arc::new(prepared))
 }
+
+/// A preset or custom date range, as the controls offer it. Presets are anchored on the last
+/// day of listening in the selection (an export is often months old: "the last 4 weeks" means
+/// the last 4 weeks of the history, not of the calendar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeChoice {
+    /// Everything.
+    All,
+    /// The 28 days ending on the last day of listening.
+    Last4Weeks,
+    /// The 6 months ending on the last day of listening.
+    Last6Months,
+    /// The calendar year of the last day of listening.
+    LatestYear,
+    /// One calendar year.
+    Year(i32),
+    /// From and to, both included; either may be open.
+    Custom(Option<Day>, Option<Day>),
+}
+
+impl RangeChoice {
+    /// From the `range`, `from` and `to` parameters.
+    pub fn parse(
+        range: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<RangeChoice, AppError> {
+        let day = |s: Option<&str>, what: &str| -> Result<Option<Day>, AppError> {
+            match s.map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(s) => crate::dashboard::parse_day(s, what).map(Some),
+            }
+        };
+        let (from, to) = (day(from, "from")?, day(to, "to")?);
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(AppError::BadRequest("“from” is after “to”.".into()));
+        }
+        Ok(match range.map(str::trim).unwrap_or("") {
+            "" if from.is_some() || to.is_some() => RangeChoice::Custom(from, to),
+            "" | "all" => RangeChoice::All,
+            "custom" => RangeChoice::Custom(from, to),
+            "4w" => RangeChoice::Last4Weeks,
+            "6m" => RangeChoice::Last6Months,
+            "year" => RangeChoice::LatestYear,
+            y if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) => {
+                RangeChoice::Year(y.parse().expect("four digits"))
+            }
+            other => {
+                return Err(AppError::BadRequest(format!(
+                    "Unknown range “{other}”: use all, 4w, 6m, year, a year like 2021, or custom with from and to."
+                )));
+            }
+        })
+    }
+
+    /// The `range` parameter's value.
+    pub fn param(&self) -> String {
+        match self {
+            RangeChoice::All => "all".into(),
+            RangeChoice::Last4Weeks => "4w".into(),
+            RangeChoice::Last6Months => "6m".into(),
+            RangeChoice::LatestYear => "year".into(),
+            RangeChoice::Year(y) => y.to_string(),
+            RangeChoice::Custom(..) => "custom".into(),
+        }
+    }
+
+    /// The days it covers for a history spanning `span`.
+    pub fn days(&self, span: Option<(Day, Day)>) -> DayRange {
+        let year = |y: i32| {
+            (
+                Some(Day(schema::time::days_from_civil(i64::from(y), 1, 1) as i32)),
+                Some(Day(
+                    schema::time::days_from_civil(i64::from(y), 12, 31) as i32
+                )),
+            )
+        };
+        let last = span.map(|(_, l)| l);
+        match *self {
+            RangeChoice::All => (None, None),
+            RangeChoice::Last4Weeks => (last.map(|l| Day(l.0 - 27)), last),
+            RangeChoice::Last6Months => (
+                last.map(|l| {
+                    let (y, m, d) = l.ymd();
+                    let months = y * 12 + m as i32 - 1 - 6;
+                    let (y2, m2) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
+                    let start = schema::time::days_from_civil(i64::from(y2), m2, d.min(28)) as i32;
+                    Day(start + 1)
+                }),
+                last,
+            ),
+            RangeChoice::LatestYear => match last {
+                Some(l) => year(l.ymd().0),
+                None => (None, None),
+            },
+            RangeChoice::Year(y) => year(y),
+            RangeChoice::Custom(f, t) => (f, t),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Day {
+        crate::dashboard::parse_day(s, "test").unwrap()
+    }
+
+    #[test]
+    fn presets_are_anchored_on_the_last_day_of_listening() {
+        let span = Some((day("2014-05-02"), day("2024-03-10")));
+        let r = |p: &str| RangeChoice::parse(Some(p), None, None).unwrap().days(span);
+        assert_eq!(r("all"), (None, None));
+        assert_eq!(
+            r("4w"),
+            (Some(day("2024-02-12")), Some(day("2024-03-10"))),
+            "28 days"
+        );
+        assert_eq!(r("6m"), (Some(day("2023-09-11")), Some(day("2024-03-10"))));
+        assert_eq!(
+            r("year"),
+            (Some(day("2024-01-01")), Some(day("2024-12-31")))
+        );
+        assert_eq!(
+            r("2019"),
+            (Some(day("2019-01-01")), Some(day("2019-12-31")))
+        );
+        let custom = RangeChoice::parse(None, Some("2020-02-01"), None).unwrap();
+        assert_eq!(custom.days(span), (Some(day("2020-02-01")), None));
+        assert!(RangeChoice::parse(Some("fortnight"), None, None).is_err());
+        assert!(RangeChoice::parse(None, Some("2020-02-02"), Some("2020-02-01")).is_err());
+    }
+
+    #[test]
+    fn a_slice_holds_the_plays_of_the_days_asked_for() {
+        let mut s = Strings::default();
+        let t = s.intern("t");
+        let play = |end_ms: i64| Play {
+            end_ms,
+            ms_played: 60_000,
+            kind: Kind::Track,
+            source: schema::Source::Extended,
+            title: t,
+            creator: t,
+            collection: schema::Sym::NONE,
+            uri: schema::Sym::NONE,
+            reason_start: schema::Sym::NONE,
+            reason_end: schema::Sym::NONE,
+            shuffle: None,
+            skipped: None,
+            offline: None,
+            incognito: None,
+            platform: schema::Platform::Other,
+            country: schema::Country::UNKNOWN,
+        };
+        let day_ms = 86_400_000;
+        let plays = vec![
+            play(10 * day_ms + 5),
+            play(12 * day_ms + 5),
+            play(11 * day_ms + 5),
+        ];
+        let p = Prepared::new(plays, s, Settings::default());
+        assert_eq!(p.slice((Some(Day(11)), Some(Day(11)))).len(), 1);
+        assert_eq!(p.slice((Some(Day(11)), None)).len(), 2);
+        assert_eq!(p.slice((None, Some(Day(10)))).len(), 1);
+        assert_eq!(p.slice((Some(Day(13)), None)).len(), 0);
+        assert_eq!(
+            p.stats(Content::All, (Some(Day(11)), None)).total.ms,
+            120_000
+        );
+        assert_eq!(p.stats(Content::Podcasts, (None, None)).total.ms, 0);
+        assert_eq!(p.span(), Some((Day(10), Day(12))));
+    }
+}

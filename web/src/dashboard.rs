@@ -109,7 +109,7 @@ pub struct StatsView {
 }
 
 /// A `YYYY-MM-DD` day.
-fn parse_day(s: &str, what: &str) -> Result<Day, AppError> {
+pub fn parse_day(s: &str, what: &str) -> Result<Day, AppError> {
     let bad = || {
         AppError::BadRequest(format!(
             "“{what}” must be a date like 2024-01-31, got “{s}”."
