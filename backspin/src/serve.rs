@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// random key kept in the data folder as `secret.key`).
     #[arg(long, env = "BACKSPIN_SECRET", hide_env_values = true)]
     secret: Option<String>,
+    /// A folder of extra files served under /static/ (robots.txt, a favicon…).
+    #[arg(long, env = "BACKSPIN_STATIC_DIR")]
+    static_dir: Option<std::path::PathBuf>,
     /// Run no ingest workers in this process (they run elsewhere, e.g. `backspin worker`).
     #[arg(long, env = "BACKSPIN_NO_WORKERS")]
     no_workers: bool,
@@ -97,6 +100,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         config.max_upload_bytes = args.storage.max_upload_bytes();
         config.secure_cookies = args.secure_cookies;
         config.trust_forwarded_for = args.trust_forwarded_for;
+        config.static_dir = args.static_dir.clone();
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .with_context(|| format!("BACKSPIN_BIND: cannot listen on {}", args.bind))?;

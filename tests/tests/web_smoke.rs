@@ -35,3 +35,46 @@ async fn a_script_signs_up_uploads_and_reads_its_stats(engine: Engine) {
 }
 
 both_engines!(a_script_signs_up_uploads_and_reads_its_stats);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_folder_adds_files_but_never_reaches_outside_it() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(
+        dir.path().join("robots.txt"),
+        "User-agent: *\nDisallow: /\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".secret"), "hidden").unwrap();
+    std::fs::write(dir.path().join("app.css"), "not the real stylesheet").unwrap();
+    let parent_secret = dir
+        .path()
+        .parent()
+        .unwrap()
+        .join("backspin-static-outside.txt");
+    std::fs::write(&parent_secret, "outside").unwrap();
+    let folder = dir.path().to_path_buf();
+    let app = WebApp::with_config(Engine::Sqlite, |c| c.static_dir = Some(folder)).await;
+    let mut c = app.client();
+    let r = c.get("/static/robots.txt").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, "User-agent: *\nDisallow: /\n");
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(
+        !c.get("/static/app.css").await.body.contains("not the real"),
+        "built-in files win"
+    );
+    for path in [
+        "/static/.secret",
+        "/static/..%2Fbackspin-static-outside.txt",
+        "/static/%2E%2E%2Fbackspin-static-outside.txt",
+        "/static/missing.txt",
+    ] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+        assert!(
+            !r.body.contains("outside") && !r.body.contains("hidden"),
+            "{path}"
+        );
+    }
+    std::fs::remove_file(parent_secret).unwrap();
+}

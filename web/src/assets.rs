@@ -1,10 +1,12 @@
-//! Static files, compiled into the binary: no CDN, nothing fetched from elsewhere.
+//! Static files, compiled into the binary: no CDN, nothing fetched from elsewhere. A self-hoster
+//! may add files of their own (`robots.txt`, a favicon) from a folder (`--static-dir`).
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sha2::Digest;
 
+use crate::AppState;
 use crate::error::{AppError, PageError};
 
 const FILES: &[(&str, &str, &str)] = &[
@@ -40,8 +42,43 @@ pub fn url(file: &str) -> String {
     }
 }
 
-/// `GET /static/{file}`.
-pub async fn serve(Path(file): Path<String>) -> Response {
+fn content_type(file: &str) -> &'static str {
+    match file
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `GET /static/{file}`: a built-in file, else one from the configured folder.
+pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let extra = state
+        .config()
+        .static_dir
+        .as_ref()
+        .filter(|_| !file.starts_with('.') && !file.contains(['/', '\\']) && !file.is_empty());
+    if let (None, Some(dir)) = (FILES.iter().find(|(name, _, _)| *name == file), extra)
+        && let Ok(bytes) = tokio::fs::read(dir.join(&file)).await
+    {
+        return (
+            [
+                (header::CONTENT_TYPE, content_type(&file)),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            bytes,
+        )
+            .into_response();
+    }
     match FILES.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, body)) => (
             [

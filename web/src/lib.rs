@@ -24,6 +24,7 @@ mod export;
 pub mod metrics;
 mod ops;
 pub mod pages;
+pub mod panels;
 pub mod security;
 pub mod session;
 pub mod view;
@@ -54,6 +55,8 @@ pub struct Config {
     pub argon2: auth::HashParams,
     /// Sign-in attempts allowed per account and per address.
     pub sign_in_limits: auth::Limits,
+    /// A folder of extra files served under `/static/` (the built-in ones take precedence).
+    pub static_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +73,7 @@ impl std::fmt::Debug for Config {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("argon2", &self.argon2)
             .field("sign_in_limits", &self.sign_in_limits)
+            .field("static_dir", &self.static_dir)
             .finish()
     }
 }
@@ -89,6 +93,7 @@ impl Config {
             trust_forwarded_for: false,
             argon2: auth::HashParams::RECOMMENDED,
             sign_in_limits: auth::Limits::DEFAULT,
+            static_dir: None,
         }
     }
 }
