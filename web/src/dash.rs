@@ -83,8 +83,11 @@ pub struct Prepared {
     pub days: Vec<i32>,
     /// Time zone, threshold and session gap in force.
     pub settings: Settings,
-    stats: Mutex<HashMap<(Content, Option<i32>, Option<i32>), Arc<Stats>>>,
+    stats: Mutex<HashMap<RangeKey, Arc<Stats>>>,
 }
+
+/// A content kind and the local day numbers of a range's ends.
+type RangeKey = (Content, Option<i32>, Option<i32>);
 
 /// Ranges kept per selection before the oldest are dropped.
 const RANGES_KEPT: usize = 64;
@@ -149,12 +152,16 @@ impl Prepared {
     }
 }
 
+/// User id, selection, stats version, time zone, play threshold.
 type Key = (String, String, i64, String, i64);
+
+/// An entry: when it was last used, and the selection (built once, however many ask).
+type Entry = (u64, Arc<OnceCell<Arc<Prepared>>>);
 
 /// Prepared selections in memory, least recently used dropped first.
 #[derive(Debug, Default)]
 pub struct DashCache {
-    entries: Mutex<HashMap<Key, (u64, Arc<OnceCell<Arc<Prepared>>>)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
     clock: std::sync::atomic::AtomicU64,
 }
 
@@ -186,14 +193,14 @@ impl DashCache {
             let mut entries = self.entries.lock().expect("cache lock");
             // A newer version of the same user's data makes older entries useless.
             entries.retain(|k, _| k.0 != key.0 || k.2 >= key.2);
-            if !entries.contains_key(&key) && entries.len() >= SELECTIONS_KEPT {
-                if let Some(oldest) = entries
+            if !entries.contains_key(&key)
+                && entries.len() >= SELECTIONS_KEPT
+                && let Some(oldest) = entries
                     .iter()
                     .min_by_key(|(_, (used, _))| *used)
                     .map(|(k, _)| k.clone())
-                {
-                    entries.remove(&oldest);
-                }
+            {
+                entries.remove(&oldest);
             }
             let entry = entries
                 .entry(key.clone())
