@@ -173,3 +173,162 @@
     });
   });
 })();
+
+// Charts: the focused or hovered mark's value in a tooltip (announced to screen readers), one
+// tab stop per chart and the arrow keys, Home and End to move between its marks.
+(function () {
+  var svgs = document.querySelectorAll(".chart svg[role=img]");
+  if (!svgs.length) { return; }
+  var tip = document.createElement("div");
+  tip.className = "chart-tip";
+  tip.setAttribute("role", "status");
+  document.body.appendChild(tip);
+
+  function markOf(node) {
+    return node && node.closest ? node.closest(".chart .mark") : null;
+  }
+  function show(mark) {
+    var title = mark.querySelector("title");
+    var text = title ? title.textContent : "";
+    if (!text) { hide(); return; }
+    tip.textContent = text;
+    tip.classList.add("shown");
+    var r = mark.getBoundingClientRect();
+    var w = tip.offsetWidth, h = tip.offsetHeight;
+    var x = Math.max(4, Math.min(r.left + r.width / 2 - w / 2, document.documentElement.clientWidth - w - 4));
+    var y = r.top - h - 6;
+    if (y < 4) { y = r.bottom + 6; }
+    tip.style.left = Math.round(x + window.scrollX) + "px";
+    tip.style.top = Math.round(y + window.scrollY) + "px";
+  }
+  function hide() {
+    tip.classList.remove("shown");
+    tip.textContent = "";
+  }
+  // A ring around the focused mark, drawn last so that no neighbour hides it: a copy of the
+  // mark's shape, white under dark, to show on light and dark colours alike.
+  var rings = [];
+  function ring(mark) {
+    unring();
+    try { if (!mark.matches(":focus-visible")) { return; } } catch (e) { /* older browsers */ }
+    ["chart-ring-halo", "chart-ring"].forEach(function (cls) {
+      var r = mark.cloneNode(false);
+      r.removeAttribute("tabindex");
+      r.setAttribute("class", cls);
+      r.setAttribute("aria-hidden", "true");
+      mark.ownerSVGElement.appendChild(r);
+      rings.push(r);
+    });
+  }
+  function unring() {
+    rings.forEach(function (r) { r.parentNode.removeChild(r); });
+    rings = [];
+  }
+  // Back to the focused mark, if any, when the pointer leaves one.
+  function rest() {
+    var focused = markOf(document.activeElement);
+    if (focused) { show(focused); } else { hide(); }
+  }
+  // The nearest mark in the arrow's direction among those level with this one (sharing a
+  // row for left and right, a column for up and down), or null.
+  function neighbour(list, from, key) {
+    var a = from.getBoundingClientRect(), best = null, bestScore = Infinity;
+    var horizontal = key === "ArrowRight" || key === "ArrowLeft";
+    var sign = key === "ArrowRight" || key === "ArrowDown" ? 1 : -1;
+    list.forEach(function (m) {
+      if (m === from) { return; }
+      var b = m.getBoundingClientRect();
+      var along = horizontal ? (b.left + b.right - a.left - a.right) / 2 : (b.top + b.bottom - a.top - a.bottom) / 2;
+      var gap = horizontal ? Math.max(a.top, b.top) - Math.min(a.bottom, b.bottom)
+                           : Math.max(a.left, b.left) - Math.min(a.right, b.right);
+      var across = horizontal ? (b.top + b.bottom - a.top - a.bottom) / 2 : (b.left + b.right - a.left - a.right) / 2;
+      along *= sign;
+      if (along < 0.5 || gap > 1) { return; }
+      var score = along + 0.1 * Math.abs(across);
+      if (score < bestScore) { bestScore = score; best = m; }
+    });
+    return best;
+  }
+
+  svgs.forEach(function (svg) {
+    var list = Array.prototype.slice.call(svg.querySelectorAll(".mark"));
+    if (!list.length) { return; }
+    list.forEach(function (m, i) { m.setAttribute("tabindex", i === 0 ? "0" : "-1"); });
+    svg.addEventListener("keydown", function (e) {
+      var from = markOf(e.target), to = null;
+      if (!from) { return; }
+      var i = list.indexOf(from);
+      switch (e.key) {
+        case "Home": to = list[0]; break;
+        case "End": to = list[list.length - 1]; break;
+        // Left and right fall back to the order of the data where no mark lies that way.
+        case "ArrowRight": to = neighbour(list, from, e.key) || list[i + 1]; break;
+        case "ArrowLeft": to = neighbour(list, from, e.key) || list[i - 1]; break;
+        case "ArrowDown": case "ArrowUp": to = neighbour(list, from, e.key); break;
+        default: return;
+      }
+      e.preventDefault();
+      if (to && to !== from) {
+        from.setAttribute("tabindex", "-1");
+        to.setAttribute("tabindex", "0");
+        to.focus();
+      }
+    });
+    svg.addEventListener("focusin", function (e) {
+      var m = markOf(e.target);
+      if (m) { show(m); ring(m); }
+    });
+    svg.addEventListener("focusout", function () { hide(); unring(); });
+    svg.addEventListener("mouseover", function (e) {
+      var m = markOf(e.target);
+      if (m) { show(m); }
+    });
+    svg.addEventListener("mouseout", function (e) {
+      if (markOf(e.target) && !markOf(e.relatedTarget)) { rest(); }
+    });
+    var scroller = svg.closest(".chart-scroll");
+    if (scroller) { scroller.addEventListener("scroll", rest); }
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && tip.classList.contains("shown")) { hide(); }
+  });
+  window.addEventListener("resize", rest);
+})();
+
+// The ranking (the original app's top-artists list): ↑ and ↓ move through the entries and on
+// to the previous or next page; Enter opens the focused artist (a plain link).
+(function () {
+  var list = document.querySelector("ol[data-ranking]");
+  if (!list) { return; }
+  var links = Array.prototype.slice.call(list.querySelectorAll("a.rank-link"));
+  if (!links.length) { return; }
+  var focus = new URLSearchParams(window.location.search).get("focus");
+  if (focus === "first") { links[0].focus(); }
+  if (focus === "last") { links[links.length - 1].focus(); }
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") { return; }
+    var tag = (document.activeElement && document.activeElement.tagName) || "";
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") { return; }
+    var i = links.indexOf(document.activeElement);
+    var next;
+    if (e.key === "ArrowDown") {
+      if (i === -1) { next = links[0]; }
+      else if (i < links.length - 1) { next = links[i + 1]; }
+      else {
+        var more = document.querySelector("a[data-pager=next]");
+        if (more) { e.preventDefault(); window.location.href = more.href; }
+        return;
+      }
+    } else {
+      if (i === -1) { next = links[links.length - 1]; }
+      else if (i > 0) { next = links[i - 1]; }
+      else {
+        var back = document.querySelector("a[data-pager=prev]");
+        if (back) { e.preventDefault(); window.location.href = back.href; }
+        return;
+      }
+    }
+    e.preventDefault();
+    next.focus();
+  });
+})();

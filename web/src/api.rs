@@ -40,6 +40,10 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         )
         .route("/uploads/{id}", get(one).delete(delete))
         .route("/stats", get(stats))
+        .route("/dashboard", get(crate::board::api_board))
+        .route("/dashboard/ranking", get(crate::board::api_ranking))
+        .route("/dashboard/artist", get(crate::board::api_artist))
+        .route("/dashboard/recap/{year}", get(crate::board::api_recap))
         .route("/export", get(export))
         .layer(axum::middleware::from_fn(crate::security::json_errors))
 }

@@ -84,6 +84,7 @@ pub struct Prepared {
     /// Time zone, threshold and session gap in force.
     pub settings: Settings,
     stats: Mutex<HashMap<RangeKey, Arc<Stats>>>,
+    memo: Mutex<HashMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 /// A content kind and the local day numbers of a range's ends.
@@ -106,6 +107,7 @@ impl Prepared {
             days,
             settings,
             stats: Mutex::new(HashMap::new()),
+            memo: Mutex::new(HashMap::new()),
         }
     }
 
@@ -123,6 +125,23 @@ impl Prepared {
     /// The first and last local day with a stream.
     pub fn span(&self) -> Option<(Day, Day)> {
         Some((Day(*self.days.first()?), Day(*self.days.last()?)))
+    }
+
+    /// What `f` computes from this selection, computed once per `key` and kept (views and
+    /// rendered pages: the same question asked again is answered from memory).
+    pub fn memo<T: Send + Sync + 'static>(&self, key: String, f: impl FnOnce() -> T) -> Arc<T> {
+        if let Some(v) = self.memo.lock().expect("memo lock").get(&key)
+            && let Ok(v) = v.clone().downcast::<T>()
+        {
+            return v;
+        }
+        let v = Arc::new(f());
+        let mut kept = self.memo.lock().expect("memo lock");
+        if kept.len() >= 4 * RANGES_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, v.clone());
+        v
     }
 
     /// The stats of one content kind over a range, built once and kept.

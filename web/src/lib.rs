@@ -17,6 +17,8 @@ mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod board;
+pub mod charts;
 pub mod dash;
 pub mod dashboard;
 pub mod error;

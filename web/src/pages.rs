@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, RawQuery, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,6 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::actions::{self, SettingsView, Started, UploadView};
 use crate::auth::Password;
-use crate::dashboard::StatsQuery;
 use crate::error::{AppError, PageError};
 use crate::session::Visitor;
 use crate::view::{self, Flash, Nav};
@@ -52,7 +51,10 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
             "/uploads/{id}/delete",
             get(delete_confirm).post(delete_upload),
         )
-        .route("/dashboard", get(dashboard))
+        .route("/dashboard", get(crate::board::page))
+        .route("/dashboard/ranking", get(crate::board::ranking_page))
+        .route("/dashboard/artist", get(crate::board::artist_page))
+        .route("/dashboard/recap/{year}", get(crate::board::recap_page))
         .route("/admin", get(admin))
         .route("/admin/reingest", post(reingest))
 }
@@ -415,46 +417,6 @@ async fn delete_upload(
 ) -> PageResult {
     actions::delete_upload(&state, &v, &id).await?;
     Ok(Redirect::to("/uploads?done=deleted").into_response())
-}
-
-/// Dashboard query: repeated `u` for uploads (checkboxes), optional `from` and `to`.
-fn dashboard_query(raw: Option<&str>) -> StatsQuery {
-    let pairs: Vec<(String, String)> = raw
-        .and_then(|q| serde_urlencoded::from_str(q).ok())
-        .unwrap_or_default();
-    let mut q = StatsQuery::default();
-    for (k, val) in pairs {
-        match k.as_str() {
-            "u" => q.uploads.push(val),
-            "from" => q.from = Some(val),
-            "to" => q.to = Some(val),
-            _ => {}
-        }
-    }
-    q
-}
-
-async fn dashboard(
-    State(state): State<AppState>,
-    v: Visitor,
-    RawQuery(raw): RawQuery,
-) -> PageResult {
-    let user = v.require_user()?;
-    let q = dashboard_query(raw.as_deref());
-    let stats = actions::stats(&state, user, &q).await?;
-    let names: Vec<String> = {
-        let mine = storage::uploads::list_for_owner(state.db(), &user.id).await?;
-        stats
-            .uploads
-            .iter()
-            .filter_map(|id| {
-                mine.iter()
-                    .find(|u| &u.id == id)
-                    .map(|u| u.original_name.clone())
-            })
-            .collect()
-    };
-    Ok(view::dashboard(&nav(&state, &v), &stats, &names).into_response())
 }
 
 fn require_admin(state: &AppState, v: &Visitor) -> Result<(), AppError> {

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::actions::{SettingsView, UploadView, hours};
-use crate::dashboard::StatsView;
 
 /// What the navigation bar and forms need about the visitor.
 #[derive(Debug, Clone, Default)]
@@ -406,85 +405,6 @@ pub fn delete_confirm(nav: &Nav, u: &UploadView) -> Markup {
             }
         },
     )
-}
-
-/// The overview dashboard (the full set of views builds on it).
-pub fn dashboard(nav: &Nav, v: &StatsView, names: &[String]) -> Markup {
-    let max_month = v
-        .by_month
-        .iter()
-        .map(|m| m.ms_played)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    layout(
-        "Dashboard",
-        nav,
-        html! {
-            h1 { "Your listening" }
-            p.hint {
-                @if names.is_empty() { "No ready uploads yet. " a href="/uploads" { "Upload your data" } }
-                @else { "From " (names.join(", ")) ". Times in " (v.tz) "; a play is " (v.min_play_seconds) " s or more." }
-            }
-            form.range method="get" action="/dashboard" {
-                @for id in &v.uploads { input type="hidden" name="u" value=(id); }
-                label for="from" { "From" } input id="from" name="from" type="date" value=[v.from.as_deref()];
-                label for="to" { "To" } input id="to" name="to" type="date" value=[v.to.as_deref()];
-                button type="submit" { "Show" }
-            }
-            section.cards aria-label="Overview" {
-                div.card { h2 { "Listening time" } p.big data-stat="hours" { (hours(v.total.ms_played)) " h" } }
-                div.card { h2 { "Plays" } p.big data-stat="plays" { (v.total.plays) } }
-                div.card { h2 { "Artists" } p.big data-stat="artists" { (v.distinct_artists) } }
-                div.card { h2 { "Tracks" } p.big data-stat="tracks" { (v.distinct_tracks) } }
-                div.card { h2 { "Days listened" } p.big data-stat="days" { (v.days_listened) } }
-                div.card { h2 { "Longest streak" } p.big data-stat="streak" { (v.longest_streak_days) " days" } }
-            }
-            @if !v.by_month.is_empty() {
-                section {
-                    h2 { "Listening per month" }
-                    ol.bars aria-label="Hours listened per month" {
-                        @for m in &v.by_month {
-                            li {
-                                span.label { (m.month) }
-                                svg.bar viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true" {
-                                    rect width=(m.ms_played * 1000 / max_month) height="10" {}
-                                }
-                                span.value { (hours(m.ms_played)) " h" }
-                            }
-                        }
-                    }
-                }
-            }
-            div.two {
-                section {
-                    h2 { "Top artists" }
-                    (ranking(&v.top_artists))
-                }
-                section {
-                    h2 { "Top tracks" }
-                    (ranking(&v.top_tracks))
-                }
-            }
-        },
-    )
-}
-
-fn ranking(list: &[crate::dashboard::RankedView]) -> Markup {
-    html! {
-        @if list.is_empty() { p { "Nothing in this range." } }
-        @else {
-            ol.ranking {
-                @for r in list {
-                    li {
-                        span.name { (r.name) }
-                        @if let Some(by) = &r.by { span.by { " — " (by) } }
-                        span.value { (hours(r.ms_played)) " h · " (r.plays) " plays" }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// What the admin page shows.

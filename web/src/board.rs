@@ -1,0 +1,926 @@
+//! The dashboards: every view for any selection of uploads, range and content kind, as pages
+//! (server-rendered SVG) and as their JSON twins under `/api/v1/dashboard`.
+//!
+//! A request finds the selection prepared in memory ([`crate::dash`]), takes the stats of its
+//! range, computes the panels ([`crate::panels`]) and renders them ([`crate::charts`]); the
+//! panels and the rendered sections are kept per question, so asking again costs a lookup.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
+use schema::aggregate::Day;
+use schema::{EntityKind, RankBy};
+use serde::Serialize;
+use storage::uploads::Upload;
+use storage::users::User;
+
+use crate::AppState;
+use crate::charts::{self, Bar, Chart, fmt_hours, fmt_int, fmt_pct};
+use crate::dash::{Content, DayRange, Prepared, RangeChoice};
+use crate::error::{ApiError, AppError, PageError};
+use crate::panels;
+use crate::session::Visitor;
+use crate::view::{self, Nav};
+
+/// Entries per page of the ranking.
+pub const PER_PAGE: usize = 25;
+
+/// What a dashboard request asks for.
+#[derive(Debug, Clone)]
+pub struct BoardQuery {
+    /// Upload ids (none: every ready upload).
+    pub uploads: Vec<String>,
+    /// The range.
+    pub range: RangeChoice,
+    /// The content kind.
+    pub content: Content,
+    /// Rank by time or by plays.
+    pub by: RankBy,
+    /// Ranking: which entities.
+    pub kind: EntityKind,
+    /// Ranking: which page (from 1).
+    pub page: usize,
+    /// Artist drill-down: the artist's name.
+    pub name: Option<String>,
+}
+
+fn kind_param(k: EntityKind) -> &'static str {
+    match k {
+        EntityKind::Artist => "artists",
+        EntityKind::Track => "tracks",
+        EntityKind::Album => "albums",
+        EntityKind::Show => "shows",
+        EntityKind::Episode => "episodes",
+        EntityKind::Audiobook => "audiobooks",
+    }
+}
+
+impl BoardQuery {
+    /// From the query string: `u` (repeated) or `uploads` (comma-separated), `range`, `from`,
+    /// `to`, `content`, `by`, `kind`, `page`, `name`.
+    pub fn parse(raw: Option<&str>) -> Result<BoardQuery, AppError> {
+        let pairs: Vec<(String, String)> = match raw {
+            Some(q) => serde_urlencoded::from_str(q)
+                .map_err(|_| AppError::BadRequest("The address's query is malformed.".into()))?,
+            None => Vec::new(),
+        };
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let mut uploads: Vec<String> = Vec::new();
+        for (k, v) in &pairs {
+            match k.as_str() {
+                "u" => uploads.push(v.clone()),
+                "uploads" => uploads.extend(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                ),
+                _ => {}
+            }
+        }
+        uploads.sort();
+        uploads.dedup();
+        let content = Content::parse(get("content").unwrap_or("")).ok_or_else(|| {
+            AppError::BadRequest("“content” must be all, music, podcasts or audiobooks.".into())
+        })?;
+        let by = match get("by").unwrap_or("time") {
+            "" | "time" => RankBy::Time,
+            "plays" => RankBy::Plays,
+            _ => return Err(AppError::BadRequest("“by” must be time or plays.".into())),
+        };
+        let kind = match get("kind").unwrap_or("artists") {
+            "" | "artists" => EntityKind::Artist,
+            "tracks" => EntityKind::Track,
+            "albums" => EntityKind::Album,
+            "shows" => EntityKind::Show,
+            "episodes" => EntityKind::Episode,
+            "audiobooks" => EntityKind::Audiobook,
+            _ => {
+                return Err(AppError::BadRequest(
+                    "“kind” must be artists, tracks, albums, shows, episodes or audiobooks.".into(),
+                ));
+            }
+        };
+        let page = match get("page") {
+            None | Some("") => 1,
+            Some(p) => p
+                .parse::<usize>()
+                .map_err(|_| AppError::BadRequest("“page” must be a number.".into()))?
+                .max(1),
+        };
+        Ok(BoardQuery {
+            uploads,
+            range: RangeChoice::parse(get("range"), get("from"), get("to"))?,
+            content,
+            by,
+            kind,
+            page,
+            name: get("name").map(str::to_string).filter(|n| !n.is_empty()),
+        })
+    }
+
+    /// The query string for these choices with some changed (links of the controls).
+    pub fn link(&self, path: &str, change: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .uploads
+            .iter()
+            .map(|u| ("u".to_string(), u.clone()))
+            .collect();
+        let mut set = |k: &str, v: String| {
+            if let Some((_, nv)) = change.iter().find(|(ck, _)| *ck == k) {
+                if !nv.is_empty() {
+                    pairs.push((k.to_string(), (*nv).to_string()));
+                }
+            } else if !v.is_empty() {
+                pairs.push((k.to_string(), v));
+            }
+        };
+        let (from, to) = match self.range {
+            RangeChoice::Custom(f, t) => (
+                f.map(Day::label).unwrap_or_default(),
+                t.map(Day::label).unwrap_or_default(),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        set(
+            "range",
+            if self.range == RangeChoice::All {
+                String::new()
+            } else {
+                self.range.param()
+            },
+        );
+        set("from", from);
+        set("to", to);
+        set(
+            "content",
+            if self.content == Content::All {
+                String::new()
+            } else {
+                self.content.as_str().into()
+            },
+        );
+        set(
+            "by",
+            if self.by == RankBy::Time {
+                String::new()
+            } else {
+                "plays".into()
+            },
+        );
+        for (k, v) in change {
+            if !["range", "from", "to", "content", "by"].contains(k) && !v.is_empty() {
+                pairs.push(((*k).to_string(), (*v).to_string()));
+            }
+        }
+        let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if q.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{q}")
+        }
+    }
+
+    fn key(&self, days: DayRange, what: &str) -> String {
+        format!(
+            "{what}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+            self.content.as_str(),
+            days.0.map(|d| d.0),
+            days.1.map(|d| d.0),
+            self.by,
+            self.kind,
+            self.page,
+            self.name
+        )
+    }
+}
+
+/// What the dashboard is about: the selection, the range, the settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    /// Upload ids merged.
+    pub uploads: Vec<String>,
+    /// Their file names.
+    pub upload_names: Vec<String>,
+    /// `all`, `4w`, `6m`, `year`, a year, or `custom`.
+    pub range: String,
+    /// First day shown (`YYYY-MM-DD`), when limited.
+    pub from: Option<String>,
+    /// Last day shown, when limited.
+    pub to: Option<String>,
+    /// Content kind.
+    pub content: &'static str,
+    /// `time` or `plays`.
+    pub by: &'static str,
+    /// Time zone of days and hours.
+    pub tz: String,
+    /// Shortest stream counted as a play, in seconds.
+    pub min_play_seconds: u64,
+    /// First and last day of listening in the selection.
+    pub history_first_day: Option<String>,
+    /// Last day of listening in the selection.
+    pub history_last_day: Option<String>,
+    /// Calendar years with listening, for the recap links.
+    pub years: Vec<i32>,
+}
+
+/// Every panel of the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Board {
+    /// The question.
+    pub meta: Meta,
+    /// Cards.
+    pub overview: panels::Overview,
+    /// Listening by day, week and month.
+    pub over_time: panels::OverTime,
+    /// Hour × weekday.
+    pub hour_weekday: panels::HourWeekday,
+    /// Top lists.
+    pub tops: panels::Tops,
+    /// First listens.
+    pub discoveries: panels::Discoveries,
+    /// Runs of days.
+    pub streaks: panels::Streaks,
+    /// Listening sessions.
+    pub sessions: panels::Sessions,
+    /// Repeated tracks.
+    pub loops: Vec<panels::Loop>,
+    /// Skips, shuffle, reasons.
+    pub skips: panels::Skips,
+    /// Device families over time.
+    pub platforms: panels::Breakdown,
+    /// Countries over time.
+    pub countries: panels::Breakdown,
+    /// Day of month, one ridge per month (the last 12 months of the range).
+    pub ridgeline: panels::Ridgeline,
+}
+
+/// A request's context: who, which uploads, which prepared selection, which days.
+struct Ctx {
+    user: User,
+    q: BoardQuery,
+    chosen: Vec<Upload>,
+    prepared: Arc<Prepared>,
+    days: DayRange,
+}
+
+async fn context(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Ctx, AppError> {
+    let user = v.require_user()?.clone();
+    let q = BoardQuery::parse(raw)?;
+    let chosen = crate::actions::selection(state, &user, &q.uploads).await?;
+    let ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    let prepared = state.dash().get(state, &user, &ids).await?;
+    let days = q.range.days(prepared.span());
+    Ok(Ctx {
+        user,
+        q,
+        chosen,
+        prepared,
+        days,
+    })
+}
+
+fn meta(c: &Ctx) -> Meta {
+    let p = &c.prepared;
+    let years = match p.span() {
+        Some((a, b)) => (a.ymd().0..=b.ymd().0).collect(),
+        None => Vec::new(),
+    };
+    Meta {
+        uploads: c.chosen.iter().map(|u| u.id.clone()).collect(),
+        upload_names: c.chosen.iter().map(|u| u.original_name.clone()).collect(),
+        range: c.q.range.param(),
+        from: c.days.0.map(Day::label),
+        to: c.days.1.map(Day::label),
+        content: c.q.content.as_str(),
+        by: if c.q.by == RankBy::Time {
+            "time"
+        } else {
+            "plays"
+        },
+        tz: c.user.tz.clone(),
+        min_play_seconds: (c.user.min_play_ms.max(0) / 1000) as u64,
+        history_first_day: p.span().map(|s| s.0.label()),
+        history_last_day: p.span().map(|s| s.1.label()),
+        years,
+    }
+}
+
+fn board(c: &Ctx) -> Arc<Board> {
+    let p = c.prepared.clone();
+    let (q, days) = (c.q.clone(), c.days);
+    let m = meta(c);
+    c.prepared.memo(q.key(days, "board"), move || {
+        let range = p.stats(q.content, days);
+        let all = p.stats(q.content, (None, None));
+        let strings = &p.strings;
+        let plays: Vec<schema::Play> = p
+            .slice(days)
+            .iter()
+            .filter(|x| q.content.admits(x.kind))
+            .copied()
+            .collect();
+        let loops = panels::loops(&plays, strings, p.settings.session_gap_ms);
+        // The ridgeline shows the last 12 months of the range (a ridge per month).
+        let ridge_days = match range.by_day.keys().next_back() {
+            Some(last) => {
+                let (y, m, _) = last.ymd();
+                let first = schema::time::days_from_civil(i64::from(y) - 1, m, 1) as i32;
+                let from = days.0.map_or(first, |d| d.0.max(first));
+                (Some(Day(from)), days.1)
+            }
+            None => days,
+        };
+        let ridge_stats = p.stats(q.content, ridge_days);
+        Board {
+            meta: m,
+            overview: panels::overview(&range),
+            over_time: panels::over_time(&range),
+            hour_weekday: panels::hour_weekday(&range),
+            tops: panels::tops(&range, strings, q.by, 10),
+            discoveries: panels::discoveries(&range, &all, strings),
+            streaks: panels::streaks(&range),
+            sessions: panels::sessions(&range, &loops),
+            loops: loops.into_iter().take(10).collect(),
+            skips: panels::skips(&range, strings),
+            platforms: panels::platforms(&range),
+            countries: panels::countries(&range),
+            ridgeline: panels::ridgeline(&ridge_stats),
+        }
+    })
+}
+
+fn nav(state: &AppState, v: &Visitor) -> Nav {
+    Nav {
+        email: v
+            .user
+            .as_ref()
+            .filter(|u| !u.anonymous)
+            .and_then(|u| u.email.clone()),
+        anonymous: v.user.as_ref().is_some_and(|u| u.anonymous),
+        admin: v.user.as_ref().is_some_and(|u| state.is_admin(u)),
+        csrf: v.csrf(state),
+    }
+}
+
+fn hours(ms: u64) -> f64 {
+    ms as f64 / 3_600_000.0
+}
+
+// -------------------------------------------------------------------------------------------
+// Pages
+
+/// `GET /dashboard`.
+pub async fn page(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let b = board(&c);
+    let body = c.prepared.memo(c.q.key(c.days, "board-html"), || {
+        render_board(&c.q, &b).into_string()
+    });
+    Ok(view::layout(
+        "Dashboard",
+        &nav(&state, &v),
+        PreEscaped(body.as_str().to_string()),
+    )
+    .into_response())
+}
+
+fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
+    let presets: Vec<(String, String)> = {
+        let mut v = vec![
+            ("4w".to_string(), "Last 4 weeks".to_string()),
+            ("6m".to_string(), "Last 6 months".to_string()),
+            ("year".to_string(), "Latest year".to_string()),
+        ];
+        for y in m.years.iter().rev() {
+            v.push((y.to_string(), y.to_string()));
+        }
+        v.push(("all".to_string(), "All time".to_string()));
+        v
+    };
+    let current = q.range.param();
+    html! {
+        nav.controls aria-label="Range and content" {
+            ul.presets {
+                @for (param, label) in &presets {
+                    li { a href=(q.link(path, &[("range", param), ("from", ""), ("to", "")]))
+                        aria-current=[(current == *param).then_some("true")] { (label) } }
+                }
+            }
+            ul.presets {
+                @for (c, label) in [("all", "All"), ("music", "Music"), ("podcasts", "Podcasts"), ("audiobooks", "Audiobooks")] {
+                    li { a href=(q.link(path, &[("content", if c == "all" { "" } else { c })]))
+                        aria-current=[(q.content.as_str() == c).then_some("true")] { (label) } }
+                }
+            }
+            ul.presets {
+                li { a href=(q.link(path, &[("by", "")])) aria-current=[(q.by == RankBy::Time).then_some("true")] { "Rank by time" } }
+                li { a href=(q.link(path, &[("by", "plays")])) aria-current=[(q.by == RankBy::Plays).then_some("true")] { "Rank by plays" } }
+            }
+            form.range method="get" action=(path) {
+                @for id in &q.uploads { input type="hidden" name="u" value=(id); }
+                input type="hidden" name="range" value="custom";
+                @if q.content != Content::All { input type="hidden" name="content" value=(q.content.as_str()); }
+                @if q.by == RankBy::Plays { input type="hidden" name="by" value="plays"; }
+                label for="from" { "From" } input id="from" name="from" type="date" value=[m.from.as_deref()];
+                label for="to" { "To" } input id="to" name="to" type="date" value=[m.to.as_deref()];
+                button type="submit" { "Show" }
+            }
+            p.hint {
+                @if m.upload_names.is_empty() { "No ready uploads yet. " a href="/uploads" { "Upload your data" } "." }
+                @else { "From " (m.upload_names.join(", ")) ". " }
+                @if let (Some(f), Some(t)) = (&m.from, &m.to) { "Showing " (f) " to " (t) ". " }
+                @else if let Some(f) = &m.from { "Showing from " (f) ". " }
+                @else if let Some(t) = &m.to { "Showing to " (t) ". " }
+                "Times in " (m.tz) "; a play is " (m.min_play_seconds) " s or more. "
+                a href="/account" { "Change" }
+            }
+        }
+    }
+}
+
+fn card(title: &str, stat: &str, value: String) -> Markup {
+    html! { div.card { h2 { (title) } p.big data-stat=(stat) { (value) } } }
+}
+
+fn ranked_bars(id: &str, title: &str, list: &[panels::RankedEntry], by: RankBy) -> Markup {
+    let bars: Vec<Bar> = list
+        .iter()
+        .map(|e| {
+            let label = match &e.by {
+                Some(b) => format!("{} — {b}", e.name),
+                None => e.name.clone(),
+            };
+            let tip = format!(
+                "#{} {label}: {} · {} plays",
+                e.rank,
+                fmt_hours(e.ms_played),
+                fmt_int(e.plays)
+            );
+            let value = if by == RankBy::Time {
+                hours(e.ms_played)
+            } else {
+                e.plays as f64
+            };
+            Bar::new(label, value).with_tooltip(tip)
+        })
+        .collect();
+    charts::hbars(
+        &Chart::new(id, title).with_label_name("Name"),
+        &bars,
+        if by == RankBy::Time { "h" } else { "plays" },
+    )
+}
+
+fn render_board(q: &BoardQuery, b: &Board) -> Markup {
+    let m = &b.meta;
+    let o = &b.overview;
+    let hw = &b.hour_weekday;
+    html! {
+        h1 { "Your listening" }
+        (controls(q, m, "/dashboard"))
+        section.cards aria-label="Overview" {
+            (card("Listening time", "hours", fmt_hours(o.total.ms_played)))
+            (card("Plays", "plays", fmt_int(o.total.plays)))
+            (card("Artists", "artists", fmt_int(o.artists as u64)))
+            (card("Tracks", "tracks", fmt_int(o.tracks as u64)))
+            (card("Albums", "albums", fmt_int(o.albums as u64)))
+            (card("Shows", "shows", fmt_int(o.shows as u64)))
+            (card("Days listened", "days", fmt_int(o.days_listened as u64)))
+            (card("Longest streak", "streak", o.longest_streak.as_ref().map_or("–".into(), |s| format!("{} days", s.days))))
+        }
+        section id="over-time" {
+            h2 { "Listening over time" }
+            (charts::bars(&Chart::new("per-month", "Hours per month").with_label_name("Month"),
+                &b.over_time.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {} plays", p.label, fmt_hours(p.ms_played), fmt_int(p.plays)))).collect::<Vec<_>>(), "h"))
+            (charts::line(&Chart::new("per-week", "Hours per week").with_label_name("Week of").with_table(false),
+                &b.over_time.weeks.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
+            (charts::line(&Chart::new("per-day", "Hours per day").with_label_name("Day").with_table(false),
+                &b.over_time.days.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
+            @let cal = calendar_days(b);
+            (charts::calendar(&Chart::new("calendar", "Calendar of the last 12 months shown").with_table(false), &cal, "h"))
+        }
+        section id="hour-weekday" {
+            h2 { "When in the day and week" }
+            @if let Some(busy) = &hw.busiest { p { "Busiest: " (busy.weekday) " " (format!("{:02}:00", busy.hour)) ", " (fmt_hours(busy.ms_played)) "." } }
+            (charts::heatmap(&Chart::new("hour-weekday", "Hours by weekday and hour of day").with_label_name("Weekday"),
+                &hw.weekdays.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &hw.hours.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &hw.ms_played.iter().map(|r| r.iter().map(|&ms| hours(ms)).collect()).collect::<Vec<Vec<f64>>>(),
+                &[], "h"))
+        }
+        section id="tops" {
+            h2 { "Top " (if q.by == RankBy::Time { "by listening time" } else { "by plays" }) }
+            div.two {
+                div { (ranked_bars("top-artists", "Top artists", &b.tops.artists, q.by))
+                      p { a href=(q.link("/dashboard/ranking", &[("kind", "artists")])) { "All artists, ranked →" } } }
+                div { (ranked_bars("top-tracks", "Top tracks", &b.tops.tracks, q.by))
+                      p { a href=(q.link("/dashboard/ranking", &[("kind", "tracks")])) { "All tracks, ranked →" } } }
+                div { (ranked_bars("top-albums", "Top albums", &b.tops.albums, q.by)) }
+                @if !b.tops.shows.is_empty() { div { (ranked_bars("top-shows", "Top podcasts", &b.tops.shows, q.by)) } }
+                @if !b.tops.episodes.is_empty() { div { (ranked_bars("top-episodes", "Top episodes", &b.tops.episodes, q.by)) } }
+                @if !b.tops.audiobooks.is_empty() { div { (ranked_bars("top-audiobooks", "Top audiobooks", &b.tops.audiobooks, q.by)) } }
+            }
+        }
+        section id="discoveries" {
+            h2 { "Discoveries" }
+            p { (fmt_int(b.discoveries.new_artists)) " artists and " (fmt_int(b.discoveries.new_tracks)) " tracks heard for the first time in this range." }
+            @if let Some(share) = b.discoveries.new_share_of_time {
+                (charts::share_bar(&Chart::new("new-known", "Music time: new artists against known ones"),
+                    &[("First heard in this range".to_string(), share * 100.0), ("Known before".to_string(), (1.0 - share) * 100.0)], "%"))
+            }
+            (charts::bars(&Chart::new("discoveries", "New artists per month").with_label_name("Month"),
+                &b.discoveries.months.iter().map(|d| Bar::new(d.month.clone(), d.new_artists as f64)).collect::<Vec<_>>(), "artists"))
+        }
+        section id="streaks" {
+            h2 { "Streaks and sessions" }
+            div.two {
+                div {
+                    h3 { "Longest streaks" }
+                    @if b.streaks.longest.is_empty() { p { "None." } }
+                    ol { @for s in &b.streaks.longest { li { (s.days) " days: " (s.first) " to " (s.last) } } }
+                }
+                div {
+                    h3 { "Longest sessions" }
+                    p.hint { (fmt_int(b.sessions.count as u64)) " sessions (a pause of 30 minutes or more ends one)." }
+                    ol { @for s in &b.sessions.longest {
+                        li { (fmt_hours(s.duration_ms)) ", " (s.streams) " streams, from " (s.start.replace('T', " ").trim_end_matches('Z')) " UTC"
+                            @if s.has_loop { " " span.badge title="The same track five or more times in a row" { "loop" } } }
+                    } }
+                }
+            }
+            @if !b.loops.is_empty() {
+                h3 { "Loops: one track, again and again" }
+                ol { @for l in &b.loops { li { (l.track) @if let Some(a) = &l.artist { " — " (a) } ": " (l.repeats) " times in a row, " (l.start.get(..10).unwrap_or("")) } } }
+            }
+        }
+        section id="skips" {
+            h2 { "Skips, shuffle and why streams start and end" }
+            div.cards {
+                (card("Skipped", "skip-rate", b.skips.skipped.share.map_or("–".into(), fmt_pct)))
+                (card("Shuffle on", "shuffle", b.skips.shuffle.share.map_or("–".into(), fmt_pct)))
+                (card("Offline", "offline", b.skips.offline.share.map_or("–".into(), fmt_pct)))
+                (card("Private session", "private", b.skips.private_session.share.map_or("–".into(), fmt_pct)))
+            }
+            div.two {
+                (charts::hbars(&Chart::new("skips-artist", "Most skipped artists (share of their streams)").with_label_name("Artist"),
+                    &b.skips.by_artist.iter().map(|r| Bar::new(r.label.clone(), r.skip_rate.unwrap_or(0.0) * 100.0)).collect::<Vec<_>>(), "%"))
+                (charts::bars(&Chart::new("skips-hour", "Skip rate by hour of day").with_label_name("Hour"),
+                    &b.skips.by_hour.iter().map(|r| Bar::new(r.label.clone(), r.skip_rate.unwrap_or(0.0) * 100.0)).collect::<Vec<_>>(), "%"))
+                (charts::hbars(&Chart::new("skips-platform", "Skip rate by device").with_label_name("Device"),
+                    &b.skips.by_platform.iter().map(|r| Bar::new(r.label.clone(), r.skip_rate.unwrap_or(0.0) * 100.0)).collect::<Vec<_>>(), "%"))
+                (charts::bars(&Chart::new("skip-seconds", "Seconds played before a skip").with_label_name("Seconds"),
+                    &b.skips.seconds_before_skip.iter().map(|r| Bar::new(r.label.clone(), r.skips as f64)).collect::<Vec<_>>(), "skips"))
+            }
+            div.two {
+                (reasons("Why streams started", &b.skips.reasons_start))
+                (reasons("Why streams ended", &b.skips.reasons_end))
+            }
+        }
+        section id="platforms" {
+            h2 { "Devices and countries" }
+            (breakdown("platforms", "Listening by device family", &b.platforms))
+            (breakdown("countries", "Listening by country", &b.countries))
+        }
+        section id="ridgeline" {
+            h2 { "Day of the month" }
+            (charts::ridgeline(&Chart::new("ridgeline", "Hours by day of month, one ridge per month").with_table(false),
+                &b.ridgeline.ridges.iter().map(|r| (r.month.clone(), r.ms_played[..r.days_in_month as usize].iter().map(|&ms| hours(ms)).collect())).collect::<Vec<_>>(),
+                &(1..=31).map(|d: u32| d.to_string()).collect::<Vec<_>>(), "h"))
+        }
+        section id="recaps" {
+            h2 { "Year recaps" }
+            ul.presets { @for y in m.years.iter().rev() { li { a href=(q.link(&format!("/dashboard/recap/{y}"), &[("range", ""), ("from", ""), ("to", "")])) { (y) } } } }
+        }
+    }
+}
+
+fn calendar_days(b: &Board) -> Vec<(i32, u32, u32, f64)> {
+    let days = &b.over_time.days;
+    days.iter()
+        .skip(days.len().saturating_sub(366))
+        .filter_map(|p| {
+            let mut it = p.label.splitn(3, '-');
+            Some((
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+                hours(p.ms_played),
+            ))
+        })
+        .collect()
+}
+
+fn reasons(title: &str, list: &[panels::ReasonCount]) -> Markup {
+    html! {
+        div {
+            h3 { (title) }
+            table { tbody { @for r in list.iter().take(8) {
+                tr { th scope="row" { (r.reason.as_deref().unwrap_or("not recorded")) } td { (fmt_int(r.streams)) } td { (r.share.map_or("–".into(), fmt_pct)) } }
+            } } }
+        }
+    }
+}
+
+fn breakdown(id: &str, title: &str, b: &panels::Breakdown) -> Markup {
+    // Years instead of months when the range is long, so the bars stay readable.
+    let by_year = b.months.len() > 36;
+    let mut periods: Vec<(String, Vec<f64>)> = Vec::new();
+    let shown: Vec<&panels::NamedSeries> = b.series.iter().take(7).collect();
+    for (i, month) in b.months.iter().enumerate() {
+        let label = if by_year {
+            month.get(..4).unwrap_or(month).to_string()
+        } else {
+            month.clone()
+        };
+        let values: Vec<f64> = shown
+            .iter()
+            .map(|s| hours(s.ms_played.get(i).copied().unwrap_or(0)))
+            .collect();
+        match periods.last_mut() {
+            Some((l, v)) if *l == label => v.iter_mut().zip(values).for_each(|(a, b)| *a += b),
+            _ => periods.push((label, values)),
+        }
+    }
+    let names: Vec<String> = shown.iter().map(|s| s.name.clone()).collect();
+    html! {
+        (charts::stacked_share(&Chart::new(id, title).with_label_name(if by_year { "Year" } else { "Month" }), &names, &periods, "h"))
+        p.hint { @for (i, t) in b.totals.iter().take(8).enumerate() { @if i > 0 { ", " } (t.name) " " (t.share.map_or("–".into(), fmt_pct)) } }
+    }
+}
+
+/// `GET /dashboard/ranking`: every artist (or track, album…) ranked, a page at a time; ↑ and ↓
+/// move through the list and on to the next or previous page, Enter opens an artist.
+pub async fn ranking_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let r = ranking(&c);
+    let m = meta(&c);
+    let q = &c.q;
+    let page_link = |p: usize, focus: &str| {
+        q.link(
+            "/dashboard/ranking",
+            &[
+                ("kind", kind_param(q.kind)),
+                ("page", &p.to_string()),
+                ("focus", focus),
+            ],
+        )
+    };
+    let body = html! {
+        h1 { "Ranking: " (kind_param(q.kind)) }
+        (controls(q, &m, "/dashboard/ranking"))
+        p.hint { "Use ↑ and ↓ to move through the list (past either end to the next or previous page); Enter opens an artist." }
+        ol.ranking-list data-ranking start=(r.entries.first().map_or(1, |e| e.rank)) {
+            @for e in &r.entries {
+                li {
+                    @if q.kind == EntityKind::Artist {
+                        a.rank-link href=(q.link("/dashboard/artist", &[("name", &e.name)])) { (e.name) }
+                    } @else {
+                        a.rank-link href="#" aria-disabled="true" { (e.name) @if let Some(by) = &e.by { " — " (by) } }
+                    }
+                    span.value { (fmt_hours(e.ms_played)) " · " (fmt_int(e.plays)) " plays" }
+                }
+            }
+        }
+        nav.pager aria-label="Pages" {
+            @if r.page > 1 { a rel="prev" data-pager="prev" href=(page_link(r.page - 1, "last")) { "↑ Previous page" } }
+            " Page " (r.page) " of " (r.pages.max(1)) " (" (fmt_int(r.total as u64)) " in all) "
+            @if r.page < r.pages { a rel="next" data-pager="next" href=(page_link(r.page + 1, "first")) { "Next page ↓" } }
+        }
+    };
+    Ok(view::layout("Ranking", &nav(&state, &v), body).into_response())
+}
+
+fn ranking(c: &Ctx) -> Arc<panels::Ranking> {
+    let p = c.prepared.clone();
+    let (q, days) = (c.q.clone(), c.days);
+    c.prepared.memo(q.key(days, "ranking"), move || {
+        let range = p.stats(q.content, days);
+        panels::ranking(&range, &p.strings, q.kind, q.by, q.page, PER_PAGE)
+    })
+}
+
+fn artist(c: &Ctx) -> Result<Arc<panels::ArtistView>, AppError> {
+    let name =
+        c.q.name
+            .clone()
+            .ok_or_else(|| AppError::BadRequest("Which artist? Give “name”.".into()))?;
+    if c.prepared.strings.lookup(&name).is_none() {
+        return Err(AppError::NotFound);
+    }
+    let p = c.prepared.clone();
+    let (q, days) = (c.q.clone(), c.days);
+    Ok(c.prepared.memo(q.key(days, "artist"), move || {
+        let all = p.stats(Content::Music, (None, None));
+        panels::artist(
+            &name,
+            p.slice(days),
+            &p.plays,
+            &all,
+            &p.strings,
+            p.settings.tz,
+        )
+    }))
+}
+
+/// `GET /dashboard/artist?name=…`: one artist, the original app's drill-down.
+pub async fn artist_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let a = artist(&c)?;
+    let m = meta(&c);
+    let grid = |g: &panels::BlockGrid| -> Vec<Vec<f64>> {
+        g.share
+            .iter()
+            .map(|r| r.iter().map(|s| s.unwrap_or(0.0) * 100.0).collect())
+            .collect()
+    };
+    let tips: Vec<Vec<String>> = a
+        .range_block_tracks
+        .iter()
+        .enumerate()
+        .map(|(w, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(b, t)| {
+                    let share = a.range_blocks.share[w][b].map_or("–".into(), fmt_pct);
+                    match t {
+                        Some(t) => format!(
+                            "{} {}: {share} of the range; most played: {} ({} plays)",
+                            a.weekdays[w], a.blocks[b], t.name, t.plays
+                        ),
+                        None => format!("{} {}: {share}", a.weekdays[w], a.blocks[b]),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let rows: Vec<String> = a.weekdays.iter().map(|s| s.to_string()).collect();
+    let cols: Vec<String> = a.blocks.iter().map(|s| s.to_string()).collect();
+    let body = html! {
+        p { a href=(c.q.link("/dashboard/ranking", &[("kind", "artists"), ("name", "")])) { "← Ranking" } }
+        h1 { (a.name) }
+        (controls(&c.q, &m, "/dashboard/artist"))
+        section.cards {
+            (card("In this range", "artist-hours", fmt_hours(a.range.ms_played)))
+            (card("Plays in this range", "artist-plays", fmt_int(a.range.plays)))
+            (card("All time", "artist-all-hours", fmt_hours(a.all_time.ms_played)))
+            (card("First listen", "first", a.first_listen.as_deref().map_or("–".into(), |s| s.get(..10).unwrap_or(s).to_string())))
+            (card("Last listen", "last", a.last_listen.as_deref().map_or("–".into(), |s| s.get(..10).unwrap_or(s).to_string())))
+        }
+        div.two {
+            (charts::heatmap(&Chart::new("artist-range", "This range: share of listening by weekday and time of day").with_label_name("Weekday"), &rows, &cols, &grid(&a.range_blocks), &tips, "%"))
+            (charts::heatmap(&Chart::new("artist-all", "All time: share of listening by weekday and time of day").with_label_name("Weekday"), &rows, &cols, &grid(&a.all_time_blocks), &[], "%"))
+        }
+        section {
+            h2 { "Rank among artists, year by year" }
+            (charts::bars(&Chart::new("artist-ranks", "Rank by listening time (1 is the top)").with_label_name("Year"),
+                &a.year_ranks.iter().map(|r| Bar::new(r.year.to_string(), r.rank as f64).with_tooltip(format!("{}: #{} of {}, {}", r.year, r.rank, r.of, fmt_hours(r.ms_played)))).collect::<Vec<_>>(), "rank"))
+        }
+        div.two {
+            section { (ranked_bars("artist-tracks", "Top tracks in this range", &a.top_tracks, RankBy::Time)) }
+            section {
+                h2 { "Top tracks, year by year" }
+                @for y in a.top_tracks_by_year.iter().rev() {
+                    h3 { (y.year) }
+                    ol { @for t in &y.tracks { li { (t.name) " " span.value { (fmt_hours(t.ms_played)) } } } }
+                }
+            }
+        }
+    };
+    Ok(view::layout(&a.name, &nav(&state, &v), body).into_response())
+}
+
+fn recap(c: &Ctx, year: i32) -> Arc<panels::Recap> {
+    let p = c.prepared.clone();
+    let content = c.q.content;
+    c.prepared
+        .memo(format!("recap|{}|{year}", content.as_str()), move || {
+            let days = RangeChoice::Year(year).days(None);
+            let year_stats = p.stats(content, days);
+            let all = p.stats(content, (None, None));
+            panels::recap(&year_stats, &all, &p.strings, year)
+        })
+}
+
+fn check_year(year: i32) -> Result<i32, AppError> {
+    if (1990..=2200).contains(&year) {
+        Ok(year)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// `GET /dashboard/recap/{year}`: "Wrapped" for any year.
+pub async fn recap_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(year): Path<i32>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let year = check_year(year)?;
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let r = recap(&c, year);
+    let body = html! {
+        p { a href=(c.q.link("/dashboard", &[])) { "← Dashboard" } }
+        h1 { "Your " (year) " in music" }
+        @if r.total.streams == 0 { p { "No listening in " (year) "." } }
+        @else {
+            section.cards {
+                (card("Listening time", "recap-hours", fmt_hours(r.total.ms_played)))
+                (card("Plays", "recap-plays", fmt_int(r.total.plays)))
+                (card("Days listened", "recap-days", fmt_int(r.days_listened as u64)))
+                (card("New artists", "recap-new", fmt_int(r.new_artists)))
+                (card("Longest streak", "recap-streak", r.longest_streak.as_ref().map_or("–".into(), |s| format!("{} days", s.days))))
+            }
+            @if let Some(change) = r.change_from_previous_year {
+                p { (if change >= 0.0 { "Up " } else { "Down " }) (fmt_pct(change.abs())) " from " (year - 1) "." }
+            }
+            @if let (Some(top), Some(share)) = (r.top_artists.first(), r.top_artist_share) {
+                p.lead { "Your artist of the year: " strong { (top.name) } ", " (fmt_pct(share)) " of your music time." }
+            }
+            div.two {
+                (ranked_bars("recap-artists", "Top artists", &r.top_artists, RankBy::Time))
+                (ranked_bars("recap-tracks", "Top tracks", &r.top_tracks, RankBy::Time))
+                (ranked_bars("recap-albums", "Top albums", &r.top_albums, RankBy::Time))
+                @if !r.top_shows.is_empty() { (ranked_bars("recap-shows", "Top podcasts", &r.top_shows, RankBy::Time)) }
+            }
+            ul {
+                @if let Some(m) = &r.busiest_month { li { "Busiest month: " (m.month) ", " (fmt_hours(m.ms_played)) } }
+                @if let Some(w) = &r.busiest_weekday { li { "Busiest weekday: " (w.label) } }
+                @if let Some(h) = &r.busiest_hour { li { "Busiest hour: " (h.label) } }
+                @if let Some(f) = &r.first_stream { li { "First stream of the year: " (f.name.as_deref().unwrap_or("–")) @if let Some(b) = &f.by { " — " (b) } ", " (f.at.replace('T', " ").trim_end_matches('Z')) " UTC" } }
+            }
+            @if !r.top_new_artists.is_empty() {
+                h2 { "Discovered in " (year) }
+                ol { @for e in &r.top_new_artists { li { (e.name) " " span.value { (fmt_hours(e.ms_played)) } } } }
+            }
+        }
+    };
+    Ok(view::layout(&format!("{year} recap"), &nav(&state, &v), body).into_response())
+}
+
+// -------------------------------------------------------------------------------------------
+// JSON twins
+
+/// `GET /api/v1/dashboard`: every panel, as the page shows them.
+pub async fn api_board(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Board>, ApiError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    Ok(Json(board(&c).as_ref().clone()))
+}
+
+/// `GET /api/v1/dashboard/ranking`.
+pub async fn api_ranking(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<panels::Ranking>, ApiError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    Ok(Json(ranking(&c).as_ref().clone()))
+}
+
+/// `GET /api/v1/dashboard/artist?name=…`.
+pub async fn api_artist(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<panels::ArtistView>, ApiError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    Ok(Json(artist(&c)?.as_ref().clone()))
+}
+
+/// `GET /api/v1/dashboard/recap/{year}`.
+pub async fn api_recap(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(year): Path<i32>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<panels::Recap>, ApiError> {
+    let year = check_year(year)?;
+    let c = context(&state, &v, raw.as_deref()).await?;
+    Ok(Json(recap(&c, year).as_ref().clone()))
+}
