@@ -238,11 +238,18 @@ async fn one(
     v: Visitor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<UploadView>> {
-    Ok(Json(UploadView::from(
-        &actions::find_upload(&state, &v, &id).await?,
-    )))
+    let upload = actions::find_upload(&state, &v, &id).await?;
+    if upload.state == storage::uploads::State::Ready
+        && let Some(user) = &v.user
+    {
+        // The page that polls this opens the dashboard next: prepare it now.
+        let ready = actions::selection(&state, user, &[]).await?;
+        state
+            .dash()
+            .warm(&state, user, ready.into_iter().map(|u| u.id).collect());
+    }
+    Ok(Json(UploadView::from(&upload)))
 }
-
 async fn delete(
     State(state): State<AppState>,
     v: Visitor,

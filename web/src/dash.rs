@@ -188,6 +188,30 @@ pub struct DashCache {
 const SELECTIONS_KEPT: usize = 8;
 
 impl DashCache {
+    /// Starts preparing the selection in the background unless it is prepared or being
+    /// prepared: called when an upload is seen ready, so that the dashboard the user opens
+    /// next is already in memory.
+    pub fn warm(&self, state: &AppState, user: &User, upload_ids: Vec<String>) {
+        let mut ids = upload_ids.clone();
+        ids.sort();
+        let key: Key = (
+            user.id.clone(),
+            ids.join(","),
+            user.stats_version,
+            user.tz.clone(),
+            user.min_play_ms,
+        );
+        if self.entries.lock().expect("cache lock").contains_key(&key) {
+            return;
+        }
+        let (state, user) = (state.clone(), user.clone());
+        tokio::spawn(async move {
+            if let Err(e) = state.dash().get(&state, &user, &upload_ids).await {
+                tracing::warn!(user = %user.id, error = %e, "preparing a dashboard in advance failed");
+            }
+        });
+    }
+
     /// The prepared selection for `user` and `upload_ids` (sorted, the ones that count),
     /// building it when missing or stale; concurrent requests for the same one build it once.
     pub async fn get(
