@@ -45,7 +45,12 @@ pub struct BoardQuery {
     pub page: usize,
     /// Artist drill-down: the artist's name.
     pub name: Option<String>,
+    /// A pause of at least this many minutes ends a listening session.
+    pub gap_minutes: u32,
 }
+
+/// The default pause that ends a session, in minutes.
+pub const DEFAULT_GAP_MINUTES: u32 = 30;
 
 fn kind_param(k: EntityKind) -> &'static str {
     match k {
@@ -117,7 +122,19 @@ impl BoardQuery {
                 .map_err(|_| AppError::BadRequest("“page” must be a number.".into()))?
                 .max(1),
         };
+        let gap_minutes = match get("gap") {
+            None | Some("") => DEFAULT_GAP_MINUTES,
+            Some(g) => match g.parse::<u32>() {
+                Ok(m) if (1..=24 * 60).contains(&m) => m,
+                _ => {
+                    return Err(AppError::BadRequest(
+                        "“gap” must be a number of minutes from 1 to 1440.".into(),
+                    ));
+                }
+            },
+        };
         Ok(BoardQuery {
+            gap_minutes,
             uploads,
             range: RangeChoice::parse(get("range"), get("from"), get("to"))?,
             content,
@@ -178,7 +195,7 @@ impl BoardQuery {
             },
         );
         for (k, v) in change {
-            if !["range", "from", "to", "content", "by"].contains(k) && !v.is_empty() {
+            if !["range", "from", "to", "content", "by", "gap"].contains(k) && !v.is_empty() {
                 pairs.push(((*k).to_string(), (*v).to_string()));
             }
         }
@@ -192,7 +209,8 @@ impl BoardQuery {
 
     fn key(&self, days: DayRange, what: &str) -> String {
         format!(
-            "{what}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+            "{what}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+            self.gap_minutes,
             self.content.as_str(),
             days.0.map(|d| d.0),
             days.1.map(|d| d.0),
@@ -231,6 +249,8 @@ pub struct Meta {
     pub history_last_day: Option<String>,
     /// Calendar years with listening, for the recap links.
     pub years: Vec<i32>,
+    /// A pause of at least this many minutes ends a listening session.
+    pub session_gap_minutes: u32,
 }
 
 /// Every panel of the dashboard.
@@ -312,6 +332,7 @@ fn meta(c: &Ctx) -> Meta {
         history_first_day: p.span().map(|s| s.0.label()),
         history_last_day: p.span().map(|s| s.1.label()),
         years,
+        session_gap_minutes: c.q.gap_minutes,
     }
 }
 
@@ -329,7 +350,9 @@ fn board(c: &Ctx) -> Arc<Board> {
             .filter(|x| q.content.admits(x.kind))
             .copied()
             .collect();
-        let loops = panels::loops(&plays, strings, p.settings.session_gap_ms);
+        let gap_ms = i64::from(q.gap_minutes) * 60_000;
+        let loops = panels::loops(&plays, strings, gap_ms);
+        let session_list = schema::aggregate::sessions(&plays, gap_ms);
         // The ridgeline shows the last 12 months of the range (a ridge per month).
         let ridge_days = match range.by_day.keys().next_back() {
             Some(last) => {
@@ -349,7 +372,7 @@ fn board(c: &Ctx) -> Arc<Board> {
             tops: panels::tops(&range, strings, q.by, 10),
             discoveries: panels::discoveries(&range, &all, strings),
             streaks: panels::streaks(&range),
-            sessions: panels::sessions(&range, &loops),
+            sessions: panels::sessions(&session_list, &loops),
             loops: loops.into_iter().take(10).collect(),
             skips: panels::skips(&range, strings),
             platforms: panels::platforms(&range),
@@ -435,6 +458,7 @@ fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
                 input type="hidden" name="range" value="custom";
                 @if q.content != Content::All { input type="hidden" name="content" value=(q.content.as_str()); }
                 @if q.by == RankBy::Plays { input type="hidden" name="by" value="plays"; }
+                @if q.gap_minutes != DEFAULT_GAP_MINUTES { input type="hidden" name="gap" value=(q.gap_minutes); }
                 label for="from" { "From" } input id="from" name="from" type="date" value=[m.from.as_deref()];
                 label for="to" { "To" } input id="to" name="to" type="date" value=[m.to.as_deref()];
                 button type="submit" { "Show" }
@@ -555,7 +579,20 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 }
                 div {
                     h3 { "Longest sessions" }
-                    p.hint { (fmt_int(b.sessions.count as u64)) " sessions (a pause of 30 minutes or more ends one)." }
+                    p.hint { (fmt_int(b.sessions.count as u64)) " sessions; a pause of " (m.session_gap_minutes) " minutes or more ends one." }
+                    form.range method="get" action="/dashboard" {
+                        @for id in &q.uploads { input type="hidden" name="u" value=(id); }
+                        @if q.range != RangeChoice::All { input type="hidden" name="range" value=(q.range.param()); }
+                        @if let RangeChoice::Custom(f, t) = q.range {
+                            @if let Some(f) = f { input type="hidden" name="from" value=(f.label()); }
+                            @if let Some(t) = t { input type="hidden" name="to" value=(t.label()); }
+                        }
+                        @if q.content != Content::All { input type="hidden" name="content" value=(q.content.as_str()); }
+                        @if q.by == RankBy::Plays { input type="hidden" name="by" value="plays"; }
+                        label for="gap" { "Pause that ends a session (minutes)" }
+                        input id="gap" name="gap" type="number" min="1" max="1440" value=(m.session_gap_minutes);
+                        button type="submit" { "Apply" }
+                    }
                     ol { @for s in &b.sessions.longest {
                         li { (fmt_hours(s.duration_ms)) ", " (s.streams) " streams, from " (s.start.replace('T', " ").trim_end_matches('Z')) " UTC"
                             @if s.has_loop { " " span.badge title="The same track five or more times in a row" { "loop" } } }

@@ -62,29 +62,9 @@ pub const NEW_ARTISTS_LISTED: usize = 10;
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
 
-/// Time and counts of a bucket.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Totals {
-    /// Milliseconds listened.
-    pub ms_played: u64,
-    /// Streams of any length.
-    pub streams: u64,
-    /// Streams of at least the play threshold.
-    pub plays: u64,
-    /// Streams marked skipped.
-    pub skips: u64,
-}
-
-impl From<Cell> for Totals {
-    fn from(c: Cell) -> Self {
-        Totals {
-            ms_played: c.ms,
-            streams: c.streams,
-            plays: c.plays,
-            skips: c.skips,
-        }
-    }
-}
+/// Time and counts of a bucket (the same shape as the overview's: one `Totals` schema in the
+/// API description).
+pub use crate::dashboard::Totals;
 
 /// One point of a time series.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -791,7 +771,7 @@ pub fn loops(plays: &[Play], strings: &Strings, gap_ms: i64) -> Vec<Loop> {
 
 /// One listening session.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct SessionView {
+pub struct ListeningSession {
     /// Start of the first stream (RFC 3339 UTC).
     pub start: String,
     /// End of the last stream.
@@ -816,23 +796,24 @@ pub struct Sessions {
     pub mean_ms_played: Option<u64>,
     /// Up to [`SESSIONS_LISTED`] sessions with the most time played, longest first (ties:
     /// earliest first).
-    pub longest: Vec<SessionView>,
+    pub longest: Vec<ListeningSession>,
 }
 
-/// The sessions of `range`; `loops` (from [`loops`] over the range's plays, or empty) flags
-/// the sessions that contain one.
-pub fn sessions(range: &Stats, loops: &[Loop]) -> Sessions {
-    let mut longest: Vec<_> = range.sessions.iter().collect();
+/// Listening sessions (`list`: from `schema::aggregate::sessions` over the range's plays with
+/// the gap the viewer chose, or a range's `Stats::sessions`); `loops` (from [`loops`] over the
+/// same plays, or empty) flags the sessions that contain one.
+pub fn sessions(list: &[schema::aggregate::Session], loops: &[Loop]) -> Sessions {
+    let mut longest: Vec<_> = list.iter().collect();
     longest.sort_by(|a, b| b.ms.cmp(&a.ms).then(a.start_ms.cmp(&b.start_ms)));
     longest.truncate(SESSIONS_LISTED);
-    let total: u64 = range.sessions.iter().map(|s| s.ms).sum();
-    let count = range.sessions.len();
+    let total: u64 = list.iter().map(|s| s.ms).sum();
+    let count = list.len();
     Sessions {
         count,
         mean_ms_played: (count > 0).then(|| total / count as u64),
         longest: longest
             .into_iter()
-            .map(|s| SessionView {
+            .map(|s| ListeningSession {
                 start: format_rfc3339(s.start_ms),
                 end: format_rfc3339(s.end_ms),
                 duration_ms: (s.end_ms - s.start_ms).max(0) as u64,
@@ -1930,7 +1911,7 @@ mod tests {
             ("2024-05-01T10:00:00Z", "2024-05-01T10:18:00Z")
         );
         let st = Stats::build(&plays, Settings::default());
-        let sessions = sessions(&st, &found);
+        let sessions = sessions(&st.sessions, &found);
         assert_eq!(sessions.count, 2);
         assert!(sessions.longest[0].has_loop);
         assert!(!sessions.longest[1].has_loop);
@@ -2100,7 +2081,7 @@ mod tests {
         let r = recap(&empty, &empty, &s, 2024);
         assert!(r.busiest_hour.is_none() && r.top_artist_share.is_none());
         assert!(hour_weekday(&empty).busiest.is_none());
-        assert!(sessions(&empty, &[]).mean_ms_played.is_none());
+        assert!(sessions(&empty.sessions, &[]).mean_ms_played.is_none());
         let json = serde_json::json!({
             "overview": o,
             "over_time": over_time(&empty),
@@ -2109,7 +2090,7 @@ mod tests {
             "tops": tops(&empty, &s, RankBy::Plays, 10),
             "discoveries": d,
             "streaks": streaks(&empty),
-            "sessions": sessions(&empty, &loops(&[], &s, 1)),
+            "sessions": sessions(&empty.sessions, &loops(&[], &s, 1)),
             "skips": sk,
             "platforms": platforms(&empty),
             "countries": countries(&empty),
