@@ -21,9 +21,10 @@ use crate::AppState;
 use crate::charts::{self, Bar, Chart, fmt_hours, fmt_int, fmt_pct};
 use crate::dash::{Content, DayRange, Prepared, RangeChoice};
 use crate::error::{ApiError, AppError, PageError};
+use crate::pages::nav;
 use crate::panels;
 use crate::session::Visitor;
-use crate::view::{self, Nav};
+use crate::view;
 
 /// Entries per page of the ranking.
 pub const PER_PAGE: usize = 25;
@@ -380,19 +381,6 @@ fn board(c: &Ctx) -> Arc<Board> {
             ridgeline: panels::ridgeline(&ridge_stats),
         }
     })
-}
-
-fn nav(state: &AppState, v: &Visitor) -> Nav {
-    Nav {
-        email: v
-            .user
-            .as_ref()
-            .filter(|u| !u.anonymous)
-            .and_then(|u| u.email.clone()),
-        anonymous: v.user.as_ref().is_some_and(|u| u.anonymous),
-        admin: v.user.as_ref().is_some_and(|u| state.is_admin(u)),
-        csrf: v.csrf(state),
-    }
 }
 
 fn hours(ms: u64) -> f64 {

@@ -177,6 +177,19 @@ type Key = (String, String, i64, String, i64);
 /// An entry: when it was last used, and the selection (built once, however many ask).
 type Entry = (u64, Arc<OnceCell<Arc<Prepared>>>);
 
+/// The key of a user's selection in the state their data is in now.
+fn key(user: &User, upload_ids: &[String]) -> Key {
+    let mut ids = upload_ids.to_vec();
+    ids.sort();
+    (
+        user.id.clone(),
+        ids.join(","),
+        user.stats_version,
+        user.tz.clone(),
+        user.min_play_ms,
+    )
+}
+
 /// Prepared selections in memory, least recently used dropped first.
 #[derive(Debug, Default)]
 pub struct DashCache {
@@ -192,15 +205,7 @@ impl DashCache {
     /// prepared: called when an upload is seen ready, so that the dashboard the user opens
     /// next is already in memory.
     pub fn warm(&self, state: &AppState, user: &User, upload_ids: Vec<String>) {
-        let mut ids = upload_ids.clone();
-        ids.sort();
-        let key: Key = (
-            user.id.clone(),
-            ids.join(","),
-            user.stats_version,
-            user.tz.clone(),
-            user.min_play_ms,
-        );
+        let key = key(user, &upload_ids);
         if self.entries.lock().expect("cache lock").contains_key(&key) {
             return;
         }
@@ -222,13 +227,7 @@ impl DashCache {
     ) -> Result<Arc<Prepared>, AppError> {
         let mut ids = upload_ids.to_vec();
         ids.sort();
-        let key: Key = (
-            user.id.clone(),
-            ids.join(","),
-            user.stats_version,
-            user.tz.clone(),
-            user.min_play_ms,
-        );
+        let key = key(user, &ids);
         let tick = self
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -377,8 +376,14 @@ impl RangeChoice {
                 last.map(|l| {
                     let (y, m, d) = l.ymd();
                     let months = y * 12 + m as i32 - 1 - 6;
-                    let (y2, m2) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
-                    let start = schema::time::days_from_civil(i64::from(y2), m2, d.min(28)) as i32;
+                    // The same day six months back, or that month's last day when it is
+                    // shorter (31 March → 30 September); the range starts the day after.
+                    let first_of = |months: i32| {
+                        let (y2, m2) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
+                        schema::time::days_from_civil(i64::from(y2), m2, 1) as i32
+                    };
+                    let (first, next) = (first_of(months), first_of(months + 1));
+                    let start = first + (d as i32 - 1).min(next - first - 1);
                     Day(start + 1)
                 }),
                 last,

@@ -59,7 +59,8 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/admin/reingest", post(reingest))
 }
 
-fn nav(state: &AppState, v: &Visitor) -> Nav {
+/// What the layout needs about the visitor.
+pub(crate) fn nav(state: &AppState, v: &Visitor) -> Nav {
     Nav {
         email: v
             .user
