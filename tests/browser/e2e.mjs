@@ -10,7 +10,7 @@
 // Nothing is ever skipped: a missing variable, browser or server fails the run.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -188,17 +188,31 @@ async function signIn(page, email, password) {
  * and play count.
  */
 async function uploadSample(ctx, shotName) {
+  return uploadFile(ctx, shotName, 'my_spotify_data.zip');
+}
+
+/**
+ * As uploadSample, with SAMPLE_ZIP's bytes sent under the file name `name`; no screenshot
+ * when `shotName` is null.
+ */
+async function uploadFile(ctx, shotName, name) {
   const { page } = ctx;
   const items = page.locator('form[data-upload] .progress-list .item');
   const before = await items.count();
-  await page.setInputFiles('#files', SAMPLE_ZIP);
+  if (name === 'my_spotify_data.zip') {
+    await page.setInputFiles('#files', SAMPLE_ZIP);
+  } else {
+    await page.setInputFiles('#files', { name, mimeType: 'application/zip', buffer: readFileSync(SAMPLE_ZIP) });
+  }
   const item = items.nth(before);
   await item.waitFor({ state: 'attached' });
   const bar = item.locator('progress');
   await bar.waitFor({ state: 'visible' });
   assert.equal(await bar.getAttribute('max'), '100', 'the progress bar counts to 100');
-  assert.match(await item.locator('strong').innerText(), /my_spotify_data\.zip/);
-  await ctx.screenshot(shotName);
+  assert.equal((await item.locator('strong').innerText()).trim(), name);
+  if (shotName) {
+    await ctx.screenshot(shotName);
+  }
 
   // queued/processing until the worker is done: ready, failed, or refused by the server.
   const settled = item.locator('xpath=self::*[@data-state="ready" or @data-state="failed" or @data-state="refused"]');
@@ -286,12 +300,13 @@ test('account flow: sign up, upload with progress, dashboard, password change, s
     const hours = (await page.locator('[data-stat=hours]').innerText()).trim();
     assert.match(hours, /^[\d.,]+ h$/);
     assert.ok(parseFloat(hours.replace(/,/g, '')) > 0, `listening time is not zero: ${hours}`);
-    const topArtists = page.locator('section', { has: page.getByRole('heading', { name: 'Top artists' }) });
-    const first = topArtists.locator('ol.ranking li').first();
+    const topArtists = page.locator('figure#top-artists');
+    assert.equal(await topArtists.locator('svg > title').textContent(), 'Top artists');
+    const first = topArtists.locator('svg .mark').first();
     await first.waitFor();
-    assert.notEqual((await first.locator('.name').innerText()).trim(), '', 'the top artist has a name');
-    assert.match(await first.locator('.value').innerText(), /[1-9][\d,]* plays/);
-    assert.ok((await page.locator('ol.bars li').count()) > 0, 'listening per month has bars');
+    // The first bar's tooltip: rank, name, time and plays.
+    assert.match(await first.locator('title').textContent(), /#1 \S.*: .+ · [1-9][\d,]* plays$/);
+    assert.ok((await page.locator('figure#per-month svg .mark').count()) > 0, 'listening per month has bars');
     await ctx.screenshot('dashboard');
     ctx.assertClean('dashboard');
 
@@ -422,6 +437,177 @@ test('anonymous flow: upload without an account, then sign up and keep the uploa
     await page.waitForURL((u) => u.pathname === `/uploads/${id}`);
     assert.equal(await page.getByText('Deleted automatically').count(), 0, 'a claimed upload does not expire');
     await ctx.screenshot('claimed-upload-detail');
+  });
+});
+
+/** The overview cards of a dashboard page: `{ hours, plays, artists, days }` as shown. */
+async function cards(page) {
+  const text = async (stat) => (await page.locator(`[data-stat=${stat}]`).innerText()).trim();
+  return { hours: await text('hours'), plays: count(await text('plays')), artists: count(await text('artists')), days: count(await text('days')) };
+}
+
+/** The `u` parameters of the page's address, sorted. */
+function selectedIds(page) {
+  return new URL(page.url()).searchParams.getAll('u').sort();
+}
+
+/** Clicks a link and waits for the page it opens (a same-document load). */
+async function follow(page, link, until) {
+  await Promise.all([page.waitForURL(until), link.click()]);
+  await page.waitForLoadState('load');
+}
+
+/** The text of the focused element. */
+async function focusedText(page) {
+  return page.evaluate(() => (document.activeElement?.textContent ?? '').trim());
+}
+
+test('dashboard flow: two uploads merged, range presets, ranking by keyboard, artist drill-down, year recap', async () => {
+  await withContext('dashboard', async (ctx) => {
+    const { page } = ctx;
+    await page.goto('/signup');
+    await signUp(page, `dash-${RUN}@example.com`, `Dash-Pass-${RUN}-q3`);
+
+    // The sample twice, under two names: two uploads holding the same streams.
+    const a = await uploadFile(ctx, null, 'my_spotify_data.zip');
+    const b = await uploadFile(ctx, null, 'copy_of_my_spotify_data.zip');
+    assert.notEqual(a.id, b.id);
+    assert.equal(a.plays, b.plays);
+    ctx.assertClean('uploads');
+
+    // Both selected on the uploads page: one dashboard, each stream once.
+    await page.goto('/uploads');
+    for (const id of [a.id, b.id]) {
+      await row(page, id).locator('input[type=checkbox][name=u]').check();
+    }
+    await follow(
+      page,
+      page.getByRole('button', { name: 'Open the dashboard for the selected uploads' }),
+      (u) => u.pathname === '/dashboard',
+    );
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort());
+    assert.equal(await page.locator('h1').innerText(), 'Your listening');
+    const hint = await page.locator('nav.controls p.hint').innerText();
+    assert.match(hint, /my_spotify_data\.zip/);
+    assert.match(hint, /copy_of_my_spotify_data\.zip/);
+    const all = await cards(page);
+    assert.equal(all.plays, a.plays, 'the same streams in both uploads count once');
+    assert.ok(all.artists > 25, `enough artists for two ranking pages: ${all.artists}`);
+    const allTime = page.locator('nav.controls ul.presets').first().getByRole('link', { name: 'All time' });
+    assert.equal(await allTime.getAttribute('aria-current'), 'true');
+    await ctx.screenshot('merged');
+    ctx.assertClean('merged dashboard');
+
+    // Presets, by their links; each keeps the selection and is anchored on the last day of
+    // listening (the hint says which days are shown).
+    const presets = page.locator('nav.controls ul.presets').first();
+    await follow(page, presets.getByRole('link', { name: 'Last 4 weeks' }), (u) => u.searchParams.get('range') === '4w');
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the preset keeps the selection');
+    assert.equal(await presets.getByRole('link', { name: 'Last 4 weeks' }).getAttribute('aria-current'), 'true');
+    const shown = (await page.locator('nav.controls p.hint').innerText()).match(/Showing (\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)\./);
+    assert.ok(shown, 'the hint names the days shown');
+    assert.equal((Date.parse(shown[2]) - Date.parse(shown[1])) / 86_400_000, 27, '4 weeks are 28 days');
+    const fourWeeks = await cards(page);
+    assert.ok(fourWeeks.plays <= all.plays && fourWeeks.days <= 28, `4 weeks within all time: ${JSON.stringify(fourWeeks)}`);
+    assert.equal(await page.locator('#to').inputValue(), shown[2], 'the range form shows the last day');
+    await ctx.screenshot('last-4-weeks');
+
+    await follow(page, presets.getByRole('link', { name: 'Latest year' }), (u) => u.searchParams.get('range') === 'year');
+    const latest = await cards(page);
+    const latestYear = shown[2].slice(0, 4);
+    assert.match(await page.locator('nav.controls p.hint').innerText(), new RegExp(`Showing ${latestYear}-01-01 to ${latestYear}-12-31\\.`));
+    assert.ok(latest.plays >= fourWeeks.plays && latest.plays <= all.plays);
+
+    // Every year's plays add up to all time's.
+    const years = (await presets.getByRole('link').allInnerTexts()).filter((t) => /^\d{4}$/.test(t.trim()));
+    assert.ok(years.length >= 2, `year presets: ${years}`);
+    let sum = 0;
+    const perYear = {};
+    for (const y of years) {
+      await follow(page, presets.getByRole('link', { name: y, exact: true }), (u) => u.searchParams.get('range') === y);
+      perYear[y] = (await cards(page)).plays;
+      sum += perYear[y];
+    }
+    assert.equal(perYear[latestYear], latest.plays, 'the latest year is its year');
+    assert.equal(sum, all.plays, `the years' plays add up: ${JSON.stringify(perYear)}`);
+    await ctx.screenshot('a-year');
+
+    await follow(page, presets.getByRole('link', { name: 'All time' }), (u) => u.searchParams.get('range') === 'all');
+    assert.deepEqual(await cards(page), all, 'back to all time: the same cards');
+    await ctx.screenshot('all-time');
+    ctx.assertClean('presets');
+
+    // The ranking, by keyboard: ↓ into the list and through it, past the end to the next page,
+    // ↑ back past its start to the previous one; Enter opens an artist.
+    await follow(page, page.getByRole('link', { name: 'All artists, ranked →' }), (u) => u.pathname === '/dashboard/ranking');
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the ranking keeps the selection');
+    const links = page.locator('ol[data-ranking] a.rank-link');
+    const names = await links.allInnerTexts();
+    assert.equal(names.length, 25, 'a full first page');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focusedText(page), names[0].trim(), '↓ enters the list at the top');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focusedText(page), names[1].trim());
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focusedText(page), names[0].trim());
+    await ctx.screenshot('ranking');
+    for (let i = 1; i < names.length; i += 1) {
+      await page.keyboard.press('ArrowDown');
+    }
+    assert.equal(await focusedText(page), names[24].trim(), 'the last entry of the page');
+    await Promise.all([
+      page.waitForURL((u) => u.searchParams.get('page') === '2' && u.searchParams.get('focus') === 'first'),
+      page.keyboard.press('ArrowDown'),
+    ]);
+    await page.waitForLoadState('load');
+    assert.equal(await page.locator('ol[data-ranking]').getAttribute('start'), '26', 'page 2 starts at 26');
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the next page keeps the selection');
+    const second = await links.allInnerTexts();
+    await page.waitForFunction(() => document.activeElement?.classList.contains('rank-link'));
+    assert.equal(await focusedText(page), second[0].trim(), 'the next page opens on its first entry');
+    await ctx.screenshot('ranking-page-2');
+    await Promise.all([
+      page.waitForURL((u) => u.searchParams.get('page') === '1' && u.searchParams.get('focus') === 'last'),
+      page.keyboard.press('ArrowUp'),
+    ]);
+    await page.waitForLoadState('load');
+    await page.waitForFunction(() => document.activeElement?.classList.contains('rank-link'));
+    assert.equal(await focusedText(page), names[24].trim(), 'back on the last entry of page 1');
+    await page.keyboard.press('ArrowUp');
+    const artist = names[23].trim();
+    assert.equal(await focusedText(page), artist);
+    ctx.assertClean('ranking');
+
+    // Enter: the artist's drill-down, with its two weekday × time-of-day heat maps.
+    await Promise.all([page.waitForURL((u) => u.pathname === '/dashboard/artist'), page.keyboard.press('Enter')]);
+    await page.waitForLoadState('load');
+    assert.equal(new URL(page.url()).searchParams.get('name'), artist);
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the artist page keeps the selection');
+    assert.equal(await page.locator('h1').innerText(), artist);
+    const heatmaps = page.locator('figure.chart-heatmap');
+    assert.equal(await heatmaps.count(), 2, 'this range and all time');
+    for (const title of await heatmaps.locator('svg > title').allTextContents()) {
+      assert.match(title, /weekday/, `a heat map by weekday: ${title}`);
+    }
+    assert.ok((await heatmaps.first().locator('.mark').count()) > 0, 'the heat map has cells');
+    assert.match(await page.locator('[data-stat=artist-plays]').innerText(), /^\d[\d,]*$/);
+    await ctx.screenshot('artist');
+    // A preset on the artist page stays on the artist.
+    await follow(page, page.locator('nav.controls ul.presets').first().getByRole('link', { name: 'All time' }), (u) => u.searchParams.get('range') === 'all');
+    assert.equal(await page.locator('h1').innerText(), artist);
+    ctx.assertClean('artist');
+
+    // A year recap, from the dashboard's "Year recaps" links.
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    const recaps = page.locator('section#recaps');
+    const firstYear = years[years.length - 1];
+    await follow(page, recaps.getByRole('link', { name: firstYear, exact: true }), (u) => u.pathname === `/dashboard/recap/${firstYear}`);
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the recap keeps the selection');
+    assert.equal(await page.locator('h1').innerText(), `Your ${firstYear} in music`);
+    assert.equal(count(await page.locator('[data-stat=recap-plays]').innerText()), perYear[firstYear], 'the recap counts the year');
+    assert.match(await page.locator('p.lead').innerText(), /Your artist of the year: .+, \d+ % of your music time\./);
+    await ctx.screenshot('recap');
+    ctx.assertClean('recap');
   });
 });
 

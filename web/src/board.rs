@@ -195,8 +195,31 @@ impl BoardQuery {
                 "plays".into()
             },
         );
+        // What the page is about stays too: the ranking's kind, the artist, the session pause.
+        set(
+            "kind",
+            if self.kind == EntityKind::Artist {
+                String::new()
+            } else {
+                kind_param(self.kind).into()
+            },
+        );
+        set("name", self.name.clone().unwrap_or_default());
+        set(
+            "gap",
+            if self.gap_minutes == DEFAULT_GAP_MINUTES {
+                String::new()
+            } else {
+                self.gap_minutes.to_string()
+            },
+        );
         for (k, v) in change {
-            if !["range", "from", "to", "content", "by", "gap"].contains(k) && !v.is_empty() {
+            if ![
+                "range", "from", "to", "content", "by", "gap", "kind", "name",
+            ]
+            .contains(k)
+                && !v.is_empty()
+            {
                 pairs.push(((*k).to_string(), (*v).to_string()));
             }
         }
@@ -447,6 +470,8 @@ fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
                 @if q.content != Content::All { input type="hidden" name="content" value=(q.content.as_str()); }
                 @if q.by == RankBy::Plays { input type="hidden" name="by" value="plays"; }
                 @if q.gap_minutes != DEFAULT_GAP_MINUTES { input type="hidden" name="gap" value=(q.gap_minutes); }
+                @if q.kind != EntityKind::Artist { input type="hidden" name="kind" value=(kind_param(q.kind)); }
+                @if let Some(name) = &q.name { input type="hidden" name="name" value=(name); }
                 label for="from" { "From" } input id="from" name="from" type="date" value=[m.from.as_deref()];
                 label for="to" { "To" } input id="to" name="to" type="date" value=[m.to.as_deref()];
                 button type="submit" { "Show" }
@@ -477,8 +502,7 @@ fn ranked_bars(id: &str, title: &str, list: &[panels::RankedEntry], by: RankBy) 
                 None => e.name.clone(),
             };
             let tip = format!(
-                "#{} {label}: {} · {} plays",
-                e.rank,
+                "{label}: {} · {} plays",
                 fmt_hours(e.ms_played),
                 fmt_int(e.plays)
             );
@@ -567,7 +591,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 }
                 div {
                     h3 { "Longest sessions" }
-                    p.hint { (fmt_int(b.sessions.count as u64)) " sessions; a pause of " (m.session_gap_minutes) " minutes or more ends one." }
+                    p.hint { (fmt_int(b.sessions.count as u64)) " sessions; a pause longer than " (m.session_gap_minutes) " minutes ends one." }
                     form.range method="get" action="/dashboard" {
                         @for id in &q.uploads { input type="hidden" name="u" value=(id); }
                         @if q.range != RangeChoice::All { input type="hidden" name="range" value=(q.range.param()); }
@@ -720,7 +744,7 @@ pub async fn ranking_page(
                     } @else {
                         a.rank-link href="#" aria-disabled="true" { (e.name) @if let Some(by) = &e.by { " — " (by) } }
                     }
-                    span.value { (fmt_hours(e.ms_played)) " · " (fmt_int(e.plays)) " plays" }
+                    span.value { (fmt_hours(e.ms_played)) " · " (fmt_int(e.plays)) (if e.plays == 1 { " play" } else { " plays" }) }
                 }
             }
         }

@@ -151,7 +151,7 @@ impl Prepared {
             return s.clone();
         }
         let slice = self.slice(range);
-        let built = Arc::new(if content == Content::All {
+        let mut stats = if content == Content::All {
             Stats::build(slice, self.settings)
         } else {
             let chosen: Vec<Play> = slice
@@ -160,7 +160,17 @@ impl Prepared {
                 .copied()
                 .collect();
             Stats::build(&chosen, self.settings)
-        });
+        };
+        // A stream counts in a range when it ended in it; its time before the first day (it
+        // started the evening before) stays in the totals but puts no day before the range on
+        // the day series, the days listened or the streaks.
+        if let Some(from) = range.0 {
+            stats.by_day.retain(|d, _| *d >= from);
+        }
+        if let Some(to) = range.1 {
+            stats.by_day.retain(|d, _| *d <= to);
+        }
+        let built = Arc::new(stats);
         let mut kept = self.stats.lock().expect("stats lock");
         if kept.len() >= RANGES_KEPT {
             // Keep all-time views; drop the rest (ranges are cheap to rebuild).

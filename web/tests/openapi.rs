@@ -5,11 +5,13 @@
 //! - its operations are exactly the routes of `src/api.rs` (under the prefix `src/lib.rs` nests
 //!   them at) plus the other routes of `src/lib.rs` but static files, read from the source, so
 //!   that a route added without its description fails here;
-//! - each schema names a `pub struct` of `src/` with the same fields, types and nullability;
+//! - each schema names a `pub struct` of `src/` with the same fields, types and nullability
+//!   (`[T; N]` as an array of N items, `serde(rename)` followed), or a string enum with the
+//!   values of the Rust enum of that name;
 //! - the real router, over a throwaway SQLite database, answers every documented operation,
 //!   and a walk through the API (session, anonymous upload, sign-up, settings, stats, export,
-//!   password, sign-out, account deletion) gets only statuses, content types and bodies the
-//!   document describes.
+//!   password, the dashboards empty and then over an upload the walk ingests itself, sign-out,
+//!   account deletion) gets only statuses, content types and bodies the document describes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -483,9 +485,18 @@ fn the_source_scan_reads_method_chains() {
 #[derive(Debug, Clone, PartialEq)]
 enum Shape {
     Str,
-    Int { unsigned: bool },
+    Int {
+        unsigned: bool,
+    },
+    Num,
     Bool,
-    Array(Box<Shape>),
+    /// Items, whether they may be null (`[Option<T>; N]`), and the length of a fixed-size
+    /// array (`[T; N]`, described with `minItems` = `maxItems` = N).
+    Array {
+        items: Box<Shape>,
+        null_items: bool,
+        len: Option<usize>,
+    },
     Ref(String),
 }
 
@@ -495,8 +506,30 @@ impl Shape {
     fn same(&self, schema: &Shape) -> bool {
         match (self, schema) {
             (Shape::Int { .. }, Shape::Int { .. }) => true,
-            (Shape::Array(a), Shape::Array(b)) => a.same(b),
+            (
+                Shape::Array {
+                    items: a,
+                    null_items: na,
+                    len: la,
+                },
+                Shape::Array {
+                    items: b,
+                    null_items: nb,
+                    len: lb,
+                },
+            ) => na == nb && la == lb && a.same(b),
             (a, b) => a == b,
+        }
+    }
+
+    /// Whether it holds an unsigned integer that the schema does not bound at 0.
+    fn unsigned_unbounded(&self, schema: &Shape) -> bool {
+        match (self, schema) {
+            (Shape::Int { unsigned: true }, Shape::Int { unsigned }) => !unsigned,
+            (Shape::Array { items: a, .. }, Shape::Array { items: b, .. }) => {
+                a.unsigned_unbounded(b)
+            }
+            _ => false,
         }
     }
 }
@@ -511,8 +544,33 @@ fn rust_shape(ty: &str) -> (Shape, bool) {
     }
     if let Some(inner) = ty.strip_prefix("Vec<").and_then(|t| t.strip_suffix('>')) {
         let (s, opt) = rust_shape(inner);
-        assert!(!opt, "Vec<Option<…>> is not understood");
-        return (Shape::Array(Box::new(s)), false);
+        return (
+            Shape::Array {
+                items: Box::new(s),
+                null_items: opt,
+                len: None,
+            },
+            false,
+        );
+    }
+    if let Some(inner) = ty.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        // `[T; N]`: the last `;` at the top level separates the length.
+        let (item, len) = inner
+            .rsplit_once(';')
+            .unwrap_or_else(|| panic!("slice type {ty} is not understood by this test"));
+        let len: usize = len
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("array length in {ty} is not a literal"));
+        let (s, opt) = rust_shape(item);
+        return (
+            Shape::Array {
+                items: Box::new(s),
+                null_items: opt,
+                len: Some(len),
+            },
+            false,
+        );
     }
     let bare = ty.trim_start_matches('&').trim();
     let bare = match bare.strip_prefix('\'') {
@@ -524,6 +582,7 @@ fn rust_shape(ty: &str) -> (Shape, bool) {
         "bool" => Shape::Bool,
         "u8" | "u16" | "u32" | "u64" | "usize" => Shape::Int { unsigned: true },
         "i8" | "i16" | "i32" | "i64" | "isize" => Shape::Int { unsigned: false },
+        "f32" | "f64" => Shape::Num,
         other => {
             let name = other.rsplit("::").next().unwrap_or(other);
             assert!(
@@ -568,14 +627,51 @@ fn schema_shape(s: &Value, what: &str) -> (Shape, bool) {
         ["integer"] => Shape::Int {
             unsigned: s["minimum"].as_i64().is_some_and(|m| m >= 0),
         },
+        ["number"] => Shape::Num,
         ["array"] => {
             let (items, null_items) = schema_shape(&s["items"], what);
-            assert!(!null_items, "{what}: nullable items are not understood");
-            Shape::Array(Box::new(items))
+            let len = match (s["minItems"].as_u64(), s["maxItems"].as_u64()) {
+                (Some(a), Some(b)) if a == b => Some(a as usize),
+                _ => None,
+            };
+            Shape::Array {
+                items: Box::new(items),
+                null_items,
+                len,
+            }
         }
         other => panic!("{what}: type {other:?} is not understood by this test"),
     };
     (shape, nullable)
+}
+
+/// The values of the Rust enums that schemas describe as string enums (`serde` names), every
+/// variant listed: a new variant is a compile error here until its value is added.
+fn rust_enum(name: &str) -> Option<Vec<Value>> {
+    use schema::EntityKind as K;
+    match name {
+        "EntityKind" => {
+            let all = [
+                K::Artist,
+                K::Track,
+                K::Album,
+                K::Show,
+                K::Episode,
+                K::Audiobook,
+            ];
+            for k in all {
+                match k {
+                    K::Artist | K::Track | K::Album | K::Show | K::Episode | K::Audiobook => {}
+                }
+            }
+            Some(
+                all.iter()
+                    .map(|k| serde_json::to_value(k).expect("serialises"))
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
 }
 
 #[derive(Debug)]
@@ -696,6 +792,19 @@ fn every_schema_matches_its_struct_field_for_field() {
         .expect("components.schemas");
     assert!(schemas.len() >= 18, "{} schemas", schemas.len());
     for (name, schema) in schemas {
+        if let Some(values) = schema.get("enum") {
+            // A Rust enum of unit variants, sent as strings.
+            let rust = rust_enum(name).unwrap_or_else(|| {
+                panic!("{name}: an enum schema this test cannot check; add it to rust_enum")
+            });
+            assert_eq!(schema["type"], "string", "{name}");
+            assert_eq!(
+                values,
+                &Value::Array(rust),
+                "{name}: the values vs the Rust enum"
+            );
+            continue;
+        }
         let s = find_struct(name);
         let what = |f: &str| format!("{name}.{f} (src/{})", s.file);
         assert_eq!(schema["type"], "object", "{name}");
@@ -708,20 +817,31 @@ fn every_schema_matches_its_struct_field_for_field() {
             .unwrap_or_default();
         let mut seen = BTreeSet::new();
         for f in &s.fields {
-            for unsupported in ["rename", "flatten", "alias"] {
+            for unsupported in ["rename(", "rename_all", "flatten", "alias"] {
                 assert!(
                     !f.attrs.contains(unsupported),
-                    "{}: serde({unsupported}) is not understood by this test",
+                    "{}: serde({unsupported}…) is not understood by this test",
                     what(&f.name)
                 );
             }
             if f.attrs.contains("serde(skip)") || f.attrs.contains("skip,") {
                 continue;
             }
-            seen.insert(f.name.as_str());
+            // `#[serde(rename = "x")]`: the property is `x`.
+            let key = match f.attrs.split_once("rename") {
+                Some((_, rest)) => {
+                    let rest = rest.trim_start().strip_prefix('=').unwrap_or_else(|| {
+                        panic!("{}: a rename this test does not read", what(&f.name))
+                    });
+                    let rest = rest.trim_start().strip_prefix('"').expect("a quoted name");
+                    &rest[..rest.find('"').expect("closing quote")]
+                }
+                None => f.name.as_str(),
+            };
+            seen.insert(key);
             let prop = props
-                .get(&f.name)
-                .unwrap_or_else(|| panic!("{}: the field is not in the schema", what(&f.name)));
+                .get(key)
+                .unwrap_or_else(|| panic!("{}: the field is not in the schema", what(key)));
             let (rust, option) = rust_shape(&f.ty);
             let (described, nullable) = schema_shape(prop, &what(&f.name));
             assert!(
@@ -730,11 +850,14 @@ fn every_schema_matches_its_struct_field_for_field() {
                 what(&f.name),
                 f.ty
             );
-            if let (Shape::Int { unsigned: true }, Shape::Int { unsigned }) = (&rust, &described) {
-                assert!(unsigned, "{}: {} needs minimum 0", what(&f.name), f.ty);
-            }
+            assert!(
+                !rust.unsigned_unbounded(&described),
+                "{}: {} needs minimum 0",
+                what(&f.name),
+                f.ty
+            );
             let skipped_when_none = f.attrs.contains("skip_serializing_if");
-            let is_required = required.contains(f.name.as_str());
+            let is_required = required.contains(key);
             if s.serialize {
                 // What the server sends: every field but the skipped ones, `None` as null.
                 assert_eq!(
@@ -862,6 +985,20 @@ fn validate(doc: &Value, value: &Value, schema: &Value, at: &str) -> Result<(), 
             validate(doc, v, s, &format!("{at}.{k}"))?;
         }
     }
+    if let Value::Array(items) = value {
+        let n = items.len() as u64;
+        if schema
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| n < m)
+            || schema
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .is_some_and(|m| n > m)
+        {
+            return Err(format!("{at}: {n} items, outside minItems/maxItems"));
+        }
+    }
     if let (Value::Array(items), Some(s)) = (value, schema.get("items")) {
         for (i, v) in items.iter().enumerate() {
             validate(doc, v, s, &format!("{at}[{i}]"))?;
@@ -898,6 +1035,8 @@ struct Client {
     doc: Value,
     cookie: Option<String>,
     csrf: Option<String>,
+    /// What a worker works with (no worker runs: the walk ingests by hand).
+    deps: ingest_worker::Deps,
     _data: tempfile::TempDir,
 }
 
@@ -936,12 +1075,17 @@ impl Client {
             iterations: 1,
             parallelism: 1,
         };
-        let state = web::AppState::new(deps, config, ingest_worker::pool::PoolStatus::default());
+        let state = web::AppState::new(
+            deps.clone(),
+            config,
+            ingest_worker::pool::PoolStatus::default(),
+        );
         Client {
             app: web::router(state),
             doc: document(),
             cookie: None,
             csrf: None,
+            deps,
             _data: data,
         }
     }
@@ -1053,6 +1197,18 @@ impl Client {
                 .to_string(),
         );
     }
+}
+
+/// `s` for a query string.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -1285,6 +1441,174 @@ async fn the_router_answers_as_documented() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     c.take_token(&a);
 
+    // The dashboards. Without a ready upload: 200 and empty panels.
+    let a = c.get("/api/v1/dashboard", "/api/v1/dashboard").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json()["overview"]["total"]["streams"], 0);
+    assert_eq!(a.json()["meta"]["uploads"], json!([]));
+    let a = c
+        .get(
+            "/api/v1/dashboard/ranking?kind=tracks",
+            "/api/v1/dashboard/ranking",
+        )
+        .await;
+    assert_eq!(
+        (a.json()["pages"].clone(), a.json()["page"].clone()),
+        (json!(0), json!(1))
+    );
+    let a = c
+        .get(
+            "/api/v1/dashboard/recap/2023",
+            "/api/v1/dashboard/recap/{year}",
+        )
+        .await;
+    assert_eq!(a.json()["total"]["streams"], 0);
+    // An ingested export (every kind of content), ingested here as a worker would.
+    let export = synth::generate(&synth::Options {
+        plays: 1_500,
+        seed: 5,
+        first_year: 2022,
+        last_year: 2024,
+        ..synth::Options::default()
+    });
+    let (path, bytes) = export
+        .files
+        .iter()
+        .find(|(n, _)| n.contains("Streaming_History_Audio"))
+        .expect("an audio file");
+    let name = path.rsplit('/').next().expect("a file name");
+    let a = c
+        .send(
+            "POST",
+            &format!("/api/v1/uploads?name={name}"),
+            "/api/v1/uploads",
+            true,
+            Some(("application/octet-stream", bytes.clone())),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    let ready = a.json()["upload"]["id"].as_str().expect("id").to_string();
+    let stored = storage::uploads::by_id(&c.deps.db, &ready)
+        .await
+        .expect("read upload")
+        .expect("the upload");
+    ingest_worker::process::ingest_key(&c.deps, &stored.object_key)
+        .await
+        .unwrap_or_else(|e| panic!("ingest: {e:?}"));
+    let a = c.get("/api/v1/dashboard", "/api/v1/dashboard").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let board = a.json();
+    assert_eq!(board["meta"]["uploads"], json!([ready]));
+    assert!(
+        board["overview"]["total"]["streams"].as_u64() > Some(1_000),
+        "{}",
+        board["overview"]
+    );
+    for panel in ["artists", "tracks", "albums", "shows", "episodes"] {
+        assert!(
+            board["tops"][panel]
+                .as_array()
+                .is_some_and(|l| !l.is_empty()),
+            "tops.{panel} is empty: the walk checks no entry against the document"
+        );
+    }
+    let top = board["tops"]["artists"][0]["name"]
+        .as_str()
+        .expect("a top artist")
+        .to_string();
+    let year = board["meta"]["years"][1].as_i64().expect("a second year");
+    for (uri, template) in [
+        (
+            format!("/api/v1/dashboard?u={ready}&u={id}&range=year&content=music&by=plays"),
+            "/api/v1/dashboard",
+        ),
+        (
+            format!(
+                "/api/v1/dashboard?uploads={ready}&range=custom&from={year}-03-01&to={year}-05-31&gap=5"
+            ),
+            "/api/v1/dashboard",
+        ),
+        (
+            "/api/v1/dashboard?range=4w&content=podcasts".to_string(),
+            "/api/v1/dashboard",
+        ),
+        (
+            "/api/v1/dashboard/ranking?kind=artists&by=plays&page=2".to_string(),
+            "/api/v1/dashboard/ranking",
+        ),
+        (
+            "/api/v1/dashboard/ranking?kind=episodes&page=999".to_string(),
+            "/api/v1/dashboard/ranking",
+        ),
+        (
+            "/api/v1/dashboard/ranking?kind=audiobooks&range=6m".to_string(),
+            "/api/v1/dashboard/ranking",
+        ),
+        (
+            format!(
+                "/api/v1/dashboard/artist?name={}&range={year}",
+                urlencode(&top)
+            ),
+            "/api/v1/dashboard/artist",
+        ),
+        (
+            format!("/api/v1/dashboard/recap/{year}"),
+            "/api/v1/dashboard/recap/{year}",
+        ),
+        (
+            format!("/api/v1/dashboard/recap/{}?content=podcasts", year - 1),
+            "/api/v1/dashboard/recap/{year}",
+        ),
+    ] {
+        let a = c.get(&uri, template).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
+    }
+    for (uri, template, status) in [
+        (
+            "/api/v1/dashboard?range=fortnight",
+            "/api/v1/dashboard",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/dashboard?gap=0",
+            "/api/v1/dashboard",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/dashboard?uploads=nope",
+            "/api/v1/dashboard",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/dashboard/ranking?page=two",
+            "/api/v1/dashboard/ranking",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/dashboard/artist?name=Nobody%20At%20All",
+            "/api/v1/dashboard/artist",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/dashboard/artist",
+            "/api/v1/dashboard/artist",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/dashboard/recap/1800",
+            "/api/v1/dashboard/recap/{year}",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/dashboard/recap/last",
+            "/api/v1/dashboard/recap/{year}",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let a = c.get(uri, template).await;
+        assert_eq!(a.status, status, "{uri}: {}", a.text());
+    }
+
     // Delete the upload, sign out, sign in, delete the account.
     let uri = format!("/api/v1/uploads/{id}");
     assert_eq!(
@@ -1342,7 +1666,9 @@ async fn the_router_answers_as_documented() {
     c.cookie = None;
     let doc = c.doc.clone();
     for (method, path) in documented_operations(&doc) {
-        let uri = path.replace("{id}", "0123456789abcdef");
+        let uri = path
+            .replace("{id}", "0123456789abcdef")
+            .replace("{year}", "2024");
         let a = c.send(&method, &uri, &path, false, None).await;
         assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         c.cookie = None;

@@ -1,0 +1,1776 @@
+//! The dashboards (`/dashboard…` and `/api/v1/dashboard…`) as a user checks them: the numbers
+//! of a generated export against the facts its independent generator (`tools/gen_history.py`)
+//! wrote, hand-computed cases (a stream across local midnight, across both daylight-saving
+//! changes, an artist in two uploads, the ends of ranges and presets), paging, recaps, content
+//! kinds, ranking by plays, settings that apply at once, refusals, and hostile names.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::http::{Method, StatusCode};
+use e2e::web::{Client, WebApp};
+use e2e::{Engine, both_engines, fixtures};
+use serde_json::{Value, json};
+
+// ----------------------------------------------------------------------------------------
+// Helpers
+// ----------------------------------------------------------------------------------------
+
+/// `GET path` answering 200 with JSON.
+async fn get_json(c: &mut Client, path: &str) -> Value {
+    let r = c.get(path).await;
+    assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
+    r.json()
+}
+
+/// Uploads `bytes` through the API and ingests it; panics unless it ended ready.
+async fn ready_upload(app: &WebApp, c: &mut Client, name: &str, bytes: &[u8]) -> String {
+    let u = app.upload_and_ingest(c, name, bytes).await;
+    assert_eq!(u["state"], "ready", "{name}: {u}");
+    u["id"].as_str().expect("id").to_string()
+}
+
+/// Sets the time zone and play threshold.
+async fn settings(c: &mut Client, tz: &str, min_play_seconds: u64) {
+    let wanted = json!({"tz": tz, "min_play_seconds": min_play_seconds});
+    let r = c.json(Method::PUT, "/api/v1/settings", &wanted).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// `s` for a query string.
+fn enc(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).expect("urlencoded")[2..].to_string()
+}
+
+fn u64_at(v: &Value, pointer: &str) -> u64 {
+    v.pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no number at {pointer} in {v}"))
+}
+
+/// The `ms_played` of every point of a series.
+fn series(v: &Value) -> Vec<(String, u64, u64)> {
+    v.as_array()
+        .expect("a series")
+        .iter()
+        .map(|p| {
+            (
+                p["label"].as_str().expect("label").to_string(),
+                p["ms_played"].as_u64().expect("ms"),
+                p["plays"].as_u64().expect("plays"),
+            )
+        })
+        .collect()
+}
+
+/// The text of a dashboard card (`data-stat="name"`).
+fn stat<'a>(body: &'a str, name: &str) -> &'a str {
+    let marker = format!("data-stat=\"{name}\">");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {marker} in the page"))
+        + marker.len();
+    let end = body[start..].find('<').expect("closing tag") + start;
+    &body[start..end]
+}
+
+/// The address of the link whose text is `text` (the first one), unescaped.
+fn href_of(body: &str, text: &str) -> String {
+    let end = body
+        .find(&format!(">{text}</a>"))
+        .unwrap_or_else(|| panic!("no link “{text}” in the page"));
+    let start = body[..end].rfind("href=\"").expect("an href") + "href=\"".len();
+    let href = &body[start..end];
+    href[..href.find('"').expect("closing quote")].replace("&amp;", "&")
+}
+
+/// Text as maud escapes it in a page.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` as epoch milliseconds, computed here (not with the crate's parser).
+fn epoch_ms(ts: &str) -> i64 {
+    let n = |a: usize, b: usize| -> i64 { ts[a..b].parse().expect("a digit field") };
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    let (hh, mm, ss) = (n(11, 13), n(14, 16), n(17, 19));
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000
+}
+
+// ----------------------------------------------------------------------------------------
+// Hand-written extended streaming history
+// ----------------------------------------------------------------------------------------
+
+/// A 22-character base-62 id derived from `seed` (stable, so equal records are equal).
+fn spotify_id(seed: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    (0..22)
+        .map(|i| {
+            for b in seed.bytes().chain([i as u8]) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            ALPHABET[(h % 62) as usize] as char
+        })
+        .collect()
+}
+
+/// One music stream that ended at `ts` (UTC) after `ms` milliseconds.
+fn track(ts: &str, ms: u64, artist: &str, title: &str) -> Value {
+    json!({
+        "ts": ts,
+        "username": "hand-written",
+        "platform": "android",
+        "ms_played": ms,
+        "conn_country": "DE",
+        "ip_addr_decrypted": "198.51.100.7",
+        "user_agent_decrypted": "unknown",
+        "master_metadata_track_name": title,
+        "master_metadata_album_artist_name": artist,
+        "master_metadata_album_album_name": format!("{artist} album"),
+        "spotify_track_uri": format!("spotify:track:{}", spotify_id(&format!("{artist}/{title}"))),
+        "episode_name": null,
+        "episode_show_name": null,
+        "spotify_episode_uri": null,
+        "reason_start": "trackdone",
+        "reason_end": "trackdone",
+        "shuffle": false,
+        "skipped": false,
+        "offline": false,
+        "offline_timestamp": 0,
+        "incognito_mode": false
+    })
+}
+
+/// An extended-history audio file of `records`.
+fn history(records: &[Value]) -> Vec<u8> {
+    serde_json::to_vec(records).expect("JSON")
+}
+
+/// A signed-up visitor of a new app (SQLite) with the hand-written `records` ingested.
+async fn with_history(email: &str, records: &[Value]) -> (WebApp, Client, String) {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    c.sign_up(email).await;
+    let id = ready_upload(
+        &app,
+        &mut c,
+        "Streaming_History_Audio_2024.json",
+        &history(records),
+    )
+    .await;
+    (app, c, id)
+}
+
+// ----------------------------------------------------------------------------------------
+// 1. A generated export against the generator's facts
+// ----------------------------------------------------------------------------------------
+
+/// An export written by `tools/gen_history.py`, its files and its `expected.json`.
+struct Generated {
+    _dir: tempfile::TempDir,
+    files: Vec<(String, Vec<u8>)>,
+    expected: Value,
+}
+
+fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files_below(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// `python3 tools/gen_history.py --plays … --seed … [--nasty]`.
+fn gen_history(plays: usize, seed: u64, extra: &[&str]) -> Generated {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let status = Command::new("python3")
+        .arg(root.join("tools/gen_history.py"))
+        .args(["--plays", &plays.to_string(), "--seed", &seed.to_string()])
+        .args(extra)
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs tools/gen_history.py");
+    assert!(status.success(), "gen_history.py failed");
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("expected.json")).expect("expected.json"),
+    )
+    .expect("expected.json is JSON");
+    let mut paths = Vec::new();
+    files_below(dir.path(), &mut paths);
+    let files = paths
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "expected.json"))
+        .map(|p| {
+            let inside = p.strip_prefix(dir.path()).expect("below the folder");
+            (
+                inside.to_string_lossy().into_owned(),
+                std::fs::read(p).expect("read file"),
+            )
+        })
+        .collect();
+    Generated {
+        _dir: dir,
+        files,
+        expected,
+    }
+}
+
+impl Generated {
+    fn zip(&self) -> Vec<u8> {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("my_spotify_data.zip");
+        fixtures::write_zip(&self.files, &path);
+        std::fs::read(&path).expect("read zip")
+    }
+
+    /// The audio files' records, exact duplicates dropped (by the generator's own key).
+    fn unique_audio_records(&self) -> Vec<Value> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (name, bytes) in &self.files {
+            if !name.contains("Streaming_History_Audio") {
+                continue;
+            }
+            let records: Vec<Value> = serde_json::from_slice(bytes).expect("an audio file");
+            for r in records {
+                let key = [
+                    "ts",
+                    "spotify_track_uri",
+                    "spotify_episode_uri",
+                    "ms_played",
+                    "reason_start",
+                    "reason_end",
+                ]
+                .map(|k| r[k].to_string());
+                if seen.insert(key) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
+    fn n(&self, key: &str) -> u64 {
+        self.expected[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("expected.json has no number {key}"))
+    }
+}
+
+/// Listening time per UTC calendar year with each stream's time split at the new year's
+/// midnight (the dashboards split time where it was spent; the facts go by the stream's end).
+fn ms_by_year_split(records: &[Value]) -> BTreeMap<i32, u64> {
+    let mut out: BTreeMap<i32, u64> = BTreeMap::new();
+    for r in records {
+        let ts = r["ts"].as_str().expect("ts");
+        let ms = r["ms_played"].as_u64().expect("ms_played");
+        let year: i32 = ts[..4].parse().expect("year");
+        let end = epoch_ms(ts);
+        let new_year = epoch_ms(&format!("{year}-01-01T00:00:00Z"));
+        let before = (new_year - (end - ms as i64)).clamp(0, ms as i64) as u64;
+        *out.entry(year).or_default() += ms - before;
+        if before > 0 {
+            *out.entry(year - 1).or_default() += before;
+        }
+    }
+    out
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01; Howard Hinnant's civil_from_days).
+fn day_label(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Listening in UTC computed straight from the records: per day (time split at midnight,
+/// plays of at least 30 s on the day they ended) and per weekday × hour (time split at the
+/// hour, plays at the hour they ended).
+struct UtcListening {
+    days: BTreeMap<i64, (u64, u64)>,
+    hour_ms: [[u64; 24]; 7],
+    hour_plays: [[u64; 24]; 7],
+}
+
+fn utc_listening(records: &[Value]) -> UtcListening {
+    const H: i64 = 3_600_000;
+    const D: i64 = 24 * H;
+    // 1970-01-01 was a Thursday: Monday-first index 3.
+    let weekday = |day: i64| (day + 3).rem_euclid(7) as usize;
+    let mut out = UtcListening {
+        days: BTreeMap::new(),
+        hour_ms: [[0; 24]; 7],
+        hour_plays: [[0; 24]; 7],
+    };
+    for r in records {
+        let end = epoch_ms(r["ts"].as_str().expect("ts"));
+        let ms = r["ms_played"].as_u64().expect("ms_played");
+        let mut t = end - ms as i64;
+        while t < end {
+            let chunk_end = end.min((t.div_euclid(H) + 1) * H);
+            let (day, hour) = (t.div_euclid(D), (t.rem_euclid(D) / H) as usize);
+            out.days.entry(day).or_default().0 += (chunk_end - t) as u64;
+            out.hour_ms[weekday(day)][hour] += (chunk_end - t) as u64;
+            t = chunk_end;
+        }
+        if ms >= 30_000 {
+            let (day, hour) = (end.div_euclid(D), (end.rem_euclid(D) / H) as usize);
+            out.days.entry(day).or_default().1 += 1;
+            out.hour_plays[weekday(day)][hour] += 1;
+        }
+    }
+    out
+}
+
+fn matrix(v: &Value) -> [[u64; 24]; 7] {
+    let mut m = [[0; 24]; 7];
+    for (w, row) in v.as_array().expect("rows").iter().enumerate() {
+        for (h, cell) in row.as_array().expect("a row").iter().enumerate() {
+            m[w][h] = cell.as_u64().expect("a number");
+        }
+    }
+    m
+}
+
+both_engines!(the_dashboard_of_a_generated_export_matches_the_generators_facts);
+
+async fn the_dashboard_of_a_generated_export_matches_the_generators_facts(engine: Engine) {
+    let g = gen_history(4_000, 3, &[]);
+    let e = &g.expected;
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("facts@example.com").await;
+    let id = ready_upload(&app, &mut c, "my_spotify_data.zip", &g.zip()).await;
+    let b = get_json(&mut c, "/api/v1/dashboard").await;
+
+    // What the selection is.
+    assert_eq!(b["meta"]["uploads"], json!([id]));
+    assert_eq!(b["meta"]["upload_names"], json!(["my_spotify_data.zip"]));
+    assert_eq!(b["meta"]["range"], "all");
+    assert_eq!(b["meta"]["from"], Value::Null);
+    assert_eq!(b["meta"]["to"], Value::Null);
+    assert_eq!(
+        (
+            b["meta"]["tz"].clone(),
+            b["meta"]["min_play_seconds"].clone()
+        ),
+        (json!("UTC"), json!(30))
+    );
+    let first_ts = e["first_ts"].as_str().expect("first_ts");
+    let last_ts = e["last_ts"].as_str().expect("last_ts");
+    assert_eq!(b["meta"]["history_first_day"], json!(&first_ts[..10]));
+    assert_eq!(b["meta"]["history_last_day"], json!(&last_ts[..10]));
+    let years: Vec<i32> = e["ms_played_by_year"]
+        .as_object()
+        .expect("by year")
+        .keys()
+        .map(|y| y.parse().expect("a year"))
+        .collect();
+    assert_eq!(b["meta"]["years"], json!(years));
+
+    // The cards.
+    let o = &b["overview"];
+    let total_ms = g.n("total_ms_played");
+    assert_eq!(u64_at(o, "/total/ms_played"), total_ms, "listening time");
+    assert_eq!(
+        u64_at(o, "/total/plays"),
+        g.n("plays_at_least_30s"),
+        "plays"
+    );
+    let video_rows: usize = g
+        .files
+        .iter()
+        .filter(|(n, _)| n.contains("Streaming_History_Video"))
+        .map(|(_, b)| {
+            serde_json::from_slice::<Vec<Value>>(b)
+                .expect("video file")
+                .len()
+        })
+        .sum();
+    assert_eq!(
+        u64_at(o, "/total/streams"),
+        g.n("unique_records") + video_rows as u64,
+        "streams: the audio records once each, and the video file's rows"
+    );
+    assert_eq!(o["artists"], e["distinct_artists"], "distinct artists");
+    // Tracks are told apart by artist and title (the generator counts URIs, and gives some
+    // titles of an artist two URIs, as Spotify does for re-releases).
+    let records = g.unique_audio_records();
+    let by_name: HashSet<(String, String)> = records
+        .iter()
+        .filter(|r| r["master_metadata_album_artist_name"].is_string())
+        .map(|r| {
+            (
+                r["master_metadata_album_artist_name"].to_string(),
+                r["master_metadata_track_name"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(o["tracks"], json!(by_name.len()), "distinct tracks");
+    assert!(by_name.len() as u64 <= g.n("distinct_tracks"));
+    assert_eq!(o["first_stream"], json!(first_ts), "first stream");
+    assert_eq!(o["last_stream"], json!(last_ts), "last stream");
+
+    // The top artists by time: names and times, in order.
+    let top_by_ms: Vec<(String, u64)> = b["tops"]["artists"]
+        .as_array()
+        .expect("top artists")
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["ms_played"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected_by_ms: Vec<(String, u64)> =
+        serde_json::from_value(e["top_artists_by_ms"].clone()).expect("top_artists_by_ms");
+    assert_eq!(top_by_ms, expected_by_ms, "top artists by time");
+    assert_eq!(b["tops"]["by"], "time");
+    let ranks: Vec<u64> = b["tops"]["artists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rank"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ranks, (1..=10).collect::<Vec<u64>>());
+    // The top tracks by time.
+    let top_tracks: Vec<(String, String, u64)> = b["tops"]["tracks"]
+        .as_array()
+        .expect("top tracks")
+        .iter()
+        .map(|t| {
+            (
+                t["by"].as_str().unwrap().to_string(),
+                t["name"].as_str().unwrap().to_string(),
+                t["ms_played"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected_tracks: Vec<(String, String, u64)> =
+        serde_json::from_value(e["top_tracks_by_ms"].clone()).expect("top_tracks_by_ms");
+    assert_eq!(top_tracks, expected_tracks, "top tracks by time");
+
+    // Over time: days, weeks and months add up to the total; each year's months to the year's
+    // time (split at the new year's midnight, as the generator's records say).
+    let days = series(&b["over_time"]["days"]);
+    let weeks = series(&b["over_time"]["weeks"]);
+    let months = series(&b["over_time"]["months"]);
+    for (name, s) in [("days", &days), ("weeks", &weeks), ("months", &months)] {
+        assert_eq!(s.iter().map(|p| p.1).sum::<u64>(), total_ms, "{name}: time");
+        assert_eq!(
+            s.iter().map(|p| p.2).sum::<u64>(),
+            g.n("plays_at_least_30s"),
+            "{name}: plays"
+        );
+    }
+    assert_eq!(days.first().map(|d| d.0.as_str()), Some(&first_ts[..10]));
+    assert_eq!(days.last().map(|d| d.0.as_str()), Some(&last_ts[..10]));
+    let span_days = (epoch_ms(&format!("{}T00:00:00Z", &last_ts[..10]))
+        - epoch_ms(&format!("{}T00:00:00Z", &first_ts[..10])))
+        / 86_400_000
+        + 1;
+    assert_eq!(days.len() as i64, span_days, "every day, zeros included");
+    let with_listening = days.iter().filter(|d| d.1 > 0).count();
+    assert_eq!(
+        o["days_listened"].as_u64().unwrap() as usize,
+        with_listening,
+        "days listened are the days with time"
+    );
+    let hw: u64 = b["hour_weekday"]["ms_played"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(hw, total_ms, "the hour × weekday cells add up to the total");
+    assert_eq!(records.len() as u64, g.n("unique_records"));
+    let utc = utc_listening(&records);
+    let listened: Vec<(String, u64, u64)> = days
+        .iter()
+        .filter(|d| d.1 > 0 || d.2 > 0)
+        .cloned()
+        .collect();
+    let computed: Vec<(String, u64, u64)> = utc
+        .days
+        .iter()
+        .map(|(d, (ms, plays))| (day_label(*d), *ms, *plays))
+        .collect();
+    assert_eq!(listened, computed, "every day's time and plays");
+    assert_eq!(
+        matrix(&b["hour_weekday"]["ms_played"]),
+        utc.hour_ms,
+        "weekday × hour time"
+    );
+    assert_eq!(
+        matrix(&b["hour_weekday"]["plays"]),
+        utc.hour_plays,
+        "weekday × hour plays"
+    );
+    // The longest streak: the longest run of consecutive days with time.
+    let mut longest = (0, 0, 0);
+    let mut run: Option<(i64, i64)> = None;
+    for &d in utc.days.keys() {
+        run = match run {
+            Some((first, last)) if last + 1 == d => Some((first, d)),
+            _ => Some((d, d)),
+        };
+        let (first, last) = run.unwrap();
+        if last - first + 1 >= longest.0 {
+            longest = (last - first + 1, first, last);
+        }
+    }
+    assert_eq!(
+        o["longest_streak"],
+        json!({"days": longest.0, "first": day_label(longest.1), "last": day_label(longest.2)}),
+        "the longest streak (the latest of equal ones)"
+    );
+    assert_eq!(b["streaks"]["longest"][0], o["longest_streak"]);
+    // Countries, from `conn_country`.
+    let mut countries: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &records {
+        *countries
+            .entry(r["conn_country"].as_str().unwrap_or("ZZ").to_string())
+            .or_default() += r["ms_played"].as_u64().unwrap();
+    }
+    let shown: BTreeMap<String, u64> = b["countries"]["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["ms_played"].as_u64().unwrap(),
+            )
+        })
+        .filter(|t| t.1 > 0)
+        .collect();
+    assert_eq!(shown, countries, "time per country");
+    let platform_ms: u64 = b["platforms"]["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ms_played"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        platform_ms, total_ms,
+        "the device families hold all the time"
+    );
+    // Skips and shuffle, over every stream (the video file's rows too).
+    let mut streams: Vec<Value> = records.clone();
+    for (name, bytes) in &g.files {
+        if name.contains("Streaming_History_Video") {
+            streams.extend(serde_json::from_slice::<Vec<Value>>(bytes).expect("video file"));
+        }
+    }
+    for (flag, field) in [
+        ("skipped", "skipped"),
+        ("shuffle", "shuffle"),
+        ("offline", "offline"),
+    ] {
+        let count = |want: Value| streams.iter().filter(|r| r[field] == want).count();
+        let view = &b["skips"][flag];
+        assert_eq!(
+            (view["yes"].clone(), view["no"].clone()),
+            (json!(count(json!(true))), json!(count(json!(false)))),
+            "{flag}"
+        );
+        assert_eq!(
+            u64_at(view, "/yes") + u64_at(view, "/no") + u64_at(view, "/unknown"),
+            streams.len() as u64,
+            "{flag}: every stream"
+        );
+    }
+    // Discoveries: over all time everything is new; year by year, each artist is new once.
+    assert_eq!(b["discoveries"]["new_artists"], e["distinct_artists"]);
+    assert_eq!(b["discoveries"]["new_tracks"], o["tracks"]);
+    assert_eq!(b["discoveries"]["new_share_of_time"], json!(1.0));
+    let mut new_by_year = 0;
+    for y in &years {
+        let yb = get_json(&mut c, &format!("/api/v1/dashboard?range={y}")).await;
+        let d = &yb["discoveries"];
+        let per_month: u64 = d["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["new_artists"].as_u64().unwrap())
+            .sum();
+        assert_eq!(per_month, u64_at(d, "/new_artists"), "{y}: months add up");
+        new_by_year += u64_at(d, "/new_artists");
+        assert_eq!(
+            (yb["meta"]["from"].clone(), yb["meta"]["to"].clone()),
+            (json!(format!("{y}-01-01")), json!(format!("{y}-12-31")))
+        );
+    }
+    assert_eq!(
+        new_by_year,
+        g.n("distinct_artists"),
+        "each artist is new in one year"
+    );
+    let mut by_year: BTreeMap<i32, u64> = BTreeMap::new();
+    for (label, ms, _) in &months {
+        *by_year.entry(label[..4].parse().unwrap()).or_default() += ms;
+    }
+    let split = ms_by_year_split(&records);
+    assert_eq!(by_year, split, "time per year, split at midnight");
+    for (y, ms) in e["ms_played_by_year"].as_object().unwrap() {
+        let y: i32 = y.parse().unwrap();
+        let ms = ms.as_u64().unwrap();
+        assert!(
+            by_year[&y].abs_diff(ms) < 3_600_000,
+            "{y}: {} against {ms} by the stream's end",
+            by_year[&y]
+        );
+    }
+
+    // A recap is its year's slice of the months.
+    for &y in &years {
+        let r = get_json(&mut c, &format!("/api/v1/dashboard/recap/{y}")).await;
+        let in_year: Vec<&(String, u64, u64)> = months
+            .iter()
+            .filter(|m| m.0.starts_with(&format!("{y}-")))
+            .collect();
+        assert_eq!(
+            u64_at(&r, "/total/ms_played"),
+            in_year.iter().map(|m| m.1).sum::<u64>(),
+            "recap {y}: time"
+        );
+        assert_eq!(
+            u64_at(&r, "/total/plays"),
+            in_year.iter().map(|m| m.2).sum::<u64>(),
+            "recap {y}: plays"
+        );
+        let busiest = in_year
+            .iter()
+            .max_by_key(|m| (m.1, std::cmp::Reverse(m.0.clone())))
+            .unwrap();
+        assert_eq!(r["busiest_month"]["month"], json!(busiest.0), "recap {y}");
+        assert_eq!(
+            r["busiest_month"]["ms_played"],
+            json!(busiest.1),
+            "recap {y}"
+        );
+        assert_eq!(r["year"], json!(y));
+    }
+    let empty = get_json(&mut c, "/api/v1/dashboard/recap/2001").await;
+    assert_eq!(
+        empty["total"],
+        json!({"ms_played": 0, "streams": 0, "plays": 0, "skips": 0})
+    );
+
+    // Ranked by plays: the generator's top ten by plays (ties may be ordered differently: by
+    // time here, by first appearance there).
+    let by_plays = get_json(&mut c, "/api/v1/dashboard?by=plays").await;
+    assert_eq!(by_plays["tops"]["by"], "plays");
+    assert_eq!(by_plays["meta"]["by"], "plays");
+    assert_eq!(
+        by_plays["overview"], b["overview"],
+        "the order changes, not the numbers"
+    );
+    let got: Vec<(String, u64)> = by_plays["tops"]["artists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["plays"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> =
+        serde_json::from_value(e["top_artists_by_plays_30s"].clone()).expect("by plays");
+    assert_eq!(
+        got.iter().map(|g| g.1).collect::<Vec<_>>(),
+        want.iter().map(|w| w.1).collect::<Vec<_>>(),
+        "plays of the top ten"
+    );
+    let last = want.last().unwrap().1;
+    for (name, plays) in got.iter().filter(|g| g.1 > last) {
+        assert!(
+            want.contains(&(name.clone(), *plays)),
+            "{name} with {plays} plays: {want:?}"
+        );
+    }
+    assert_ne!(
+        got.iter().map(|g| &g.0).collect::<Vec<_>>(),
+        top_by_ms.iter().map(|t| &t.0).collect::<Vec<_>>(),
+        "ranking by plays reorders the artists"
+    );
+    for list in ["artists", "tracks", "albums", "shows", "episodes"] {
+        let l = by_plays["tops"][list].as_array().unwrap();
+        assert!(
+            l.windows(2)
+                .all(|w| w[0]["plays"].as_u64() >= w[1]["plays"].as_u64()),
+            "tops.{list} by plays: {l:?}"
+        );
+        let t = b["tops"][list].as_array().unwrap();
+        assert!(
+            t.windows(2)
+                .all(|w| w[0]["ms_played"].as_u64() >= w[1]["ms_played"].as_u64()),
+            "tops.{list} by time"
+        );
+    }
+
+    // The full ranking, 25 a page: page 2 starts at 26, the last page is partial, a page past
+    // the end is the last.
+    let artists = g.n("distinct_artists") as usize;
+    let pages = artists.div_ceil(25);
+    assert!(pages >= 3, "{artists} artists");
+    let mut all: Vec<Value> = Vec::new();
+    for page in 1..=pages {
+        let r = get_json(
+            &mut c,
+            &format!("/api/v1/dashboard/ranking?kind=artists&page={page}"),
+        )
+        .await;
+        assert_eq!(r["page"], json!(page));
+        assert_eq!(
+            (
+                r["pages"].clone(),
+                r["per_page"].clone(),
+                r["total"].clone()
+            ),
+            (json!(pages), json!(25), json!(artists))
+        );
+        assert_eq!(r["kind"], "artist");
+        let entries = r["entries"].as_array().unwrap();
+        let want = if page < pages {
+            25
+        } else {
+            artists - 25 * (pages - 1)
+        };
+        assert_eq!(entries.len(), want, "page {page}");
+        assert_eq!(
+            entries[0]["rank"],
+            json!(25 * (page - 1) + 1),
+            "page {page} starts at"
+        );
+        all.extend(entries.iter().cloned());
+    }
+    assert!(!artists.is_multiple_of(25), "a partial last page");
+    let ranks: Vec<u64> = all.iter().map(|e| e["rank"].as_u64().unwrap()).collect();
+    assert_eq!(ranks, (1..=artists as u64).collect::<Vec<_>>());
+    let names: BTreeSet<&str> = all.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), artists, "each artist once");
+    assert!(
+        all.windows(2)
+            .all(|w| w[0]["ms_played"].as_u64() >= w[1]["ms_played"].as_u64())
+    );
+    assert_eq!(
+        all.iter()
+            .map(|e| e["ms_played"].as_u64().unwrap())
+            .sum::<u64>(),
+        g.n("music_ms_played"),
+        "the artists' time is the music time"
+    );
+    assert_eq!(
+        &all[..10],
+        b["tops"]["artists"].as_array().unwrap().as_slice(),
+        "page 1 begins with the top ten"
+    );
+    let beyond = get_json(&mut c, "/api/v1/dashboard/ranking?kind=artists&page=99").await;
+    assert_eq!(beyond["page"], json!(pages), "clamped to the last page");
+    assert_eq!(
+        beyond["entries"].as_array().unwrap().as_slice(),
+        &all[25 * (pages - 1)..]
+    );
+    let ranked_by_plays = get_json(&mut c, "/api/v1/dashboard/ranking?kind=artists&by=plays").await;
+    assert_eq!(ranked_by_plays["by"], "plays");
+    assert_eq!(
+        ranked_by_plays["entries"].as_array().unwrap()[..10],
+        by_plays["tops"]["artists"].as_array().unwrap()[..],
+        "the ranking by plays begins with the top ten by plays"
+    );
+    let zero = get_json(&mut c, "/api/v1/dashboard/ranking?kind=artists&page=0").await;
+    assert_eq!(zero["page"], 1);
+    let tracks = get_json(&mut c, "/api/v1/dashboard/ranking?kind=tracks&page=2").await;
+    assert_eq!(tracks["total"], o["tracks"]);
+    assert_eq!(tracks["entries"][0]["rank"], 26);
+    // The ranking page: the same entries, and a link to the next page.
+    let page = c.get("/dashboard/ranking?kind=artists&page=2").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("start=\"26\""), "the list starts at 26");
+    assert!(page.body.contains("data-pager=\"next\"") && page.body.contains("data-pager=\"prev\""));
+    let second = get_json(&mut c, "/api/v1/dashboard/ranking?kind=artists&page=2").await;
+    for entry in second["entries"].as_array().unwrap() {
+        assert!(
+            page.body
+                .contains(&escaped(entry["name"].as_str().unwrap()))
+        );
+    }
+    let last_page = c
+        .get(&format!("/dashboard/ranking?kind=artists&page={pages}"))
+        .await;
+    assert!(
+        !last_page.body.contains("data-pager=\"next\""),
+        "no next page after the last"
+    );
+
+    // The page shows what the API says.
+    let page = c.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(stat(&page.body, "hours"), web::charts::fmt_hours(total_ms));
+    assert_eq!(
+        stat(&page.body, "plays"),
+        web::charts::fmt_int(g.n("plays_at_least_30s"))
+    );
+    assert_eq!(
+        stat(&page.body, "artists"),
+        web::charts::fmt_int(g.n("distinct_artists"))
+    );
+    for y in &years {
+        assert!(
+            page.body
+                .contains(&format!("href=\"/dashboard/recap/{y}\"")),
+            "recap link {y}"
+        );
+    }
+
+    // A higher play threshold counts fewer plays at once (the very next request), without
+    // ingesting again: as many as the records of a minute or more.
+    settings(&mut c, "UTC", 60).await;
+    let after = get_json(&mut c, "/api/v1/dashboard").await;
+    let minute_or_more = records
+        .iter()
+        .filter(|r| r["ms_played"].as_u64().unwrap() >= 60_000)
+        .count() as u64;
+    assert_eq!(u64_at(&after, "/overview/total/plays"), minute_or_more);
+    assert!(minute_or_more < g.n("plays_at_least_30s"));
+    assert_eq!(after["meta"]["min_play_seconds"], 60);
+    assert_eq!(u64_at(&after, "/overview/total/ms_played"), total_ms);
+    assert!(
+        app.pipeline.queue_rows().await.is_empty(),
+        "nothing ingested again"
+    );
+    let page = c.get("/dashboard").await;
+    assert_eq!(
+        stat(&page.body, "plays"),
+        web::charts::fmt_int(minute_or_more)
+    );
+    settings(&mut c, "UTC", 30).await;
+    assert_eq!(
+        get_json(&mut c, "/api/v1/dashboard").await["overview"],
+        b["overview"]
+    );
+}
+
+// ----------------------------------------------------------------------------------------
+// 2. Local days and hours
+// ----------------------------------------------------------------------------------------
+
+const HOUR: u64 = 3_600_000;
+
+/// Row `weekday` of the hour × weekday time matrix.
+fn hour_row(b: &Value, weekday: usize) -> Vec<u64> {
+    b["hour_weekday"]["ms_played"][weekday]
+        .as_array()
+        .expect("a row")
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
+}
+
+/// A 24-hour row with `cells` set.
+fn row(cells: &[(usize, u64)]) -> Vec<u64> {
+    let mut r = vec![0; 24];
+    for &(h, ms) in cells {
+        r[h] = ms;
+    }
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_days_and_hours_follow_the_time_zone_across_midnight_and_daylight_saving() {
+    let (_app, mut c, _) = with_history(
+        "tz@example.com",
+        &[
+            // Berlin (UTC+1): Monday 15 January 23:40 to Tuesday 00:20.
+            track("2024-01-15T23:20:00Z", 40 * 60_000, "Mid Night", "Twelve"),
+            // Berlin: Sunday 31 March 01:30 CET to 03:30 CEST, one real hour.
+            track("2024-03-31T01:30:00Z", HOUR, "Spring Forward", "Lost Hour"),
+            // Berlin: Sunday 27 October 02:30 CEST to 02:30 CET, one real hour.
+            track("2024-10-27T01:30:00Z", HOUR, "Fall Back", "Hour Twice"),
+        ],
+    )
+    .await;
+    let day = |d: &str| format!("/api/v1/dashboard?range=custom&from={d}&to={d}");
+    let two_days = "/api/v1/dashboard?range=custom&from=2024-01-15&to=2024-01-16";
+
+    // In UTC, each stream lies within one day.
+    let utc = get_json(&mut c, two_days).await;
+    assert_eq!(
+        series(&utc["over_time"]["days"]),
+        vec![("2024-01-15".into(), 40 * 60_000, 1)]
+    );
+    assert_eq!(
+        hour_row(&utc, 0),
+        row(&[(22, 20 * 60_000), (23, 20 * 60_000)])
+    );
+    let spring = get_json(&mut c, &day("2024-03-31")).await;
+    assert_eq!(hour_row(&spring, 6), row(&[(0, HOUR / 2), (1, HOUR / 2)]));
+
+    settings(&mut c, "Europe/Berlin", 30).await;
+    let b = get_json(&mut c, two_days).await;
+    assert_eq!(b["meta"]["tz"], "Europe/Berlin");
+    assert_eq!(
+        series(&b["over_time"]["days"]),
+        vec![
+            ("2024-01-15".into(), 20 * 60_000, 0),
+            ("2024-01-16".into(), 20 * 60_000, 1)
+        ],
+        "the time on each side of local midnight; the play on the day it ended"
+    );
+    assert_eq!(
+        series(&b["over_time"]["months"]),
+        vec![("2024-01".into(), 40 * 60_000, 1)]
+    );
+    assert_eq!(hour_row(&b, 0), row(&[(23, 20 * 60_000)]), "Monday 23:00");
+    assert_eq!(hour_row(&b, 1), row(&[(0, 20 * 60_000)]), "Tuesday 00:00");
+    assert_eq!(
+        b["hour_weekday"]["plays"][1][0], 1,
+        "the play at the hour it ended"
+    );
+    assert_eq!(b["overview"]["days_listened"], 2);
+
+    // Spring: 01:30–02:00 and 03:00–03:30; there is no 02:00 that night.
+    let spring = get_json(&mut c, &day("2024-03-31")).await;
+    assert_eq!(u64_at(&spring, "/overview/total/ms_played"), HOUR);
+    assert_eq!(
+        hour_row(&spring, 6),
+        row(&[(1, HOUR / 2), (3, HOUR / 2)]),
+        "Sunday"
+    );
+    assert_eq!(spring["hour_weekday"]["plays"][6][3], 1);
+    assert_eq!(
+        series(&spring["over_time"]["days"]),
+        vec![("2024-03-31".into(), HOUR, 1)]
+    );
+    // Autumn: 02:00–03:00 happens twice and holds the whole hour.
+    let autumn = get_json(&mut c, &day("2024-10-27")).await;
+    assert_eq!(hour_row(&autumn, 6), row(&[(2, HOUR)]), "Sunday");
+    // All three together.
+    let all = get_json(&mut c, "/api/v1/dashboard").await;
+    assert_eq!(
+        hour_row(&all, 6),
+        row(&[(1, HOUR / 2), (2, HOUR), (3, HOUR / 2)])
+    );
+    assert_eq!(
+        all["hour_weekday"]["busiest"],
+        json!({"weekday": "Sun", "weekday_index": 6, "hour": 2, "ms_played": HOUR})
+    );
+
+    // The artist drill-down splits the same way (six-hour blocks): the midnight stream is in
+    // Monday 18–24 and Tuesday 00–06.
+    let a = get_json(&mut c, "/api/v1/dashboard/artist?name=Mid%20Night").await;
+    assert_eq!(
+        a["range_blocks"]["ms_played"][0],
+        json!([0, 0, 0, 20 * 60_000])
+    );
+    assert_eq!(
+        a["range_blocks"]["ms_played"][1],
+        json!([20 * 60_000, 0, 0, 0])
+    );
+    assert_eq!(a["range_blocks"]["plays"][1], json!([1, 0, 0, 0]));
+    assert_eq!(a["range_blocks"]["share"][0], json!([0.0, 0.0, 0.0, 0.5]));
+    assert_eq!(a["range_blocks"]["share"][1], json!([0.5, 0.0, 0.0, 0.0]));
+    let shares: f64 = a["range_blocks"]["share"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().filter_map(Value::as_f64))
+        .sum();
+    assert!((shares - 1.0).abs() < 1e-9, "the shares sum to 1: {shares}");
+}
+
+// ----------------------------------------------------------------------------------------
+// 3. An artist in two uploads
+// ----------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_artist_in_two_uploads_counts_once_on_the_board_the_ranking_and_its_page() {
+    let shared = [
+        track("2024-04-01T10:00:00Z", 200_000, "Zed Overlap", "One"),
+        track("2024-04-02T10:00:00Z", 210_000, "Zed Overlap", "Two"),
+        track("2024-04-03T10:00:00Z", 20_000, "Zed Overlap", "Three"),
+    ];
+    let mut a_records = shared.to_vec();
+    a_records.push(track(
+        "2024-04-04T10:00:00Z",
+        100_000,
+        "Other Artist",
+        "Elsewhere",
+    ));
+    let mut b_records = shared.to_vec();
+    b_records.push(track(
+        "2024-04-05T10:00:00Z",
+        230_000,
+        "Zed Overlap",
+        "Four",
+    ));
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    c.sign_up("two@example.com").await;
+    let a = ready_upload(
+        &app,
+        &mut c,
+        "Streaming_History_Audio_2024.json",
+        &history(&a_records),
+    )
+    .await;
+    let b = ready_upload(
+        &app,
+        &mut c,
+        "Streaming_History_Audio_2024_1.json",
+        &history(&b_records),
+    )
+    .await;
+
+    // Zed: the three shared streams once, and B's fourth.
+    let zed_ms = 200_000 + 210_000 + 20_000 + 230_000;
+    let zed = json!({"ms_played": zed_ms, "streams": 4, "plays": 3, "skips": 0});
+    let both = get_json(&mut c, &format!("/api/v1/dashboard?uploads={a},{b}")).await;
+    let selected: BTreeSet<&str> = both["meta"]["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(selected, BTreeSet::from([a.as_str(), b.as_str()]));
+    assert_eq!(
+        both["meta"]["upload_names"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(u64_at(&both, "/overview/total/streams"), 5);
+    assert_eq!(u64_at(&both, "/overview/total/ms_played"), zed_ms + 100_000);
+    assert_eq!(both["overview"]["artists"], 2);
+    assert_eq!(both["overview"]["tracks"], 5);
+    let top = &both["tops"]["artists"][0];
+    assert_eq!(
+        (
+            top["name"].clone(),
+            top["ms_played"].clone(),
+            top["plays"].clone(),
+            top["rank"].clone()
+        ),
+        (json!("Zed Overlap"), json!(zed_ms), json!(3), json!(1))
+    );
+    // The same selection as repeated `u`, and as no selection (every ready upload).
+    let repeated = get_json(&mut c, &format!("/api/v1/dashboard?u={b}&u={a}")).await;
+    assert_eq!(repeated, both);
+    assert_eq!(get_json(&mut c, "/api/v1/dashboard").await, both);
+    // One upload alone.
+    let only_a = get_json(&mut c, &format!("/api/v1/dashboard?uploads={a}")).await;
+    assert_eq!(only_a["tops"]["artists"][0]["ms_played"], json!(430_000));
+    let only_b = get_json(&mut c, &format!("/api/v1/dashboard?u={b}")).await;
+    assert_eq!(only_b["overview"]["artists"], 1);
+
+    // The ranking and the artist's view agree with the board.
+    let ranking = get_json(
+        &mut c,
+        &format!("/api/v1/dashboard/ranking?uploads={a},{b}"),
+    )
+    .await;
+    assert_eq!(ranking["total"], 2);
+    assert_eq!(ranking["entries"][0], *top);
+    let view = get_json(
+        &mut c,
+        &format!("/api/v1/dashboard/artist?name=Zed%20Overlap&uploads={a},{b}"),
+    )
+    .await;
+    assert_eq!(view["name"], "Zed Overlap");
+    assert_eq!(view["range"], zed);
+    assert_eq!(view["all_time"], zed);
+    assert_eq!(view["first_listen"], "2024-04-01T10:00:00Z");
+    assert_eq!(view["last_listen"], "2024-04-05T10:00:00Z");
+    assert_eq!(
+        view["year_ranks"],
+        json!([{"year": 2024, "rank": 1, "of": 2, "ms_played": zed_ms, "plays": 3}])
+    );
+    let titles: Vec<&str> = view["top_tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Four", "Two", "One", "Three"]);
+    let one = get_json(
+        &mut c,
+        &format!("/api/v1/dashboard/artist?name=Zed%20Overlap&uploads={a}"),
+    )
+    .await;
+    assert_eq!(u64_at(&one, "/all_time/streams"), 3);
+    // The page shows the same totals.
+    let page = c
+        .get(&format!("/dashboard/artist?name=Zed%20Overlap&u={a}&u={b}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        stat(&page.body, "artist-hours"),
+        web::charts::fmt_hours(zed_ms)
+    );
+    assert_eq!(stat(&page.body, "artist-plays"), "3");
+    assert_eq!(
+        stat(&page.body, "artist-all-hours"),
+        web::charts::fmt_hours(zed_ms)
+    );
+    assert_eq!(stat(&page.body, "first"), "2024-04-01");
+    assert_eq!(stat(&page.body, "last"), "2024-04-05");
+    let board = c.get(&format!("/dashboard?u={a}&u={b}")).await;
+    assert_eq!(stat(&board.body, "artists"), "2");
+    assert_eq!(
+        stat(&board.body, "hours"),
+        web::charts::fmt_hours(zed_ms + 100_000)
+    );
+}
+
+// ----------------------------------------------------------------------------------------
+// 4. Ranges and presets
+// ----------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_include_their_last_day_and_presets_end_on_the_last_day_of_listening() {
+    let a = "Range Rover";
+    let records = [
+        track("2023-12-20T23:00:00Z", 55_000, a, "Before six months"),
+        track("2023-12-21T00:30:00Z", 50_000, a, "First of six months"),
+        track("2023-12-31T23:50:00Z", 70_000, a, "Old year"),
+        track("2024-01-01T00:10:00Z", 80_000, a, "New year"),
+        track("2024-02-04T12:00:00Z", 60_000, a, "Before from"),
+        track("2024-02-05T00:00:10Z", 60_000, a, "Ends on from"),
+        track("2024-02-07T10:00:00Z", 120_000, a, "Inside"),
+        track("2024-02-10T23:59:59Z", 180_000, a, "Ends on to"),
+        track("2024-02-11T00:00:30Z", 240_000, a, "Day after to"),
+        track("2024-05-23T23:59:00Z", 45_000, a, "Before four weeks"),
+        track("2024-05-24T08:00:00Z", 30_000, a, "First of four weeks"),
+        track("2024-06-20T20:00:00Z", 300_000, a, "Last"),
+    ];
+    let all_ms: u64 = records
+        .iter()
+        .map(|r| r["ms_played"].as_u64().unwrap())
+        .sum();
+    let (_app, mut c, _) = with_history("range@example.com", &records).await;
+    let titles = |b: &Value| -> BTreeSet<String> {
+        b["tops"]["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let set =
+        |names: &[&str]| -> BTreeSet<String> { names.iter().map(|s| s.to_string()).collect() };
+
+    let custom = get_json(
+        &mut c,
+        "/api/v1/dashboard?range=custom&from=2024-02-05&to=2024-02-10",
+    )
+    .await;
+    assert_eq!(
+        (custom["meta"]["from"].clone(), custom["meta"]["to"].clone()),
+        (json!("2024-02-05"), json!("2024-02-10"))
+    );
+    assert_eq!(custom["meta"]["range"], "custom");
+    assert_eq!(
+        titles(&custom),
+        set(&["Ends on from", "Inside", "Ends on to"])
+    );
+    assert_eq!(u64_at(&custom, "/overview/total/ms_played"), 360_000);
+    assert_eq!(u64_at(&custom, "/overview/total/streams"), 3);
+    assert_eq!(custom["overview"]["last_stream"], "2024-02-10T23:59:59Z");
+    // `from` and `to` alone mean a custom range too.
+    let alone = get_json(&mut c, "/api/v1/dashboard?from=2024-02-05&to=2024-02-10").await;
+    assert_eq!(alone["overview"], custom["overview"]);
+    let open = get_json(&mut c, "/api/v1/dashboard?range=custom&from=2024-02-11").await;
+    assert_eq!(open["meta"]["to"], Value::Null);
+    assert_eq!(
+        titles(&open),
+        set(&[
+            "Day after to",
+            "Before four weeks",
+            "First of four weeks",
+            "Last"
+        ])
+    );
+
+    // Presets end on the last day of listening (20 June 2024), whatever today is.
+    let four = get_json(&mut c, "/api/v1/dashboard?range=4w").await;
+    assert_eq!(
+        (four["meta"]["from"].clone(), four["meta"]["to"].clone()),
+        (json!("2024-05-24"), json!("2024-06-20"))
+    );
+    assert_eq!(titles(&four), set(&["First of four weeks", "Last"]));
+    assert_eq!(four["meta"]["history_last_day"], "2024-06-20");
+    let six = get_json(&mut c, "/api/v1/dashboard?range=6m").await;
+    assert_eq!(
+        (six["meta"]["from"].clone(), six["meta"]["to"].clone()),
+        (json!("2023-12-21"), json!("2024-06-20"))
+    );
+    assert_eq!(u64_at(&six, "/overview/total/streams"), 11);
+    assert_eq!(
+        u64_at(&six, "/overview/total/ms_played"),
+        all_ms - 55_000,
+        "all but the day before"
+    );
+    let year = get_json(&mut c, "/api/v1/dashboard?range=year").await;
+    assert_eq!(
+        (year["meta"]["from"].clone(), year["meta"]["to"].clone()),
+        (json!("2024-01-01"), json!("2024-12-31"))
+    );
+    assert_eq!(u64_at(&year, "/overview/total/streams"), 9);
+    let y2023 = get_json(&mut c, "/api/v1/dashboard?range=2023").await;
+    assert_eq!(
+        titles(&y2023),
+        set(&["Before six months", "First of six months", "Old year"])
+    );
+    assert_eq!(y2023["meta"]["range"], "2023");
+    let all = get_json(&mut c, "/api/v1/dashboard?range=all").await;
+    assert_eq!(u64_at(&all, "/overview/total/ms_played"), all_ms);
+    assert_eq!(all["meta"]["years"], json!([2023, 2024]));
+
+    // The pages' preset links carry the range; the chosen one is marked.
+    let page = c.get("/dashboard?range=4w").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("href=\"/dashboard?range=4w\" aria-current=\"true\""),
+        "4w is current"
+    );
+    assert!(page.body.contains("Showing 2024-05-24 to 2024-06-20."));
+
+    // Music only: podcasts and audiobooks are empty, music is everything.
+    let podcasts = get_json(&mut c, "/api/v1/dashboard?content=podcasts").await;
+    assert_eq!(podcasts["meta"]["content"], "podcasts");
+    assert_eq!(
+        podcasts["overview"]["total"],
+        json!({"ms_played": 0, "streams": 0, "plays": 0, "skips": 0})
+    );
+    assert_eq!(podcasts["overview"]["artists"], 0);
+    assert_eq!(podcasts["tops"]["artists"], json!([]));
+    assert_eq!(podcasts["over_time"]["months"], json!([]));
+    let recap = get_json(&mut c, "/api/v1/dashboard/recap/2024?content=podcasts").await;
+    assert_eq!(recap["total"]["ms_played"], 0);
+    let music = get_json(&mut c, "/api/v1/dashboard?content=music").await;
+    assert_eq!(music["overview"], all["overview"]);
+    let page = c.get("/dashboard?content=podcasts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(stat(&page.body, "plays"), "0");
+    let audiobooks = get_json(
+        &mut c,
+        "/api/v1/dashboard/ranking?kind=audiobooks&content=audiobooks",
+    )
+    .await;
+    assert_eq!(
+        (
+            audiobooks["total"].clone(),
+            audiobooks["pages"].clone(),
+            audiobooks["page"].clone()
+        ),
+        (json!(0), json!(0), json!(1))
+    );
+
+    // A recap is the year's slice of the all-time months.
+    let recap = get_json(&mut c, "/api/v1/dashboard/recap/2023").await;
+    let months = series(&all["over_time"]["months"]);
+    let dec: u64 = months
+        .iter()
+        .filter(|m| m.0.starts_with("2023-"))
+        .map(|m| m.1)
+        .sum();
+    assert_eq!(u64_at(&recap, "/total/ms_played"), dec);
+    assert_eq!(u64_at(&recap, "/total/streams"), 3);
+    assert_eq!(recap["first_stream"]["name"], "Before six months");
+    let r2024 = get_json(&mut c, "/api/v1/dashboard/recap/2024").await;
+    assert_eq!(
+        u64_at(&r2024, "/total/ms_played") + dec,
+        all_ms,
+        "the two years hold all the time"
+    );
+    assert_eq!(r2024["previous_year_ms_played"], json!(dec));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_months_back_from_the_end_of_a_month_starts_the_day_after() {
+    // 31 March back six months is 30 September (there is no 31st): the range starts on
+    // 1 October. 31 August back six months is 29 February in a leap year.
+    for (last, from) in [
+        ("2024-03-31", "2023-10-01"),
+        ("2024-08-31", "2024-03-01"),
+        ("2023-08-30", "2023-03-01"),
+        ("2024-12-31", "2024-07-01"),
+        ("2024-07-15", "2024-01-16"),
+    ] {
+        let records = [
+            track(&format!("{from}T12:00:00Z"), 60_000, "Edge", "First day"),
+            track("2022-12-31T12:00:00Z", 60_000, "Edge", "Long before"),
+            track(&format!("{last}T12:00:00Z"), 60_000, "Edge", "Last day"),
+        ];
+        let (_app, mut c, _) = with_history(&format!("six-{last}@example.com"), &records).await;
+        let b = get_json(&mut c, "/api/v1/dashboard?range=6m").await;
+        assert_eq!(
+            (b["meta"]["from"].clone(), b["meta"]["to"].clone()),
+            (json!(from), json!(last)),
+            "6 months ending on {last}"
+        );
+        assert_eq!(u64_at(&b, "/overview/total/streams"), 2, "{last}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_shows_no_day_before_its_first() {
+    let (_app, mut c, _) = with_history(
+        "spill@example.com",
+        &[
+            track("2024-02-05T00:00:10Z", 60_000, "Spill", "Across midnight"),
+            track("2024-02-06T10:00:00Z", 60_000, "Spill", "Next day"),
+        ],
+    )
+    .await;
+    let b = get_json(&mut c, "/api/v1/dashboard?from=2024-02-05&to=2024-02-06").await;
+    let days = series(&b["over_time"]["days"]);
+    assert_eq!(
+        days.first().map(|d| d.0.as_str()),
+        Some("2024-02-05"),
+        "{days:?}"
+    );
+    assert_eq!(b["overview"]["days_listened"], 2);
+    assert_eq!(b["overview"]["longest_streak"]["first"], "2024-02-05");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_loops_follow_the_chosen_pause() {
+    let again = |end: &str| track(&format!("2024-05-06T{end}:00Z"), 180_000, "Looper", "Again");
+    let (_app, mut c, _) = with_history(
+        "gap@example.com",
+        &[
+            // Five times in a row, back to back: 10:00 to 10:15.
+            again("10:03"),
+            again("10:06"),
+            again("10:09"),
+            again("10:12"),
+            again("10:15"),
+            // After a pause of 22 minutes, 10:37 to 10:40.
+            track("2024-05-06T10:40:00Z", 180_000, "Looper", "Other"),
+            // After a pause of 77 minutes, 11:57 to 12:00.
+            track("2024-05-06T12:00:00Z", 180_000, "Looper", "Late"),
+        ],
+    )
+    .await;
+    let count = |b: &Value| b["sessions"]["count"].as_u64().unwrap();
+    let b = get_json(&mut c, "/api/v1/dashboard").await;
+    assert_eq!(b["meta"]["session_gap_minutes"], 30);
+    assert_eq!(
+        count(&b),
+        2,
+        "30 minutes: the 22-minute pause does not end a session"
+    );
+    assert_eq!(
+        b["sessions"]["longest"][0],
+        json!({
+            "start": "2024-05-06T10:00:00Z",
+            "end": "2024-05-06T10:40:00Z",
+            "duration_ms": 40 * 60_000,
+            "streams": 6,
+            "ms_played": 6 * 180_000,
+            "loop": true
+        })
+    );
+    assert_eq!(b["sessions"]["mean_ms_played"], json!(7 * 180_000 / 2));
+    assert_eq!(
+        b["loops"],
+        json!([{
+            "track": "Again",
+            "artist": "Looper",
+            "repeats": 5,
+            "start": "2024-05-06T10:00:00Z",
+            "end": "2024-05-06T10:15:00Z",
+            "start_ms": epoch_ms("2024-05-06T10:00:00Z"),
+            "end_ms": epoch_ms("2024-05-06T10:15:00Z"),
+            "ms_played": 5 * 180_000
+        }])
+    );
+    let short = get_json(&mut c, "/api/v1/dashboard?gap=10").await;
+    assert_eq!(short["meta"]["session_gap_minutes"], 10);
+    assert_eq!(count(&short), 3);
+    assert_eq!(short["sessions"]["longest"][0]["streams"], 5);
+    assert_eq!(
+        short["loops"][0]["repeats"], 5,
+        "the loop is within 10 minutes"
+    );
+    let long = get_json(&mut c, "/api/v1/dashboard?gap=120").await;
+    assert_eq!(count(&long), 1);
+    assert_eq!(
+        long["overview"], b["overview"],
+        "the pause changes sessions only"
+    );
+    let page = c.get("/dashboard?gap=10").await;
+    assert!(
+        page.body
+            .contains("3 sessions; a pause longer than 10 minutes ends one.")
+    );
+    assert!(
+        page.body.contains("name=\"gap\" value=\"10\""),
+        "range links keep the pause"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controls_of_each_page_keep_what_the_page_is_about() {
+    let (_app, mut c, id) = with_history(
+        "links@example.com",
+        &[
+            track("2024-05-01T10:00:00Z", 100_000, "Linked Artist", "Song"),
+            track("2024-06-01T10:00:00Z", 100_000, "Linked Artist", "Song"),
+            track("2024-06-02T10:00:00Z", 100_000, "Somebody Else", "Other"),
+        ],
+    )
+    .await;
+    // The artist page: every preset, content and ranking link, and the range form, stay on
+    // the artist.
+    let page = c
+        .get(&format!("/dashboard/artist?name=Linked%20Artist&u={id}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    for link in [
+        "Last 4 weeks",
+        "Last 6 months",
+        "Latest year",
+        "2024",
+        "All time",
+        "Music",
+        "Rank by plays",
+    ] {
+        let href = href_of(&page.body, link);
+        assert!(href.starts_with("/dashboard/artist?"), "{link}: {href}");
+        let r = c.get(&href).await;
+        assert_eq!(r.status, StatusCode::OK, "{link}: {href}: {}", r.body);
+        assert!(r.body.contains("<h1>Linked Artist</h1>"), "{link}: {href}");
+        assert!(
+            href.contains(&format!("u={id}")),
+            "{link} keeps the selection: {href}"
+        );
+    }
+    let four = c.get(&href_of(&page.body, "Last 4 weeks")).await;
+    assert_eq!(stat(&four.body, "artist-plays"), "1", "the range applies");
+    assert!(
+        page.body
+            .contains("<input type=\"hidden\" name=\"name\" value=\"Linked Artist\">"),
+        "the range form keeps the artist"
+    );
+    // The ranking of tracks: its presets stay on tracks.
+    let page = c.get("/dashboard/ranking?kind=tracks").await;
+    let href = href_of(&page.body, "Last 4 weeks");
+    assert!(href.contains("kind=tracks"), "{href}");
+    let r = c.get(&href).await;
+    assert!(r.body.contains("Ranking: tracks"), "{href}");
+    // A chosen session pause stays when the range changes.
+    let page = c.get("/dashboard?gap=10").await;
+    let href = href_of(&page.body, "Last 4 weeks");
+    assert!(href.contains("gap=10"), "{href}");
+    assert_eq!(
+        get_json(&mut c, &format!("/api/v1{href}")).await["meta"]["session_gap_minutes"],
+        10
+    );
+}
+
+// ----------------------------------------------------------------------------------------
+// 5. Refusals
+// ----------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_parameters_foreign_uploads_unknown_artists_and_strangers_are_refused() {
+    let (app, mut c, mine) = with_history(
+        "me@example.com",
+        &[track(
+            "2024-02-01T10:00:00Z",
+            100_000,
+            "Known Artist",
+            "Song",
+        )],
+    )
+    .await;
+    let mut other = app.client();
+    other.sign_up("other@example.com").await;
+    let theirs = ready_upload(
+        &app,
+        &mut other,
+        "Streaming_History_Audio_2024.json",
+        &history(&[track(
+            "2024-03-01T10:00:00Z",
+            100_000,
+            "Their Artist",
+            "Theirs",
+        )]),
+    )
+    .await;
+
+    for path in [
+        "/api/v1/dashboard",
+        "/api/v1/dashboard/ranking",
+        "/api/v1/dashboard/recap/2024",
+        "/api/v1/dashboard/artist?name=Known%20Artist",
+    ] {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        for q in [
+            format!("uploads={theirs}"),
+            format!("uploads={mine},{theirs}"),
+            format!("u={mine}&u={theirs}"),
+            "uploads=no-such-upload".to_string(),
+        ] {
+            let r = c.get(&format!("{path}{sep}{q}")).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path} {q}: {}", r.body);
+            assert!(!r.body.contains("Their Artist"));
+        }
+    }
+    for path in [
+        format!("/dashboard?u={theirs}"),
+        format!("/dashboard/ranking?u={theirs}"),
+        format!("/dashboard/recap/2024?u={theirs}"),
+        format!("/dashboard/artist?name=Their%20Artist&u={theirs}"),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!r.body.contains("Their Artist"), "{path}");
+    }
+
+    // Bad values: 400, the message names the parameter.
+    for (query, name) in [
+        ("range=fortnight", "range"),
+        ("range=20245", "range"),
+        ("content=video", "“content”"),
+        ("by=likes", "“by”"),
+        ("kind=genres", "“kind”"),
+        ("page=two", "“page”"),
+        ("page=-1", "“page”"),
+        ("range=custom&from=2024-13-01", "“from”"),
+        ("range=custom&to=yesterday", "“to”"),
+        ("from=2023-02-29", "“from”"),
+        ("from=2024-02-10&to=2024-02-01", "“from”"),
+        ("gap=0", "“gap”"),
+        ("gap=1441", "“gap”"),
+        ("gap=half", "“gap”"),
+    ] {
+        for path in ["/api/v1/dashboard/ranking", "/dashboard/ranking"] {
+            let r = c.get(&format!("{path}?{query}")).await;
+            assert_eq!(
+                r.status,
+                StatusCode::BAD_REQUEST,
+                "{path}?{query}: {}",
+                r.body
+            );
+            let message = if path.starts_with("/api") {
+                r.json()["error"]["message"]
+                    .as_str()
+                    .expect("a message")
+                    .to_string()
+            } else {
+                r.body.clone()
+            };
+            assert!(
+                message.contains(name) || message.contains(&escaped(name)),
+                "{path}?{query}: {message}"
+            );
+        }
+    }
+    let r = c.get("/api/v1/dashboard?range=fortnight").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c.get("/api/v1/dashboard/artist").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "no name: {}", r.body);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("“name”")
+    );
+    let r = c.get("/api/v1/dashboard/recap/twenty").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    for year in ["1800", "9999"] {
+        let r = c.get(&format!("/api/v1/dashboard/recap/{year}")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{year}: {}", r.body);
+    }
+
+    // Artists: unknown ones, and somebody else's, are not found.
+    for name in ["Nobody%20Here", "Their%20Artist", "known%20artist"] {
+        let r = c
+            .get(&format!("/api/v1/dashboard/artist?name={name}"))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{name}: {}", r.body);
+        let r = c.get(&format!("/dashboard/artist?name={name}")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{name}");
+    }
+    let r = c.get("/api/v1/dashboard/artist?name=Known%20Artist").await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // Without a session (or with a session but no account): 401 for scripts.
+    let mut stranger = app.client();
+    for path in [
+        "/api/v1/dashboard",
+        "/api/v1/dashboard/ranking",
+        "/api/v1/dashboard/artist?name=Known%20Artist",
+        "/api/v1/dashboard/recap/2024",
+        "/api/v1/dashboard?range=fortnight",
+    ] {
+        let r = stranger.get(path).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}: {}", r.body);
+        assert!(!r.body.contains("Known Artist"));
+    }
+    for path in [
+        "/dashboard",
+        "/dashboard/ranking",
+        "/dashboard/artist?name=Known%20Artist",
+        "/dashboard/recap/2024",
+    ] {
+        let r = stranger.get(path).await;
+        assert!(
+            r.status == StatusCode::UNAUTHORIZED
+                || (r.status.is_redirection()
+                    && r.location().is_some_and(|l| l.contains("signin"))),
+            "{path}: {} {:?}",
+            r.status,
+            r.location()
+        );
+        assert!(!r.body.contains("Known Artist"), "{path}");
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// 6. Hostile names
+// ----------------------------------------------------------------------------------------
+
+/// Asserts `body` has no markup from data: every `<script` is the page's own script tag, and
+/// no element an injected name would bring.
+fn assert_no_injected_markup(path: &str, body: &str) {
+    for (at, _) in body.match_indices("<script") {
+        let tag = &body[at..body[at..].find('>').map_or(body.len(), |e| at + e)];
+        assert!(
+            tag.starts_with("<script src=\"/static/"),
+            "{path}: a script that is not the page's own: {tag}"
+        );
+    }
+    for raw in ["<img", "onerror=", "<script>alert"] {
+        assert!(!body.contains(raw), "{path} holds {raw:?} unescaped");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_are_escaped_on_every_dashboard_page() {
+    let export = synth::generate(&synth::Options {
+        plays: 3_000,
+        first_year: 2023,
+        last_year: 2024,
+        seed: 13,
+        nasty: true,
+        ..synth::Options::default()
+    });
+    let zip = synth::zip_to(&export, std::io::Cursor::new(Vec::new()))
+        .expect("zip")
+        .into_inner();
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    c.sign_up("nasty@example.com").await;
+    ready_upload(&app, &mut c, "my_spotify_data.zip", &zip).await;
+    // Every artist, from the ranking.
+    let mut artists: Vec<String> = Vec::new();
+    let mut page = 1;
+    loop {
+        let r = get_json(
+            &mut c,
+            &format!("/api/v1/dashboard/ranking?kind=artists&page={page}"),
+        )
+        .await;
+        artists.extend(
+            r["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["name"].as_str().unwrap().to_string()),
+        );
+        if page >= r["pages"].as_u64().unwrap() as usize {
+            break;
+        }
+        page += 1;
+    }
+    let hostile: Vec<&String> = artists
+        .iter()
+        .filter(|a| a.contains(['<', '"', '&', '\'', '\u{202e}', '{']))
+        .collect();
+    assert!(
+        hostile.iter().any(|a| a.contains("<script>")),
+        "the export has a markup artist: {hostile:?}"
+    );
+    let years = get_json(&mut c, "/api/v1/dashboard").await["meta"]["years"].clone();
+    let mut paths: Vec<String> = vec![
+        "/dashboard".into(),
+        "/dashboard?by=plays".into(),
+        "/dashboard?content=podcasts".into(),
+        "/dashboard/ranking".into(),
+        "/dashboard/ranking?kind=tracks".into(),
+        "/dashboard/ranking?kind=albums".into(),
+        "/dashboard/ranking?kind=shows".into(),
+        "/dashboard/ranking?kind=episodes".into(),
+    ];
+    for y in years.as_array().unwrap() {
+        paths.push(format!("/dashboard/recap/{y}"));
+        paths.push(format!("/dashboard?range={y}"));
+    }
+    for a in &hostile {
+        paths.push(format!("/dashboard/artist?name={}", enc(a)));
+    }
+    for path in &paths {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_no_injected_markup(path, &r.body);
+    }
+    // A hostile artist's page names it, escaped; the API gives the name as it is.
+    let script = hostile.iter().find(|a| a.contains("<script>")).unwrap();
+    let r = c
+        .get(&format!("/dashboard/artist?name={}", enc(script)))
+        .await;
+    assert!(
+        r.body.contains(&format!("<h1>{}</h1>", escaped(script))),
+        "the heading names the artist, escaped"
+    );
+    assert!(r.body.contains(&escaped(script)));
+    let view = get_json(
+        &mut c,
+        &format!("/api/v1/dashboard/artist?name={}", enc(script)),
+    )
+    .await;
+    assert_eq!(view["name"], json!(script));
+    let board = c.get("/dashboard").await.body;
+    assert!(
+        board.contains("&lt;script&gt;"),
+        "the dashboard shows a markup name as text"
+    );
+}
