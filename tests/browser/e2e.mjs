@@ -305,7 +305,7 @@ test('account flow: sign up, upload with progress, dashboard, password change, s
     const first = topArtists.locator('svg .mark').first();
     await first.waitFor();
     // The first bar's tooltip: rank, name, time and plays.
-    assert.match(await first.locator('title').textContent(), /#1 \S.*: .+ · [1-9][\d,]* plays$/);
+    assert.match(await first.locator('title').textContent(), /^1\. \S.*: .+ · [1-9][\d,]* plays$/);
     assert.ok((await page.locator('figure#per-month svg .mark').count()) > 0, 'listening per month has bars');
     await ctx.screenshot('dashboard');
     ctx.assertClean('dashboard');
