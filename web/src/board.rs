@@ -838,16 +838,28 @@ pub async fn artist_page(
             (card("Last listen", "last", a.last_listen.as_deref().map_or("–".into(), |s| s.get(..10).unwrap_or(s).to_string())))
         }
         div.two {
-            (charts::heatmap(&Chart::new("artist-range", "This range: share of listening by weekday and time of day").with_label_name("Weekday"), &rows, &cols, &grid(&a.range_blocks), &tips, "%"))
-            (charts::heatmap(&Chart::new("artist-all", "All time: share of listening by weekday and time of day").with_label_name("Weekday"), &rows, &cols, &grid(&a.all_time_blocks), &[], "%"))
+            div {
+                h2 { "This range" }
+                p.hint { "Share of the artist's listening by weekday and time of day; hover or focus a block for its most played track." }
+                (charts::heatmap(&Chart::new("artist-range", "This range: share of listening by weekday and time of day").with_label_name("Weekday"), &rows, &cols, &grid(&a.range_blocks), &tips, "%"))
+            }
+            div {
+                h2 { "All time" }
+                p.hint { "The same, over the artist's whole history, to compare." }
+                (charts::heatmap(&Chart::new("artist-all", "All time: share of listening by weekday and time of day").with_label_name("Weekday"), &rows, &cols, &grid(&a.all_time_blocks), &[], "%"))
+            }
         }
         section {
             h2 { "Rank among artists, year by year" }
-            (charts::bars(&Chart::new("artist-ranks", "Rank by listening time (1 is the top)").with_label_name("Year"),
-                &a.year_ranks.iter().map(|r| Bar::new(r.year.to_string(), r.rank as f64).with_tooltip(format!("{}: #{} of {}, {}", r.year, r.rank, r.of, fmt_hours(r.ms_played)))).collect::<Vec<_>>(), "rank"))
+            table.ranks {
+                thead { tr { th scope="col" { "Year" } th scope="col" { "Rank" } th scope="col" { "Listening time" } th scope="col" { "Plays" } } }
+                tbody { @for r in &a.year_ranks {
+                    tr { th scope="row" { (r.year) } td { "#" (r.rank) " of " (fmt_int(r.of as u64)) } td { (fmt_hours(r.ms_played)) } td { (fmt_int(r.plays)) } }
+                } }
+            }
         }
         div.two {
-            section { (ranked_bars("artist-tracks", "Top tracks in this range", &a.top_tracks, RankBy::Time)) }
+            section { h2 { "Top tracks in this range" } (ranked_bars("artist-tracks", "Top tracks in this range", &a.top_tracks, RankBy::Time)) }
             section {
                 h2 { "Top tracks, year by year" }
                 @for y in a.top_tracks_by_year.iter().rev() {
