@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, docs, unit, integration and property tests, the
-# end-to-end tests on SQLite and PostgreSQL, and the browser test (scripts/browser-test.sh).
+# end-to-end tests on SQLite and PostgreSQL, the browser test (scripts/browser-test.sh) and the
+# checks on stack.yaml (scripts/stack-checks.sh).
 # Installs what it needs when missing and fails (never skips) when something cannot start.
 #
 #   scripts/test.sh        everything
@@ -117,6 +118,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+step "stack.yaml checks (scripts/stack-checks.sh)"
+scripts/stack-checks.sh
 
 provision_pg
 
