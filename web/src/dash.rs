@@ -277,15 +277,25 @@ async fn build(state: &AppState, user: &User, ids: Vec<String>) -> Result<Arc<Pr
         ..Settings::default()
     };
     let loaded = stored.len();
+    let load_ms = started.elapsed().as_millis() as u64;
     let prepared = tokio::task::spawn_blocking(move || {
+        let t = std::time::Instant::now();
         let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
         let plays = ingest_worker::regions::select_plays(
             stored.iter().map(|s| (s.upload_id.as_str(), s.key, s.play)),
             &selection,
         );
+        let select_ms = t.elapsed().as_millis() as u64;
         let p = Prepared::new(plays, strings, settings);
+        let days_ms = t.elapsed().as_millis() as u64 - select_ms;
         // The all-time view of everything is the first one asked for: build it now.
         p.stats(Content::All, (None, None));
+        tracing::debug!(
+            select_ms,
+            days_ms,
+            stats_ms = t.elapsed().as_millis() as u64 - select_ms - days_ms,
+            "dashboard preparation phases"
+        );
         p
     })
     .await
@@ -294,6 +304,7 @@ async fn build(state: &AppState, user: &User, ids: Vec<String>) -> Result<Arc<Pr
         user = %user.id,
         loaded,
         plays = prepared.plays.len(),
+        load_ms,
         ms = started.elapsed().as_millis() as u64,
         "dashboard prepared"
     );
