@@ -100,6 +100,21 @@ impl WebApp {
     }
 }
 
+/// `GET path` answering 200 with JSON; panics with the body otherwise.
+pub async fn get_json(c: &mut Client, path: &str) -> Value {
+    let r = c.get(path).await;
+    assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
+    r.json()
+}
+
+/// Uploads `bytes` through the API and ingests it; panics unless it ended ready. Returns the
+/// upload's id.
+pub async fn ready_upload(app: &WebApp, c: &mut Client, name: &str, bytes: &[u8]) -> String {
+    let u = app.upload_and_ingest(c, name, bytes).await;
+    assert_eq!(u["state"], "ready", "{name}: {u}");
+    u["id"].as_str().expect("id").to_string()
+}
+
 /// An answer.
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use e2e::web::{Client, PASSWORD, Reply, WebApp};
+use e2e::web::{Client, PASSWORD, Reply, WebApp, get_json, ready_upload};
 use e2e::{Engine, both_engines, fixtures};
 use serde_json::{Value, json};
 use storage::on_pool;
@@ -135,20 +135,6 @@ async fn listed_ids(c: &mut Client) -> Vec<String> {
         .collect();
     ids.sort();
     ids
-}
-
-/// `GET path` answering 200 with JSON.
-async fn get_json(c: &mut Client, path: &str) -> Value {
-    let r = c.get(path).await;
-    assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
-    r.json()
-}
-
-/// Uploads `bytes` through the API and ingests it; panics unless it ended ready.
-async fn ready_upload(app: &WebApp, c: &mut Client, name: &str, bytes: &[u8]) -> String {
-    let u = app.upload_and_ingest(c, name, bytes).await;
-    assert_eq!(u["state"], "ready", "{name}: {u}");
-    u["id"].as_str().expect("id").to_string()
 }
 
 /// Signs up through the sign-up form; panics unless it redirected to the uploads.

@@ -9,27 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use axum::http::{Method, StatusCode};
-use e2e::web::{Client, WebApp};
+use e2e::web::{Client, WebApp, get_json, ready_upload};
 use e2e::{Engine, both_engines, fixtures};
 use serde_json::{Value, json};
 
 // ----------------------------------------------------------------------------------------
 // Helpers
 // ----------------------------------------------------------------------------------------
-
-/// `GET path` answering 200 with JSON.
-async fn get_json(c: &mut Client, path: &str) -> Value {
-    let r = c.get(path).await;
-    assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
-    r.json()
-}
-
-/// Uploads `bytes` through the API and ingests it; panics unless it ended ready.
-async fn ready_upload(app: &WebApp, c: &mut Client, name: &str, bytes: &[u8]) -> String {
-    let u = app.upload_and_ingest(c, name, bytes).await;
-    assert_eq!(u["state"], "ready", "{name}: {u}");
-    u["id"].as_str().expect("id").to_string()
-}
 
 /// Sets the time zone and play threshold.
 async fn settings(c: &mut Client, tz: &str, min_play_seconds: u64) {
