@@ -83,13 +83,69 @@ pub fn select_plays<'a>(
     members: impl IntoIterator<Item = (&'a str, [u8; 16], Play)>,
     selection: &[&str],
 ) -> Vec<Play> {
-    let mut out: Vec<Play> = streams_by_region(members)
-        .into_iter()
-        .filter(|(region, _)| counts_for(region, selection))
-        .map(|(_, play)| play)
-        .collect();
+    let members: Vec<(&'a str, [u8; 16], Play)> = members.into_iter().collect();
+    let mut uploads: Vec<&str> = members.iter().map(|m| m.0).collect();
+    uploads.sort_unstable();
+    uploads.dedup();
+    let mut out = if uploads.len() <= 64 {
+        select_by_mask(&members, &uploads, selection)
+    } else {
+        streams_by_region(members)
+            .into_iter()
+            .filter(|(region, _)| counts_for(region, selection))
+            .map(|(_, play)| play)
+            .collect()
+    };
     out.sort_by_key(|p| p.end_ms);
     out
+}
+
+/// [`select_plays`] for at most 64 uploads: each stream's uploads and shadows as bit sets
+/// instead of region names (the same rule, without building a string per stream).
+fn select_by_mask(
+    members: &[(&str, [u8; 16], Play)],
+    uploads: &[&str],
+    selection: &[&str],
+) -> Vec<Play> {
+    let bit = |u: &str| 1u64 << uploads.binary_search(&u).expect("a member's upload");
+    let chosen: u64 = selection
+        .iter()
+        .filter_map(|s| uploads.binary_search(s).ok())
+        .fold(0, |m, i| m | (1 << i));
+    let mut spans: Vec<Option<(i64, i64)>> = vec![None; uploads.len()];
+    let mut streams: HashMap<[u8; 16], (u64, Play)> = HashMap::with_capacity(members.len());
+    for (upload, key, play) in members {
+        let b = bit(upload);
+        if play.source == Source::Extended {
+            let m = floor_minute(play.end_ms);
+            let span = &mut spans[b.trailing_zeros() as usize];
+            *span = Some(span.map_or((m, m), |(lo, hi)| (lo.min(m), hi.max(m))));
+        }
+        streams.entry(*key).or_insert((0, *play)).0 |= b;
+    }
+    streams
+        .into_values()
+        .filter(|(holders, play)| {
+            if holders & chosen == 0 {
+                return false;
+            }
+            if play.source != Source::Account {
+                return true;
+            }
+            let minute = floor_minute(play.end_ms);
+            let shadows = spans
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (i, span)| match span {
+                    Some((lo, hi)) if (*lo..=*hi).contains(&minute) && holders & (1 << i) == 0 => {
+                        m | (1 << i)
+                    }
+                    _ => m,
+                });
+            shadows & chosen == 0
+        })
+        .map(|(_, play)| play)
+        .collect()
 }
 
 /// A region's stored form.
