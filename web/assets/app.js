@@ -332,3 +332,11 @@
     next.focus();
   });
 })();
+
+// Pages that show work in progress (the admin page during a re-ingestion) reload themselves.
+(function () {
+  var el = document.querySelector("[data-autorefresh]");
+  if (!el) { return; }
+  var seconds = parseInt(el.getAttribute("data-autorefresh"), 10) || 5;
+  setTimeout(function () { window.location.reload(); }, seconds * 1000);
+})();

@@ -434,7 +434,11 @@ pub fn admin(nav: &Nav, a: &AdminView, flash: &Flash<'_>) -> Markup {
         "Admin",
         nav,
         html! {
-            @if a.queue_visible + a.queue_in_flight > 0 { noscript { meta http-equiv="refresh" content="5"; } }
+            @if a.queue_visible + a.queue_in_flight > 0 {
+                // Progress of a re-ingestion: the page reloads every 5 s while work is queued.
+                noscript { meta http-equiv="refresh" content="5"; }
+                div hidden data-autorefresh="5" {}
+            }
             h1 { "Admin" }
             (notice(flash.error, flash.info))
             section.cards {
