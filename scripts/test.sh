@@ -69,8 +69,19 @@ own_pg() {
   trap 'status=$?; "${PG_STOP[@]}" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; exit $status' EXIT
   "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync --no-instructions \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  # A self-signed certificate, so that the server speaks TLS as managed PostgreSQL does (the
+  # tests check that a URL asking for TLS gets it).
+  if ! need openssl; then
+    need apt-get || die "openssl is missing (to give the throwaway PostgreSQL a certificate) and apt-get is not available"
+    apt-get install -y -qq openssl >/dev/null
+  fi
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -keyout "$dir/data/server.key" -out "$dir/data/server.crt" >/dev/null 2>&1 \
+    || die "openssl could not make a certificate for the throwaway PostgreSQL"
+  chmod 600 "$dir/data/server.key"
+  [ "${#as[@]}" = 0 ] || chown postgres: "$dir/data/server.key" "$dir/data/server.crt"
   "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o \
-    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c ssl=on -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
     start >/dev/null || { cat "$dir/server.log" >&2; die "the throwaway PostgreSQL did not start"; }
   pg_answers "$port" || { cat "$dir/server.log" >&2; die "the throwaway PostgreSQL does not answer on 127.0.0.1:$port"; }
   export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
