@@ -74,6 +74,18 @@ impl Fetched {
     }
 }
 
+/// A form the browser posts straight to the store (S3's presigned POST): the address, and the
+/// fields to send before the file, in order. The file goes last, in a field named `file`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PostForm {
+    /// Where to POST (`multipart/form-data`).
+    pub url: String,
+    /// Form fields, in order: key, policy, signature and the conditions' values.
+    pub fields: Vec<(String, String)>,
+    /// When the policy expires (milliseconds since the epoch).
+    pub expires_ms: i64,
+}
+
 /// The store's interface, shared by the local directory and S3.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + fmt::Debug {
@@ -97,6 +109,21 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     fn bucket(&self) -> &str;
     /// Whether the store is reachable.
     async fn ping(&self) -> Result<(), ObjectError>;
+    /// A form that lets a browser upload `key` directly: exactly that key, at most
+    /// `max_bytes`, of `content_type`, valid for `valid_for`. `None` when the store takes
+    /// uploads only through [`ObjectStore::put`] (the local directory).
+    async fn presign_post(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        content_type: &str,
+        valid_for: std::time::Duration,
+    ) -> Result<Option<PostForm>, ObjectError> {
+        let _ = (key, max_bytes, content_type, valid_for);
+        Ok(None)
+    }
+    /// The object's size in bytes; `None` when it does not exist.
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError>;
 }
 
 /// Checks that a key is relative, with non-empty, non-dot segments and no control characters.
@@ -225,6 +252,16 @@ impl ObjectStore for LocalDir {
 
     fn emits_events(&self) -> bool {
         false
+    }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
+        let path = self.path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn bucket(&self) -> &str {

@@ -107,6 +107,10 @@ impl ObjectStore for FlakyStore {
     async fn ping(&self) -> Result<(), ObjectError> {
         self.inner.ping().await
     }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
+        self.inner.size(key).await
+    }
 }
 
 /// A local store whose fetches wait until the gate opens, so a test can hold workers busy.
@@ -180,6 +184,10 @@ impl ObjectStore for GatedStore {
 
     async fn ping(&self) -> Result<(), ObjectError> {
         self.inner.ping().await
+    }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
+        self.inner.size(key).await
     }
 }
 

@@ -23,6 +23,7 @@ pub mod dash;
 pub mod dashboard;
 pub mod error;
 mod export;
+pub mod idp;
 pub mod metrics;
 mod ops;
 pub mod pages;
