@@ -7,6 +7,10 @@
 #   scripts/test.sh        everything
 #   scripts/test.sh e2e    only PostgreSQL provisioning and the end-to-end tests (crate e2e)
 #
+# AWS (S3, SQS, SNS, Cognito): moto's server, installed by scripts/moto.sh into a virtual
+# environment under the target folder (or BACKSPIN_MOTO_SERVER when set); each test starts its
+# own on a free port of 127.0.0.1.
+#
 # PostgreSQL: TEST_DATABASE_URL when set; else the server on 127.0.0.1:5432 when one answers;
 # else a throwaway cluster started here and stopped on exit. BACKSPIN_TEST_FORCE_OWN_PG=1
 # starts the throwaway cluster even when 5432 answers.
@@ -100,8 +104,19 @@ provision_pg() {
   fi
 }
 
+provision_moto() {
+  step "moto's server for the AWS tests (scripts/moto.sh)"
+  if [ -z "${BACKSPIN_MOTO_SERVER:-}" ]; then
+    BACKSPIN_MOTO_SERVER="$(scripts/moto.sh)" || die "moto's server could not be installed"
+  fi
+  [ -x "$BACKSPIN_MOTO_SERVER" ] || die "BACKSPIN_MOTO_SERVER=$BACKSPIN_MOTO_SERVER is not a program"
+  export BACKSPIN_MOTO_SERVER
+  echo "using $BACKSPIN_MOTO_SERVER"
+}
+
 if [ "$only" = e2e ]; then
   provision_pg
+  provision_moto
   step "cargo test -p e2e"
   # The tests run the real `backspin` binary: build it first.
   cargo build -p backspin --locked --quiet
@@ -134,6 +149,7 @@ step "stack.yaml checks (scripts/stack-checks.sh)"
 scripts/stack-checks.sh
 
 provision_pg
+provision_moto
 
 step "cargo test"
 cargo test --workspace --locked

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use ingest_worker::pool::{PoolStatus, PoolTiming};
 use tokio::sync::watch;
 
-use crate::config::Storage;
+use crate::config::{CognitoArgs, Storage};
 use crate::pipeline::{init_logging, runtime, wait_for_signal};
 
 /// `backspin serve`.
@@ -46,6 +46,8 @@ pub struct ServeArgs {
     /// Run no ingest workers in this process (they run elsewhere, e.g. `backspin worker`).
     #[arg(long, env = "BACKSPIN_NO_WORKERS")]
     no_workers: bool,
+    #[command(flatten)]
+    cognito: CognitoArgs,
 }
 
 /// The CSRF key: given, or kept in the data folder (created once, readable by the owner only).
@@ -86,7 +88,7 @@ fn secret(given: Option<&str>, data_dir: &Path) -> Result<Vec<u8>> {
 pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
-        let deps = args.storage.open().await?;
+        let (deps, sdk) = args.storage.open_with_sdk().await?;
         let mut config =
             web::Config::with_secret(secret(args.secret.as_deref(), &args.storage.data_dir)?);
         config.admin_emails = args
@@ -101,6 +103,8 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         config.secure_cookies = args.secure_cookies;
         config.trust_forwarded_for = args.trust_forwarded_for;
         config.static_dir = args.static_dir.clone();
+        config.upload_origin = args.storage.upload_origin(sdk.as_ref());
+        config.idp = args.cognito.provider(&args.storage.aws, sdk).await?;
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .with_context(|| format!("BACKSPIN_BIND: cannot listen on {}", args.bind))?;

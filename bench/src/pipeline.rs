@@ -120,6 +120,7 @@ fn deps(db: Db, objects: &Path) -> Result<Deps> {
         db,
         settings,
         limits: schema::Limits::default(),
+        max_upload_bytes: 4 << 30,
     })
 }
 

@@ -2,7 +2,8 @@
 //! ring, the TLS stack the rest of Backspin uses), and an optional endpoint override for
 //! tests against moto.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+pub use aws_config::SdkConfig;
+use aws_config::{BehaviorVersion, Region};
 use aws_smithy_http_client::tls;
 
 /// Where the AWS APIs are.

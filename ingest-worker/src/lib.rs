@@ -27,4 +27,7 @@ pub struct Deps {
     pub settings: queue_config::QueueSettings,
     /// Parser limits.
     pub limits: schema::Limits,
+    /// Largest upload accepted, in bytes. Uploads through the web tier are cut off there;
+    /// files a browser posted straight to S3 are checked again by the worker.
+    pub max_upload_bytes: u64,
 }

@@ -77,6 +77,9 @@ pub async fn submit(
         }
     };
     uploads::set_object(&deps.db, &upload.id, stored.size, &stored.sha256).await?;
+    if expires_ms.is_some() {
+        mark_expiring(deps, &upload.object_key, true).await;
+    }
     upload.size_bytes = stored.size as i64;
     upload.checksum = stored.sha256.clone();
     if !deps.store.emits_events() {
@@ -93,6 +96,76 @@ pub async fn submit(
     }
     Ok(upload)
 }
+
+/// Marks an upload's object as an anonymous visitor's (or not) in the store. A failure is only
+/// logged: the sweeper deletes expired uploads whether the store expires them too or not.
+pub async fn mark_expiring(deps: &Deps, key: &str, expiring: bool) {
+    if let Err(e) = deps.store.set_expiring(key, expiring).await {
+        tracing::warn!(key, expiring, error = %e, "marking an upload's expiry in the store");
+    }
+}
+
+/// Once an anonymous visitor's uploads belong to an account (sign-up), the store must not
+/// expire them any more.
+pub async fn keep_uploads(deps: &Deps, owner_id: &str) -> Result<(), storage::db::SqlxError> {
+    for u in uploads::list_for_owner(&deps.db, owner_id).await? {
+        mark_expiring(deps, &u.object_key, false).await;
+    }
+    Ok(())
+}
+
+/// How long a presigned upload form stays valid.
+pub const DIRECT_UPLOAD_VALID_FOR: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Prepares an upload that the browser sends straight to the store: the row first (`queued`,
+/// size unknown), then the store's presigned form for exactly its key, at most `max_bytes`.
+/// The store's own "object created" event starts the ingest; the worker records the size and
+/// checksum, and [`sweep`] removes rows whose file never arrives. `Ok(None)` when the store
+/// takes uploads only through [`submit`].
+pub async fn prepare_direct(
+    deps: &Deps,
+    owner_id: &str,
+    original_name: &str,
+    max_bytes: u64,
+    expires_ms: Option<i64>,
+) -> Result<Option<(Upload, storage::objects::PostForm)>, SubmitError> {
+    if !deps.store.emits_events() {
+        return Ok(None);
+    }
+    let upload = uploads::insert(
+        &deps.db,
+        &NewUpload {
+            owner_id,
+            original_name,
+            expires_ms,
+        },
+    )
+    .await?;
+    let form = deps
+        .store
+        .presign_post(
+            &upload.object_key,
+            max_bytes,
+            DIRECT_UPLOAD_CONTENT_TYPE,
+            DIRECT_UPLOAD_VALID_FOR,
+        )
+        .await;
+    match form {
+        Ok(Some(form)) => Ok(Some((upload, form))),
+        Ok(None) => {
+            remove_row(deps, &upload.id).await?;
+            Ok(None)
+        }
+        Err(e) => {
+            remove_row(deps, &upload.id).await?;
+            Err(SubmitError::Unavailable(e.to_string()))
+        }
+    }
+}
+
+/// The content type every directly posted file is stored with (the worker reads the bytes,
+/// not the type).
+pub const DIRECT_UPLOAD_CONTENT_TYPE: &str = "application/octet-stream";
 
 async fn remove_row(deps: &Deps, id: &str) -> Result<(), storage::db::SqlxError> {
     let mut tx = deps.db.begin().await?;
@@ -151,6 +224,24 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
     for u in &due {
         delete_upload(deps, u).await?;
     }
+    // A presigned form lasts minutes; an upload row whose file has not arrived hours later
+    // never will (the file is checked too, in case the worker is only far behind).
+    let stale = uploads::never_arrived(&deps.db, now - NEVER_ARRIVED_AFTER_MS)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut abandoned = 0;
+    for u in &stale {
+        if deps
+            .store
+            .size(&u.object_key)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            delete_upload(deps, u).await?;
+            abandoned += 1;
+        }
+    }
     let visitors = storage::users::expired_anonymous(&deps.db, now)
         .await
         .map_err(|e| e.to_string())?;
@@ -160,8 +251,11 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
     storage::sessions::delete_expired(&deps.db, now)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(due.len() + visitors.len())
+    Ok(due.len() + visitors.len() + abandoned)
 }
+
+/// How long after its row was created an upload whose file never arrived is removed.
+pub const NEVER_ARRIVED_AFTER_MS: i64 = 6 * 3600 * 1000;
 
 /// Queues the selected uploads again (the same event an upload sends) and returns them.
 /// Running it twice only processes them twice: each ingest replaces the last.

@@ -175,6 +175,9 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
             "the uploaded file is gone (it was deleted before it could be read)".into(),
         ));
     };
+    if upload.checksum.is_empty() {
+        record_direct_upload(deps, upload, &fetched).await?;
+    }
     let Some(user) = users::by_id(&deps.db, &upload.owner_id).await? else {
         return Ok("owner gone".into());
     };
@@ -194,6 +197,36 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
         "upload ready"
     );
     Ok(format!("ready: {plays} plays"))
+}
+
+/// A file the browser posted straight to the store (S3's presigned POST) reaches the worker
+/// before anyone measured it: record its size and checksum, and refuse it when it is larger
+/// than the upload limit. The policy's `content-length-range` already asks S3 to refuse
+/// those; this is the check that does not depend on the store honouring it.
+async fn record_direct_upload(
+    deps: &Deps,
+    upload: &Upload,
+    fetched: &storage::objects::Fetched,
+) -> Result<(), Failure> {
+    let path = fetched.path.clone();
+    let (size, sha256) = tokio::task::spawn_blocking(move || storage::objects::sha256_file(&path))
+        .await
+        .map_err(|e| Failure::Unexpected(format!("hashing the upload crashed: {e}")))?
+        .map_err(|e| Failure::Unexpected(format!("reading the fetched upload: {e}")))?;
+    if size > deps.max_upload_bytes {
+        if let Err(e) = deps.store.delete(&upload.object_key).await {
+            warn!(error = %e, "removing an oversized upload's file");
+        }
+        return Err(Failure::Permanent(format!(
+            "the file is larger than the upload limit of {} MiB; it was removed",
+            deps.max_upload_bytes >> 20
+        )));
+    }
+    uploads::set_object(&deps.db, &upload.id, size, &sha256).await?;
+    if upload.expires_ms.is_some() {
+        crate::lifecycle::mark_expiring(deps, &upload.object_key, true).await;
+    }
+    Ok(())
 }
 
 fn parse(

@@ -75,6 +75,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_stats_version.sql"),
         postgres: include_str!("../migrations/postgres/0003_stats_version.sql"),
     },
+    Migration {
+        version: 4,
+        name: "idp",
+        sqlite: include_str!("../migrations/sqlite/0004_idp.sql"),
+        postgres: include_str!("../migrations/postgres/0004_idp.sql"),
+    },
 ];
 
 /// Milliseconds since the Unix epoch, now.

@@ -124,6 +124,37 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     }
     /// The object's size in bytes; `None` when it does not exist.
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError>;
+    /// Marks an object as an anonymous visitor's, which the store may expire on its own
+    /// (S3: the tag `backspin-anonymous=true`, which `stack.yaml`'s lifecycle rule expires
+    /// after two days), or clears the mark when the visitor signs up. The sweeper deletes
+    /// expired uploads either way; this is the store's own backstop. The local directory has
+    /// nothing to mark.
+    async fn set_expiring(&self, key: &str, expiring: bool) -> Result<(), ObjectError> {
+        let _ = (key, expiring);
+        Ok(())
+    }
+}
+
+/// The size and SHA-256 (hex) of a local file, read in blocks.
+pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((size, hex(&hasher.finalize())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks that a key is relative, with non-empty, non-dot segments and no control characters.
@@ -197,11 +228,7 @@ impl ObjectStore for LocalDir {
                 tokio::fs::create_dir_all(parent).await?;
             }
             tokio::fs::rename(&partial, &dest).await?;
-            let sha256 = hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let sha256 = hex(&hasher.finalize());
             Ok(Stored { size, sha256 })
         }
         .await;

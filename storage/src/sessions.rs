@@ -21,13 +21,37 @@ pub async fn create(
     user_id: &str,
     expires_ms: i64,
 ) -> Result<(), sqlx::Error> {
+    insert(db, token, user_id, expires_ms, None).await
+}
+
+/// [`create`] for a session that carries an identity provider's tokens, `sealed` by the
+/// caller under a key only the session's token gives.
+pub async fn create_with_idp_tokens(
+    db: &Db,
+    token: &str,
+    user_id: &str,
+    expires_ms: i64,
+    sealed: &str,
+) -> Result<(), sqlx::Error> {
+    insert(db, token, user_id, expires_ms, Some(sealed)).await
+}
+
+async fn insert(
+    db: &Db,
+    token: &str,
+    user_id: &str,
+    expires_ms: i64,
+    idp_tokens: Option<&str>,
+) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms, idp_tokens) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash(token))
     .bind(user_id)
     .bind(now_ms())
     .bind(expires_ms)
+    .bind(idp_tokens)
     .execute(p)
     .await
     .map(|_| ()))
@@ -72,6 +96,39 @@ pub async fn delete_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, sq
         .execute(p)
         .await
         .map(|r| r.rows_affected()))
+}
+
+/// Ends every session of a user (signing out everywhere, a password reset). Returns how
+/// many ended.
+pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
+    on_pool!(db, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
+/// Stores what a session keeps of an identity provider's tokens (`sealed`: encrypted by the
+/// caller under a key only the session's token gives). Returns whether the session exists.
+pub async fn set_idp_tokens(db: &Db, token: &str, sealed: &str) -> Result<bool, sqlx::Error> {
+    on_pool!(db, p => sqlx::query("UPDATE sessions SET idp_tokens = $2 WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .bind(sealed)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+/// The sealed identity provider tokens of a live session, if it has any.
+pub async fn idp_tokens(db: &Db, token: &str, now: i64) -> Result<Option<String>, sqlx::Error> {
+    on_pool!(db, p => Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT idp_tokens FROM sessions WHERE token_hash = $1 AND expires_ms > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now)
+    .fetch_optional(p)
+    .await?
+    .flatten()))
 }
 
 /// Removes sessions past their expiry. Returns how many.

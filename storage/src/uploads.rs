@@ -305,6 +305,15 @@ pub async fn to_sweep(db: &Db, now: i64) -> Result<Vec<Upload>, sqlx::Error> {
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(now).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
 }
 
+/// Uploads whose file never arrived: still `queued` without a checksum, created before
+/// `before_ms` (a browser that got a presigned POST form and never posted it).
+pub async fn never_arrived(db: &Db, before_ms: i64) -> Result<Vec<Upload>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE state = 'queued' AND checksum = '' AND created_ms <= $1 ORDER BY created_ms"
+    );
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(before_ms).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
+}
+
 /// Marks an upload as being deleted (from any state).
 pub async fn set_deleting(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("UPDATE uploads SET state = 'deleting', updated_ms = $2 WHERE id = $1")

@@ -49,14 +49,26 @@ pub async fn create(
     password_hash: Option<&str>,
     anonymous: bool,
 ) -> Result<User, sqlx::Error> {
+    insert(db, email, password_hash, None, anonymous).await
+}
+
+async fn insert(
+    db: &Db,
+    email: Option<&str>,
+    password_hash: Option<&str>,
+    idp_subject: Option<&str>,
+    anonymous: bool,
+) -> Result<User, sqlx::Error> {
     let id = ids::new_id();
     let email = email.map(|e| e.trim().to_lowercase());
     on_pool!(db, p => sqlx::query(
-        "INSERT INTO users (id, email, password_hash, anonymous, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO users (id, email, password_hash, idp_subject, anonymous, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&id)
     .bind(&email)
     .bind(password_hash)
+    .bind(idp_subject)
     .bind(anonymous)
     .bind(now_ms())
     .execute(p)
@@ -147,8 +159,10 @@ pub async fn create_anonymous(db: &Db, expires_ms: i64) -> Result<User, sqlx::Er
 /// Why an anonymous visitor could not become an account.
 #[derive(Debug)]
 pub enum ClaimError {
-    /// Another account has that e-mail.
+    /// Another account has that e-mail (or, for [`claim_for_subject`], that subject).
     EmailTaken,
+    /// The row is no longer an anonymous visitor's: claimed or deleted meanwhile.
+    Gone,
     /// The database failed.
     Db(sqlx::Error),
 }
@@ -161,29 +175,59 @@ pub async fn claim(
     email: &str,
     password_hash: &str,
 ) -> Result<User, ClaimError> {
+    claim_as(db, id, email, "password_hash", password_hash).await
+}
+
+/// [`claim`] for an account held by an identity provider: the row takes the provider's
+/// `subject` instead of a password hash.
+pub async fn claim_for_subject(
+    db: &Db,
+    id: &str,
+    email: &str,
+    subject: &str,
+) -> Result<User, ClaimError> {
+    claim_as(db, id, email, "idp_subject", subject).await
+}
+
+/// Claims the anonymous row `id` with `email` and `value` in `column` (a fixed name, never
+/// input).
+async fn claim_as(
+    db: &Db,
+    id: &str,
+    email: &str,
+    column: &'static str,
+    value: &str,
+) -> Result<User, ClaimError> {
     let email = email.trim().to_lowercase();
+    let sql = format!(
+        "UPDATE users SET email = $2, {column} = $3, anonymous = FALSE, expires_ms = NULL \
+         WHERE id = $1 AND anonymous"
+    );
     let mut tx = db.begin().await.map_err(ClaimError::Db)?;
     let r = crate::on_tx!(&mut tx, c => {
-        let r = sqlx::query(
-            "UPDATE users SET email = $2, password_hash = $3, anonymous = FALSE, expires_ms = NULL \
-             WHERE id = $1 AND anonymous",
-        )
-        .bind(id)
-        .bind(&email)
-        .bind(password_hash)
-        .execute(&mut **c)
-        .await;
+        let r = sqlx::query(&sql)
+            .bind(id)
+            .bind(&email)
+            .bind(value)
+            .execute(&mut **c)
+            .await;
         match r {
+            Ok(done) if done.rows_affected() == 0 => Ok(false),
             Ok(_) => sqlx::query("UPDATE uploads SET expires_ms = NULL WHERE owner_id = $1")
                 .bind(id)
                 .execute(&mut **c)
                 .await
-                .map(|_| ()),
+                .map(|_| true),
             Err(e) => Err(e),
         }
     });
     match r {
-        Ok(()) => {}
+        Ok(true) => {}
+        // Another request claimed the visitor first: their row is not this account's.
+        Ok(false) => {
+            tx.rollback().await.map_err(ClaimError::Db)?;
+            return Err(ClaimError::Gone);
+        }
         Err(e) if is_unique_violation(&e) => return Err(ClaimError::EmailTaken),
         Err(e) => return Err(ClaimError::Db(e)),
     }
@@ -192,6 +236,41 @@ pub async fn claim(
         .await
         .map_err(ClaimError::Db)?
         .ok_or(ClaimError::Db(sqlx::Error::RowNotFound))
+}
+
+/// The account an identity provider knows as `subject`.
+pub async fn by_idp_subject(db: &Db, subject: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE idp_subject = $1");
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(subject).fetch_optional(p).await?.map(|r| user_row!(r))))
+}
+
+/// The provider subject a user row is linked to, if any.
+pub async fn idp_subject(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+    on_pool!(db, p => Ok(sqlx::query_scalar::<_, Option<String>>("SELECT idp_subject FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(p)
+        .await?
+        .flatten()))
+}
+
+/// Creates a registered account (no password hash) for the person an identity provider
+/// knows as `subject`. A taken e-mail or subject is a unique violation
+/// ([`is_unique_violation`]).
+pub async fn create_for_subject(db: &Db, email: &str, subject: &str) -> Result<User, sqlx::Error> {
+    insert(db, Some(email), None, Some(subject), false).await
+}
+
+/// Links a registered account to the provider's `subject`, replacing any subject it had.
+/// Returns whether it was linked (false: the row is gone or an anonymous visitor's).
+pub async fn link_subject(db: &Db, id: &str, subject: &str) -> Result<bool, sqlx::Error> {
+    on_pool!(db, p => sqlx::query(
+        "UPDATE users SET idp_subject = $2 WHERE id = $1 AND NOT anonymous",
+    )
+    .bind(id)
+    .bind(subject)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected() == 1))
 }
 
 /// Whether an error is a unique-constraint violation (an e-mail already taken).

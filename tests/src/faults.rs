@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection};
 use storage::Db;
-use storage::objects::{Fetched, LocalDir, ObjectError, ObjectStore, Stored};
+use storage::objects::{Fetched, LocalDir, ObjectError, ObjectStore, PostForm, Stored};
 use tokio::io::AsyncRead;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -188,6 +188,75 @@ impl ObjectStore for GatedStore {
 
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
         self.inner.size(key).await
+    }
+}
+
+/// A local directory that behaves like S3 towards the web tier: it "sends its own events"
+/// and issues presigned forms (to an address nobody posts to). For walks over every route
+/// where S3 itself is not the point; the AWS tests use S3 on moto.
+#[derive(Debug)]
+pub struct PresigningStore {
+    inner: LocalDir,
+}
+
+impl PresigningStore {
+    /// Over `inner`.
+    pub fn new(inner: LocalDir) -> PresigningStore {
+        PresigningStore { inner }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for PresigningStore {
+    async fn put(
+        &self,
+        key: &str,
+        body: &mut (dyn AsyncRead + Unpin + Send),
+        max_bytes: u64,
+    ) -> Result<Stored, ObjectError> {
+        self.inner.put(key, body, max_bytes).await
+    }
+
+    async fn fetch(&self, key: &str) -> Result<Option<Fetched>, ObjectError> {
+        self.inner.fetch(key).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        self.inner.delete(key).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError> {
+        self.inner.list(prefix).await
+    }
+
+    fn emits_events(&self) -> bool {
+        true
+    }
+
+    fn bucket(&self) -> &str {
+        "presigning"
+    }
+
+    async fn ping(&self) -> Result<(), ObjectError> {
+        self.inner.ping().await
+    }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
+        self.inner.size(key).await
+    }
+
+    async fn presign_post(
+        &self,
+        key: &str,
+        _max_bytes: u64,
+        _content_type: &str,
+        valid_for: Duration,
+    ) -> Result<Option<PostForm>, ObjectError> {
+        Ok(Some(PostForm {
+            url: "http://s3.invalid/presigning".into(),
+            fields: vec![("key".into(), key.into())],
+            expires_ms: storage::db::now_ms() + valid_for.as_millis() as i64,
+        }))
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`both_engines!`]: one case, two tests: `…::on_sqlite` and `…::on_postgres`.
 //! - [`faults`]: object stores that fail or hold on demand, a TCP proxy that can cut the
 //!   database off, a SQLite write lock held from outside.
+//! - [`fake_idp`]: an identity provider in memory, for the web tier with external accounts.
 //! - [`process`]: the real `backspin` binary as a child process.
 //! - [`fixtures`]: exports to upload (samples, generated ones, zips made of their files).
 //! - [`web`]: the web application over a [`Pipeline`], and a cookie-keeping client that
@@ -29,7 +30,9 @@ use storage::users::User;
 use storage::{Db, on_pool};
 use tempfile::TempDir;
 
+pub mod aws;
 pub mod db;
+pub mod fake_idp;
 pub mod faults;
 pub mod fixtures;
 pub mod process;
@@ -155,6 +158,7 @@ impl Pipeline {
             notifier: self.notifier.clone(),
             settings: self.settings,
             limits: schema::Limits::default(),
+            max_upload_bytes: 1 << 30,
         }
     }
 

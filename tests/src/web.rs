@@ -47,10 +47,21 @@ impl WebApp {
     /// The app with settings adjusted by `adjust`.
     pub async fn with_config(engine: Engine, adjust: impl FnOnce(&mut web::Config)) -> WebApp {
         let pipeline = Pipeline::new(engine).await;
+        let deps = pipeline.deps();
+        WebApp::on(pipeline, deps, adjust)
+    }
+
+    /// The app over `deps` (another store, queue or notifier than the pipeline's own: S3, SQS
+    /// and SNS on moto), with settings adjusted by `adjust`.
+    pub fn on(
+        pipeline: Pipeline,
+        deps: ingest_worker::Deps,
+        adjust: impl FnOnce(&mut web::Config),
+    ) -> WebApp {
         let mut config = web::Config::with_secret(b"a test secret of thirty-two bytes!".to_vec());
         config.argon2 = CHEAP_HASH;
         adjust(&mut config);
-        let state = web::AppState::new(pipeline.deps(), config, PoolStatus::default());
+        let state = web::AppState::new(deps, config, PoolStatus::default());
         let router = web::router(state.clone());
         WebApp {
             pipeline,
@@ -75,7 +86,7 @@ impl WebApp {
 
     /// Runs the workers until the queue is empty.
     pub async fn work(&self) {
-        self.pipeline.work(&self.pipeline.deps()).await;
+        self.pipeline.work(self.state.deps()).await;
     }
 
     /// Uploads `bytes` as `name` for `client` and ingests it; returns the upload's JSON once

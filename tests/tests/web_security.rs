@@ -9,13 +9,17 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use e2e::fake_idp::FakeIdp;
 use e2e::web::{Client, PASSWORD, Reply, WebApp};
 use e2e::{CapturedLog, Engine, both_engines, fixtures};
 use serde_json::{Value, json};
+use web::auth::Password;
+use web::idp::IdentityProvider;
 
 // ---------------------------------------------------------------------------------------------
 // The router, as its source declares it.
@@ -108,6 +112,46 @@ fn declared_routes() -> BTreeSet<Route> {
 
 fn route(m: &str, p: &str) -> Route {
     (m.to_string(), p.to_string())
+}
+
+/// Routes that exist only with an identity provider (404 with local accounts): the walks
+/// visit them on an app with the in-memory one.
+const IDP_ONLY: [&str; 8] = [
+    "/confirm",
+    "/confirm/resend",
+    "/password/forgot",
+    "/password/reset",
+    "/api/v1/signup/confirm",
+    "/api/v1/signup/resend",
+    "/api/v1/password/forgot",
+    "/api/v1/password/reset",
+];
+
+/// The route that exists only where the store presigns forms (S3): the walks visit it on an
+/// app whose store does.
+const DIRECT_UPLOAD: &str = "/api/v1/uploads/direct";
+
+/// The app whose store issues presigned forms.
+async fn presigning_app() -> WebApp {
+    let pipeline = e2e::Pipeline::new(Engine::Sqlite).await;
+    let store = e2e::faults::PresigningStore::new(
+        storage::objects::LocalDir::new(pipeline.data.path().join("presigned")).expect("store"),
+    );
+    let deps = pipeline.deps_with(pipeline.db().clone(), Arc::new(store));
+    WebApp::on(pipeline, deps, |c| {
+        c.upload_origin = Some("http://s3.invalid".into())
+    })
+}
+
+/// Whether `path` exists only with an identity provider.
+fn idp_only(path: &str) -> bool {
+    IDP_ONLY.contains(&path)
+}
+
+/// The app with the in-memory identity provider `fake`.
+async fn idp_app(fake: &Arc<FakeIdp>) -> WebApp {
+    let idp: Arc<dyn IdentityProvider> = fake.clone();
+    WebApp::with_config(Engine::Sqlite, |c| c.idp = Some(idp)).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1096,8 +1140,12 @@ async fn victim_for(app: &WebApp, (method, path): &Route, n: usize) -> (Client, 
         _ => {
             c.sign_up(&email).await;
             match (method.as_str(), path.as_str()) {
-                ("POST", "/sample") | ("POST", "/signout") => Shape::Form(vec![]),
-                ("POST", "/api/v1/signout") => Shape::Empty,
+                ("POST", "/sample") | ("POST", "/signout") | ("POST", "/signout/everywhere") => {
+                    Shape::Form(vec![])
+                }
+                ("POST", "/api/v1/signout") | ("POST", "/api/v1/signout/everywhere") => {
+                    Shape::Empty
+                }
                 ("POST", "/account/settings") => Shape::Form(vec![
                     ("tz", "Europe/Berlin".into()),
                     ("min_play_seconds", "45".into()),
@@ -1116,6 +1164,7 @@ async fn victim_for(app: &WebApp, (method, path): &Route, n: usize) -> (Client, 
                 ("DELETE", "/api/v1/account") => Shape::Json(json!({"password": PASSWORD})),
                 ("POST", "/uploads") => Shape::Multipart,
                 ("POST", "/api/v1/uploads") => Shape::File,
+                ("POST", DIRECT_UPLOAD) => Shape::Json(json!({"name": HISTORY_NAME, "size": 10})),
                 ("POST", "/uploads/{id}/delete") | ("DELETE", "/api/v1/uploads/{id}") => {
                     let r = c.upload(HISTORY_NAME, &small_history()).await;
                     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
@@ -1148,25 +1197,116 @@ async fn victim_for(app: &WebApp, (method, path): &Route, n: usize) -> (Client, 
     (c, probe)
 }
 
+/// A browser in the state where a route that exists only with an identity provider does
+/// something (on an app with `fake`), and the request it would send.
+async fn victim_for_idp(
+    app: &WebApp,
+    fake: &FakeIdp,
+    (method, path): &Route,
+    n: usize,
+) -> (Client, Probe) {
+    let mut c = app.client_from(&format!("10.2.0.{n}:4000"));
+    c.get("/").await;
+    let email = format!("victim{n}@example.com");
+    let password = Password::new(PASSWORD);
+    let fields: Vec<(&'static str, String)> = match path.trim_start_matches("/api/v1") {
+        "/confirm" | "/signup/confirm" => {
+            fake.sign_up(&email, &password).await.expect("signed up");
+            let code = fake.code_for(&email).expect("a code");
+            vec![("email", email), ("code", code)]
+        }
+        "/confirm/resend" | "/signup/resend" => {
+            fake.sign_up(&email, &password).await.expect("signed up");
+            vec![("email", email)]
+        }
+        "/password/forgot" => {
+            fake.add_confirmed(&email, PASSWORD);
+            vec![("email", email)]
+        }
+        "/password/reset" => {
+            fake.add_confirmed(&email, PASSWORD);
+            fake.forgot_password(&email).await.expect("a reset code");
+            let code = fake.reset_code_for(&email).expect("a reset code");
+            vec![
+                ("email", email),
+                ("code", code),
+                ("new_password", NEW_PASSWORD.to_string()),
+            ]
+        }
+        _ => panic!(
+            "{method} {path} exists only with an identity provider but this test has no CSRF probe for it: add one to victim_for_idp"
+        ),
+    };
+    let shape = if path.starts_with("/api/") {
+        Shape::Json(Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .collect(),
+        ))
+    } else {
+        Shape::Form(fields)
+    };
+    let probe = Probe {
+        method: Method::from_bytes(method.as_bytes()).expect("a method"),
+        path: path.clone(),
+        shape,
+    };
+    (c, probe)
+}
+
+/// Everything stored, with what the identity provider holds when there is one.
+async fn everything(app: &WebApp, fake: Option<&FakeIdp>) -> Vec<String> {
+    let mut all = stored(app).await;
+    all.extend(fake.map(FakeIdp::snapshot).unwrap_or_default());
+    all
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_state_changes_without_the_sessions_token_or_from_another_site() {
-    let app = WebApp::with_config(Engine::Sqlite, |c| c.admin_emails = vec![ADMIN.into()]).await;
+    let local = WebApp::with_config(Engine::Sqlite, |c| c.admin_emails = vec![ADMIN.into()]).await;
+    let fake = Arc::new(FakeIdp::new());
+    let with_idp = idp_app(&fake).await;
+    let presigning = presigning_app().await;
     let changing: Vec<Route> = declared_routes()
         .into_iter()
         .filter(|(m, _)| m != "GET")
         .collect();
     assert!(changing.len() >= 15, "{changing:?}");
+    assert!(
+        changing.iter().filter(|(_, p)| idp_only(p)).count() == IDP_ONLY.len(),
+        "every route of IDP_ONLY is routed: {changing:?}"
+    );
 
-    // Eve has a session of her own, so her token is a real one.
-    let mut eve = app.client_from("10.6.6.6:6666");
+    // Eve has a session of her own in each app, so her token is a real one.
+    let mut eve = local.client_from("10.6.6.6:6666");
     eve.sign_up("eve@example.com").await;
-    let eves_token = eve.csrf().await;
+    let eves_local_token = eve.csrf().await;
+    fake.add_confirmed("eve@example.com", PASSWORD);
+    let mut eve = with_idp.client_from("10.6.6.6:6666");
+    let r = eve.sign_in("eve@example.com", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let eves_idp_token = eve.csrf().await;
+    let mut eve = presigning.client_from("10.6.6.6:6666");
+    eve.sign_up("eve@example.com").await;
+    let eves_presigning_token = eve.csrf().await;
 
     for (n, r) in changing.iter().enumerate() {
-        let (mut victim, probe) = victim_for(&app, r, n + 1).await;
+        // The identity provider's own routes are walked where they exist.
+        let (app, provider, eves_token) = if idp_only(&r.1) {
+            (&with_idp, Some(&*fake), &eves_idp_token)
+        } else if r.1 == DIRECT_UPLOAD {
+            (&presigning, None, &eves_presigning_token)
+        } else {
+            (&local, None, &eves_local_token)
+        };
+        let (mut victim, probe) = match provider {
+            Some(f) => victim_for_idp(app, f, r, n + 1).await,
+            None => victim_for(app, r, n + 1).await,
+        };
         let token = victim.csrf().await;
-        assert_ne!(token, eves_token);
-        let before = stored(&app).await;
+        assert_ne!(&token, eves_token);
+        let before = everything(app, provider).await;
         let attacks = [
             ("without a token", None, None),
             (
@@ -1207,7 +1347,7 @@ async fn no_state_changes_without_the_sessions_token_or_from_another_site() {
                 r.0,
                 r.1
             );
-            let after = stored(&app).await;
+            let after = everything(app, provider).await;
             assert!(
                 before == after,
                 "{} {} {how} changed what is stored:\n{}",
@@ -1230,7 +1370,7 @@ async fn no_state_changes_without_the_sessions_token_or_from_another_site() {
         );
         assert_ne!(
             before,
-            stored(&app).await,
+            everything(app, provider).await,
             "{} {} with its token changed nothing",
             r.0,
             r.1
@@ -1398,7 +1538,7 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
 
     let gets: Vec<String> = declared_routes()
         .into_iter()
-        .filter(|(m, _)| m == "GET")
+        .filter(|(m, p)| m == "GET" && !idp_only(p))
         .flat_map(|(_, p)| {
             if p.contains("{file}") {
                 vec![
@@ -1423,6 +1563,22 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
         {
             assert_only_own_markup(&format!("GET {path}"), &r.body);
         }
+    }
+
+    // The identity provider's own pages, where they exist.
+    let fake = Arc::new(FakeIdp::new());
+    let with_idp = idp_app(&fake).await;
+    let mut visitor = with_idp.client();
+    let idp_gets: Vec<Route> = declared_routes()
+        .into_iter()
+        .filter(|(m, p)| m == "GET" && idp_only(p))
+        .collect();
+    assert!(idp_gets.len() >= 3, "{idp_gets:?}");
+    for (_, path) in &idp_gets {
+        let r = visitor.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
+        assert_security_headers(&format!("GET {path}"), &r, false);
+        assert_only_own_markup(&format!("GET {path}"), &r.body);
     }
 
     // Refusals and errors carry them too.

@@ -61,8 +61,9 @@
     return text;
   }
 
-  // One file: a progress bar for the transfer, then its state.
-  function send(file, list, done) {
+  // One file: a progress bar for the transfer, then its state. With `direct`, the file goes
+  // straight to the object store with a presigned form the API prepares for it.
+  function send(file, list, done, direct) {
     var item = el("div", "item");
     var name = el("strong", "", file.name);
     var bar = el("progress");
@@ -73,67 +74,117 @@
     item.appendChild(name); item.appendChild(status); item.appendChild(bar);
     list.appendChild(item);
 
+    function refused(xhr) {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+      // S3 answers in XML: <Error><Code>EntityTooLarge</Code><Message>…</Message></Error>.
+      var s3 = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText || "");
+      item.setAttribute("data-state", "refused");
+      status.className = "status error";
+      status.textContent = " " + ((body.error && body.error.message) || (s3 && s3[1]) ||
+        ("Upload failed (" + xhr.status + ")."));
+      done();
+    }
+    function lost() {
+      status.className = "status error";
+      status.textContent = " The connection was lost; nothing was stored. Try again.";
+      done();
+    }
+    // The transfer is over and the upload exists: follow it to ready or failed.
+    function accepted(upload) {
+      bar.value = 100;
+      item.setAttribute("data-upload-id", upload.id);
+      status.textContent = " " + describe(upload);
+      follow(upload.id, function (u) {
+        item.setAttribute("data-state", u.state);
+        status.textContent = " " + describe(u);
+        if (u.state === "ready" && !item.querySelector("a")) {
+          var a = el("a", "", "Open its dashboard");
+          a.href = "/dashboard?u=" + encodeURIComponent(u.id);
+          item.appendChild(document.createTextNode(" "));
+          item.appendChild(a);
+        }
+      });
+      done();
+    }
+    function progress(e) {
+      if (e.lengthComputable) {
+        bar.value = Math.round(e.loaded * 100 / e.total);
+        status.textContent = " " + bar.value + " %";
+      }
+    }
+
+    if (direct) {
+      var prep = new XMLHttpRequest();
+      prep.open("POST", "/api/v1/uploads/direct");
+      prep.setRequestHeader("X-CSRF-Token", csrf());
+      prep.setRequestHeader("Content-Type", "application/json");
+      prep.setRequestHeader("Accept", "application/json");
+      prep.onload = function () {
+        if (prep.status !== 201) { refused(prep); return; }
+        var p = JSON.parse(prep.responseText);
+        setCsrf(p.csrf_token);
+        var data = new FormData();
+        p.form.fields.forEach(function (f) { data.append(f.name, f.value); });
+        data.append("file", file);
+        var up = new XMLHttpRequest();
+        up.open("POST", p.form.url);
+        up.upload.onprogress = progress;
+        // The store refused the file or the connection broke: the prepared upload goes.
+        function forget() {
+          var del = new XMLHttpRequest();
+          del.open("DELETE", "/api/v1/uploads/" + encodeURIComponent(p.upload.id));
+          del.setRequestHeader("X-CSRF-Token", csrf());
+          del.send();
+        }
+        up.onload = function () {
+          if (up.status >= 200 && up.status < 300) { accepted(p.upload); } else { forget(); refused(up); }
+        };
+        up.onerror = function () { forget(); lost(); };
+        up.send(data);
+      };
+      prep.onerror = lost;
+      prep.send(JSON.stringify({ name: file.name, size: file.size }));
+      return;
+    }
+
     var xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/v1/uploads?name=" + encodeURIComponent(file.name));
     xhr.setRequestHeader("X-CSRF-Token", csrf());
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.setRequestHeader("Accept", "application/json");
-    xhr.upload.onprogress = function (e) {
-      if (e.lengthComputable) {
-        bar.value = Math.round(e.loaded * 100 / e.total);
-        status.textContent = " " + bar.value + " %";
-      }
-    };
+    xhr.upload.onprogress = progress;
     xhr.onload = function () {
-      var body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       if (xhr.status === 202) {
-        bar.value = 100;
+        var body = JSON.parse(xhr.responseText);
         setCsrf(body.csrf_token);
-        item.setAttribute("data-upload-id", body.upload.id);
-        status.textContent = " " + describe(body.upload);
-        follow(body.upload.id, function (u) {
-          item.setAttribute("data-state", u.state);
-          status.textContent = " " + describe(u);
-          if (u.state === "ready" && !item.querySelector("a")) {
-            var a = el("a", "", "Open its dashboard");
-            a.href = "/dashboard?u=" + encodeURIComponent(u.id);
-            item.appendChild(document.createTextNode(" "));
-            item.appendChild(a);
-          }
-        });
+        accepted(body.upload);
       } else {
-        item.setAttribute("data-state", "refused");
-        status.className = "status error";
-        status.textContent = " " + ((body.error && body.error.message) || ("Upload failed (" + xhr.status + ")."));
+        refused(xhr);
       }
-      done();
     };
-    xhr.onerror = function () {
-      status.className = "status error";
-      status.textContent = " The connection was lost; nothing was stored. Try again.";
-      done();
-    };
+    xhr.onerror = lost;
     xhr.send(file);
   }
 
-  function sendAll(files, list) {
+  function sendAll(files, list, direct) {
     var queue = Array.prototype.slice.call(files);
-    function next() { if (queue.length) { send(queue.shift(), list, next); } }
+    function next() { if (queue.length) { send(queue.shift(), list, next, direct); } }
     next();  // one at a time: the first may start the session the others use
   }
 
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
     var input = form.querySelector('input[type="file"]');
     var list = form.querySelector(".progress-list");
+    var direct = form.hasAttribute("data-direct");
     form.addEventListener("submit", function (e) {
       if (!input.files.length) { return; }
       e.preventDefault();
-      sendAll(input.files, list);
+      sendAll(input.files, list, direct);
       input.value = "";
     });
     input.addEventListener("change", function () {
-      if (input.files.length) { sendAll(input.files, list); input.value = ""; }
+      if (input.files.length) { sendAll(input.files, list, direct); input.value = ""; }
     });
     ["dragenter", "dragover"].forEach(function (t) {
       form.addEventListener(t, function (e) { e.preventDefault(); form.classList.add("dragging"); });
@@ -143,7 +194,7 @@
     });
     form.addEventListener("drop", function (e) {
       e.preventDefault();
-      if (e.dataTransfer && e.dataTransfer.files.length) { sendAll(e.dataTransfer.files, list); }
+      if (e.dataTransfer && e.dataTransfer.files.length) { sendAll(e.dataTransfer.files, list, direct); }
     });
   });
 

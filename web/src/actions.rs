@@ -15,6 +15,8 @@ use tokio::io::AsyncRead;
 use crate::AppState;
 use crate::auth::{self, Password};
 use crate::error::AppError;
+use crate::idp::IdentityProvider;
+use crate::idp_accounts;
 use crate::metrics::Metrics;
 use crate::session::{self, Visitor};
 
@@ -33,22 +35,62 @@ pub struct Started {
 
 async fn start(state: &AppState, user: User, https: bool) -> Result<Started, AppError> {
     let (token, cookie) = session::start(state, &user, https).await?;
-    Ok(Started {
+    Ok(started(state, user, token, cookie))
+}
+
+/// [`start`] for an account held by an identity provider: the session keeps its tokens.
+pub(crate) async fn start_with_idp_tokens(
+    state: &AppState,
+    user: User,
+    https: bool,
+    tokens: &crate::idp_tokens::SessionTokens,
+) -> Result<Started, AppError> {
+    let (token, cookie) = session::start_with_idp_tokens(state, &user, https, tokens).await?;
+    Ok(started(state, user, token, cookie))
+}
+
+fn started(state: &AppState, user: User, token: String, cookie: HeaderValue) -> Started {
+    Started {
         csrf_token: session::csrf_token(&state.config().secret, &token),
         user,
         cookie,
         token,
-    })
+    }
+}
+
+/// The identity provider, or "not found" for the routes that exist only with one.
+fn require_idp(state: &AppState) -> Result<&dyn IdentityProvider, AppError> {
+    state.idp().ok_or(AppError::NotFound)
+}
+
+/// What a sign-up with a taken e-mail address says.
+pub(crate) const EMAIL_TAKEN: &str = "An account with this e-mail already exists. Sign in instead.";
+
+/// What signing up led to.
+#[derive(Debug, Clone)]
+pub enum SignedUp {
+    /// A local account, created and signed in.
+    Started(Started),
+    /// An account at the identity provider; no session yet: the visitor confirms their
+    /// address with the code e-mailed to `confirmation_sent_to` (masked) and signs in, or,
+    /// when that is none, signs in right away.
+    Pending {
+        /// The account's e-mail address.
+        email: String,
+        /// Where the confirmation code went, masked (`a***@e***`).
+        confirmation_sent_to: Option<String>,
+    },
 }
 
 /// Creates an account. An anonymous visitor's account is their own visitor row, so their
-/// uploads become the account's (signing up claims them).
+/// uploads become the account's (signing up claims them; with an identity provider, the
+/// first sign-in from the same browser does).
 pub async fn sign_up(
     state: &AppState,
     visitor: &Visitor,
     email: &str,
     password: &Password,
-) -> Result<Started, AppError> {
+) -> Result<SignedUp, AppError> {
     if visitor.user.as_ref().is_some_and(|u| !u.anonymous) {
         return Err(AppError::BadRequest(
             "You are already signed in; sign out to create another account.".into(),
@@ -56,14 +98,21 @@ pub async fn sign_up(
     }
     let email = auth::check_email(email)?;
     auth::check_new_password(password, &email)?;
+    if let Some(idp) = state.idp() {
+        return idp_accounts::sign_up(state, idp, &email, password).await;
+    }
     let hash = auth::hash_password(password, state.config().argon2).await?;
-    let taken = || {
-        AppError::Conflict("An account with this e-mail already exists. Sign in instead.".into())
-    };
+    let taken = || AppError::Conflict(EMAIL_TAKEN.into());
     let user = match &visitor.user {
         Some(anon) => match users::claim(state.db(), &anon.id, &email, &hash).await {
             Ok(u) => u,
             Err(ClaimError::EmailTaken) => return Err(taken()),
+            Err(ClaimError::Gone) => {
+                return Err(AppError::Conflict(
+                    "This browser's uploads were just claimed by another sign-up. Reload the page and try again."
+                        .into(),
+                ));
+            }
             Err(ClaimError::Db(e)) => return Err(e.into()),
         },
         None => match users::create(state.db(), Some(&email), Some(&hash), false).await {
@@ -74,20 +123,36 @@ pub async fn sign_up(
     };
     if visitor.user.is_some() {
         storage::sessions::delete(state.db(), &visitor.token).await?;
+        lifecycle::keep_uploads(state.deps(), &user.id).await?;
     }
     Metrics::inc(&state.metrics().sign_ups);
     tracing::info!(user = %user.id, claimed = visitor.user.is_some(), "account created");
-    start(state, user, visitor.https).await
+    Ok(SignedUp::Started(start(state, user, visitor.https).await?))
+}
+
+/// Confirms an account at the identity provider with the code it e-mailed. The visitor
+/// signs in afterwards (the password is not at hand here). "Not found" without a provider.
+pub async fn confirm_sign_up(state: &AppState, email: &str, code: &str) -> Result<(), AppError> {
+    idp_accounts::confirm_sign_up(require_idp(state)?, email, code).await
+}
+
+/// Has the identity provider send the confirmation code again. "Not found" without one.
+pub async fn resend_code(state: &AppState, email: &str) -> Result<(), AppError> {
+    idp_accounts::resend_code(require_idp(state)?, email).await
 }
 
 /// Signs in with e-mail and password; rate-limited per account and per address. Every
-/// failure reads the same: "wrong e-mail or password".
+/// failure reads the same: "wrong e-mail or password". With an identity provider, an
+/// account whose address is not confirmed yet is [`AppError::Unconfirmed`].
 pub async fn sign_in(
     state: &AppState,
     visitor: &Visitor,
     email: &str,
     password: &Password,
 ) -> Result<Started, AppError> {
+    if let Some(idp) = state.idp() {
+        return idp_accounts::sign_in(state, idp, visitor, email, password).await;
+    }
     let email = email.trim().to_lowercase();
     if let Err(e) = state.limiter().admit(&email, &visitor.address) {
         Metrics::inc(&state.metrics().sign_ins_limited);
@@ -116,30 +181,53 @@ pub async fn sign_in(
 /// Ends the visitor's session; returns the cookie that replaces it.
 pub async fn sign_out(state: &AppState, visitor: &Visitor) -> Result<HeaderValue, AppError> {
     storage::sessions::delete(state.db(), &visitor.token).await?;
-    Ok(session::set_cookie(
-        &session::new_token(),
-        None,
-        visitor.https,
-    ))
+    Ok(fresh_cookie(visitor))
+}
+
+/// A cookie with a new token and no session, replacing one that ended.
+fn fresh_cookie(visitor: &Visitor) -> HeaderValue {
+    session::set_cookie(&session::new_token(), None, visitor.https)
+}
+
+/// Ends every session of the signed-in account, this one included; with an identity
+/// provider, its refresh tokens are revoked first. Returns the cookie that replaces this
+/// browser's.
+pub async fn sign_out_everywhere(
+    state: &AppState,
+    visitor: &Visitor,
+) -> Result<HeaderValue, AppError> {
+    let user = visitor.require_account()?.clone();
+    if let Some(idp) = state.idp() {
+        idp_accounts::sign_out_everywhere(state, idp, visitor).await?;
+    }
+    let ended = storage::sessions::delete_for_user(state.db(), &user.id).await?;
+    tracing::info!(user = %user.id, sessions_ended = ended, "signed out everywhere");
+    Ok(fresh_cookie(visitor))
+}
+
+/// The rate limiter's key for confirming a signed-in user's password: counted apart from
+/// sign-ins, so that a stranger failing sign-ins with this e-mail can not lock its owner out
+/// of changing the password or deleting the account.
+pub(crate) fn confirm_key(user: &User) -> String {
+    format!("confirm:{}", user.id)
 }
 
 /// Checks the signed-in user's password, rate-limited like a sign-in but counted apart from
-/// sign-ins (under the user's id), so that a stranger failing sign-ins with this e-mail can
-/// not lock its owner out of changing the password or deleting the account.
+/// sign-ins ([`confirm_key`]).
 async fn confirm_password(
     state: &AppState,
     visitor: &Visitor,
     user: &User,
     password: &Password,
 ) -> Result<(), AppError> {
-    let email = format!("confirm:{}", user.id);
-    state.limiter().admit(&email, &visitor.address)?;
+    let key = confirm_key(user);
+    state.limiter().admit(&key, &visitor.address)?;
     let hash = users::password_hash(state.db(), &user.id).await?;
     if auth::verify_password(password, hash, state.config().argon2).await? {
-        state.limiter().succeeded(&email);
+        state.limiter().succeeded(&key);
         Ok(())
     } else {
-        state.limiter().failed(&email);
+        state.limiter().failed(&key);
         Err(AppError::Invalid("The current password is wrong.".into()))
     }
 }
@@ -152,6 +240,9 @@ pub async fn change_password(
     new: &Password,
 ) -> Result<Started, AppError> {
     let user = visitor.require_account()?.clone();
+    if let Some(idp) = state.idp() {
+        return idp_accounts::change_password(state, idp, visitor, &user, current, new).await;
+    }
     confirm_password(state, visitor, &user, current).await?;
     auth::check_new_password(new, user.email.as_deref().unwrap_or(""))?;
     let hash = auth::hash_password(new, state.config().argon2).await?;
@@ -163,22 +254,41 @@ pub async fn change_password(
     Ok(started)
 }
 
-/// Deletes the account with every upload, file, play and stat (the password is needed).
+/// Has the identity provider e-mail a password reset code. The answer is the same whether
+/// an account exists or not. "Not found" without a provider (local accounts have no e-mail
+/// delivery).
+pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), AppError> {
+    idp_accounts::forgot_password(require_idp(state)?, email).await
+}
+
+/// Sets a new password at the identity provider with the reset code, and ends every
+/// session of the account. "Not found" without a provider.
+pub async fn reset_password(
+    state: &AppState,
+    email: &str,
+    code: &str,
+    new: &Password,
+) -> Result<(), AppError> {
+    idp_accounts::reset_password(state, require_idp(state)?, email, code, new).await
+}
+
+/// Deletes the account with every upload, file, play and stat (the password is needed);
+/// with an identity provider, its user there too.
 pub async fn delete_account(
     state: &AppState,
     visitor: &Visitor,
     password: &Password,
 ) -> Result<HeaderValue, AppError> {
     let user = visitor.require_account()?.clone();
-    confirm_password(state, visitor, &user, password).await?;
-    lifecycle::delete_user(state.deps(), &user.id)
-        .await
-        .map_err(AppError::Unavailable)?;
-    Ok(session::set_cookie(
-        &session::new_token(),
-        None,
-        visitor.https,
-    ))
+    if let Some(idp) = state.idp() {
+        idp_accounts::delete_account(state, idp, visitor, &user, password).await?;
+    } else {
+        confirm_password(state, visitor, &user, password).await?;
+        lifecycle::delete_user(state.deps(), &user.id)
+            .await
+            .map_err(AppError::Unavailable)?;
+    }
+    Ok(fresh_cookie(visitor))
 }
 
 /// An upload as the visitor sees it.
@@ -277,6 +387,40 @@ pub async fn upload(
     name: &str,
     body: &mut (dyn AsyncRead + Unpin + Send),
 ) -> Result<(UploadView, Option<Started>), AppError> {
+    let Uploader {
+        owner,
+        started,
+        expires,
+    } = uploader(state, visitor).await?;
+    let name = upload_name(name);
+    let max = state.config().max_upload_bytes;
+    match lifecycle::submit(state.deps(), &owner.id, name, body, max, expires).await {
+        Ok(u) => {
+            Metrics::inc(&state.metrics().uploads_accepted);
+            state
+                .metrics()
+                .upload_bytes
+                .fetch_add(u.size_bytes as u64, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(upload = %u.id, user = %owner.id, bytes = u.size_bytes, "upload accepted");
+            Ok((UploadView::from(&u), started))
+        }
+        Err(e) => {
+            Metrics::inc(&state.metrics().uploads_refused);
+            forget_new_visitor(state, &owner, &started).await;
+            Err(refused(name, e))
+        }
+    }
+}
+
+/// Who an upload belongs to: the visitor, or a new anonymous visitor (with their session)
+/// on their first upload; and when it expires.
+struct Uploader {
+    owner: User,
+    started: Option<Started>,
+    expires: Option<i64>,
+}
+
+async fn uploader(state: &AppState, visitor: &Visitor) -> Result<Uploader, AppError> {
     let (owner, started) = match &visitor.user {
         Some(u) => (u.clone(), None),
         None => {
@@ -291,38 +435,95 @@ pub async fn upload(
     } else {
         None
     };
-    let name = if name.trim().is_empty() {
+    Ok(Uploader {
+        owner,
+        started,
+        expires,
+    })
+}
+
+/// The visitor a refused upload created (with their session) would be left behind without a
+/// cookie to reach it: nothing of a refused upload stays.
+async fn forget_new_visitor(state: &AppState, owner: &User, started: &Option<Started>) {
+    if started.is_some()
+        && let Err(cleanup) = users::delete(state.db(), &owner.id).await
+    {
+        tracing::warn!(user = %owner.id, error = %cleanup, "removing the visitor of a refused upload");
+    }
+}
+
+fn upload_name(name: &str) -> &str {
+    if name.trim().is_empty() {
         "upload"
     } else {
         name
-    };
+    }
+}
+
+fn refused(name: &str, e: SubmitError) -> AppError {
+    match e {
+        SubmitError::TooLarge { limit } => AppError::TooLarge(format!(
+            "“{name}” is larger than the upload limit of {}; nothing was stored.",
+            size_limit(limit)
+        )),
+        SubmitError::Unavailable(cause) => AppError::Unavailable(cause),
+    }
+}
+
+/// An upload the browser sends straight to the object store.
+#[derive(Debug, Clone)]
+pub struct DirectUpload {
+    /// The upload, `queued` until its file arrives.
+    pub upload: UploadView,
+    /// The form to post the file with.
+    pub form: storage::objects::PostForm,
+    /// When this upload started an anonymous session.
+    pub started: Option<Started>,
+}
+
+/// Prepares an upload of `size` bytes that the browser posts straight to the object store
+/// (S3): the upload row, then a presigned form for exactly its key. [`AppError::NotFound`]
+/// when the store takes files only through [`upload`].
+pub async fn direct_upload(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    size: u64,
+) -> Result<DirectUpload, AppError> {
+    let name = upload_name(name);
     let max = state.config().max_upload_bytes;
-    match lifecycle::submit(state.deps(), &owner.id, name, body, max, expires).await {
-        Ok(u) => {
+    if !state.deps().store.emits_events() {
+        return Err(AppError::NotFound);
+    }
+    if size > max {
+        Metrics::inc(&state.metrics().uploads_refused);
+        return Err(refused(name, SubmitError::TooLarge { limit: max }));
+    }
+    let Uploader {
+        owner,
+        started,
+        expires,
+    } = uploader(state, visitor).await?;
+    let prepared =
+        match lifecycle::prepare_direct(state.deps(), &owner.id, name, max, expires).await {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => Err(AppError::NotFound),
+            Err(e) => Err(refused(name, e)),
+        };
+    match prepared {
+        Ok((u, form)) => {
             Metrics::inc(&state.metrics().uploads_accepted);
-            state
-                .metrics()
-                .upload_bytes
-                .fetch_add(u.size_bytes as u64, std::sync::atomic::Ordering::Relaxed);
-            tracing::info!(upload = %u.id, user = %owner.id, bytes = u.size_bytes, "upload accepted");
-            Ok((UploadView::from(&u), started))
+            tracing::info!(upload = %u.id, user = %owner.id, "direct upload prepared");
+            Ok(DirectUpload {
+                upload: UploadView::from(&u),
+                form,
+                started,
+            })
         }
         Err(e) => {
             Metrics::inc(&state.metrics().uploads_refused);
-            if started.is_some() {
-                // The visitor this upload created (with their session) would be left behind
-                // without a cookie to reach it: nothing of a refused upload stays.
-                if let Err(cleanup) = users::delete(state.db(), &owner.id).await {
-                    tracing::warn!(user = %owner.id, error = %cleanup, "removing the visitor of a refused upload");
-                }
-            }
-            Err(match e {
-                SubmitError::TooLarge { limit } => AppError::TooLarge(format!(
-                    "“{name}” is larger than the upload limit of {}; nothing was stored.",
-                    size_limit(limit)
-                )),
-                SubmitError::Unavailable(cause) => AppError::Unavailable(cause),
-            })
+            forget_new_visitor(state, &owner, &started).await;
+            Err(e)
         }
     }
 }

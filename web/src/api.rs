@@ -13,7 +13,7 @@ use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::actions::{self, SettingsView, Started, UploadView};
+use crate::actions::{self, SettingsView, SignedUp, Started, UploadView};
 use crate::auth::Password;
 use crate::dashboard::{StatsQuery, StatsView};
 use crate::error::{ApiError, AppError};
@@ -27,9 +27,14 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/session", get(session))
         .route("/signup", post(sign_up))
+        .route("/signup/confirm", post(confirm_sign_up))
+        .route("/signup/resend", post(resend_code))
         .route("/signin", post(sign_in))
         .route("/signout", post(sign_out))
+        .route("/signout/everywhere", post(sign_out_everywhere))
         .route("/password", post(password))
+        .route("/password/forgot", post(forgot_password))
+        .route("/password/reset", post(reset_password))
         .route("/account", axum::routing::delete(delete_account))
         .route("/settings", get(settings).put(put_settings))
         .route(
@@ -38,6 +43,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
                 .post(upload)
                 .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
+        .route("/uploads/direct", post(direct))
         .route("/uploads/{id}", get(one).delete(delete))
         .route("/stats", get(stats))
         .route("/dashboard", get(crate::board::api_board))
@@ -112,13 +118,69 @@ fn signed_in(status: StatusCode, s: Started) -> Response {
     r
 }
 
+/// An account created at the identity provider, not signed in yet.
+#[derive(Debug, Serialize)]
+pub struct SignUpPending {
+    /// The account's e-mail address.
+    pub email: String,
+    /// Where the confirmation code went (masked); none when the account needs no
+    /// confirmation and can sign in now.
+    pub confirmation_sent_to: Option<String>,
+}
+
 async fn sign_up(
     State(state): State<AppState>,
     v: Visitor,
     Json(c): Json<Credentials>,
 ) -> ApiResult<Response> {
-    let s = actions::sign_up(&state, &v, &c.email, &c.password).await?;
-    Ok(signed_in(StatusCode::CREATED, s))
+    Ok(
+        match actions::sign_up(&state, &v, &c.email, &c.password).await? {
+            SignedUp::Started(s) => signed_in(StatusCode::CREATED, s),
+            SignedUp::Pending {
+                email,
+                confirmation_sent_to,
+            } => (
+                StatusCode::ACCEPTED,
+                Json(SignUpPending {
+                    email,
+                    confirmation_sent_to,
+                }),
+            )
+                .into_response(),
+        },
+    )
+}
+
+/// An e-mail address and the code the identity provider sent to it.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmCode {
+    /// The account's e-mail address.
+    pub email: String,
+    /// The code from the e-mail.
+    pub code: String,
+}
+
+async fn confirm_sign_up(
+    State(state): State<AppState>,
+    Json(c): Json<ConfirmCode>,
+) -> ApiResult<StatusCode> {
+    actions::confirm_sign_up(&state, &c.email, &c.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An e-mail address.
+#[derive(Debug, Deserialize)]
+pub struct EmailAddress {
+    /// The account's e-mail address.
+    pub email: String,
+}
+
+async fn resend_code(
+    State(state): State<AppState>,
+    Json(e): Json<EmailAddress>,
+) -> ApiResult<StatusCode> {
+    actions::resend_code(&state, &e.email).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn sign_in(
@@ -138,6 +200,37 @@ fn no_content(cookie: HeaderValue) -> Response {
 
 async fn sign_out(State(state): State<AppState>, v: Visitor) -> ApiResult<Response> {
     Ok(no_content(actions::sign_out(&state, &v).await?))
+}
+
+async fn sign_out_everywhere(State(state): State<AppState>, v: Visitor) -> ApiResult<Response> {
+    Ok(no_content(actions::sign_out_everywhere(&state, &v).await?))
+}
+
+async fn forgot_password(
+    State(state): State<AppState>,
+    Json(e): Json<EmailAddress>,
+) -> ApiResult<StatusCode> {
+    actions::forgot_password(&state, &e.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// A new password set with a reset code.
+#[derive(Debug, Deserialize)]
+pub struct PasswordReset {
+    /// The account's e-mail address.
+    pub email: String,
+    /// The code from the e-mail.
+    pub code: String,
+    /// The new password.
+    pub new_password: Password,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Json(r): Json<PasswordReset>,
+) -> ApiResult<StatusCode> {
+    actions::reset_password(&state, &r.email, &r.code, &r.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A password change.
@@ -220,6 +313,87 @@ pub async fn upload(
         None => (None, None),
     };
     let mut r = (StatusCode::ACCEPTED, Json(Accepted { upload, csrf_token })).into_response();
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, l);
+    }
+    if let Some(c) = cookie {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
+
+/// An upload the browser will post straight to the object store.
+#[derive(Debug, Deserialize)]
+pub struct DirectRequest {
+    /// The file's name.
+    pub name: String,
+    /// The file's size in bytes.
+    pub size: u64,
+}
+
+/// One field of a presigned form.
+#[derive(Debug, Serialize)]
+pub struct FormField {
+    /// The field's name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// A form to post one file to, with its fields in order (the file goes last, as `file`).
+#[derive(Debug, Serialize)]
+pub struct DirectForm {
+    /// Where to POST (`multipart/form-data`).
+    pub url: String,
+    /// The fields to send before the file, in this order.
+    pub fields: Vec<FormField>,
+    /// When the form stops working (RFC 3339, UTC).
+    pub expires: String,
+}
+
+/// An upload prepared for a direct post.
+#[derive(Debug, Serialize)]
+pub struct Presigned {
+    /// The upload, `queued` until its file arrives.
+    pub upload: UploadView,
+    /// The form that sends the file.
+    pub form: DirectForm,
+    /// When this upload started an anonymous session: its CSRF token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// `POST /api/v1/uploads/direct`: an upload row and a presigned form for its file.
+async fn direct(
+    State(state): State<AppState>,
+    v: Visitor,
+    Json(q): Json<DirectRequest>,
+) -> ApiResult<Response> {
+    let d = actions::direct_upload(&state, &v, &q.name, q.size).await?;
+    let form = DirectForm {
+        url: d.form.url,
+        fields: d
+            .form
+            .fields
+            .into_iter()
+            .map(|(name, value)| FormField { name, value })
+            .collect(),
+        expires: actions::rfc3339(d.form.expires_ms),
+    };
+    let (csrf_token, cookie) = match d.started {
+        Some(s) => (Some(s.csrf_token), Some(s.cookie)),
+        None => (None, None),
+    };
+    let location = format!("/api/v1/uploads/{}", d.upload.id);
+    let mut r = (
+        StatusCode::CREATED,
+        Json(Presigned {
+            upload: d.upload,
+            form,
+            csrf_token,
+        }),
+    )
+        .into_response();
     if let Ok(l) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, l);
     }

@@ -23,12 +23,18 @@ pub enum AppError {
     Forbidden(String),
     /// Too many attempts; try again after this many seconds.
     TooManyRequests(u64),
+    /// The identity provider refuses more attempts for now (it does not say for how long).
+    Throttled,
+    /// The account exists at the identity provider but its e-mail address is not confirmed.
+    Unconfirmed,
     /// The body is larger than allowed.
     TooLarge(String),
     /// The request took longer than its deadline (seconds).
     Timeout(u64),
     /// A dependency is down; nothing was changed.
     Unavailable(String),
+    /// The identity provider cannot be reached or failed; nothing was changed.
+    IdpUnavailable(String),
     /// A bug or an unexpected failure (logged, never shown).
     Internal(String),
 }
@@ -43,10 +49,13 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) | AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unconfirmed => StatusCode::FORBIDDEN,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::IdpUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,11 +74,20 @@ impl AppError {
                 "Too many attempts with a wrong password. Try again in {} minute(s).",
                 secs.div_ceil(60).max(1)
             ),
+            AppError::Throttled => {
+                "Too many attempts for now. Please wait a few minutes and try again.".into()
+            }
+            AppError::Unconfirmed => {
+                "Your e-mail address is not confirmed yet: enter the code we e-mailed you, or ask for a new one.".into()
+            }
             AppError::Timeout(secs) => {
                 format!("The request took longer than {secs} seconds and was stopped.")
             }
             AppError::Unavailable(_) => {
                 "Backspin cannot reach its storage right now; nothing was changed. Please try again in a moment.".into()
+            }
+            AppError::IdpUnavailable(_) => {
+                "Backspin cannot reach its account service right now; nothing was changed. Please try again in a moment.".into()
             }
             AppError::Internal(_) => "Something went wrong on our side; nothing was changed.".into(),
         }
@@ -79,6 +97,9 @@ impl AppError {
     fn log(&self) -> StatusCode {
         match self {
             AppError::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            AppError::IdpUnavailable(cause) => {
+                tracing::warn!(%cause, "identity provider unavailable")
+            }
             AppError::Internal(cause) => tracing::error!(%cause, "request failed"),
             _ => {}
         }

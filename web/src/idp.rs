@@ -38,6 +38,10 @@ pub struct Identity {
     pub subject: String,
     /// The e-mail address, lower-case.
     pub email: String,
+    /// The provider's user name (Cognito's `cognito:username`: with e-mail sign-in, an
+    /// internal name, the same as `sub`, not the e-mail address); [`IdentityProvider::refresh`]
+    /// needs it.
+    pub username: String,
     /// When the token expires (seconds since the epoch).
     pub expires_at: i64,
 }
@@ -107,9 +111,11 @@ pub trait IdentityProvider: Send + Sync + fmt::Debug {
     async fn resend_code(&self, email: &str) -> Result<(), IdpError>;
     /// Signs in with e-mail and password.
     async fn sign_in(&self, email: &str, password: &Password) -> Result<Tokens, IdpError>;
-    /// New ID and access tokens from a refresh token (`email` as signed in, for the secret
-    /// hash). Fails with [`IdpError::TokenInvalid`] once the refresh token is revoked.
-    async fn refresh(&self, email: &str, refresh_token: &str) -> Result<Tokens, IdpError>;
+    /// New ID and access tokens from a refresh token. `username` is [`Identity::username`]
+    /// from the user's ID token (Cognito computes a refresh's secret hash over that internal
+    /// name, not over the e-mail address signed in with). Fails with
+    /// [`IdpError::TokenInvalid`] once the refresh token is revoked.
+    async fn refresh(&self, username: &str, refresh_token: &str) -> Result<Tokens, IdpError>;
     /// Verifies an ID token against the provider's keys (signature, issuer, audience,
     /// `token_use`, expiry) and says whom it names.
     async fn verify_id_token(&self, id_token: &str) -> Result<Identity, IdpError>;

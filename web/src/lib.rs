@@ -24,6 +24,8 @@ pub mod dashboard;
 pub mod error;
 mod export;
 pub mod idp;
+mod idp_accounts;
+pub mod idp_tokens;
 pub mod metrics;
 mod ops;
 pub mod pages;
@@ -60,6 +62,11 @@ pub struct Config {
     pub sign_in_limits: auth::Limits,
     /// A folder of extra files served under `/static/` (the built-in ones take precedence).
     pub static_dir: Option<std::path::PathBuf>,
+    /// Where browsers post files straight to the object store (S3's origin), when the store
+    /// issues presigned forms: the upload form then sends files there, and the CSP allows it.
+    pub upload_origin: Option<String>,
+    /// Accounts held by an external identity provider (Cognito) instead of local passwords.
+    pub idp: Option<std::sync::Arc<dyn idp::IdentityProvider>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -77,6 +84,8 @@ impl std::fmt::Debug for Config {
             .field("argon2", &self.argon2)
             .field("sign_in_limits", &self.sign_in_limits)
             .field("static_dir", &self.static_dir)
+            .field("upload_origin", &self.upload_origin)
+            .field("idp", &self.idp)
             .finish()
     }
 }
@@ -97,6 +106,8 @@ impl Config {
             argon2: auth::HashParams::RECOMMENDED,
             sign_in_limits: auth::Limits::DEFAULT,
             static_dir: None,
+            upload_origin: None,
+            idp: None,
         }
     }
 }
@@ -113,6 +124,7 @@ struct Inner {
     config: Config,
     pool: PoolStatus,
     limiter: auth::RateLimiter,
+    csp: axum::http::HeaderValue,
     metrics: metrics::Metrics,
     dash: dash::DashCache,
 }
@@ -122,8 +134,10 @@ impl AppState {
     /// runs beside the web tier (or a default one when workers run elsewhere).
     pub fn new(deps: Deps, config: Config, pool: PoolStatus) -> AppState {
         let limiter = auth::RateLimiter::new(config.sign_in_limits);
+        let csp = security::csp(config.upload_origin.as_deref());
         AppState {
             inner: Arc::new(Inner {
+                csp,
                 deps,
                 config,
                 pool,
@@ -132,6 +146,11 @@ impl AppState {
                 dash: dash::DashCache::default(),
             }),
         }
+    }
+
+    /// The Content-Security-Policy every response carries.
+    pub fn csp(&self) -> &axum::http::HeaderValue {
+        &self.inner.csp
     }
 
     /// The pipeline's dependencies.
@@ -152,6 +171,11 @@ impl AppState {
     /// The worker pool's status.
     pub fn pool(&self) -> &PoolStatus {
         &self.inner.pool
+    }
+
+    /// The identity provider that holds the accounts, when they are not local.
+    pub fn idp(&self) -> Option<&dyn idp::IdentityProvider> {
+        self.inner.config.idp.as_deref()
     }
 
     /// The sign-in rate limiter.
@@ -216,7 +240,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::count_requests,
         ))
-        .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }

@@ -13,7 +13,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::actions::{self, SettingsView, Started, UploadView};
+use crate::actions::{self, SettingsView, SignedUp, Started, UploadView};
 use crate::auth::Password;
 use crate::error::{AppError, PageError};
 use crate::session::Visitor;
@@ -32,8 +32,13 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/", get(landing))
         .route("/sample", post(sample))
         .route("/signup", get(sign_up_form).post(sign_up))
+        .route("/confirm", get(confirm_form).post(confirm))
+        .route("/confirm/resend", post(resend_code))
         .route("/signin", get(sign_in_form).post(sign_in))
         .route("/signout", post(sign_out))
+        .route("/signout/everywhere", post(sign_out_everywhere))
+        .route("/password/forgot", get(forgot_form).post(forgot_password))
+        .route("/password/reset", get(reset_form).post(reset_password))
         .route("/account", get(account))
         .route("/account/settings", post(settings))
         .route("/account/password", post(password))
@@ -70,6 +75,8 @@ pub(crate) fn nav(state: &AppState, v: &Visitor) -> Nav {
         anonymous: v.user.as_ref().is_some_and(|u| u.anonymous),
         admin: v.user.as_ref().is_some_and(|u| state.is_admin(u)),
         csrf: v.csrf(state),
+        direct_uploads: state.config().upload_origin.is_some(),
+        idp: state.idp().is_some(),
     }
 }
 
@@ -116,12 +123,45 @@ struct CredentialsForm {
     password: Password,
 }
 
-async fn sign_up_form(State(state): State<AppState>, v: Visitor) -> Markup {
-    view::credentials_form(&nav(&state, &v), true, "", None)
+/// A page's message after a redirect, and the address to fill in.
+#[derive(Debug, Default, Deserialize)]
+struct AccountQuery {
+    #[serde(default)]
+    email: String,
+    done: Option<String>,
 }
 
-async fn sign_in_form(State(state): State<AppState>, v: Visitor) -> Markup {
-    view::credentials_form(&nav(&state, &v), false, "", None)
+fn info(done: Option<&str>) -> Flash<'static> {
+    Flash {
+        error: None,
+        info: done_message(done),
+    }
+}
+
+fn error(message: &str) -> Flash<'_> {
+    Flash {
+        error: Some(message),
+        info: None,
+    }
+}
+
+/// A page's address with the e-mail address and what just happened in its query.
+fn with_email(path: &str, email: &str, done: &str) -> String {
+    let query =
+        serde_urlencoded::to_string([("email", email.trim()), ("done", done)]).unwrap_or_default();
+    format!("{path}?{query}")
+}
+
+async fn sign_up_form(State(state): State<AppState>, v: Visitor) -> Markup {
+    view::credentials_form(&nav(&state, &v), true, "", &Flash::default())
+}
+
+async fn sign_in_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<AccountQuery>,
+) -> Markup {
+    view::credentials_form(&nav(&state, &v), false, &q.email, &info(q.done.as_deref()))
 }
 
 /// Re-renders a form with the message for errors the visitor can fix; others become pages.
@@ -130,6 +170,7 @@ fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
         AppError::Invalid(_)
         | AppError::Conflict(_)
         | AppError::TooManyRequests(_)
+        | AppError::Throttled
         | AppError::BadRequest(_) => {
             let status = e.status();
             let mut r = page(status, render(&e.message()));
@@ -144,15 +185,80 @@ fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
     }
 }
 
+/// An account action whose session could no longer act at the identity provider (and was
+/// ended): back to the sign-in page, which says so.
+fn or_sign_in_again(e: AppError) -> Result<Response, AppError> {
+    match e {
+        AppError::SignInRequired => Ok(Redirect::to("/signin?done=ended").into_response()),
+        other => Err(other),
+    }
+}
+
 async fn sign_up(
     State(state): State<AppState>,
     v: Visitor,
     Form(f): Form<CredentialsForm>,
 ) -> PageResult {
     match actions::sign_up(&state, &v, &f.email, &f.password).await {
-        Ok(s) => Ok(redirect_with("/uploads", s.cookie)),
+        Ok(SignedUp::Started(s)) => Ok(redirect_with("/uploads", s.cookie)),
+        Ok(SignedUp::Pending {
+            email,
+            confirmation_sent_to,
+        }) => Ok(Redirect::to(&match confirmation_sent_to {
+            Some(_) => with_email("/confirm", &email, "sent"),
+            None => with_email("/signin", &email, "created"),
+        })
+        .into_response()),
         Err(e) => form_error(e, |m| {
-            view::credentials_form(&nav(&state, &v), true, &f.email, Some(m))
+            view::credentials_form(&nav(&state, &v), true, &f.email, &error(m))
+        }),
+    }
+}
+
+async fn confirm_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<AccountQuery>,
+) -> PageResult {
+    if state.idp().is_none() {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(view::confirm_form(&nav(&state, &v), &q.email, &info(q.done.as_deref())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfirmForm {
+    email: String,
+    code: String,
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<ConfirmForm>,
+) -> PageResult {
+    match actions::confirm_sign_up(&state, &f.email, &f.code).await {
+        Ok(()) => Ok(Redirect::to(&with_email("/signin", &f.email, "confirmed")).into_response()),
+        Err(e) => form_error(e, |m| {
+            view::confirm_form(&nav(&state, &v), &f.email, &error(m))
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EmailForm {
+    email: String,
+}
+
+async fn resend_code(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<EmailForm>,
+) -> PageResult {
+    match actions::resend_code(&state, &f.email).await {
+        Ok(()) => Ok(Redirect::to(&with_email("/confirm", &f.email, "resent")).into_response()),
+        Err(e) => form_error(e, |m| {
+            view::confirm_form(&nav(&state, &v), &f.email, &error(m))
         }),
     }
 }
@@ -164,8 +270,11 @@ async fn sign_in(
 ) -> PageResult {
     match actions::sign_in(&state, &v, &f.email, &f.password).await {
         Ok(s) => Ok(redirect_with("/uploads", s.cookie)),
+        Err(AppError::Unconfirmed) => {
+            Ok(Redirect::to(&with_email("/confirm", &f.email, "unconfirmed")).into_response())
+        }
         Err(e) => form_error(e, |m| {
-            view::credentials_form(&nav(&state, &v), false, &f.email, Some(m))
+            view::credentials_form(&nav(&state, &v), false, &f.email, &error(m))
         }),
     }
 }
@@ -173,6 +282,71 @@ async fn sign_in(
 async fn sign_out(State(state): State<AppState>, v: Visitor) -> PageResult {
     let cookie = actions::sign_out(&state, &v).await?;
     Ok(redirect_with("/", cookie))
+}
+
+async fn sign_out_everywhere(State(state): State<AppState>, v: Visitor) -> PageResult {
+    v.require_account()?;
+    match actions::sign_out_everywhere(&state, &v).await {
+        Ok(cookie) => Ok(redirect_with("/signin?done=everywhere", cookie)),
+        Err(e) => Ok(or_sign_in_again(e)?),
+    }
+}
+
+async fn forgot_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<AccountQuery>,
+) -> PageResult {
+    if state.idp().is_none() {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(view::forgot_form(&nav(&state, &v), &q.email, None).into_response())
+}
+
+async fn forgot_password(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<EmailForm>,
+) -> PageResult {
+    match actions::forgot_password(&state, &f.email).await {
+        Ok(()) => {
+            Ok(Redirect::to(&with_email("/password/reset", &f.email, "code")).into_response())
+        }
+        Err(e) => form_error(e, |m| {
+            view::forgot_form(&nav(&state, &v), &f.email, Some(m))
+        }),
+    }
+}
+
+async fn reset_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<AccountQuery>,
+) -> PageResult {
+    if state.idp().is_none() {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(view::reset_form(&nav(&state, &v), &q.email, &info(q.done.as_deref())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetForm {
+    email: String,
+    code: String,
+    new_password: Password,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<ResetForm>,
+) -> PageResult {
+    match actions::reset_password(&state, &f.email, &f.code, &f.new_password).await {
+        Ok(()) => Ok(Redirect::to(&with_email("/signin", &f.email, "reset")).into_response()),
+        Err(e) => form_error(e, |m| {
+            view::reset_form(&nav(&state, &v), &f.email, &error(m))
+        }),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +360,21 @@ fn done_message(done: Option<&str>) -> Option<&'static str> {
         "password" => Some("Password changed. Your other sessions were signed out."),
         "deleted" => Some("The upload was deleted."),
         "reingest" => Some("Uploads queued for re-ingestion."),
+        "sent" => Some("We e-mailed you a code. Enter it here to confirm your address."),
+        "code" => Some(
+            "If an account exists for this address, a code is on its way. Enter it here with your new password.",
+        ),
+        "resent" => Some("A new code is on its way. Enter it here."),
+        "unconfirmed" => Some(
+            "Your e-mail address is not confirmed yet: enter the code we e-mailed you, or ask for a new one.",
+        ),
+        "confirmed" => Some("Your e-mail address is confirmed. Sign in to start."),
+        "created" => Some("Your account is ready. Sign in to start."),
+        "reset" => Some(
+            "Your password is changed and every session was signed out. Sign in with the new one.",
+        ),
+        "everywhere" => Some("You are signed out everywhere."),
+        "ended" => Some("Your session has ended. Please sign in again."),
         _ => None,
     }
 }
@@ -268,7 +457,10 @@ async fn password(
     let user = v.require_account()?.clone();
     match actions::change_password(&state, &v, &f.current_password, &f.new_password).await {
         Ok(s) => Ok(redirect_with("/account?done=password", s.cookie)),
-        Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+        Err(e) => match or_sign_in_again(e) {
+            Ok(r) => Ok(r),
+            Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+        },
     }
 }
 
@@ -300,7 +492,10 @@ async fn delete_account(
             r.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(r)
         }
-        Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+        Err(e) => match or_sign_in_again(e) {
+            Ok(r) => Ok(r),
+            Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+        },
     }
 }
 

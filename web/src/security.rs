@@ -16,20 +16,33 @@ use crate::error::{ApiError, AppError, PageError};
 use crate::session::{Visitor, csrf_matches};
 use crate::{AppState, SMALL_BODY};
 
-/// The Content-Security-Policy: only our own scripts and styles, nothing inline, no frames.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The Content-Security-Policy: only our own scripts and styles, nothing inline, no frames;
+/// scripts may talk to, and forms post to, this site only, and to `upload_origin` (the object
+/// store's, where browsers post files directly) when there is one.
+pub fn csp(upload_origin: Option<&str>) -> HeaderValue {
+    let extra = upload_origin
+        .filter(|o| {
+            !o.is_empty()
+                && o.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":/.-_[]".contains(c))
+        })
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'{extra}; form-action 'self'{extra}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+}
 
 /// Middleware: security headers on every response; `no-store` on everything but static files
 /// (pages and API answers hold personal data).
-pub async fn headers(req: Request, next: Next) -> Response {
+pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
     let mut r = next.run(req).await;
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp().clone());
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

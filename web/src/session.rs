@@ -216,6 +216,26 @@ pub async fn start(
     user: &User,
     https: bool,
 ) -> Result<(String, HeaderValue), AppError> {
+    start_with(state, user, https, None).await
+}
+
+/// [`start`] for an account held by an identity provider: the session row keeps the
+/// provider's `tokens`, sealed under the new session token.
+pub async fn start_with_idp_tokens(
+    state: &AppState,
+    user: &User,
+    https: bool,
+    tokens: &crate::idp_tokens::SessionTokens,
+) -> Result<(String, HeaderValue), AppError> {
+    start_with(state, user, https, Some(tokens)).await
+}
+
+async fn start_with(
+    state: &AppState,
+    user: &User,
+    https: bool,
+    tokens: Option<&crate::idp_tokens::SessionTokens>,
+) -> Result<(String, HeaderValue), AppError> {
     let token = new_token();
     let ttl = if user.anonymous {
         state.config().anonymous_ttl
@@ -223,7 +243,20 @@ pub async fn start(
         state.config().session_ttl
     };
     let expires = storage::db::now_ms() + ttl.as_millis() as i64;
-    storage::sessions::create(state.db(), &token, &user.id, expires).await?;
+    match tokens {
+        Some(t) => {
+            let sealed = t.seal(&token);
+            storage::sessions::create_with_idp_tokens(
+                state.db(),
+                &token,
+                &user.id,
+                expires,
+                &sealed,
+            )
+            .await?;
+        }
+        None => storage::sessions::create(state.db(), &token, &user.id, expires).await?,
+    }
     let cookie = set_cookie(&token, Some(ttl), https);
     Ok((token, cookie))
 }

@@ -11,7 +11,8 @@
 //! - the real router, over a throwaway SQLite database, answers every documented operation,
 //!   and a walk through the API (session, anonymous upload, sign-up, settings, stats, export,
 //!   password, the dashboards empty and then over an upload the walk ingests itself, sign-out,
-//!   account deletion) gets only statuses, content types and bodies the document describes.
+//!   sign-out everywhere, the identity provider's operations (absent here), account deletion)
+//!   gets only statuses, content types and bodies the document describes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -1068,6 +1069,7 @@ impl Client {
             db,
             settings,
             limits: schema::Limits::default(),
+            max_upload_bytes: 1 << 30,
         };
         let mut config = web::Config::with_secret(vec![42; 32]);
         config.argon2 = web::auth::HashParams {
@@ -1297,6 +1299,17 @@ async fn the_router_answers_as_documented() {
             .status,
         StatusCode::NOT_FOUND
     );
+    // The local directory issues no presigned forms: direct uploads are 404 here (the AWS
+    // tests walk the 201 answer against S3 on moto).
+    let a = c
+        .change(
+            "POST",
+            "/api/v1/uploads/direct",
+            "/api/v1/uploads/direct",
+            Some(serde_json::json!({"name": "a.zip", "size": 10})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(
         c.get("/api/v1/settings", "/api/v1/settings").await.status,
         StatusCode::OK
@@ -1638,6 +1651,62 @@ async fn the_router_answers_as_documented() {
         .await;
     assert_eq!(a.json()["error"]["message"], "Wrong e-mail or password.");
     let right = json!({"email": "script@example.com", "password": "another long passphrase"});
+    let a = c
+        .change(
+            "POST",
+            "/api/v1/signin",
+            "/api/v1/signin",
+            Some(right.clone()),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    c.take_token(&a);
+
+    // Accounts are local here: the identity provider's operations do not exist.
+    for (path, body) in [
+        (
+            "/api/v1/signup/confirm",
+            json!({"email": "script@example.com", "code": "123456"}),
+        ),
+        (
+            "/api/v1/signup/resend",
+            json!({"email": "script@example.com"}),
+        ),
+        (
+            "/api/v1/password/forgot",
+            json!({"email": "script@example.com"}),
+        ),
+        (
+            "/api/v1/password/reset",
+            json!({"email": "script@example.com", "code": "123456", "new_password": "a third long passphrase"}),
+        ),
+    ] {
+        let a = c.change("POST", path, path, Some(body)).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}: {}", a.text());
+    }
+
+    // Signing out everywhere ends this session too; then sign in again.
+    let a = c
+        .change(
+            "POST",
+            "/api/v1/signout/everywhere",
+            "/api/v1/signout/everywhere",
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text());
+    let a = c.get("/api/v1/session", "/api/v1/session").await;
+    assert_eq!(a.json()["signed_in"], false);
+    c.take_token(&a);
+    let a = c
+        .change(
+            "POST",
+            "/api/v1/signout/everywhere",
+            "/api/v1/signout/everywhere",
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.text());
     let a = c
         .change("POST", "/api/v1/signin", "/api/v1/signin", Some(right))
         .await;
