@@ -320,8 +320,17 @@ impl IdentityProvider for Cognito {
             .await
         {
             Ok(_) => Ok(()),
-            // As for a reset: the answer must not reveal whether the address has an account.
-            Err(e) if e.code() == Some("UserNotFoundException") => Ok(()),
+            // As for a reset: the answer must not reveal whether the address has an account,
+            // nor whether it is confirmed already (Cognito answers InvalidParameterException
+            // for a confirmed user: there is nothing to resend, and nothing went wrong).
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("UserNotFoundException" | "InvalidParameterException")
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(idp_error(e, Using::Code, &[])),
         }
     }
