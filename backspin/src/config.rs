@@ -33,6 +33,10 @@ pub struct Storage {
         default_value_t = queue_config::QueueSettings::DEFAULT.visibility_timeout.as_secs()
     )]
     pub visibility_timeout_secs: u64,
+    /// Most connections this process opens to PostgreSQL (the server's limit is shared by
+    /// every instance: web and worker processes together must stay under it).
+    #[arg(long, env = "BACKSPIN_DB_MAX_CONNECTIONS", default_value_t = Db::DEFAULT_MAX_CONNECTIONS)]
+    pub db_max_connections: u32,
     #[command(flatten)]
     pub aws: Aws,
 }
@@ -203,7 +207,7 @@ impl Storage {
             )
         })?;
         let url = self.url();
-        let db = Db::connect(&url)
+        let db = Db::connect_with(&url, self.db_max_connections)
             .await
             .with_context(|| format!("DATABASE_URL: cannot connect to {}", redact(&url)))?;
         db.migrate().await.context("applying database migrations")?;

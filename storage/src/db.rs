@@ -91,8 +91,18 @@ pub fn now_ms() -> i64 {
 }
 
 impl Db {
-    /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
+    /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`, with at most
+    /// [`Db::DEFAULT_MAX_CONNECTIONS`] connections to PostgreSQL.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        Db::connect_with(url, Db::DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// The PostgreSQL pool's default size per process.
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+    /// [`Db::connect`] with at most `max_connections` connections to PostgreSQL (every
+    /// process of a deployment holds its own pool, and the server's limit is shared).
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -108,7 +118,7 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(max_connections.max(2))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
