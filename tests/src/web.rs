@@ -126,6 +126,24 @@ pub async fn ready_upload(app: &WebApp, c: &mut Client, name: &str, bytes: &[u8]
     u["id"].as_str().expect("id").to_string()
 }
 
+/// The message of an API error answer.
+pub fn api_message(r: &Reply) -> String {
+    r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an API error: {}", r.body))
+        .to_string()
+}
+
+/// The message in an HTML page's alert.
+pub fn page_alert(r: &Reply) -> String {
+    let start = r
+        .body
+        .find("role=\"alert\">")
+        .unwrap_or_else(|| panic!("the page shows no alert: {}", r.body))
+        + "role=\"alert\">".len();
+    r.body[start..start + r.body[start..].find('<').expect("the alert ends")].to_string()
+}
+
 /// An answer.
 #[derive(Debug, Clone)]
 pub struct Reply {

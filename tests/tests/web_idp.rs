@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use e2e::fake_idp::FakeIdp;
-use e2e::web::{Client, PASSWORD, Reply, WebApp, get_json, ready_upload};
+use e2e::web::{Client, PASSWORD, Reply, WebApp, api_message, get_json, page_alert, ready_upload};
 use e2e::{CapturedLog, Engine, both_engines, fixtures};
 use serde_json::{Value, json};
 use storage::on_pool;
@@ -102,23 +102,6 @@ async fn api(c: &mut Client, method: Method, path: &str, body: Value) -> Reply {
     let r = c.json(method.clone(), path, &body).await;
     assert_documented(&method, path, &r);
     r
-}
-
-fn message(r: &Reply) -> String {
-    r.json()["error"]["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("an API error: {}", r.body))
-        .to_string()
-}
-
-/// The message in an HTML page's alert.
-fn page_alert(r: &Reply) -> String {
-    let start = r
-        .body
-        .find("role=\"alert\">")
-        .unwrap_or_else(|| panic!("the page shows no alert: {}", r.body))
-        + "role=\"alert\">".len();
-    r.body[start..start + r.body[start..].find('<').expect("the alert ends")].to_string()
 }
 
 fn assert_redirect(r: &Reply, to: &str) {
@@ -220,7 +203,7 @@ async fn signing_up_confirming_and_signing_in_keeps_the_providers_tokens_sealed(
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(message(&r).contains("most common"), "{}", r.body);
+    assert!(api_message(&r).contains("most common"), "{}", r.body);
     assert_eq!(
         fake.calls_of("sign_up"),
         0,
@@ -235,7 +218,7 @@ async fn signing_up_confirming_and_signing_in_keeps_the_providers_tokens_sealed(
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
-        message(&r),
+        api_message(&r),
         "The password is not accepted: Password not long enough: use at least 10 characters."
     );
 
@@ -273,7 +256,7 @@ async fn signing_up_confirming_and_signing_in_keeps_the_providers_tokens_sealed(
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(message(&r).contains("not confirmed yet"), "{}", r.body);
+    assert!(api_message(&r).contains("not confirmed yet"), "{}", r.body);
 
     // A wrong code, an expired one, a new one.
     let code = fake.code_for(EMAIL).expect("a code");
@@ -287,7 +270,7 @@ async fn signing_up_confirming_and_signing_in_keeps_the_providers_tokens_sealed(
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&r), "The code is wrong.");
+    assert_eq!(api_message(&r), "The code is wrong.");
     let r = api(
         &mut c,
         Method::POST,
@@ -305,7 +288,7 @@ async fn signing_up_confirming_and_signing_in_keeps_the_providers_tokens_sealed(
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&r), "The code has expired; ask for a new one.");
+    assert_eq!(api_message(&r), "The code has expired; ask for a new one.");
     let r = api(
         &mut c,
         Method::POST,
@@ -342,7 +325,7 @@ async fn signing_up_confirming_and_signing_in_keeps_the_providers_tokens_sealed(
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&r), "Wrong e-mail or password.");
+    assert_eq!(api_message(&r), "Wrong e-mail or password.");
     let before = c.cookie.clone();
     sign_in(&mut c, EMAIL, PASSWORD).await;
     assert_ne!(c.cookie, before, "a new session under a new cookie");
@@ -588,7 +571,7 @@ async fn changing_the_password_ends_the_other_sessions_and_refreshes_a_stale_acc
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&r), "The current password is wrong.");
+    assert_eq!(api_message(&r), "The current password is wrong.");
     let r = api(
         &mut a,
         Method::POST,
@@ -597,7 +580,7 @@ async fn changing_the_password_ends_the_other_sessions_and_refreshes_a_stale_acc
     )
     .await;
     assert!(
-        message(&r).contains("most common"),
+        api_message(&r).contains("most common"),
         "Backspin's rules first"
     );
     let r = api(
@@ -608,7 +591,7 @@ async fn changing_the_password_ends_the_other_sessions_and_refreshes_a_stale_acc
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(message(&r).contains("not long enough"), "{}", r.body);
+    assert!(api_message(&r).contains("not long enough"), "{}", r.body);
     let refreshes = fake.calls_of("refresh");
     assert!(
         refreshes >= 1,
@@ -639,7 +622,7 @@ async fn changing_the_password_ends_the_other_sessions_and_refreshes_a_stale_acc
         json!({"email": EMAIL, "password": PASSWORD}),
     )
     .await;
-    assert_eq!(message(&r), "Wrong e-mail or password.");
+    assert_eq!(api_message(&r), "Wrong e-mail or password.");
     sign_in(&mut b, EMAIL, NEW_PASSWORD).await;
 }
 
@@ -770,7 +753,7 @@ async fn a_forgotten_password_is_reset_with_the_emailed_code_and_every_session_e
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&r), "The code is wrong.");
+    assert_eq!(api_message(&r), "The code is wrong.");
     let r = api(
         &mut c,
         Method::POST,
@@ -779,7 +762,7 @@ async fn a_forgotten_password_is_reset_with_the_emailed_code_and_every_session_e
     )
     .await;
     assert!(
-        message(&r).contains("e-mail address"),
+        api_message(&r).contains("e-mail address"),
         "Backspin's rules: {}",
         r.body
     );
@@ -790,7 +773,7 @@ async fn a_forgotten_password_is_reset_with_the_emailed_code_and_every_session_e
         reset(&code, SHORT_FOR_THE_PROVIDER),
     )
     .await;
-    assert!(message(&r).contains("not long enough"), "{}", r.body);
+    assert!(api_message(&r).contains("not long enough"), "{}", r.body);
     assert!(signed_in(&mut owner).await, "nothing changed yet");
     let r = api(
         &mut c,
@@ -859,7 +842,7 @@ async fn deleting_the_account_deletes_the_provider_user_and_every_row(engine: En
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&r), "The current password is wrong.");
+    assert_eq!(api_message(&r), "The current password is wrong.");
     assert!(fake.exists(EMAIL));
 
     let r = api(
@@ -896,7 +879,7 @@ async fn deleting_the_account_deletes_the_provider_user_and_every_row(engine: En
         json!({"email": EMAIL, "password": PASSWORD}),
     )
     .await;
-    assert_eq!(message(&r), "Wrong e-mail or password.");
+    assert_eq!(api_message(&r), "Wrong e-mail or password.");
 }
 
 both_engines!(deleting_the_account_deletes_the_provider_user_and_every_row);
@@ -919,7 +902,7 @@ async fn the_providers_refusals_read_clearly_and_never_show_its_internals() {
     )
     .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(message(&r).contains("Too many attempts"), "{}", r.body);
+    assert!(api_message(&r).contains("Too many attempts"), "{}", r.body);
 
     fake.fail_next(IdpError::Unavailable(
         "cognito-idp.eu-west-1 said 500".into(),
@@ -932,7 +915,7 @@ async fn the_providers_refusals_read_clearly_and_never_show_its_internals() {
     )
     .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(message(&r).contains("account service"), "{}", r.body);
+    assert!(api_message(&r).contains("account service"), "{}", r.body);
     assert!(!r.body.contains("cognito"), "{}", r.body);
 
     let r = c

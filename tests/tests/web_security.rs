@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use e2e::fake_idp::FakeIdp;
-use e2e::web::{Client, PASSWORD, Reply, WebApp};
+use e2e::web::{Client, PASSWORD, Reply, WebApp, api_message, page_alert};
 use e2e::{CapturedLog, Engine, both_engines, fixtures};
 use serde_json::{Value, json};
 use web::auth::Password;
@@ -309,24 +309,6 @@ fn cookie_attributes(cookie: &str) -> Vec<String> {
         .skip(1)
         .map(|a| a.trim().to_string())
         .collect()
-}
-
-/// The message of an API error.
-fn api_message(r: &Reply) -> String {
-    r.json()["error"]["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("an API error: {}", r.body))
-        .to_string()
-}
-
-/// The message in an HTML page's alert.
-fn page_alert(r: &Reply) -> String {
-    let start = r
-        .body
-        .find("role=\"alert\">")
-        .unwrap_or_else(|| panic!("the page shows no alert: {}", r.body))
-        + "role=\"alert\">".len();
-    r.body[start..start + r.body[start..].find('<').expect("the alert ends")].to_string()
 }
 
 /// A page with its CSRF tokens (masked afresh on every page) replaced by `TOKEN`.
