@@ -323,14 +323,7 @@ impl IdentityProvider for Cognito {
             // As for a reset: the answer must not reveal whether the address has an account,
             // nor whether it is confirmed already (Cognito answers InvalidParameterException
             // for a confirmed user: there is nothing to resend, and nothing went wrong).
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some("UserNotFoundException" | "InvalidParameterException")
-                ) =>
-            {
-                Ok(())
-            }
+            Err(e) if reveals_account(e.code()) => Ok(()),
             Err(e) => Err(idp_error(e, Using::Code, &[])),
         }
     }
@@ -428,14 +421,7 @@ impl IdentityProvider for Cognito {
             // had an account; without it, it says UserNotFoundException. And it refuses a reset
             // for an account whose address is not verified yet (an unconfirmed sign-up) with
             // InvalidParameterException. Passing either on would reveal the account.
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some("UserNotFoundException" | "InvalidParameterException")
-                ) =>
-            {
-                Ok(())
-            }
+            Err(e) if reveals_account(e.code()) => Ok(()),
             Err(e) => Err(idp_error(e, Using::Password, &[])),
         }
     }
@@ -469,6 +455,16 @@ impl IdentityProvider for Cognito {
             .map_err(|e| idp_error(e, Using::Token, &[access_token]))?;
         Ok(())
     }
+}
+
+/// Cognito's refusals that would tell whether an address has an account, or whether it is
+/// confirmed: an unknown user, or InvalidParameterException (a reset for an unverified address,
+/// a code resent to a confirmed one). Resend and reset answer them as successes.
+fn reveals_account(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("UserNotFoundException" | "InvalidParameterException")
+    )
 }
 
 #[cfg(test)]

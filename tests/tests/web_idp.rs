@@ -147,6 +147,12 @@ async fn sign_in(c: &mut Client, email: &str, password: &str) {
     assert_eq!(r.json()["email"], email);
 }
 
+/// Signs up, confirms with the e-mailed code and signs in, with [`PASSWORD`].
+async fn new_account(c: &mut Client, fake: &FakeIdp, email: &str) {
+    sign_up_and_confirm(c, fake, email).await;
+    sign_in(c, email, PASSWORD).await;
+}
+
 /// What the session row of `c`'s cookie keeps of the provider's tokens.
 async fn stored_tokens(app: &WebApp, c: &Client) -> Option<String> {
     let token = c.cookie.as_deref().expect("a cookie");
@@ -556,8 +562,7 @@ async fn changing_the_password_ends_the_other_sessions_and_refreshes_a_stale_acc
     // Access tokens that expire within the refresh margin: every use refreshes first.
     fake.set_access_ttl(Duration::from_secs(30));
     let mut a = app.client();
-    sign_up_and_confirm(&mut a, &fake, EMAIL).await;
-    sign_in(&mut a, EMAIL, PASSWORD).await;
+    new_account(&mut a, &fake, EMAIL).await;
     let mut b = app.client_from("10.0.0.2:4000");
     sign_in(&mut b, EMAIL, PASSWORD).await;
 
@@ -631,8 +636,7 @@ async fn a_refresh_token_revoked_at_the_provider_ends_the_session_and_asks_to_si
     let (app, fake) = idp_app(Engine::Sqlite).await;
     fake.set_access_ttl(Duration::from_secs(30));
     let mut api_client = app.client();
-    sign_up_and_confirm(&mut api_client, &fake, EMAIL).await;
-    sign_in(&mut api_client, EMAIL, PASSWORD).await;
+    new_account(&mut api_client, &fake, EMAIL).await;
     let mut browser = app.client_from("10.0.0.2:4000");
     sign_in(&mut browser, EMAIL, PASSWORD).await;
 
@@ -675,8 +679,7 @@ async fn a_refresh_token_revoked_at_the_provider_ends_the_session_and_asks_to_si
 async fn signing_out_everywhere_ends_every_session_and_revokes_the_providers_tokens() {
     let (app, fake) = idp_app(Engine::Sqlite).await;
     let mut a = app.client();
-    sign_up_and_confirm(&mut a, &fake, EMAIL).await;
-    sign_in(&mut a, EMAIL, PASSWORD).await;
+    new_account(&mut a, &fake, EMAIL).await;
     let mut b = app.client_from("10.0.0.2:4000");
     sign_in(&mut b, EMAIL, PASSWORD).await;
     assert_eq!(fake.live_refresh_tokens(EMAIL), 2);
@@ -723,8 +726,7 @@ async fn signing_out_everywhere_ends_every_session_and_revokes_the_providers_tok
 async fn a_forgotten_password_is_reset_with_the_emailed_code_and_every_session_ends() {
     let (app, fake) = idp_app(Engine::Sqlite).await;
     let mut owner = app.client();
-    sign_up_and_confirm(&mut owner, &fake, EMAIL).await;
-    sign_in(&mut owner, EMAIL, PASSWORD).await;
+    new_account(&mut owner, &fake, EMAIL).await;
 
     // The same answer for an account and for none.
     let mut c = app.client_from("10.0.0.3:4000");
@@ -820,8 +822,7 @@ async fn a_forgotten_password_is_reset_with_the_emailed_code_and_every_session_e
 async fn deleting_the_account_deletes_the_provider_user_and_every_row(engine: Engine) {
     let (app, fake) = idp_app(engine).await;
     let mut c = app.client();
-    sign_up_and_confirm(&mut c, &fake, EMAIL).await;
-    sign_in(&mut c, EMAIL, PASSWORD).await;
+    new_account(&mut c, &fake, EMAIL).await;
     let id = ready_upload(
         &app,
         &mut c,
@@ -991,8 +992,7 @@ async fn codes_tokens_and_passwords_never_reach_the_log() {
     let (app, fake) = idp_app(Engine::Sqlite).await;
     fake.set_access_ttl(Duration::from_secs(30));
     let mut c = app.client();
-    sign_up_and_confirm(&mut c, &fake, EMAIL).await;
-    sign_in(&mut c, EMAIL, PASSWORD).await;
+    new_account(&mut c, &fake, EMAIL).await;
     let r = c
         .json(
             Method::POST,
