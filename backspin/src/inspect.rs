@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use schema::{FileReport, Limits, Settings, Stats, Status, Summary, Tz};
+use schema::{FileReport, Limits, Settings, Status, Summary, Tz};
 
 /// Arguments of `backspin inspect`.
 #[derive(Debug, clap::Args)]
@@ -75,8 +75,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         )
     }));
     let report = schema::dedupe(&mut lib.plays);
-    let stats = Stats::build(&lib.plays, settings);
-    let summary = Summary::new(&lib, &report, &stats);
+    // Only the summary's numbers, not the dashboards' (`Stats`): see `schema::facts`.
+    let summary = Summary::tally(&lib, &report, settings);
 
     let mut out = io::stdout().lock();
     if args.json {

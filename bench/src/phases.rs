@@ -9,14 +9,18 @@ use schema::{Library, Limits, Parser, Settings, Stats, Summary};
 
 use crate::{Sample, load_average, median, ms, timed};
 
-const PHASES: [&str; 9] = [
+/// The rows of `PHASES` that make up `backspin inspect`.
+const INSPECT: [usize; 6] = [0, 1, 4, 7, 8, 9];
+
+const PHASES: [&str; 10] = [
     "read files (page cache, one thread)",
     "load: schema::load from memory (parse + intern + merge, all cores)",
     "  of which parse alone, one thread (Parser::parse per file)",
     "  of which merge alone, one thread (Library::absorb)",
     "dedupe",
-    "aggregate (Stats::build, UTC)",
-    "summary (Summary::new)",
+    "  aggregate for the dashboards (Stats::build, UTC; what an upload does, not inspect)",
+    "  summary from those stats (Summary::new)",
+    "summary straight from the plays (Summary::tally, two threads; what inspect does)",
     "JSON output (serde_json::to_vec_pretty)",
     "drop library, stats, summary",
 ];
@@ -69,6 +73,14 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         t.push(d);
         let (summary, d) = timed(|| Summary::new(&lib, &report, &stats));
         t.push(d);
+        let (tallied, d) = timed(|| Summary::tally(&lib, &report, Settings::default()));
+        t.push(d);
+        assert_eq!(
+            serde_json::to_value(&tallied)?,
+            serde_json::to_value(&summary)?,
+            "Summary::tally differs from Summary::new"
+        );
+        drop(tallied);
         let (json, d) = timed(|| serde_json::to_vec_pretty(&summary));
         std::hint::black_box(json?);
         t.push(d);
@@ -77,16 +89,9 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
 
         if run > 0 {
             // Run 0 warms up.
-            let phases_of_inspect = [0, 1, 4, 5, 6, 7, 8];
             total.push(Sample {
-                wall: phases_of_inspect
-                    .iter()
-                    .map(|&i| t[i].wall)
-                    .sum::<Duration>(),
-                cpu: phases_of_inspect
-                    .iter()
-                    .map(|&i| t[i].cpu)
-                    .sum::<Duration>(),
+                wall: INSPECT.iter().map(|&i| t[i].wall).sum::<Duration>(),
+                cpu: INSPECT.iter().map(|&i| t[i].cpu).sum::<Duration>(),
             });
             for (all, d) in times.iter_mut().zip(t) {
                 all.push(d);
@@ -102,9 +107,9 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
     );
     println!("| phase | wall ms | CPU ms (all threads) | share of inspect (CPU) |");
     println!("|---|---:|---:|---:|");
-    for (name, t) in PHASES.iter().zip(&times) {
+    for (i, (name, t)) in PHASES.iter().zip(&times).enumerate() {
         let d = median(t);
-        let share = if name.starts_with("  ") {
+        let share = if !INSPECT.contains(&i) {
             String::new()
         } else {
             format!(

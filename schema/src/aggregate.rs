@@ -102,7 +102,7 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn add(&mut self, o: &Cell) {
+    pub(crate) fn add(&mut self, o: &Cell) {
         self.ms += o.ms;
         self.streams += o.streams;
         self.plays += o.plays;
@@ -143,7 +143,7 @@ pub struct Entity {
 }
 
 impl Entity {
-    fn of(p: &Play, mut f: impl FnMut(Entity)) {
+    pub(crate) fn of(p: &Play, mut f: impl FnMut(Entity)) {
         let e = |kind, owner, name| Entity { kind, owner, name };
         match p.kind {
             Kind::Track => {
@@ -187,7 +187,7 @@ pub struct Flag {
 }
 
 impl Flag {
-    fn count(&mut self, v: Option<bool>) {
+    pub(crate) fn count(&mut self, v: Option<bool>) {
         match v {
             Some(true) => self.yes += 1,
             Some(false) => self.no += 1,
@@ -550,21 +550,12 @@ impl Stats {
 
     /// Runs of consecutive local days with any listening, longest first (ties: latest first).
     pub fn streaks(&self) -> Vec<Streak> {
-        let mut out: Vec<Streak> = Vec::new();
-        for (&day, c) in &self.by_day {
-            if c.ms == 0 && c.streams == 0 {
-                continue;
-            }
-            match out.last_mut() {
-                Some(s) if s.last.0 + 1 == day.0 => s.last = day,
-                _ => out.push(Streak {
-                    first: day,
-                    last: day,
-                }),
-            }
-        }
-        out.sort_by(|a, b| b.days().cmp(&a.days()).then(b.first.cmp(&a.first)));
-        out
+        streaks_of(
+            self.by_day
+                .iter()
+                .filter(|(_, c)| c.ms > 0 || c.streams > 0)
+                .map(|(&day, _)| day),
+        )
     }
 
     /// Days with any listening.
@@ -574,6 +565,23 @@ impl Stats {
             .filter(|c| c.ms > 0 || c.streams > 0)
             .count()
     }
+}
+
+/// Runs of consecutive days among `days` (ascending, each once), longest first (ties: latest
+/// first).
+pub(crate) fn streaks_of(days: impl Iterator<Item = Day>) -> Vec<Streak> {
+    let mut out: Vec<Streak> = Vec::new();
+    for day in days {
+        match out.last_mut() {
+            Some(s) if s.last.0 + 1 == day.0 => s.last = day,
+            _ => out.push(Streak {
+                first: day,
+                last: day,
+            }),
+        }
+    }
+    out.sort_by(|a, b| b.days().cmp(&a.days()).then(b.first.cmp(&a.first)));
+    out
 }
 
 /// How to rank.
@@ -586,7 +594,7 @@ pub enum RankBy {
 }
 
 /// The first `n` entities by `by`, ties broken by the other measure, then by name and owner.
-fn rank(
+pub(crate) fn rank(
     mut v: Vec<(Entity, Cell)>,
     by: RankBy,
     strings: &Strings,

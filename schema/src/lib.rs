@@ -3,6 +3,7 @@
 pub mod aggregate;
 pub mod dedupe;
 pub mod event;
+pub mod facts;
 pub mod formats;
 pub mod load;
 pub mod model;
@@ -11,6 +12,7 @@ pub mod time;
 
 pub use aggregate::{Cell, Entity, EntityKind, Month, RankBy, Settings, Stats};
 pub use dedupe::{DedupeReport, dedupe};
+pub use facts::Facts;
 pub use formats::{Format, Generation, ParseError, ParsedFile, Parser};
 pub use load::{FileReport, Library, Limits, Status, load};
 pub use model::{Country, Kind, Platform, Play, Source, Strings, Sym};

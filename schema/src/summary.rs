@@ -3,15 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::HashSet;
-
 use serde::Serialize;
 
-use crate::aggregate::{Cell, Entity, EntityKind, RankBy, Settings, Stats};
+use crate::aggregate::{Cell, Entity, Settings, Stats};
 use crate::dedupe::DedupeReport;
+use crate::facts::Facts;
 use crate::formats::{Format, Style};
 use crate::load::{Library, Status};
-use crate::model::{Kind, Play, Strings};
+use crate::model::{Kind, Strings};
 use crate::time::format_rfc3339;
 
 /// One input file.
@@ -160,21 +159,7 @@ pub struct Summary {
     pub years: Vec<YearSummary>,
 }
 
-fn ranked(
-    stats: &Stats,
-    strings: &Strings,
-    kind: EntityKind,
-    range: Option<(crate::Month, crate::Month)>,
-    n: usize,
-) -> Vec<Ranked> {
-    stats
-        .top(kind, RankBy::Time, range, strings, n)
-        .into_iter()
-        .map(|(e, c)| to_ranked(strings, e, c))
-        .collect()
-}
-
-fn to_ranked(strings: &Strings, e: Entity, c: Cell) -> Ranked {
+fn to_ranked(strings: &Strings, (e, c): (Entity, Cell)) -> Ranked {
     Ranked {
         name: strings.get(e.name).to_string(),
         artist: strings.opt(e.owner).map(str::to_string),
@@ -183,58 +168,48 @@ fn to_ranked(strings: &Strings, e: Entity, c: Cell) -> Ranked {
     }
 }
 
-fn distinct_tracks(plays: &[Play]) -> usize {
-    let mut uris = HashSet::default();
-    let mut names = HashSet::default();
-    for p in plays.iter().filter(|p| p.kind == Kind::Track) {
-        if p.uri.is_some() {
-            uris.insert(p.uri);
-        } else {
-            names.insert((p.creator, p.title));
-        }
-    }
-    uris.len() + names.len()
-}
-
 impl Summary {
     /// Summarises a library whose plays have been deduplicated (with `report`) and aggregated
     /// (into `stats`).
     pub fn new(lib: &Library, report: &DedupeReport, stats: &Stats) -> Summary {
+        Summary::of_facts(
+            lib,
+            report,
+            &Facts::of_stats(stats, &lib.plays, &lib.strings),
+        )
+    }
+
+    /// Summarises a library whose plays have been deduplicated (with `report`), computing only
+    /// what the summary shows ([`Facts::tally`]): what `backspin inspect` does. Equal to
+    /// [`Summary::new`] over [`Stats::build`] with the same settings.
+    pub fn tally(lib: &Library, report: &DedupeReport, settings: Settings) -> Summary {
+        Summary::of_facts(
+            lib,
+            report,
+            &Facts::tally(&lib.plays, &lib.strings, settings),
+        )
+    }
+
+    fn of_facts(lib: &Library, report: &DedupeReport, facts: &Facts) -> Summary {
         let s = &lib.strings;
-        let kind_ms = |k: Kind| stats.by_kind.get(&k).map_or(0, |c| c.ms);
-        let years: Vec<YearSummary> = {
-            let discoveries = stats.discoveries(EntityKind::Artist);
-            let top_artists = stats.top_per_year(EntityKind::Artist, RankBy::Time, s, 1);
-            let top_tracks = stats.top_per_year(EntityKind::Track, RankBy::Time, s, 1);
-            let first = |tops: &BTreeMap<i32, Vec<(Entity, Cell)>>, year| {
-                tops.get(&year).and_then(|v| v.first().copied())
-            };
-            stats
-                .by_year()
-                .into_iter()
-                .map(|(year, cell)| YearSummary {
-                    year,
-                    ms_played: cell.ms,
-                    plays: cell.plays,
-                    top_artist: first(&top_artists, year).map(|(e, _)| s.get(e.name).to_string()),
-                    top_track: first(&top_tracks, year).map(|(e, c)| to_ranked(s, e, c)),
-                    new_artists: discoveries
-                        .iter()
-                        .filter(|(m, _)| m.year() == year)
-                        .map(|(_, n)| n)
-                        .sum(),
-                })
-                .collect()
-        };
-        let mut platforms = BTreeMap::new();
-        for ((_, p), c) in &stats.platforms {
-            *platforms.entry(p.label()).or_default() += c.ms;
-        }
-        let mut countries = BTreeMap::new();
-        for ((_, c), cell) in &stats.countries {
-            *countries.entry(c.as_str().to_string()).or_default() += cell.ms;
-        }
-        let settings: &Settings = &stats.settings;
+        let ranked = |v: &[(Entity, Cell)]| v.iter().map(|&ec| to_ranked(s, ec)).collect();
+        let kind_ms = |k: Kind| facts.by_kind[k as usize].ms;
+        let years: Vec<YearSummary> = facts
+            .by_year
+            .iter()
+            .map(|(&year, cell)| YearSummary {
+                year,
+                ms_played: cell.ms,
+                plays: cell.plays,
+                top_artist: facts
+                    .year_top_artist
+                    .get(&year)
+                    .map(|(e, _)| s.get(e.name).to_string()),
+                top_track: facts.year_top_track.get(&year).map(|&ec| to_ranked(s, ec)),
+                new_artists: facts.new_artists.get(&year).copied().unwrap_or(0),
+            })
+            .collect();
+        let settings = &facts.settings;
         Summary {
             files: lib
                 .files
@@ -260,48 +235,48 @@ impl Summary {
             duplicates_dropped: report.exact_duplicates,
             account_rows_covered_by_extended: report.account_rows_covered_by_extended,
             records_rejected: lib.files.iter().map(|f| f.rejected).sum(),
-            rows_without_metadata: stats.by_kind.get(&Kind::Unknown).map_or(0, |c| c.streams),
-            total_ms_played: stats.total.ms,
+            rows_without_metadata: facts.by_kind[Kind::Unknown as usize].streams,
+            total_ms_played: facts.total.ms,
             music_ms_played: kind_ms(Kind::Track),
             episode_ms_played: kind_ms(Kind::Episode),
             audiobook_ms_played: kind_ms(Kind::Audiobook),
-            plays: stats.total.plays,
+            plays: facts.total.plays,
             min_play_ms: settings.min_play_ms,
             time_zone: settings.tz.name().to_string(),
-            distinct_artists: stats.distinct(EntityKind::Artist),
-            distinct_tracks: distinct_tracks(&lib.plays),
-            distinct_albums: stats.distinct(EntityKind::Album),
-            distinct_shows: stats.distinct(EntityKind::Show),
-            distinct_episodes: stats.distinct(EntityKind::Episode),
-            first_ts: stats.span.map(|(a, _)| format_rfc3339(a)),
-            last_ts: stats.span.map(|(_, b)| format_rfc3339(b)),
-            ms_played_by_year: stats
-                .by_year()
-                .into_iter()
+            distinct_artists: facts.distinct_artists,
+            distinct_tracks: facts.distinct_tracks,
+            distinct_albums: facts.distinct_albums,
+            distinct_shows: facts.distinct_shows,
+            distinct_episodes: facts.distinct_episodes,
+            first_ts: facts.span.map(|(a, _)| format_rfc3339(a)),
+            last_ts: facts.span.map(|(_, b)| format_rfc3339(b)),
+            ms_played_by_year: facts
+                .by_year
+                .iter()
                 .map(|(y, c)| (y.to_string(), c.ms))
                 .collect(),
-            top_artists: ranked(stats, s, EntityKind::Artist, None, 10),
-            top_tracks: ranked(stats, s, EntityKind::Track, None, 10),
-            top_albums: ranked(stats, s, EntityKind::Album, None, 10),
-            top_shows: ranked(stats, s, EntityKind::Show, None, 10),
-            days_listened: stats.days_listened(),
-            longest_streak: stats.streaks().first().map(|k| StreakSummary {
+            top_artists: ranked(&facts.top_artists),
+            top_tracks: ranked(&facts.top_tracks),
+            top_albums: ranked(&facts.top_albums),
+            top_shows: ranked(&facts.top_shows),
+            days_listened: facts.days_listened,
+            longest_streak: facts.longest_streak.map(|k| StreakSummary {
                 days: k.days(),
                 first: k.first.label(),
                 last: k.last.label(),
             }),
-            skip_rate: stats.skipped.rate(),
-            shuffle_rate: stats.shuffle.rate(),
-            offline_rate: stats.offline.rate(),
-            incognito_rate: stats.incognito.rate(),
-            platforms,
-            countries,
-            ms_by_weekday_hour: stats
-                .hour_weekday
+            skip_rate: facts.skipped.rate(),
+            shuffle_rate: facts.shuffle.rate(),
+            offline_rate: facts.offline.rate(),
+            incognito_rate: facts.incognito.rate(),
+            platforms: facts.platforms.clone(),
+            countries: facts.countries.clone(),
+            ms_by_weekday_hour: facts
+                .ms_by_weekday_hour
                 .iter()
-                .map(|row| row.iter().map(|c| c.ms).collect())
+                .map(|r| r.to_vec())
                 .collect(),
-            sessions: stats.sessions.len(),
+            sessions: facts.sessions,
             years,
         }
     }

@@ -65,6 +65,13 @@ fn summarise(g: &Generated) -> (Library, Summary) {
     let report = schema::dedupe(&mut lib.plays);
     let stats = Stats::build(&lib.plays, Settings::default());
     let summary = Summary::new(&lib, &report, &stats);
+    // What `backspin inspect` prints, computed without the dashboards' stats, says the same.
+    assert_eq!(
+        serde_json::to_value(Summary::tally(&lib, &report, Settings::default())).unwrap(),
+        serde_json::to_value(&summary).unwrap(),
+        "{}: Summary::tally and Summary::new differ",
+        g.dir.display()
+    );
     (lib, summary)
 }
 

@@ -11,8 +11,8 @@ use schema::aggregate::{Day, local_day_hour, split_by_local_hour};
 use schema::dedupe::StreamKey;
 use schema::formats::Style;
 use schema::{
-    Country, Kind, ParseError, ParsedFile, Parser, Platform, Play, Settings, Source, Stats, Sym,
-    Tz, dedupe,
+    Country, Facts, Kind, ParseError, ParsedFile, Parser, Platform, Play, Settings, Source, Stats,
+    Strings, Sym, Tz, dedupe,
 };
 use serde_json::{Value, json};
 
@@ -674,5 +674,35 @@ proptest! {
             t += ms as i64;
         }
         prop_assert!(chunks.len() as i64 <= length / 1_800_000 + 2, "{} chunks for {length} ms", chunks.len());
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(96))]
+
+    /// `backspin inspect` computes its summary straight from the plays (`Facts::tally`);
+    /// an upload reads it off the dashboards' stats. Both must say the same.
+    #[test]
+    fn facts_tallied_from_plays_equal_facts_read_off_stats(
+        plays in prop_oneof![
+            proptest::collection::vec(play(120 * 86_400_000), 0..80),
+            // Several years, for each year's top artist and track and new artists.
+            proptest::collection::vec(play(3 * 365 * 86_400_000), 0..80),
+        ],
+        tz in prop_oneof![zone(), Just(Tz::Pacific__Chatham)],
+        min_play_ms in select(vec![0u64, 30_000]),
+        session_gap_ms in select(vec![0i64, 30 * 60_000]),
+    ) {
+        let settings = Settings { tz, min_play_ms, session_gap_ms };
+        // The symbols `play` draws from, with names whose order differs from the symbols'.
+        let mut strings = Strings::default();
+        for name in ["d", "c", "b", "a"] {
+            strings.intern(name);
+        }
+        let stats = Stats::build(&plays, settings);
+        prop_assert_eq!(
+            Facts::tally(&plays, &strings, settings),
+            Facts::of_stats(&stats, &plays, &strings)
+        );
     }
 }

@@ -1,0 +1,589 @@
+//! The numbers a [`crate::Summary`] reports, found one of two ways:
+//!
+//! - [`Facts::of_stats`] reads them off [`Stats`], which an upload builds anyway for its
+//!   dashboards;
+//! - [`Facts::tally`] computes them straight from the plays, on two threads, for
+//!   `backspin inspect`, which needs nothing else. It skips what only the dashboards read
+//!   (each entity's cells per month, days and devices per month, start and end reasons), which
+//!   is most of the work of [`Stats::build`].
+//!
+//! Both give equal facts for the same plays and settings (`tests/properties.rs` checks it on
+//! random plays, `tests/generated.rs` on generated exports).
+
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
+
+use crate::aggregate::{
+    Cell, Day, Entity, EntityKind, Flag, RankBy, Settings, Stats, Streak, local_day_hour, rank,
+    sessions, split_by_local_hour, streaks_of,
+};
+use crate::model::{Country, Kind, Platform, Play, Strings, Sym};
+use crate::time::EpochMs;
+
+/// What a summary reports, before names are looked up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    /// The settings the facts were computed with.
+    pub settings: Settings,
+    /// All streams together.
+    pub total: Cell,
+    /// Per content kind, indexed by `Kind as usize`.
+    pub by_kind: [Cell; 4],
+    /// Earliest and latest stream end.
+    pub span: Option<(EpochMs, EpochMs)>,
+    /// Per local year of stream end.
+    pub by_year: BTreeMap<i32, Cell>,
+    /// The top 10 artists, tracks, albums and shows by listening time.
+    pub top_artists: Vec<(Entity, Cell)>,
+    /// See `top_artists`.
+    pub top_tracks: Vec<(Entity, Cell)>,
+    /// See `top_artists`.
+    pub top_albums: Vec<(Entity, Cell)>,
+    /// See `top_artists`.
+    pub top_shows: Vec<(Entity, Cell)>,
+    /// The most listened artist of each year.
+    pub year_top_artist: BTreeMap<i32, (Entity, Cell)>,
+    /// The most listened track of each year.
+    pub year_top_track: BTreeMap<i32, (Entity, Cell)>,
+    /// Artists first heard per year.
+    pub new_artists: BTreeMap<i32, u64>,
+    /// Distinct artists.
+    pub distinct_artists: usize,
+    /// Distinct tracks by URI, or by artist and title where the export has no URI.
+    pub distinct_tracks: usize,
+    /// Distinct albums.
+    pub distinct_albums: usize,
+    /// Distinct shows.
+    pub distinct_shows: usize,
+    /// Distinct episodes.
+    pub distinct_episodes: usize,
+    /// Local days with any listening.
+    pub days_listened: usize,
+    /// The longest run of such days (the latest of equally long ones).
+    pub longest_streak: Option<Streak>,
+    /// Shuffle on.
+    pub shuffle: Flag,
+    /// Skipped.
+    pub skipped: Flag,
+    /// Offline.
+    pub offline: Flag,
+    /// Private session.
+    pub incognito: Flag,
+    /// Listening time per device family.
+    pub platforms: BTreeMap<&'static str, u64>,
+    /// Listening time per country code.
+    pub countries: BTreeMap<String, u64>,
+    /// `[weekday][hour]` listening time, Monday first, split across the hours covered.
+    pub ms_by_weekday_hour: [[u64; 24]; 7],
+    /// Listening sessions.
+    pub sessions: usize,
+}
+
+const TOP: usize = 10;
+
+/// The first entry of each year's ranking.
+fn firsts(tops: BTreeMap<i32, Vec<(Entity, Cell)>>) -> BTreeMap<i32, (Entity, Cell)> {
+    tops.into_iter()
+        .filter_map(|(y, v)| v.first().map(|&first| (y, first)))
+        .collect()
+}
+
+fn countries(cells: impl Iterator<Item = (Country, u64)>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (c, ms) in cells {
+        *out.entry(c.as_str().to_string()).or_default() += ms;
+    }
+    out
+}
+
+fn platforms(cells: impl Iterator<Item = (Platform, u64)>) -> BTreeMap<&'static str, u64> {
+    let mut out = BTreeMap::new();
+    for (p, ms) in cells {
+        *out.entry(p.label()).or_default() += ms;
+    }
+    out
+}
+
+fn distinct_tracks(plays: &[Play]) -> usize {
+    let mut uris = HashSet::default();
+    let mut names = HashSet::default();
+    for p in plays.iter().filter(|p| p.kind == Kind::Track) {
+        if p.uri.is_some() {
+            uris.insert(p.uri);
+        } else {
+            names.insert((p.creator, p.title));
+        }
+    }
+    uris.len() + names.len()
+}
+
+impl Facts {
+    /// Reads the facts off stats built over `plays` (on the string table `strings`).
+    pub fn of_stats(stats: &Stats, plays: &[Play], strings: &Strings) -> Facts {
+        let top = |kind| stats.top(kind, RankBy::Time, None, strings, TOP);
+        let year_top = |kind| firsts(stats.top_per_year(kind, RankBy::Time, strings, 1));
+        let mut new_artists = BTreeMap::new();
+        for (m, n) in stats.discoveries(EntityKind::Artist) {
+            *new_artists.entry(m.year()).or_default() += n;
+        }
+        let mut by_kind = [Cell::default(); 4];
+        for (k, c) in &stats.by_kind {
+            by_kind[*k as usize] = *c;
+        }
+        Facts {
+            settings: stats.settings,
+            total: stats.total,
+            by_kind,
+            span: stats.span,
+            by_year: stats.by_year(),
+            top_artists: top(EntityKind::Artist),
+            top_tracks: top(EntityKind::Track),
+            top_albums: top(EntityKind::Album),
+            top_shows: top(EntityKind::Show),
+            year_top_artist: year_top(EntityKind::Artist),
+            year_top_track: year_top(EntityKind::Track),
+            new_artists,
+            distinct_artists: stats.distinct(EntityKind::Artist),
+            distinct_tracks: distinct_tracks(plays),
+            distinct_albums: stats.distinct(EntityKind::Album),
+            distinct_shows: stats.distinct(EntityKind::Show),
+            distinct_episodes: stats.distinct(EntityKind::Episode),
+            days_listened: stats.days_listened(),
+            longest_streak: stats.streaks().first().copied(),
+            shuffle: stats.shuffle,
+            skipped: stats.skipped,
+            offline: stats.offline,
+            incognito: stats.incognito,
+            platforms: platforms(stats.platforms.iter().map(|((_, p), c)| (*p, c.ms))),
+            countries: countries(stats.countries.iter().map(|((_, c), cell)| (*c, cell.ms))),
+            ms_by_weekday_hour: stats.hour_weekday.map(|row| row.map(|c| c.ms)),
+            sessions: stats.sessions.len(),
+        }
+    }
+
+    /// Computes the facts straight from deduplicated plays: the entities on one thread,
+    /// everything else on another.
+    pub fn tally(plays: &[Play], strings: &Strings, settings: Settings) -> Facts {
+        let (entities, rest) = rayon::join(
+            || Entities::tally(plays, strings.len(), settings).facts(strings, settings),
+            || Rest::tally(plays, settings),
+        );
+        let Rest {
+            total,
+            by_kind,
+            span,
+            by_year,
+            days,
+            flags: [shuffle, skipped, offline, incognito],
+            platforms: by_platform,
+            countries: by_country,
+            ms_by_weekday_hour,
+            sessions,
+            distinct_tracks,
+        } = rest;
+        let EntityFacts {
+            distinct:
+                [
+                    distinct_artists,
+                    distinct_albums,
+                    distinct_shows,
+                    distinct_episodes,
+                ],
+            tops: [top_artists, top_tracks, top_albums, top_shows],
+            year_top_artist,
+            year_top_track,
+            new_artists,
+        } = entities;
+        Facts {
+            settings,
+            total,
+            by_kind,
+            span,
+            by_year,
+            distinct_artists,
+            distinct_albums,
+            distinct_shows,
+            distinct_episodes,
+            top_artists,
+            top_tracks,
+            top_albums,
+            top_shows,
+            year_top_artist,
+            year_top_track,
+            new_artists,
+            distinct_tracks,
+            days_listened: days.len(),
+            longest_streak: streaks_of(days.into_iter().map(Day)).first().copied(),
+            shuffle,
+            skipped,
+            offline,
+            incognito,
+            platforms: platforms(
+                Platform::ALL
+                    .into_iter()
+                    .zip(by_platform)
+                    .filter_map(|(p, (streams, ms))| (streams > 0).then_some((p, ms))),
+            ),
+            countries: countries(by_country.into_iter()),
+            ms_by_weekday_hour,
+            sessions,
+        }
+    }
+}
+
+/// [`Cell`] in 24 bytes instead of 32, so that an entity's row (72 bytes) spans fewer cache
+/// lines. Counts of one entity stay far below `u32::MAX`: a load reads at most 4 GiB of JSON,
+/// some 16 million records.
+#[derive(Clone, Copy, Default)]
+struct Small {
+    ms: u64,
+    streams: u32,
+    plays: u32,
+    skips: u32,
+}
+
+impl Small {
+    fn add(&mut self, p: &Play, settings: Settings) {
+        self.ms += p.ms_played;
+        self.streams += 1;
+        self.plays += u32::from(p.ms_played >= settings.min_play_ms);
+        self.skips += u32::from(p.skipped == Some(true));
+    }
+    fn cell(self) -> Cell {
+        Cell {
+            ms: self.ms,
+            streams: self.streams.into(),
+            plays: self.plays.into(),
+            skips: self.skips.into(),
+        }
+    }
+}
+
+/// A year's numbers kept beside an entity's total: the year of its latest play so far. Other
+/// years' numbers are moved out to a list as the year changes, so plays in rough time order
+/// touch only the entity's own row.
+#[derive(Clone, Copy, Default)]
+struct Yearly {
+    year: i32,
+    this_year: Small,
+}
+
+/// One entity's numbers.
+#[derive(Clone, Copy, Default)]
+struct Row<T> {
+    owner: Sym,
+    name: Sym,
+    total: Small,
+    /// First stream end.
+    first: EpochMs,
+    extra: T,
+}
+
+/// How a [`Table`] finds a row.
+enum Index {
+    /// Entities with a name only (artists, shows): the name's symbol indexes a list, no
+    /// hashing.
+    ByName(Vec<u32>),
+    /// Entities with an owner (tracks, albums, episodes): by both symbols, hashed.
+    ByPair(HashMap<u64, u32>),
+}
+
+const NO_ROW: u32 = u32::MAX;
+
+/// The entities of one kind.
+struct Table<T> {
+    kind: EntityKind,
+    index: Index,
+    rows: Vec<Row<T>>,
+}
+
+impl<T: Default> Table<T> {
+    fn new(kind: EntityKind, symbols: usize) -> Table<T> {
+        let index = match kind {
+            EntityKind::Artist | EntityKind::Show | EntityKind::Audiobook => {
+                Index::ByName(vec![NO_ROW; symbols])
+            }
+            EntityKind::Track | EntityKind::Album | EntityKind::Episode => {
+                Index::ByPair(HashMap::default())
+            }
+        };
+        Table {
+            kind,
+            index,
+            rows: Vec::new(),
+        }
+    }
+
+    /// The row of `(owner, name)`, added at `p` if new, with `p` counted in its total.
+    fn count(&mut self, owner: Sym, name: Sym, p: &Play, settings: Settings) -> (u32, &mut Row<T>) {
+        let slot = match &mut self.index {
+            Index::ByName(rows) => &mut rows[name.0 as usize],
+            Index::ByPair(rows) => rows
+                .entry(u64::from(owner.0) << 32 | u64::from(name.0))
+                .or_insert(NO_ROW),
+        };
+        if *slot == NO_ROW {
+            *slot = self.rows.len() as u32;
+            self.rows.push(Row {
+                owner,
+                name,
+                total: Small::default(),
+                first: p.end_ms,
+                extra: T::default(),
+            });
+        }
+        let at = *slot;
+        let row = &mut self.rows[at as usize];
+        row.total.add(p, settings);
+        row.first = row.first.min(p.end_ms);
+        (at, row)
+    }
+
+    fn entity(&self, row: &Row<T>) -> Entity {
+        Entity {
+            kind: self.kind,
+            owner: row.owner,
+            name: row.name,
+        }
+    }
+
+    fn totals(&self) -> Vec<(Entity, Cell)> {
+        self.rows
+            .iter()
+            .map(|r| (self.entity(r), r.total.cell()))
+            .collect()
+    }
+}
+
+impl Table<Yearly> {
+    /// Counts `p` in the year of row `at`, moving the row's previous year to `spilled`.
+    fn count_year(
+        row: &mut Row<Yearly>,
+        at: u32,
+        year: i32,
+        p: &Play,
+        settings: Settings,
+        spilled: &mut Vec<(u32, i32, Small)>,
+    ) {
+        let y = &mut row.extra;
+        if y.year != year {
+            if y.this_year.streams > 0 {
+                spilled.push((at, y.year, y.this_year));
+            }
+            *y = Yearly {
+                year,
+                this_year: Small::default(),
+            };
+        }
+        y.this_year.add(p, settings);
+    }
+
+    /// Each year's entities with their numbers that year.
+    fn by_year(&self, spilled: Vec<(u32, i32, Small)>) -> BTreeMap<i32, Vec<(Entity, Cell)>> {
+        let mut cells: HashMap<(i32, u32), Cell> = HashMap::default();
+        let current = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i as u32, r.extra.year, r.extra.this_year));
+        for (at, year, piece) in spilled.into_iter().chain(current) {
+            if piece.streams > 0 {
+                cells.entry((year, at)).or_default().add(&piece.cell());
+            }
+        }
+        let mut out: BTreeMap<i32, Vec<(Entity, Cell)>> = BTreeMap::new();
+        for ((year, at), cell) in cells {
+            out.entry(year)
+                .or_default()
+                .push((self.entity(&self.rows[at as usize]), cell));
+        }
+        out
+    }
+}
+
+/// The per-entity half of [`Facts::tally`].
+struct Entities {
+    artists: Table<Yearly>,
+    tracks: Table<Yearly>,
+    albums: Table<()>,
+    shows: Table<()>,
+    episodes: Table<()>,
+    artist_years: Vec<(u32, i32, Small)>,
+    track_years: Vec<(u32, i32, Small)>,
+}
+
+/// What [`Facts`] takes from the entities.
+struct EntityFacts {
+    /// Artists, albums, shows, episodes.
+    distinct: [usize; 4],
+    /// Artists, tracks, albums, shows.
+    tops: [Vec<(Entity, Cell)>; 4],
+    year_top_artist: BTreeMap<i32, (Entity, Cell)>,
+    year_top_track: BTreeMap<i32, (Entity, Cell)>,
+    new_artists: BTreeMap<i32, u64>,
+}
+
+impl Entities {
+    fn facts(self, strings: &Strings, settings: Settings) -> EntityFacts {
+        let mut new_artists = BTreeMap::new();
+        for a in &self.artists.rows {
+            let (day, _) = local_day_hour(settings.tz, a.first);
+            *new_artists.entry(day.month().year()).or_default() += 1;
+        }
+        let year_top = |tops: BTreeMap<i32, Vec<(Entity, Cell)>>| {
+            firsts(
+                tops.into_iter()
+                    .map(|(y, v)| (y, rank(v, RankBy::Time, strings, 1)))
+                    .collect(),
+            )
+        };
+        let top = |table: Vec<(Entity, Cell)>| rank(table, RankBy::Time, strings, TOP);
+        EntityFacts {
+            distinct: [
+                self.artists.rows.len(),
+                self.albums.rows.len(),
+                self.shows.rows.len(),
+                self.episodes.rows.len(),
+            ],
+            tops: [
+                top(self.artists.totals()),
+                top(self.tracks.totals()),
+                top(self.albums.totals()),
+                top(self.shows.totals()),
+            ],
+            year_top_artist: year_top(self.artists.by_year(self.artist_years)),
+            year_top_track: year_top(self.tracks.by_year(self.track_years)),
+            new_artists,
+        }
+    }
+
+    fn tally(plays: &[Play], symbols: usize, settings: Settings) -> Entities {
+        let mut t = Entities {
+            artists: Table::new(EntityKind::Artist, symbols),
+            tracks: Table::new(EntityKind::Track, symbols),
+            albums: Table::new(EntityKind::Album, symbols),
+            shows: Table::new(EntityKind::Show, symbols),
+            episodes: Table::new(EntityKind::Episode, symbols),
+            artist_years: Vec::new(),
+            track_years: Vec::new(),
+        };
+        for p in plays {
+            let year = local_day_hour(settings.tz, p.end_ms).0.month().year();
+            Entity::of(p, |e| match e.kind {
+                EntityKind::Artist => {
+                    let (at, row) = t.artists.count(e.owner, e.name, p, settings);
+                    Table::count_year(row, at, year, p, settings, &mut t.artist_years);
+                }
+                EntityKind::Track => {
+                    let (at, row) = t.tracks.count(e.owner, e.name, p, settings);
+                    Table::count_year(row, at, year, p, settings, &mut t.track_years);
+                }
+                EntityKind::Album => {
+                    t.albums.count(e.owner, e.name, p, settings);
+                }
+                EntityKind::Show => {
+                    t.shows.count(e.owner, e.name, p, settings);
+                }
+                EntityKind::Episode => {
+                    t.episodes.count(e.owner, e.name, p, settings);
+                }
+                // Audiobooks are not in the summary.
+                EntityKind::Audiobook => {}
+            });
+        }
+        t
+    }
+}
+
+/// A play's contribution to a [`Cell`].
+fn counted(p: &Play, settings: Settings) -> Cell {
+    Cell {
+        ms: p.ms_played,
+        streams: 1,
+        plays: u64::from(p.ms_played >= settings.min_play_ms),
+        skips: u64::from(p.skipped == Some(true)),
+    }
+}
+
+/// Everything but the entities, for [`Facts::tally`].
+struct Rest {
+    total: Cell,
+    by_kind: [Cell; 4],
+    span: Option<(EpochMs, EpochMs)>,
+    by_year: BTreeMap<i32, Cell>,
+    /// Local days with listening, sorted, each once.
+    days: Vec<i32>,
+    flags: [Flag; 4],
+    /// Streams and listening time per device family, indexed by `Platform as usize`.
+    platforms: [(u64, u64); Platform::ALL.len()],
+    countries: HashMap<Country, u64>,
+    ms_by_weekday_hour: [[u64; 24]; 7],
+    sessions: usize,
+    distinct_tracks: usize,
+}
+
+impl Rest {
+    fn tally(plays: &[Play], settings: Settings) -> Rest {
+        let mut r = Rest {
+            total: Cell::default(),
+            by_kind: [Cell::default(); 4],
+            span: None,
+            by_year: BTreeMap::new(),
+            days: Vec::with_capacity(plays.len()),
+            flags: [Flag::default(); 4],
+            platforms: [(0, 0); Platform::ALL.len()],
+            countries: HashMap::default(),
+            ms_by_weekday_hour: [[0; 24]; 7],
+            sessions: 0,
+            distinct_tracks: distinct_tracks(plays),
+        };
+        // Plays come roughly in time order: the year of the last one is usually this one's.
+        let mut year: Option<(i32, Cell)> = None;
+        for p in plays {
+            let c = counted(p, settings);
+            r.total.add(&c);
+            r.by_kind[p.kind as usize].add(&c);
+            r.span = Some(r.span.map_or((p.end_ms, p.end_ms), |(a, b)| {
+                (a.min(p.end_ms), b.max(p.end_ms))
+            }));
+            let (end_day, _) = local_day_hour(settings.tz, p.end_ms);
+            if r.days.last() != Some(&end_day.0) {
+                r.days.push(end_day.0);
+            }
+            let y = end_day.month().year();
+            match &mut year {
+                Some((at, cell)) if *at == y => cell.add(&c),
+                _ => {
+                    if let Some((at, cell)) = year.replace((y, c)) {
+                        r.by_year.entry(at).or_default().add(&cell);
+                    }
+                }
+            }
+            split_by_local_hour(settings.tz, p.start_ms(), p.end_ms, |day, hour, ms| {
+                if r.days.last() != Some(&day.0) {
+                    r.days.push(day.0);
+                }
+                r.ms_by_weekday_hour[day.weekday()][hour] += ms;
+            });
+            for (flag, v) in r
+                .flags
+                .iter_mut()
+                .zip([p.shuffle, p.skipped, p.offline, p.incognito])
+            {
+                flag.count(v);
+            }
+            let device = &mut r.platforms[p.platform as usize];
+            device.0 += 1;
+            device.1 += p.ms_played;
+            *r.countries.entry(p.country).or_default() += p.ms_played;
+        }
+        if let Some((at, cell)) = year {
+            r.by_year.entry(at).or_default().add(&cell);
+        }
+        r.days.sort_unstable();
+        r.days.dedup();
+        r.sessions = sessions(plays, settings.session_gap_ms).len();
+        r
+    }
+}
