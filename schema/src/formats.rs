@@ -184,12 +184,28 @@ impl Default for Parser {
 /// Nesting deeper than this is not a history; stopping early keeps hostile input cheap.
 const MAX_DEPTH: usize = 64;
 
+/// What parsing a file into shared names and plays ([`Parser::parse_into`]) says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFacts {
+    /// The detected format.
+    pub format: Format,
+    /// The serialisation.
+    pub style: Style,
+    /// Records (array elements) in the file.
+    pub records: usize,
+    /// The first few problems with individual records, each naming the record.
+    pub problems: Vec<String>,
+    /// Records rejected in all (the problems list stops after [`MAX_PROBLEMS`]).
+    pub rejected: usize,
+}
+
 impl Parser {
     /// Parses one JSON file of any history format, leaving `input` untouched so that an error
     /// can name the line and column of the original text.
     pub fn parse(&mut self, input: &[u8]) -> Result<ParsedFile, ParseError> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
+        scratch.reserve(input.len() + simd_json::INPUT_PADDING);
         scratch.extend_from_slice(input);
         let result = self
             .parse_in_place(&mut scratch)
@@ -202,20 +218,46 @@ impl Parser {
     /// afterwards the buffer holds garbage. Saves a copy of every file. A JSON error carries
     /// the byte offset only (the end of the input where simd-json cannot place the error);
     /// [`ParseError::locate`] against the original finds the place and adds line and column.
-    pub fn parse_in_place(&mut self, input: &mut [u8]) -> Result<ParsedFile, ParseError> {
+    pub fn parse_in_place(&mut self, input: &mut Vec<u8>) -> Result<ParsedFile, ParseError> {
+        let (mut strings, mut plays) = (Strings::default(), Vec::new());
+        let f = self.parse_into(input, &mut strings, &mut plays)?;
+        Ok(ParsedFile {
+            format: f.format,
+            style: f.style,
+            records: f.records,
+            plays,
+            strings,
+            problems: f.problems,
+            rejected: f.rejected,
+        })
+    }
+
+    /// [`Parser::parse_in_place`] for many files on one string table: the file's plays are
+    /// appended to `plays`, their names interned in `strings`. On an error, neither changes.
+    ///
+    /// simd-json reads `input` in place with padding after it: the buffer grows by
+    /// [`simd_json::INPUT_PADDING`] bytes for the parse (reserve them to avoid a reallocation)
+    /// and is cut back to its length afterwards.
+    pub fn parse_into(
+        &mut self,
+        input: &mut Vec<u8>,
+        strings: &mut Strings,
+        plays: &mut Vec<Play>,
+    ) -> Result<FileFacts, ParseError> {
         let bom = if input.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
             0
         };
-        let input = &mut input[bom..];
-        let style = sniff_style(input);
-        let first = input.iter().position(|b| !b.is_ascii_whitespace());
+        let len = input.len() - bom;
+        let style = sniff_style(&input[bom..]);
+        let first = input[bom..].iter().position(|b| !b.is_ascii_whitespace());
         let empty = first.is_none();
-        if let Some(at) = first.filter(|&at| !b"[{\"-0123456789tfn".contains(&input[at])) {
-            let shown: String = String::from_utf8_lossy(&input[at..input.len().min(at + 12)])
-                .escape_debug()
-                .collect();
+        if let Some(at) = first.filter(|&at| !b"[{\"-0123456789tfn".contains(&input[bom + at])) {
+            let shown: String =
+                String::from_utf8_lossy(&input[bom + at..input.len().min(bom + at + 12)])
+                    .escape_debug()
+                    .collect();
             return Err(ParseError::Json {
                 line: 0,
                 column: 0,
@@ -223,31 +265,38 @@ impl Parser {
                 message: format!("this is not JSON (it starts with \"{shown}\")"),
             });
         }
-        let len = input.len();
+        let original = input.len();
+        input.resize(original + simd_json::INPUT_PADDING, 0);
         let mut tape = std::mem::replace(&mut self.tape, simd_json::Tape(Vec::new())).reset();
-        let result = match simd_json::fill_tape(input, &mut self.buffers, &mut tape) {
-            Ok(()) => read_tape(&tape.0, style),
-            Err(e) => {
-                // simd-json puts what it finds while indexing (open strings, control characters,
-                // bad UTF-8: no character) at 0, escape errors relative to their string, a file
-                // that ends early or has more after its value at its last token. Only nesting
-                // and number errors are placed well; the rest are placed at the end here and
-                // found by `locate` in the original text.
-                use simd_json::ErrorType as E;
-                let placed = e.character().is_some()
-                    && matches!(
-                        e.error(),
-                        E::DepthLimitExceeded | E::InvalidNumber | E::InvalidExponent | E::Overflow
-                    );
-                let offset = if empty || placed {
-                    bom + e.index()
-                } else {
-                    bom + len
-                };
-                Err(json_error(offset, empty, e.error()))
-            }
-        };
+        let result =
+            match simd_json::fill_tape_padded(&mut input[bom..], len, &mut self.buffers, &mut tape)
+            {
+                Ok(()) => read_tape(&tape.0, style, strings, plays),
+                Err(e) => {
+                    // simd-json puts what it finds while indexing (open strings, control characters,
+                    // bad UTF-8: no character) at 0, escape errors relative to their string, a file
+                    // that ends early or has more after its value at its last token. Only nesting
+                    // and number errors are placed well; the rest are placed at the end here and
+                    // found by `locate` in the original text.
+                    use simd_json::ErrorType as E;
+                    let placed = e.character().is_some()
+                        && matches!(
+                            e.error(),
+                            E::DepthLimitExceeded
+                                | E::InvalidNumber
+                                | E::InvalidExponent
+                                | E::Overflow
+                        );
+                    let offset = if empty || placed {
+                        bom + e.index()
+                    } else {
+                        bom + len
+                    };
+                    Err(json_error(offset, empty, e.error()))
+                }
+            };
         self.tape = tape.reset();
+        input.truncate(original);
         result
     }
 }
@@ -487,7 +536,12 @@ fn describe(node: &Node<'_>) -> &'static str {
     }
 }
 
-fn read_tape<'i>(tape: &[Node<'i>], style: Style) -> Result<ParsedFile, ParseError> {
+fn read_tape<'i>(
+    tape: &[Node<'i>],
+    style: Style,
+    strings: &mut Strings,
+    plays: &mut Vec<Play>,
+) -> Result<FileFacts, ParseError> {
     let Some(Node::Array { len, .. }) = tape.first() else {
         let what = tape.first().map_or("nothing", describe);
         return Err(ParseError::NotAHistory(format!(
@@ -506,15 +560,14 @@ fn read_tape<'i>(tape: &[Node<'i>], style: Style) -> Result<ParsedFile, ParseErr
         ));
     }
     let format = detect(&tape[1..])?;
-    let mut out = ParsedFile {
+    let mut out = FileFacts {
         format,
         style,
         records: len,
-        plays: Vec::with_capacity(len),
-        strings: Strings::default(),
         problems: Vec::new(),
         rejected: 0,
     };
+    plays.reserve(len);
     // The device family of each platform string seen: classifying one takes dozens of substring
     // searches, and a file repeats a handful of platform strings over thousands of records.
     let mut platforms: HashMap<&'i str, Platform> = HashMap::default();
@@ -525,16 +578,14 @@ fn read_tape<'i>(tape: &[Node<'i>], style: Style) -> Result<ParsedFile, ParseErr
         let result = match node {
             Node::Object { len: keys, .. } => match format {
                 Format::Extended(_) => {
-                    extended_record(&tape[i + 1..next], *keys, &mut out.strings, &mut platforms)
+                    extended_record(&tape[i + 1..next], *keys, strings, &mut platforms)
                 }
-                Format::Account(v) => {
-                    account_record(&tape[i + 1..next], *keys, v, &mut out.strings)
-                }
+                Format::Account(v) => account_record(&tape[i + 1..next], *keys, v, strings),
             },
             other => Err(format!("is {}, expected an object", describe(other))),
         };
         match result {
-            Ok(play) => out.plays.push(play),
+            Ok(play) => plays.push(play),
             Err(why) => {
                 out.rejected += 1;
                 if out.problems.len() < MAX_PROBLEMS {

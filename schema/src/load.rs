@@ -8,12 +8,13 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::formats::{Format, ParseError, ParsedFile, Parser, Style};
-use crate::model::{Play, Strings};
+use crate::formats::{FileFacts, Format, ParseError, ParsedFile, Parser, Style};
+use crate::model::{Play, Strings, Sym};
 
 /// Caps that keep hostile or mistaken input cheap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +162,8 @@ const RATIO_FLOOR: u64 = 1 << 20;
 /// `open(i)` opens input `i` afresh (it may be called once per thread); `names[i]` is how the
 /// user knows it. Zip entries are checked against the limits by their headers, in input order,
 /// before anything is unpacked. Files are parsed on all cores with one [`Parser`] per thread;
-/// results are gathered in input order, so the outcome does not depend on scheduling.
+/// results are gathered in input order, so the outcome does not depend on scheduling (only the
+/// numbers of the symbols do, which nothing compares across loads).
 pub fn load<O, R>(names: &[String], open: O, limits: &Limits) -> Library
 where
     O: Fn(usize) -> io::Result<R> + Sync,
@@ -185,32 +187,72 @@ where
 
     // One worker per thread, each taking the next job until none is left, with its own parser,
     // open zips and read buffer: their allocations serve every file the worker reads (rayon's
-    // `map_init` would start afresh for each piece of work it splits off).
+    // `map_init` would start afresh for each piece of work it splits off). A worker keeps one
+    // string table and one list of plays for all its files, so that only the workers' tables
+    // are merged at the end, not one per file.
     let next = AtomicUsize::new(0);
-    let mut outcomes: Vec<(usize, Outcome)> = (0..rayon::current_num_threads().min(jobs.len()))
+    let workers: Vec<Worker> = (0..rayon::current_num_threads().min(jobs.len()))
         .into_par_iter()
-        .flat_map_iter(|_| {
+        .map(|_| {
+            let mut w = Worker::default();
             let (mut parser, mut zips, mut buf) = (Parser::default(), HashMap::new(), Vec::new());
-            let mut done = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
-                done.push((i, run(job, &mut parser, &mut zips, &mut buf, &open, limits)));
+                let outcome = run(job, &mut parser, &mut zips, &mut buf, &open, limits, &mut w);
+                w.done.push((i, outcome));
             }
-            done
+            w
         })
         .collect();
-    outcomes.sort_unstable_by_key(|(i, _)| *i);
-    let outcomes = outcomes.into_iter().map(|(_, outcome)| outcome);
 
+    // Gather in input order, each worker's symbols mapped onto the library's table (the first
+    // worker's, taken as it is).
     let mut lib = Library::default();
+    let mut parts: Vec<(Vec<Play>, Option<Vec<Sym>>)> = Vec::with_capacity(workers.len());
+    let mut outcomes: Vec<(usize, usize, Outcome)> = Vec::with_capacity(jobs.len());
+    for (w, worker) in workers.into_iter().enumerate() {
+        let map = if w == 0 {
+            lib.strings = worker.strings;
+            None
+        } else {
+            Some(lib.strings.absorb(&worker.strings))
+        };
+        parts.push((worker.plays, map));
+        outcomes.extend(worker.done.into_iter().map(|(i, o)| (i, w, o)));
+    }
+    outcomes.sort_unstable_by_key(|(i, ..)| *i);
+    lib.plays
+        .reserve_exact(parts.iter().map(|(p, _)| p.len()).sum());
     let mut reports = reports.into_iter().peekable();
-    for (i, (job, outcome)) in jobs.into_iter().zip(outcomes).enumerate() {
+    for (i, (job, (_, w, outcome))) in jobs.into_iter().zip(outcomes).enumerate() {
         while let Some((_, r)) = reports.next_if(|(at, _)| *at <= i) {
             lib.files.push(r);
         }
         match outcome {
-            Outcome::Parsed(parsed, bytes) => lib.absorb(job.name, bytes, parsed),
+            Outcome::Parsed(f, bytes, range) => {
+                let (plays, map) = &parts[w];
+                let plays = &plays[range];
+                match map {
+                    None => lib.plays.extend_from_slice(plays),
+                    Some(map) => lib.plays.extend(plays.iter().map(|p| {
+                        let mut p = *p;
+                        p.remap(map);
+                        p
+                    })),
+                }
+                lib.files.push(FileReport {
+                    name: job.name,
+                    status: Status::Used,
+                    format: Some(f.format),
+                    style: Some(f.style),
+                    records: f.records,
+                    rejected: f.rejected,
+                    message: None,
+                    problems: f.problems,
+                    bytes,
+                });
+            }
             Outcome::Report(mut r) => {
                 r.name = job.name;
                 lib.files.push(r);
@@ -219,6 +261,15 @@ where
     }
     lib.files.extend(reports.map(|(_, r)| r));
     lib
+}
+
+/// One thread's share of a [`load`]: its files' plays, on its own string table.
+#[derive(Default)]
+struct Worker {
+    strings: Strings,
+    plays: Vec<Play>,
+    /// Per job taken (its index), what came of it.
+    done: Vec<(usize, Outcome)>,
 }
 
 /// Finds the files of one input: itself, or the entries of a zip, refusing entries that break
@@ -329,7 +380,8 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 enum Outcome {
-    Parsed(ParsedFile, u64),
+    /// Parsed: what the file says, its size, and where its plays are in its worker's list.
+    Parsed(FileFacts, u64, Range<usize>),
     Report(FileReport),
 }
 
@@ -368,7 +420,8 @@ fn refuse(declared: u64, compressed: u64, limits: &Limits, budget: &mut u64) -> 
     None
 }
 
-/// Reads and parses one file into `buf` (reused from file to file).
+/// Reads one file into `buf` (reused from file to file) and parses it into the worker's
+/// table and plays.
 fn run<O, R>(
     job: &Job,
     parser: &mut Parser,
@@ -376,6 +429,7 @@ fn run<O, R>(
     buf: &mut Vec<u8>,
     open: &O,
     limits: &Limits,
+    worker: &mut Worker,
 ) -> Outcome
 where
     O: Fn(usize) -> io::Result<R>,
@@ -398,7 +452,7 @@ where
             if bytes > limits.max_file_bytes {
                 return too_large(bytes);
             }
-            buf.reserve(usize::try_from(bytes).unwrap_or(0));
+            buf.reserve(usize::try_from(bytes).unwrap_or(0) + simd_json::INPUT_PADDING);
             match open(input).and_then(|mut r| read(&mut r, buf)) {
                 Ok(Ok(())) => {}
                 Ok(Err(n)) => return too_large(n),
@@ -419,6 +473,8 @@ where
                     Err(e) => return failed(format!("cannot be read: {e}")),
                 },
             };
+            let expected = declared.min(limits.max_file_bytes);
+            buf.reserve(usize::try_from(expected).unwrap_or(0) + simd_json::INPUT_PADDING);
             match zip
                 .by_index(index)
                 .map_err(io::Error::other)
@@ -437,8 +493,9 @@ where
         }
     }
     let bytes = buf.len() as u64;
-    match parser.parse_in_place(buf) {
-        Ok(parsed) => Outcome::Parsed(parsed, bytes),
+    let before = worker.plays.len();
+    match parser.parse_into(buf, &mut worker.strings, &mut worker.plays) {
+        Ok(facts) => Outcome::Parsed(facts, bytes, before..worker.plays.len()),
         Err(e @ ParseError::NotAHistory(_)) => Outcome::Report(FileReport {
             bytes,
             ..FileReport::new(String::new(), Status::Ignored, e.to_string())
