@@ -1,6 +1,9 @@
 //! The dedupe rules of DESIGN.md: one copy of each stream, extended history over account data.
 
-use foldhash::HashSet;
+use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
+
+use foldhash::{HashMap, HashSet};
 
 use crate::model::{Kind, Play, Source, Sym};
 use crate::time::floor_minute;
@@ -114,9 +117,38 @@ fn tri(b: Option<bool>) -> u8 {
 /// extended history (first to last extended record, to the minute) are dropped, since the
 /// extended history has the same streams at second resolution.
 pub fn dedupe(plays: &mut Vec<Play>) -> DedupeReport {
-    let mut seen = HashSet::with_capacity_and_hasher(plays.len(), Default::default());
+    let hasher = foldhash::fast::RandomState::default();
+    dedupe_by(plays, |key| hasher.hash_one(key))
+}
+
+/// [`dedupe`] with the 64-bit hash of keys given (tests give a poor one, to collide).
+fn dedupe_by(plays: &mut Vec<Play>, hash: impl Fn(&StreamKey) -> u64) -> DedupeReport {
+    // Each key's 64-bit hash, with the first play that had it: an 8-byte key per play instead
+    // of the 56-byte `StreamKey` keeps the table small. A play whose hash is taken by a
+    // different key (rare, and not choosable: foldhash is seeded per process) is decided by
+    // an exact set of such keys.
+    let mut first: HashMap<u64, u32> =
+        HashMap::with_capacity_and_hasher(plays.len(), Default::default());
+    let mut collided: HashSet<StreamKey> = HashSet::default();
+    let keep: Vec<bool> = plays
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let key = StreamKey::of(p);
+            match first.entry(hash(&key)) {
+                Entry::Vacant(v) => {
+                    v.insert(i as u32);
+                    true
+                }
+                Entry::Occupied(o) => {
+                    StreamKey::of(&plays[*o.get() as usize]) != key && collided.insert(key)
+                }
+            }
+        })
+        .collect();
+    let mut keep = keep.into_iter();
     let before = plays.len();
-    plays.retain(|p| seen.insert(StreamKey::of(p)));
+    plays.retain(|_| keep.next() == Some(true));
     let exact_duplicates = before - plays.len();
 
     let span = plays
@@ -184,6 +216,19 @@ mod tests {
         let report = dedupe(&mut plays);
         assert_eq!(report.exact_duplicates, 2);
         assert_eq!(plays.len(), 2);
+    }
+
+    #[test]
+    fn keys_whose_hashes_collide_are_still_told_apart() {
+        let mut s = Strings::default();
+        let [x, y, z] = ["x", "y", "z"].map(|t| play(&mut s, Source::Extended, 60_000, t));
+        let plays = vec![x, y, x, z, y, y, x, z];
+        for hash in [|_: &StreamKey| 0, |k: &StreamKey| k.title.0 as u64 % 2] {
+            let mut deduped = plays.clone();
+            let report = dedupe_by(&mut deduped, hash);
+            assert_eq!(deduped, [x, y, z]);
+            assert_eq!(report.exact_duplicates, 5);
+        }
     }
 
     #[test]
