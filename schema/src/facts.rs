@@ -165,10 +165,21 @@ impl Facts {
     /// Computes the facts straight from deduplicated plays: the entities on one thread,
     /// everything else on another.
     pub fn tally(plays: &[Play], strings: &Strings, settings: Settings) -> Facts {
-        let (entities, rest) = rayon::join(
-            || Entities::tally(plays, strings.len(), settings).facts(strings, settings),
-            || Rest::tally(plays, settings),
+        // Tracks, albums and episodes (hashed) on one thread; artists and shows (a table
+        // look-up) with everything else on the other, which comes out about even.
+        let entities = |kinds: &[EntityKind]| {
+            Entities::tally(plays, strings.len(), settings, kinds).facts(strings, settings)
+        };
+        let (pairs, (rest, names)) = rayon::join(
+            || entities(&[EntityKind::Track, EntityKind::Album, EntityKind::Episode]),
+            || {
+                (
+                    Rest::tally(plays, settings),
+                    entities(&[EntityKind::Artist, EntityKind::Show]),
+                )
+            },
         );
+        let entities = pairs.join(names);
         let Rest {
             total,
             by_kind,
@@ -424,6 +435,25 @@ struct EntityFacts {
     new_artists: BTreeMap<i32, u64>,
 }
 
+impl EntityFacts {
+    /// The facts of two disjoint sets of entity kinds together.
+    fn join(self, o: EntityFacts) -> EntityFacts {
+        let mut tops = self.tops;
+        for (mine, theirs) in tops.iter_mut().zip(o.tops) {
+            mine.extend(theirs);
+        }
+        let mut joined = EntityFacts {
+            distinct: std::array::from_fn(|i| self.distinct[i] + o.distinct[i]),
+            tops,
+            ..self
+        };
+        joined.year_top_artist.extend(o.year_top_artist);
+        joined.year_top_track.extend(o.year_top_track);
+        joined.new_artists.extend(o.new_artists);
+        joined
+    }
+}
+
 impl Entities {
     fn facts(self, strings: &Strings, settings: Settings) -> EntityFacts {
         let mut new_artists = BTreeMap::new();
@@ -458,19 +488,23 @@ impl Entities {
         }
     }
 
-    fn tally(plays: &[Play], symbols: usize, settings: Settings) -> Entities {
+    /// Counts the entities of the given kinds; the other kinds' tables stay empty.
+    fn tally(plays: &[Play], symbols: usize, settings: Settings, kinds: &[EntityKind]) -> Entities {
+        // A table indexed by symbol is only allocated for a kind that is counted.
+        let size = |kind| if kinds.contains(&kind) { symbols } else { 0 };
         let mut t = Entities {
-            artists: Table::new(EntityKind::Artist, symbols),
-            tracks: Table::new(EntityKind::Track, symbols),
-            albums: Table::new(EntityKind::Album, symbols),
-            shows: Table::new(EntityKind::Show, symbols),
-            episodes: Table::new(EntityKind::Episode, symbols),
+            artists: Table::new(EntityKind::Artist, size(EntityKind::Artist)),
+            tracks: Table::new(EntityKind::Track, size(EntityKind::Track)),
+            albums: Table::new(EntityKind::Album, size(EntityKind::Album)),
+            shows: Table::new(EntityKind::Show, size(EntityKind::Show)),
+            episodes: Table::new(EntityKind::Episode, size(EntityKind::Episode)),
             artist_years: Vec::new(),
             track_years: Vec::new(),
         };
         for p in plays {
             let year = local_day_hour(settings.tz, p.end_ms).0.month().year();
             Entity::of(p, |e| match e.kind {
+                _ if !kinds.contains(&e.kind) => {}
                 EntityKind::Artist => {
                     let (at, row) = t.artists.count(e.owner, e.name, p, settings);
                     Table::count_year(row, at, year, p, settings, &mut t.artist_years);

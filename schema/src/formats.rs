@@ -745,9 +745,15 @@ fn timestamp(key: &str, v: &Node<'_>) -> Result<i64, String> {
 /// name must read the same wherever it is stored (the stream digest is computed from it).
 fn sym(strings: &mut Strings, s: Option<&str>) -> Sym {
     match s {
-        Some(s) if s.contains('\0') => strings.intern(&s.replace('\0', "\u{FFFD}")),
-        Some(s) if !s.is_empty() => strings.intern(s),
-        _ => Sym::NONE,
+        None | Some("") => Sym::NONE,
+        // The table holds no NUL, so a name found there has none: only new names are searched.
+        Some(s) => strings.lookup(s).unwrap_or_else(|| {
+            if s.contains('\0') {
+                strings.intern(&s.replace('\0', "\u{FFFD}"))
+            } else {
+                strings.add(s.into())
+            }
+        }),
     }
 }
 

@@ -55,7 +55,8 @@ impl Strings {
         }
     }
 
-    fn add(&mut self, s: Arc<str>) -> Sym {
+    /// Adds a string that is not in the table yet (else it would get a second symbol).
+    pub(crate) fn add(&mut self, s: Arc<str>) -> Sym {
         let sym = Sym(u32::try_from(self.all.len()).expect("fewer than 4 billion distinct names"));
         self.all.push(Arc::clone(&s));
         self.index.insert(s, sym);
