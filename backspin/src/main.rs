@@ -5,12 +5,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod config;
 mod generate;
 mod inspect;
 mod paths;
 mod pipeline;
 mod serve;
+
+#[global_allocator]
+static ALLOCATOR: alloc::HugeWhenLarge = alloc::HugeWhenLarge;
 
 /// Backspin: your whole Spotify listening history, as dashboards.
 #[derive(Debug, Parser)]

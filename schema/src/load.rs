@@ -211,12 +211,16 @@ where
         .map(|_| {
             let mut w = Worker::default();
             let (mut parser, mut zips, mut buf) = (Parser::default(), HashMap::new(), Vec::new());
-            loop {
-                let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                let job = &jobs[i];
-                let outcome = run(job, &mut parser, &mut zips, &mut buf, &open, limits, &mut w);
+            while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let outcome = run(
+                    &jobs[i],
+                    &mut parser,
+                    &mut zips,
+                    &mut buf,
+                    &open,
+                    limits,
+                    &mut w,
+                );
                 w.done.push((i, outcome));
             }
             w
