@@ -162,8 +162,11 @@ impl Facts {
         }
     }
 
-    /// Computes the facts straight from deduplicated plays: the entities on one thread,
-    /// everything else on another.
+    /// Computes the facts straight from deduplicated plays, on two threads (see the comment
+    /// inside for who does what).
+    ///
+    /// # Panics
+    /// If a play holds a symbol that is not in `strings`: the plays must be named there.
     pub fn tally(plays: &[Play], strings: &Strings, settings: Settings) -> Facts {
         // Tracks, albums and episodes (hashed) on one thread; artists and shows (a table
         // look-up) with everything else on the other, which comes out about even.
