@@ -268,33 +268,30 @@ impl Parser {
         let original = input.len();
         input.resize(original + simd_json::INPUT_PADDING, 0);
         let mut tape = std::mem::replace(&mut self.tape, simd_json::Tape(Vec::new())).reset();
-        let result =
-            match simd_json::fill_tape_padded(&mut input[bom..], len, &mut self.buffers, &mut tape)
-            {
-                Ok(()) => read_tape(&tape.0, style, strings, plays),
-                Err(e) => {
-                    // simd-json puts what it finds while indexing (open strings, control characters,
-                    // bad UTF-8: no character) at 0, escape errors relative to their string, a file
-                    // that ends early or has more after its value at its last token. Only nesting
-                    // and number errors are placed well; the rest are placed at the end here and
-                    // found by `locate` in the original text.
-                    use simd_json::ErrorType as E;
-                    let placed = e.character().is_some()
-                        && matches!(
-                            e.error(),
-                            E::DepthLimitExceeded
-                                | E::InvalidNumber
-                                | E::InvalidExponent
-                                | E::Overflow
-                        );
-                    let offset = if empty || placed {
-                        bom + e.index()
-                    } else {
-                        bom + len
-                    };
-                    Err(json_error(offset, empty, e.error()))
-                }
-            };
+        let filled =
+            simd_json::fill_tape_padded(&mut input[bom..], len, &mut self.buffers, &mut tape);
+        let result = match filled {
+            Ok(()) => read_tape(&tape.0, style, strings, plays),
+            Err(e) => {
+                // simd-json puts what it finds while indexing (open strings, control characters,
+                // bad UTF-8: no character) at 0, escape errors relative to their string, a file
+                // that ends early or has more after its value at its last token. Only nesting
+                // and number errors are placed well; the rest are placed at the end here and
+                // found by `locate` in the original text.
+                use simd_json::ErrorType as E;
+                let placed = e.character().is_some()
+                    && matches!(
+                        e.error(),
+                        E::DepthLimitExceeded | E::InvalidNumber | E::InvalidExponent | E::Overflow
+                    );
+                let offset = if empty || placed {
+                    bom + e.index()
+                } else {
+                    bom + len
+                };
+                Err(json_error(offset, empty, e.error()))
+            }
+        };
         self.tape = tape.reset();
         input.truncate(original);
         result

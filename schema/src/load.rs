@@ -79,6 +79,21 @@ impl FileReport {
         FileReport::new(name, Status::Ignored, why)
     }
 
+    /// A file read as a listening history.
+    fn used(name: String, bytes: u64, f: FileFacts) -> FileReport {
+        FileReport {
+            name,
+            status: Status::Used,
+            format: Some(f.format),
+            style: Some(f.style),
+            records: f.records,
+            rejected: f.rejected,
+            message: None,
+            problems: f.problems,
+            bytes,
+        }
+    }
+
     fn new(name: String, status: Status, message: impl Into<String>) -> FileReport {
         FileReport {
             name,
@@ -114,17 +129,14 @@ impl Library {
             p.remap(&map);
             p
         }));
-        self.files.push(FileReport {
-            name,
-            status: Status::Used,
-            format: Some(parsed.format),
-            style: Some(parsed.style),
+        let facts = FileFacts {
+            format: parsed.format,
+            style: parsed.style,
             records: parsed.records,
-            rejected: parsed.rejected,
-            message: None,
             problems: parsed.problems,
-            bytes,
-        });
+            rejected: parsed.rejected,
+        };
+        self.files.push(FileReport::used(name, bytes, facts));
     }
 
     /// Records in all used files.
@@ -262,17 +274,7 @@ where
                         p
                     })),
                 }
-                lib.files.push(FileReport {
-                    name: job.name,
-                    status: Status::Used,
-                    format: Some(f.format),
-                    style: Some(f.style),
-                    records: f.records,
-                    rejected: f.rejected,
-                    message: None,
-                    problems: f.problems,
-                    bytes,
-                });
+                lib.files.push(FileReport::used(job.name, bytes, f));
             }
             Outcome::Report(mut r) => {
                 r.name = job.name;
