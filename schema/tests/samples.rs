@@ -243,3 +243,33 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `backspin inspect` prints `Summary::tally`; an upload keeps `Summary::new` over its
+/// `Stats`. On every real sample (old and new formats, account data with podcasts and
+/// audiobooks, rows without metadata) they must say the same, in any zone and threshold.
+#[test]
+fn the_summary_inspect_prints_equals_the_one_an_upload_keeps() {
+    let dirs = ["account", "extended", "pair-same-user", ""];
+    for dir in dirs {
+        let mut lib = load_paths(&walk(&samples().join(dir)));
+        assert!(!lib.plays.is_empty(), "{dir}: no plays");
+        let report = schema::dedupe(&mut lib.plays);
+        for (tz, min_play_ms) in [
+            ("UTC", 30_000),
+            ("Europe/Stockholm", 0),
+            ("Asia/Kolkata", 30_000),
+        ] {
+            let settings = Settings {
+                tz: tz.parse().unwrap(),
+                min_play_ms,
+                ..Settings::default()
+            };
+            let stats = Stats::build(&lib.plays, settings);
+            assert_eq!(
+                serde_json::to_value(schema::Summary::tally(&lib, &report, settings)).unwrap(),
+                serde_json::to_value(schema::Summary::new(&lib, &report, &stats)).unwrap(),
+                "samples/{dir} in {tz} from {min_play_ms} ms"
+            );
+        }
+    }
+}
