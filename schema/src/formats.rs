@@ -161,7 +161,13 @@ pub struct Parser {
     /// The last file's tape, emptied: its allocation (24 bytes per JSON value, some 17 MB for
     /// a 12 MB file) serves the next file instead of being allocated and faulted in afresh.
     tape: simd_json::Tape<'static>,
+    /// Size of the pieces [`Parser::parse_pieces`] reads a large file in.
+    piece: usize,
 }
+
+/// Default size of [`Parser::parse_pieces`]' pieces: their tapes (about 1.4 times the JSON)
+/// stay in the processor's cache between simd-json writing them and the walk reading them.
+const PIECE: usize = 256 << 10;
 
 impl fmt::Debug for Parser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -177,6 +183,7 @@ impl Default for Parser {
             buffers: simd_json::Buffers::with_max_depth(1 << 20, MAX_DEPTH),
             scratch: Vec::new(),
             tape: simd_json::Tape(Vec::new()),
+            piece: PIECE,
         }
     }
 }
@@ -271,7 +278,7 @@ impl Parser {
         let filled =
             simd_json::fill_tape_padded(&mut input[bom..], len, &mut self.buffers, &mut tape);
         let result = match filled {
-            Ok(()) => read_tape(&tape.0, style, strings, plays),
+            Ok(()) => read_tape(&tape.0, style, None, strings, plays),
             Err(e) => {
                 // simd-json puts what it finds while indexing (open strings, control characters,
                 // bad UTF-8: no character) at 0, escape errors relative to their string, a file
@@ -296,6 +303,124 @@ impl Parser {
         input.truncate(original);
         result
     }
+
+    /// A parser whose [`Parser::parse_pieces`] cuts files into pieces of about `bytes` bytes
+    /// (tests use small pieces to cut small files).
+    pub fn with_pieces(bytes: usize) -> Parser {
+        Parser {
+            piece: bytes.max(1),
+            ..Parser::default()
+        }
+    }
+
+    /// [`Parser::parse_into`] for a large file, read in pieces of a few hundred kilobytes: each
+    /// piece's tape stays in the processor's cache, where a whole file's tape (some 17 MB for a
+    /// 12 MB file) goes out to memory and back.
+    ///
+    /// The pieces are cut between records, where a closing brace and a comma are followed by
+    /// whitespace and an opening brace (`},` then a space or line break, then `{`), by
+    /// overwriting the comma and the first whitespace byte with `]` and `[`, so
+    /// that each piece is a JSON array of whole records. A cut that is not between two records
+    /// (the bytes stand inside a string or a nested object) leaves a piece that is not valid
+    /// JSON, and when every piece is a valid array the whole file is one too: so the pieces
+    /// read exactly what the whole file says, or one of them fails. Then this returns `None`,
+    /// with `plays` as it was and `input` garbled (unescaped in place, cut): the caller parses
+    /// a fresh copy of the file with [`Parser::parse_into`], which also gives any error the
+    /// same message and position as ever. Files smaller than two pieces, not an array, or
+    /// with no place to cut are parsed whole.
+    pub fn parse_pieces(
+        &mut self,
+        input: &mut Vec<u8>,
+        strings: &mut Strings,
+        plays: &mut Vec<Play>,
+    ) -> Option<Result<FileFacts, ParseError>> {
+        let len = input.len();
+        let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let open = input[bom..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map(|at| bom + at)
+            .filter(|&at| input[at] == b'[' && len - at >= 2 * self.piece);
+        let cuts = open.map_or_else(Vec::new, |open| cuts(input, open, self.piece));
+        let Some(open) = open.filter(|_| !cuts.is_empty()) else {
+            return Some(self.parse_into(input, strings, plays));
+        };
+        let style = sniff_style(&input[bom..]);
+        input.resize(len + simd_json::INPUT_PADDING, 0);
+        let before = plays.len();
+        let mut facts: Option<FileFacts> = None;
+        let mut start = open;
+        for cut in cuts.into_iter().map(Some).chain([None]) {
+            let stop = match cut {
+                Some(comma) => {
+                    input[comma] = b']';
+                    input[comma + 1] = b'[';
+                    comma + 1
+                }
+                None => len,
+            };
+            let mut tape = std::mem::replace(&mut self.tape, simd_json::Tape(Vec::new())).reset();
+            let filled = simd_json::fill_tape_padded(
+                &mut input[start..],
+                stop - start,
+                &mut self.buffers,
+                &mut tape,
+            );
+            let known = facts.as_ref().map(|f| (f.format, f.records));
+            let piece = filled
+                .ok()
+                .and_then(|()| read_tape(&tape.0, style, known, strings, plays).ok());
+            self.tape = tape.reset();
+            let Some(piece) = piece else {
+                plays.truncate(before);
+                return None;
+            };
+            facts = Some(match facts {
+                None => piece,
+                Some(mut f) => {
+                    f.records += piece.records;
+                    f.rejected += piece.rejected;
+                    let room = MAX_PROBLEMS - f.problems.len().min(MAX_PROBLEMS);
+                    f.problems.extend(piece.problems.into_iter().take(room));
+                    f
+                }
+            });
+            start = stop;
+        }
+        input.truncate(len);
+        facts.map(Ok)
+    }
+}
+
+/// Where [`Parser::parse_pieces`] cuts `input`: the commas of `},` followed by whitespace and
+/// `{`, each the first at least `piece` bytes after the previous cut (or the opening bracket at
+/// `open`), and none leaving less than half a piece after it.
+fn cuts(input: &[u8], open: usize, piece: usize) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let mut at = open + piece;
+    while at + piece / 2 < input.len() {
+        let Some(k) = input[at..]
+            .windows(3)
+            .position(|w| w[0] == b'}' && w[1] == b',' && w[2].is_ascii_whitespace())
+        else {
+            break;
+        };
+        let comma = at + k + 1;
+        // The next element must open an object (`}, {`): a nested object followed by another
+        // key (`}, "`) is skipped rather than cut and found to fail.
+        let next = input[comma + 1..].iter().find(|b| !b.is_ascii_whitespace());
+        if next == Some(&b'{') {
+            cuts.push(comma);
+            at = comma + piece;
+        } else {
+            at = comma + 1;
+        }
+    }
+    cuts
 }
 
 impl ParseError {
@@ -533,9 +658,12 @@ fn describe(node: &Node<'_>) -> &'static str {
     }
 }
 
+/// Reads the records on a tape. `known` is the format and the records before this tape, for
+/// the pieces after the first of a file read in pieces ([`Parser::parse_pieces`]).
 fn read_tape<'i>(
     tape: &[Node<'i>],
     style: Style,
+    known: Option<(Format, usize)>,
     strings: &mut Strings,
     plays: &mut Vec<Play>,
 ) -> Result<FileFacts, ParseError> {
@@ -556,7 +684,10 @@ fn read_tape<'i>(
             "an empty array: no streams in it".into(),
         ));
     }
-    let format = detect(&tape[1..])?;
+    let (format, earlier) = match known {
+        Some(known) => known,
+        None => (detect(&tape[1..])?, 0),
+    };
     let mut out = FileFacts {
         format,
         style,
@@ -586,7 +717,8 @@ fn read_tape<'i>(
             Err(why) => {
                 out.rejected += 1;
                 if out.problems.len() < MAX_PROBLEMS {
-                    out.problems.push(format!("record {}: {why}", record + 1));
+                    out.problems
+                        .push(format!("record {}: {why}", earlier + record + 1));
                 }
             }
         }
@@ -898,4 +1030,104 @@ fn account_record(
         platform: Platform::Other,
         country: Country::UNKNOWN,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` pretty-printed extended records, track `i` named by `name(i)`, record 251 with a
+    /// wrong type.
+    fn history(n: usize, name: impl Fn(usize) -> String) -> Vec<u8> {
+        let records: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "ts": format!("2022-01-01T{:02}:{:02}:00Z", i / 60 % 24, i % 60),
+                    "ms_played": if i == 250 { serde_json::json!(true) } else { (1000 + i).into() },
+                    "master_metadata_track_name": name(i),
+                    "master_metadata_album_artist_name": "An Artist",
+                    "spotify_track_uri": format!("spotify:track:{i:022}"),
+                })
+            })
+            .collect();
+        serde_json::to_vec_pretty(&records).unwrap()
+    }
+
+    fn titles(plays: &[Play], strings: &Strings) -> Vec<String> {
+        plays
+            .iter()
+            .map(|p| strings.get(p.title).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_large_file_read_in_pieces_gives_what_the_whole_file_gives() {
+        let bytes = history(300, |i| format!("Song {i}"));
+        let whole = Parser::default().parse(&bytes).unwrap();
+        let (mut strings, mut plays) = (Strings::default(), Vec::new());
+        let mut input = bytes.clone();
+        let facts = Parser::with_pieces(4096)
+            .parse_pieces(&mut input, &mut strings, &mut plays)
+            .expect("no piece fails")
+            .unwrap();
+        // It was cut: each cut leaves `}][` behind in the buffer.
+        let cuts = input.windows(3).filter(|w| w == b"}][").count();
+        assert!(cuts >= 10, "{cuts} cuts");
+        assert_eq!((facts.records, facts.rejected), (300, 1));
+        assert_eq!(facts.problems, whole.problems);
+        assert!(
+            facts.problems[0].starts_with("record 251: "),
+            "{:?}",
+            facts.problems
+        );
+        assert_eq!(facts.format, whole.format);
+        assert_eq!(facts.style, whole.style);
+        assert_eq!(
+            titles(&plays, &strings),
+            titles(&whole.plays, &whole.strings)
+        );
+    }
+
+    #[test]
+    fn a_cut_inside_a_string_or_a_nested_value_gives_way_to_the_whole_file() {
+        let in_string = history(300, |i| format!("Song {i}}}, {{ and more"));
+        let mut nested: Vec<serde_json::Value> = serde_json::from_slice(&in_string).unwrap();
+        for (i, r) in nested.iter_mut().enumerate() {
+            r["master_metadata_track_name"] = format!("Song {i}").into();
+            r["extra"] = serde_json::json!([{"a": 1}, {"b": 2}]);
+        }
+        let nested = serde_json::to_vec_pretty(&nested).unwrap();
+        for bytes in [in_string, nested] {
+            let whole = Parser::default().parse(&bytes).unwrap();
+            // Records are of nearly equal length, so the piece size decides where in a record
+            // the cuts land: over a record's length of sizes, some land inside one.
+            let (mut cut_well, mut gave_way) = (0, 0);
+            for piece in 4000..4300 {
+                let (mut strings, mut plays) = (Strings::default(), Vec::new());
+                let outcome = Parser::with_pieces(piece).parse_pieces(
+                    &mut bytes.clone(),
+                    &mut strings,
+                    &mut plays,
+                );
+                match outcome {
+                    None => {
+                        gave_way += 1;
+                        assert!(plays.is_empty(), "a failed piece takes its plays back");
+                    }
+                    Some(facts) => {
+                        cut_well += 1;
+                        assert_eq!(facts.unwrap().records, 300);
+                        assert_eq!(
+                            titles(&plays, &strings),
+                            titles(&whole.plays, &whole.strings)
+                        );
+                    }
+                }
+            }
+            assert!(
+                cut_well > 0 && gave_way > 0,
+                "{cut_well} read in pieces, {gave_way} whole"
+            );
+        }
+    }
 }

@@ -517,7 +517,17 @@ where
     }
     let bytes = buf.len() as u64;
     let before = worker.plays.len();
-    match parser.parse_into(buf, &mut worker.strings, &mut worker.plays) {
+    let parsed = match parser.parse_pieces(buf, &mut worker.strings, &mut worker.plays) {
+        Some(parsed) => parsed,
+        // A piece failed and the buffer is garbled: the whole file again, from its source.
+        None => match reread(job, zips, open, limits) {
+            Some(mut again) => {
+                parser.parse_into(&mut again, &mut worker.strings, &mut worker.plays)
+            }
+            None => return failed("could not be read a second time".into()),
+        },
+    };
+    match parsed {
         Ok(facts) => Outcome::Parsed(facts, bytes, before..worker.plays.len()),
         Err(e @ ParseError::NotAHistory(_)) => Outcome::Report(FileReport {
             bytes,

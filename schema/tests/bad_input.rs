@@ -1172,3 +1172,89 @@ fn an_absurd_ms_played_rejects_the_record_instead_of_hanging_or_overflowing_the_
     );
     assert_eq!(stats.total.ms, 604_800_000 + 200_000 + 180_000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Large files, which `load` reads in pieces (`Parser::parse_pieces`)
+
+/// `n` records (about 700 bytes each), the track names numbered, every third holding `},` and
+/// whitespace inside a string and inside a nested object (where a cut between pieces would land
+/// inside a record), and record 2501 with a wrong type.
+fn large_history(n: usize) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut r = record(
+                &format!("2022-01-01T{:02}:{:02}:00Z", i / 60 % 24, i % 60),
+                100_000 + i as u64,
+                &format!("Song {i}}}, {{"),
+            );
+            if i == 2500 {
+                r["ms_played"] = serde_json::json!(true);
+            }
+            if i % 3 == 0 {
+                r["extra"] = serde_json::json!({"nested": {"deeper": [1, {"x": null}]}, "y": {}});
+            }
+            r
+        })
+        .collect();
+    pretty(&records)
+}
+
+#[test]
+fn a_large_file_counts_every_record_even_where_names_and_nested_values_hold_braces() {
+    let n = 3000;
+    let bytes = large_history(n);
+    assert!(bytes.len() > 2 << 20, "large enough to be read in pieces");
+    let lib = run(vec![("large.json", bytes)]);
+    let r = report(&lib, "large.json");
+    assert_eq!(
+        (r.status, r.records, r.rejected),
+        (Status::Used, n, 1),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.problems,
+        ["record 2501: \"ms_played\" is a boolean, expected a whole number of milliseconds"]
+    );
+    let titles = titles(&lib);
+    for i in [0, 1, 1499, 2998, 2999] {
+        let name = format!("Song {i}}}, {{");
+        assert_eq!(titles.iter().filter(|t| **t == name).count(), 1, "{name}");
+    }
+    let total: u64 = (lib.plays.iter())
+        .filter(|p| lib.strings.get(p.title).starts_with("Song "))
+        .map(|p| p.ms_played)
+        .sum();
+    assert_eq!(
+        total,
+        (0..n as u64)
+            .filter(|&i| i != 2500)
+            .map(|i| 100_000 + i)
+            .sum::<u64>()
+    );
+    assert_good_counted(&lib, GOOD);
+}
+
+#[test]
+fn damage_deep_inside_a_large_file_is_reported_where_the_whole_file_places_it() {
+    let full = large_history(3000);
+    let text = String::from_utf8(full.clone()).unwrap();
+    // A broken literal two thirds in, then the file cut off near its end.
+    let broken = text.match_indices("\"skipped\": null").nth(2000).unwrap().0 + 11;
+    let mut damaged = full.clone();
+    damaged[broken..broken + 4].copy_from_slice(b"nul ");
+    let truncated = full[..full.len() - 1000].to_vec();
+    let lib = run(vec![
+        ("damaged.json", damaged.clone()),
+        ("truncated.json", truncated.clone()),
+    ]);
+    for (name, bytes) in [("damaged.json", &damaged), ("truncated.json", &truncated)] {
+        let message = assert_report(&lib, name, Status::Failed, &["not valid JSON"]);
+        let whole = schema::Parser::default()
+            .parse(bytes)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(message, whole, "{name}: in pieces and whole differ");
+        assert!(!message.contains("line 1,"), "{name}: {message}");
+    }
+    assert_good_counted(&lib, GOOD);
+}
