@@ -1,4 +1,5 @@
-//! Bytes → `Parser::parse` (and `parse_in_place`), and, for bytes that look like a zip,
+//! Bytes → `Parser::parse` (and `parse_in_place`, and `parse_stream` in pieces of 64 bytes, as
+//! `load` reads a file), and, for bytes that look like a zip,
 //! `schema::load`. Whatever the input, nothing may panic, hang or read out of bounds, and what
 //! comes back must be consistent: every record is either a play or a rejection, every name a
 //! play refers to exists, every JSON error points inside the file.
@@ -8,11 +9,57 @@ use std::cell::RefCell;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use schema::formats::MAX_PROBLEMS;
+use schema::formats::{MAX_PROBLEMS, Streamed};
 use schema::{Limits, ParseError, ParsedFile, Parser, Settings, Stats, Status, Tz};
 
 thread_local! {
     static PARSER: RefCell<Parser> = RefCell::new(Parser::default());
+    static PIECES: RefCell<Parser> = RefCell::new(Parser::with_pieces(64));
+}
+
+/// A file's plays with their names spelled out, to compare across string tables.
+fn spelled(plays: &[schema::Play], strings: &schema::Strings) -> Vec<(i64, u64, [String; 6])> {
+    plays
+        .iter()
+        .map(|p| {
+            let names = [
+                p.title,
+                p.creator,
+                p.collection,
+                p.uri,
+                p.reason_start,
+                p.reason_end,
+            ]
+            .map(|s| strings.get(s).to_owned());
+            (p.end_ms, p.ms_played, names)
+        })
+        .collect()
+}
+
+/// What `load` does with a file: in pieces, then whole from a fresh copy if a piece fails.
+fn streamed(parser: &mut Parser, data: &[u8]) -> Result<ParsedFile, ParseError> {
+    let (mut strings, mut plays) = (schema::Strings::default(), Vec::new());
+    let mut src = data;
+    let (outcome, _) =
+        parser.parse_stream(&mut src, &mut Vec::new(), u64::MAX - 1, &mut strings, &mut plays);
+    let facts = match outcome {
+        Streamed::Parsed(result) => result,
+        Streamed::Again => {
+            assert!(plays.is_empty(), "a failed piece leaves its plays behind");
+            parser.parse_into(&mut data.to_vec(), &mut strings, &mut plays)
+        }
+        other => panic!("reading from memory: {other:?}"),
+    }
+    .map_err(|e| e.locate(data))?;
+    Ok(ParsedFile {
+        format: facts.format,
+        style: facts.style,
+        records: facts.records,
+        plays,
+        strings,
+        problems: facts.problems,
+        rejected: facts.rejected,
+    })
 }
 
 fn check_parsed(f: &ParsedFile) {
@@ -91,6 +138,20 @@ fuzz_target!(|data: &[u8]| {
                 "parse and parse_in_place disagree: {:?} vs {:?}",
                 parsed.as_ref().err(),
                 in_place.as_ref().err()
+            ),
+        }
+        // So must reading it in pieces.
+        let pieces = PIECES.with_borrow_mut(|p| streamed(p, data));
+        match (&parsed, &pieces) {
+            (Ok(a), Ok(b)) => assert_eq!(
+                (a.records, a.rejected, &a.problems, spelled(&a.plays, &a.strings)),
+                (b.records, b.rejected, &b.problems, spelled(&b.plays, &b.strings))
+            ),
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            _ => panic!(
+                "parse and parse_stream disagree: {:?} vs {:?}",
+                parsed.as_ref().err(),
+                pieces.as_ref().err()
             ),
         }
     });

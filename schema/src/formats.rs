@@ -5,6 +5,7 @@
 //! to `docs/` in this repository) for the formats and the quirks handled here.
 
 use std::fmt;
+use std::io::Read;
 
 use foldhash::HashMap;
 use simd_json::{Node, StaticNode};
@@ -158,15 +159,15 @@ pub const MAX_PROBLEMS: usize = 20;
 pub struct Parser {
     buffers: simd_json::Buffers,
     scratch: Vec<u8>,
-    /// The last file's tape, emptied: its allocation (24 bytes per JSON value, some 17 MB for
-    /// a 12 MB file) serves the next file instead of being allocated and faulted in afresh.
+    /// The last tape, emptied: its allocation (24 bytes per JSON value, some 17 MB for a whole
+    /// 12 MB file, 0.4 MB for a piece) serves the next instead of being allocated afresh.
     tape: simd_json::Tape<'static>,
-    /// Size of the pieces [`Parser::parse_pieces`] reads a large file in.
+    /// Size of the pieces [`Parser::parse_stream`] reads a large file in.
     piece: usize,
 }
 
-/// Default size of [`Parser::parse_pieces`]' pieces: their tapes (about 1.4 times the JSON)
-/// stay in the processor's cache between simd-json writing them and the walk reading them.
+/// Default size of [`Parser::parse_stream`]'s pieces: a piece and its tape (about 1.4 times
+/// the JSON) stay in the processor's cache from reading to simd-json's tape to the walk over it.
 const PIECE: usize = 256 << 10;
 
 impl fmt::Debug for Parser {
@@ -304,7 +305,7 @@ impl Parser {
         result
     }
 
-    /// A parser whose [`Parser::parse_pieces`] cuts files into pieces of about `bytes` bytes
+    /// A parser whose [`Parser::parse_stream`] cuts files into pieces of about `bytes` bytes
     /// (tests use small pieces to cut small files).
     pub fn with_pieces(bytes: usize) -> Parser {
         Parser {
@@ -313,114 +314,232 @@ impl Parser {
         }
     }
 
-    /// [`Parser::parse_into`] for a large file, read in pieces of a few hundred kilobytes: each
-    /// piece's tape stays in the processor's cache, where a whole file's tape (some 17 MB for a
-    /// 12 MB file) goes out to memory and back.
+    /// Reads and parses a file from `src` in pieces of a few hundred kilobytes, appending its
+    /// plays to `plays` and its names to `strings` as [`Parser::parse_into`] does. Each piece
+    /// is read just before it is parsed, into `buf` (reused from file to file, holding a piece
+    /// at a time), and its tape stays in the processor's cache: where a whole file and its
+    /// tape (some 12 and 17 MB) would go out to memory and back. Returns how it ended and the
+    /// bytes read; `src` is read to its end or to `limit + 1` bytes, no further.
     ///
     /// The pieces are cut between records, where a closing brace and a comma are followed by
     /// whitespace and an opening brace (`},` then a space or line break, then `{`), by
-    /// overwriting the comma and the first whitespace byte with `]` and `[`, so
-    /// that each piece is a JSON array of whole records. A cut that is not between two records
-    /// (the bytes stand inside a string or a nested object) leaves a piece that is not valid
-    /// JSON, and when every piece is a valid array the whole file is one too: so the pieces
-    /// read exactly what the whole file says, or one of them fails. Then this returns `None`,
-    /// with `plays` as it was and `input` garbled (unescaped in place, cut): the caller parses
-    /// a fresh copy of the file with [`Parser::parse_into`], which also gives any error the
-    /// same message and position as ever. Files smaller than two pieces, not an array, or
-    /// with no place to cut are parsed whole.
-    pub fn parse_pieces(
+    /// overwriting the comma and the first whitespace byte with `]` and `[`, so that each
+    /// piece is a JSON array of whole records. A cut that is not between two records (the
+    /// bytes stand inside a string or a nested value) leaves a piece that is not valid JSON,
+    /// and when every piece is a valid array the whole file is one too: so the pieces read
+    /// exactly what the whole file says, or one of them fails. Then this returns
+    /// [`Streamed::Again`] and the caller parses the whole file afresh with
+    /// [`Parser::parse_into`], which also gives any error the same message and position as
+    /// ever. Files smaller than two pieces, or not an array, are read whole and parsed so.
+    ///
+    /// On anything but `Streamed::Parsed(Ok(_))`, `plays` is as it was (`strings` may hold
+    /// names of the pieces read before a failure).
+    pub fn parse_stream(
         &mut self,
-        input: &mut Vec<u8>,
+        src: &mut dyn Read,
+        buf: &mut Vec<u8>,
+        limit: u64,
         strings: &mut Strings,
         plays: &mut Vec<Play>,
-    ) -> Option<Result<FileFacts, ParseError>> {
-        let len = input.len();
-        let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+    ) -> (Streamed, u64) {
+        buf.clear();
+        let before = plays.len();
+        let mut source = Feed {
+            src,
+            total: 0,
+            limit,
+            eof: false,
+        };
+        let outcome = self.stream(&mut source, buf, strings, plays);
+        let streamed = match outcome {
+            Ok(streamed) => streamed,
+            Err(Stop::Io(e)) => Streamed::Unreadable(e),
+            Err(Stop::TooLarge) => Streamed::TooLarge,
+        };
+        if !matches!(streamed, Streamed::Parsed(Ok(_))) {
+            plays.truncate(before);
+        }
+        (streamed, source.total)
+    }
+
+    fn stream(
+        &mut self,
+        source: &mut Feed<'_>,
+        buf: &mut Vec<u8>,
+        strings: &mut Strings,
+        plays: &mut Vec<Play>,
+    ) -> Result<Streamed, Stop> {
+        let piece = self.piece;
+        source.fill(buf, 2 * piece + SLACK)?;
+        let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
             0
         };
-        let open = input[bom..]
+        let open = buf[bom..]
             .iter()
             .position(|b| !b.is_ascii_whitespace())
             .map(|at| bom + at)
-            .filter(|&at| input[at] == b'[' && len - at >= 2 * self.piece);
-        let cuts = open.map_or_else(Vec::new, |open| cuts(input, open, self.piece));
-        let Some(open) = open.filter(|_| !cuts.is_empty()) else {
-            return Some(self.parse_into(input, strings, plays));
+            .filter(|&at| buf[at] == b'[' && !source.eof);
+        let Some(open) = open else {
+            source.fill(buf, usize::MAX)?;
+            return Ok(Streamed::Parsed(self.parse_into(buf, strings, plays)));
         };
-        let style = sniff_style(&input[bom..]);
-        input.resize(len + simd_json::INPUT_PADDING, 0);
-        let before = plays.len();
+        let style = sniff_style(&buf[bom..]);
         let mut facts: Option<FileFacts> = None;
         let mut start = open;
-        for cut in cuts.into_iter().map(Some).chain([None]) {
+        loop {
+            // A cut at least a piece on, reading further while none is in sight.
+            let mut from = start + piece;
+            source.fill(buf, from + SLACK)?;
+            let cut = loop {
+                match find_cut(buf, from) {
+                    Ok(comma) => break Some(comma),
+                    Err(_) if source.eof => break None,
+                    Err(resume) => {
+                        from = resume;
+                        source.fill(buf, buf.len() + SLACK)?;
+                    }
+                }
+            };
             let stop = match cut {
                 Some(comma) => {
-                    input[comma] = b']';
-                    input[comma + 1] = b'[';
+                    buf[comma] = b']';
+                    buf[comma + 1] = b'[';
                     comma + 1
                 }
-                None => len,
+                None => buf.len(),
             };
-            let mut tape = std::mem::replace(&mut self.tape, simd_json::Tape(Vec::new())).reset();
-            let filled = simd_json::fill_tape_padded(
-                &mut input[start..],
+            let len = buf.len();
+            buf.resize(len + simd_json::INPUT_PADDING, 0);
+            let read = self.piece(
+                &mut buf[start..],
                 stop - start,
-                &mut self.buffers,
-                &mut tape,
+                style,
+                &mut facts,
+                strings,
+                plays,
             );
-            let known = facts.as_ref().map(|f| (f.format, f.records));
-            let piece = filled
-                .ok()
-                .and_then(|()| read_tape(&tape.0, style, known, strings, plays).ok());
-            self.tape = tape.reset();
-            let Some(piece) = piece else {
-                plays.truncate(before);
-                return None;
-            };
-            facts = Some(match facts {
-                None => piece,
-                Some(mut f) => {
-                    f.records += piece.records;
-                    f.rejected += piece.rejected;
-                    let room = MAX_PROBLEMS - f.problems.len().min(MAX_PROBLEMS);
-                    f.problems.extend(piece.problems.into_iter().take(room));
-                    f
-                }
-            });
-            start = stop;
+            buf.truncate(len);
+            if !read {
+                return Ok(Streamed::Again);
+            }
+            if cut.is_none() {
+                break;
+            }
+            // The bytes read past the cut (a few kilobytes) move to the front for the next piece.
+            buf.drain(..stop);
+            start = 0;
         }
-        input.truncate(len);
-        facts.map(Ok)
+        Ok(Streamed::Parsed(Ok(facts.expect("at least one piece"))))
+    }
+
+    /// Parses one piece (`input[..len]`, padding after it) into `plays`, adding its facts to
+    /// `facts`; false if it is not a valid array of records of the file's format.
+    fn piece(
+        &mut self,
+        input: &mut [u8],
+        len: usize,
+        style: Style,
+        facts: &mut Option<FileFacts>,
+        strings: &mut Strings,
+        plays: &mut Vec<Play>,
+    ) -> bool {
+        let mut tape = std::mem::replace(&mut self.tape, simd_json::Tape(Vec::new())).reset();
+        let filled = simd_json::fill_tape_padded(input, len, &mut self.buffers, &mut tape);
+        let known = facts.as_ref().map(|f| (f.format, f.records));
+        let piece = filled
+            .ok()
+            .and_then(|()| read_tape(&tape.0, style, known, strings, plays).ok());
+        self.tape = tape.reset();
+        let Some(piece) = piece else {
+            return false;
+        };
+        *facts = Some(match facts.take() {
+            None => piece,
+            Some(mut f) => {
+                f.records += piece.records;
+                f.rejected += piece.rejected;
+                let room = MAX_PROBLEMS - f.problems.len().min(MAX_PROBLEMS);
+                f.problems.extend(piece.problems.into_iter().take(room));
+                f
+            }
+        });
+        true
     }
 }
 
-/// Where [`Parser::parse_pieces`] cuts `input`: the commas of `},` followed by whitespace and
-/// `{`, each the first at least `piece` bytes after the previous cut (or the opening bracket at
-/// `open`), and none leaving less than half a piece after it.
-fn cuts(input: &[u8], open: usize, piece: usize) -> Vec<usize> {
-    let mut cuts = Vec::new();
-    let mut at = open + piece;
-    while at + piece / 2 < input.len() {
-        let Some(k) = input[at..]
-            .windows(3)
-            .position(|w| w[0] == b'}' && w[1] == b',' && w[2].is_ascii_whitespace())
-        else {
-            break;
-        };
-        let comma = at + k + 1;
+/// How [`Parser::parse_stream`] ended.
+#[derive(Debug)]
+pub enum Streamed {
+    /// Read to the end: what parsing said.
+    Parsed(Result<FileFacts, ParseError>),
+    /// The source failed.
+    Unreadable(std::io::Error),
+    /// The source holds more than the limit.
+    TooLarge,
+    /// A piece was not a valid array of records (the cut fell inside a record, or the file is
+    /// broken there): parse the whole file afresh with [`Parser::parse_into`].
+    Again,
+}
+
+/// Bytes read beyond a piece to find where to cut it: several records.
+const SLACK: usize = 4096;
+
+/// A source read as far as [`Parser::parse_stream`] needs, never beyond `limit + 1` bytes.
+struct Feed<'r> {
+    src: &'r mut dyn Read,
+    total: u64,
+    limit: u64,
+    eof: bool,
+}
+
+enum Stop {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+impl Feed<'_> {
+    /// Reads until `buf` holds `want` bytes or the source ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<(), Stop> {
+        while buf.len() < want && !self.eof {
+            let room = (want - buf.len()) as u64;
+            let allowed = (self.limit + 1).saturating_sub(self.total);
+            let asked = room.min(allowed);
+            buf.reserve(usize::try_from(asked).map_or(0, |a| a.min(SLACK << 8)));
+            let n = (&mut *self.src)
+                .take(asked)
+                .read_to_end(buf)
+                .map_err(Stop::Io)? as u64;
+            self.total += n;
+            if self.total > self.limit {
+                return Err(Stop::TooLarge);
+            }
+            self.eof = n < asked;
+        }
+        Ok(())
+    }
+}
+
+/// The first cut at or after `from` in `buf`: the comma of `},` followed by whitespace and
+/// `{`. `Err(at)`: none in what has been read; search again from `at` once more is read.
+fn find_cut(buf: &[u8], mut from: usize) -> Result<usize, usize> {
+    while let Some(k) = buf
+        .get(from..)
+        .unwrap_or_default()
+        .windows(3)
+        .position(|w| w[0] == b'}' && w[1] == b',' && w[2].is_ascii_whitespace())
+    {
+        let comma = from + k + 1;
         // The next element must open an object (`}, {`): a nested object followed by another
-        // key (`}, "`) is skipped rather than cut and found to fail.
-        let next = input[comma + 1..].iter().find(|b| !b.is_ascii_whitespace());
-        if next == Some(&b'{') {
-            cuts.push(comma);
-            at = comma + piece;
-        } else {
-            at = comma + 1;
+        // key (`}, "`) is passed over rather than cut and found to fail.
+        match buf[comma + 1..].iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => return Ok(comma),
+            Some(_) => from = comma + 1,
+            None => return Err(comma - 1),
         }
     }
-    cuts
+    Err(buf.len().saturating_sub(2).max(from))
 }
 
 impl ParseError {
@@ -659,7 +778,7 @@ fn describe(node: &Node<'_>) -> &'static str {
 }
 
 /// Reads the records on a tape. `known` is the format and the records before this tape, for
-/// the pieces after the first of a file read in pieces ([`Parser::parse_pieces`]).
+/// the pieces after the first of a file read in pieces ([`Parser::parse_stream`]).
 fn read_tape<'i>(
     tape: &[Node<'i>],
     style: Style,
@@ -1060,19 +1179,42 @@ mod tests {
             .collect()
     }
 
+    /// Reads `bytes` as `load` does, with pieces of `piece` bytes: `None` where a piece
+    /// failed (the plays then left as they were), else the facts, plays and buffer size.
+    fn streamed(bytes: &[u8], piece: usize) -> Option<(FileFacts, Vec<String>, usize)> {
+        let (mut strings, mut plays, mut buf) = (Strings::default(), Vec::new(), Vec::new());
+        let mut src = bytes;
+        let (outcome, read) = Parser::with_pieces(piece).parse_stream(
+            &mut src,
+            &mut buf,
+            u64::MAX - 1,
+            &mut strings,
+            &mut plays,
+        );
+        match outcome {
+            Streamed::Parsed(facts) => {
+                assert_eq!(read, bytes.len() as u64, "read to the end");
+                Some((facts.unwrap(), titles(&plays, &strings), buf.capacity()))
+            }
+            Streamed::Again => {
+                assert!(plays.is_empty(), "a failed piece takes its plays back");
+                None
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_large_file_read_in_pieces_gives_what_the_whole_file_gives() {
         let bytes = history(300, |i| format!("Song {i}"));
         let whole = Parser::default().parse(&bytes).unwrap();
-        let (mut strings, mut plays) = (Strings::default(), Vec::new());
-        let mut input = bytes.clone();
-        let facts = Parser::with_pieces(4096)
-            .parse_pieces(&mut input, &mut strings, &mut plays)
-            .expect("no piece fails")
-            .unwrap();
-        // It was cut: each cut leaves `}][` behind in the buffer.
-        let cuts = input.windows(3).filter(|w| w == b"}][").count();
-        assert!(cuts >= 10, "{cuts} cuts");
+        let (facts, titles_read, buffer) = streamed(&bytes, 4096).expect("no piece fails");
+        // A piece at a time: the buffer never held the whole file.
+        assert!(
+            buffer < bytes.len() / 2,
+            "{buffer} of {} bytes",
+            bytes.len()
+        );
         assert_eq!((facts.records, facts.rejected), (300, 1));
         assert_eq!(facts.problems, whole.problems);
         assert!(
@@ -1082,10 +1224,7 @@ mod tests {
         );
         assert_eq!(facts.format, whole.format);
         assert_eq!(facts.style, whole.style);
-        assert_eq!(
-            titles(&plays, &strings),
-            titles(&whole.plays, &whole.strings)
-        );
+        assert_eq!(titles_read, titles(&whole.plays, &whole.strings));
     }
 
     #[test]
@@ -1103,24 +1242,12 @@ mod tests {
             // the cuts land: over a record's length of sizes, some land inside one.
             let (mut cut_well, mut gave_way) = (0, 0);
             for piece in 4000..4300 {
-                let (mut strings, mut plays) = (Strings::default(), Vec::new());
-                let outcome = Parser::with_pieces(piece).parse_pieces(
-                    &mut bytes.clone(),
-                    &mut strings,
-                    &mut plays,
-                );
-                match outcome {
-                    None => {
-                        gave_way += 1;
-                        assert!(plays.is_empty(), "a failed piece takes its plays back");
-                    }
-                    Some(facts) => {
+                match streamed(&bytes, piece) {
+                    None => gave_way += 1,
+                    Some((facts, titles_read, _)) => {
                         cut_well += 1;
-                        assert_eq!(facts.unwrap().records, 300);
-                        assert_eq!(
-                            titles(&plays, &strings),
-                            titles(&whole.plays, &whole.strings)
-                        );
+                        assert_eq!(facts.records, 300);
+                        assert_eq!(titles_read, titles(&whole.plays, &whole.strings));
                     }
                 }
             }

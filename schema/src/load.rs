@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::formats::{FileFacts, Format, ParseError, ParsedFile, Parser, Style};
+use crate::formats::{FileFacts, Format, ParseError, ParsedFile, Parser, Streamed, Style};
 use crate::model::{Play, Strings, Sym};
 
 /// Caps that keep hostile or mistaken input cheap.
@@ -460,25 +460,21 @@ where
 {
     let failed = |m: String| Outcome::Report(FileReport::new(String::new(), Status::Failed, m));
     let too_large = |size: u64| failed(too_large(size, limits));
-    // Reads `src` into `buf`; `Ok(Err(n))` when it holds more than the limit.
-    let read = |src: &mut dyn Read, buf: &mut Vec<u8>| -> io::Result<Result<(), u64>> {
-        let n = src.take(limits.max_file_bytes + 1).read_to_end(buf)? as u64;
-        Ok(if n > limits.max_file_bytes {
-            Err(n)
-        } else {
-            Ok(())
-        })
-    };
-    buf.clear();
-    match job.unit {
+    let limit = limits.max_file_bytes;
+    let (strings, plays) = (&mut worker.strings, &mut worker.plays);
+    let before = plays.len();
+    // Read and parsed piece by piece; what went wrong reading is said as "read" for a file and
+    // "unpacked" for a zip entry.
+    let (streamed, bytes, reading) = match job.unit {
         Unit::Whole { input, bytes } => {
-            if bytes > limits.max_file_bytes {
+            if bytes > limit {
                 return too_large(bytes);
             }
-            buf.reserve(usize::try_from(bytes).unwrap_or(0) + simd_json::INPUT_PADDING);
-            match open(input).and_then(|mut r| read(&mut r, buf)) {
-                Ok(Ok(())) => {}
-                Ok(Err(n)) => return too_large(n),
+            match open(input) {
+                Ok(mut r) => {
+                    let (streamed, n) = parser.parse_stream(&mut r, buf, limit, strings, plays);
+                    (streamed, n, "cannot be read")
+                }
                 Err(e) => return failed(format!("cannot be read: {e}")),
             }
         }
@@ -496,39 +492,34 @@ where
                     Err(e) => return failed(format!("cannot be read: {e}")),
                 },
             };
-            let expected = declared.min(limits.max_file_bytes);
-            buf.reserve(usize::try_from(expected).unwrap_or(0) + simd_json::INPUT_PADDING);
-            match zip
-                .by_index(index)
-                .map_err(io::Error::other)
-                .and_then(|mut e| read(&mut e, buf))
-            {
-                // The header may understate the size; what was actually read is what counts.
-                Ok(Ok(())) if buf.len() as u64 > declared => {
-                    return failed(
-                        "its zip header understates its size: refused as a likely zip bomb".into(),
-                    );
-                }
-                Ok(Ok(())) => {}
-                Ok(Err(n)) => return too_large(n),
+            let mut entry = match zip.by_index(index) {
+                Ok(e) => e,
                 Err(e) => return failed(format!("cannot be unpacked: {e}")),
+            };
+            // One byte more than the header declares is enough to know it lied.
+            let mut src = (&mut entry).take(declared.saturating_add(1));
+            let (streamed, n) = parser.parse_stream(&mut src, buf, limit, strings, plays);
+            if n > declared {
+                plays.truncate(before);
+                return failed(
+                    "its zip header understates its size: refused as a likely zip bomb".into(),
+                );
             }
+            (streamed, n, "cannot be unpacked")
         }
-    }
-    let bytes = buf.len() as u64;
-    let before = worker.plays.len();
-    let parsed = match parser.parse_pieces(buf, &mut worker.strings, &mut worker.plays) {
-        Some(parsed) => parsed,
+    };
+    let parsed = match streamed {
+        Streamed::Parsed(parsed) => parsed,
+        Streamed::Unreadable(e) => return failed(format!("{reading}: {e}")),
+        Streamed::TooLarge => return too_large(bytes),
         // A piece failed and the buffer is garbled: the whole file again, from its source.
-        None => match reread(job, zips, open, limits) {
-            Some(mut again) => {
-                parser.parse_into(&mut again, &mut worker.strings, &mut worker.plays)
-            }
-            None => return failed("could not be read a second time".into()),
+        Streamed::Again => match reread(job, zips, open, limits) {
+            Some(mut again) => parser.parse_into(&mut again, strings, plays),
+            None => return failed(format!("{reading} a second time")),
         },
     };
     match parsed {
-        Ok(facts) => Outcome::Parsed(facts, bytes, before..worker.plays.len()),
+        Ok(facts) => Outcome::Parsed(facts, bytes, before..plays.len()),
         Err(e @ ParseError::NotAHistory(_)) => Outcome::Report(FileReport {
             bytes,
             ..FileReport::new(String::new(), Status::Ignored, e.to_string())

@@ -1174,7 +1174,7 @@ fn an_absurd_ms_played_rejects_the_record_instead_of_hanging_or_overflowing_the_
 }
 
 // ---------------------------------------------------------------------------------------------
-// Large files, which `load` reads in pieces (`Parser::parse_pieces`)
+// Large files, which `load` reads in pieces (`Parser::parse_stream`)
 
 /// `n` records (about 700 bytes each), the track names numbered, every third holding `},` and
 /// whitespace inside a string and inside a nested object (where a cut between pieces would land

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use schema::aggregate::{Day, local_day_hour, split_by_local_hour};
 use schema::dedupe::StreamKey;
-use schema::formats::Style;
+use schema::formats::{Streamed, Style};
 use schema::{
     Country, Facts, Kind, ParseError, ParsedFile, Parser, Platform, Play, Settings, Source, Stats,
     Strings, Sym, Tz, dedupe,
@@ -309,16 +309,28 @@ fn expected(recs: &[Rec]) -> Vec<Spelled> {
         .collect()
 }
 
-/// What `load` does with a file: [`Parser::parse_pieces`], then, if a piece fails, the whole
+/// What `load` does with a file: [`Parser::parse_stream`], then, if a piece fails, the whole
 /// file from a fresh copy.
 fn in_pieces(parser: &mut Parser, bytes: &[u8]) -> Result<ParsedFile, ParseError> {
     let (mut strings, mut plays) = (Strings::default(), Vec::new());
-    let facts = match parser.parse_pieces(&mut bytes.to_vec(), &mut strings, &mut plays) {
-        Some(result) => result,
-        None => {
+    let mut src = bytes;
+    let (streamed, read) = parser.parse_stream(
+        &mut src,
+        &mut Vec::new(),
+        u64::MAX - 1,
+        &mut strings,
+        &mut plays,
+    );
+    let facts = match streamed {
+        Streamed::Parsed(result) => {
+            assert_eq!(read, bytes.len() as u64, "read to the end");
+            result
+        }
+        Streamed::Again => {
             assert!(plays.is_empty(), "a failed piece leaves its plays behind");
             parser.parse_into(&mut bytes.to_vec(), &mut strings, &mut plays)
         }
+        other => panic!("reading from memory: {other:?}"),
     }
     .map_err(|e| e.locate(bytes))?;
     Ok(ParsedFile {
