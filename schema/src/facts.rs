@@ -171,7 +171,8 @@ impl Facts {
         // Tracks, albums and episodes (hashed) on one thread; artists and shows (a table
         // look-up) with everything else on the other, which comes out about even.
         let entities = |kinds: &[EntityKind]| {
-            Entities::tally(plays, strings.len(), settings, kinds).facts(strings, settings)
+            // Symbols run from 0 ("no value") to `strings.len()`.
+            Entities::tally(plays, strings.len() + 1, settings, kinds).facts(strings, settings)
         };
         let (pairs, (rest, names)) = rayon::join(
             || entities(&[EntityKind::Track, EntityKind::Album, EntityKind::Episode]),
@@ -622,5 +623,41 @@ impl Rest {
         r.days.dedup();
         r.sessions = sessions(plays, settings.session_gap_ms).len();
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Source;
+
+    #[test]
+    fn an_artist_named_by_the_last_symbol_of_the_table_is_counted() {
+        // The table indexed by symbol must reach the last one: names are numbered from 1.
+        let mut strings = Strings::default();
+        let title = strings.intern("A Song");
+        let artist = strings.intern("The artist interned last");
+        let play = Play {
+            end_ms: 1_700_000_000_000,
+            ms_played: 200_000,
+            kind: Kind::Track,
+            source: Source::Account,
+            title,
+            creator: artist,
+            collection: Sym::NONE,
+            uri: Sym::NONE,
+            reason_start: Sym::NONE,
+            reason_end: Sym::NONE,
+            shuffle: None,
+            skipped: None,
+            offline: None,
+            incognito: None,
+            platform: Platform::Other,
+            country: Country::UNKNOWN,
+        };
+        let facts = Facts::tally(&[play], &strings, Settings::default());
+        assert_eq!(facts.distinct_artists, 1);
+        assert_eq!(facts.top_artists[0].0.name, artist);
+        assert_eq!(facts.top_artists[0].1.ms, 200_000);
     }
 }
