@@ -1,12 +1,13 @@
-//! The process's memory allocator: the system's, with the memory of large blocks (the read
-//! buffers, simd-json's tapes and the lists of plays of `inspect` and the workers) backed by
-//! transparent huge pages where the kernel offers them (`madvise` mode, the default of many
-//! distributions).
+//! The process's memory allocator: the system's, with the memory of large blocks (the lists of
+//! plays of `inspect` and the workers, the tables of a summary, the buffers of a file parsed
+//! whole) backed by transparent huge pages where the kernel offers them (`madvise` mode, the
+//! default of many distributions).
 //!
-//! Why: reading a 242 MB export touches some 170 MB of fresh memory, and with 4 KiB pages that
-//! is 43,000 page faults, a quarter of `inspect`'s CPU time in the kernel, plus the TLB misses
-//! of walking tapes of tens of megabytes. 2 MiB pages halve the faults and take 11 % off
-//! `inspect`'s wall time (BENCHMARKS.md, "Huge pages"). The same as glibc's
+//! Why: when files were read whole, reading a 242 MB export touched some 170 MB of fresh memory,
+//! and with 4 KiB pages that was 43,000 page faults, a quarter of `inspect`'s CPU time in the
+//! kernel. 2 MiB pages halved the faults and took 11 % off `inspect`'s wall time
+//! (BENCHMARKS.md, "Session 4"). Files are now read in pieces of 256 KiB (session 5), and
+//! what stays large is the plays and the tables built from them. The same as glibc's
 //! `glibc.malloc.hugetlb=1` tunable, limited to large blocks and without an environment
 //! variable. Small blocks are left alone, so a mostly empty huge page is never the price of a
 //! small allocation.
