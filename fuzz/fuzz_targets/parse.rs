@@ -1,5 +1,5 @@
-//! Bytes → `Parser::parse` (and `parse_in_place`, and `parse_stream` in pieces of 64 bytes, as
-//! `load` reads a file), and, for bytes that look like a zip,
+//! Bytes → `Parser::parse` (which reads in pieces as `load` does; also with pieces of 64 bytes,
+//! and whole with `parse_in_place`), and, for bytes that look like a zip,
 //! `schema::load`. Whatever the input, nothing may panic, hang or read out of bounds, and what
 //! comes back must be consistent: every record is either a play or a rejection, every name a
 //! play refers to exists, every JSON error points inside the file.
@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use schema::formats::{MAX_PROBLEMS, Streamed};
+use schema::formats::MAX_PROBLEMS;
 use schema::{Limits, ParseError, ParsedFile, Parser, Settings, Stats, Status, Tz};
 
 thread_local! {
@@ -18,48 +18,12 @@ thread_local! {
 }
 
 /// A file's plays with their names spelled out, to compare across string tables.
-fn spelled(plays: &[schema::Play], strings: &schema::Strings) -> Vec<(i64, u64, [String; 6])> {
-    plays
+fn spelled(f: &ParsedFile) -> Vec<(i64, u64, [String; 6])> {
+    let spell = |p: &schema::Play| p.names().map(|s| f.strings.get(s).to_owned());
+    f.plays
         .iter()
-        .map(|p| {
-            let names = [
-                p.title,
-                p.creator,
-                p.collection,
-                p.uri,
-                p.reason_start,
-                p.reason_end,
-            ]
-            .map(|s| strings.get(s).to_owned());
-            (p.end_ms, p.ms_played, names)
-        })
+        .map(|p| (p.end_ms, p.ms_played, spell(p)))
         .collect()
-}
-
-/// What `load` does with a file: in pieces, then whole from a fresh copy if a piece fails.
-fn streamed(parser: &mut Parser, data: &[u8]) -> Result<ParsedFile, ParseError> {
-    let (mut strings, mut plays) = (schema::Strings::default(), Vec::new());
-    let mut src = data;
-    let (outcome, _) =
-        parser.parse_stream(&mut src, &mut Vec::new(), u64::MAX - 1, &mut strings, &mut plays);
-    let facts = match outcome {
-        Streamed::Parsed(result) => result,
-        Streamed::Again => {
-            assert!(plays.is_empty(), "a failed piece leaves its plays behind");
-            parser.parse_into(&mut data.to_vec(), &mut strings, &mut plays)
-        }
-        other => panic!("reading from memory: {other:?}"),
-    }
-    .map_err(|e| e.locate(data))?;
-    Ok(ParsedFile {
-        format: facts.format,
-        style: facts.style,
-        records: facts.records,
-        plays,
-        strings,
-        problems: facts.problems,
-        rejected: facts.rejected,
-    })
 }
 
 fn check_parsed(f: &ParsedFile) {
@@ -70,14 +34,7 @@ fn check_parsed(f: &ParsedFile) {
     );
     assert!(f.problems.len() <= MAX_PROBLEMS.min(f.rejected));
     for p in &f.plays {
-        for sym in [
-            p.title,
-            p.creator,
-            p.collection,
-            p.uri,
-            p.reason_start,
-            p.reason_end,
-        ] {
+        for sym in p.names() {
             assert!(
                 (sym.0 as usize) <= f.strings.len(),
                 "symbol {sym:?} outside the string table"
@@ -140,12 +97,12 @@ fuzz_target!(|data: &[u8]| {
                 in_place.as_ref().err()
             ),
         }
-        // So must reading it in pieces.
-        let pieces = PIECES.with_borrow_mut(|p| streamed(p, data));
+        // So must reading it in pieces of 64 bytes, cut between most records.
+        let pieces = PIECES.with_borrow_mut(|p| p.parse(data));
         match (&parsed, &pieces) {
             (Ok(a), Ok(b)) => assert_eq!(
-                (a.records, a.rejected, &a.problems, spelled(&a.plays, &a.strings)),
-                (b.records, b.rejected, &b.problems, spelled(&b.plays, &b.strings))
+                (a.records, a.rejected, &a.problems, spelled(a)),
+                (b.records, b.rejected, &b.problems, spelled(b))
             ),
             (Err(a), Err(b)) => assert_eq!(a, b),
             _ => panic!(

@@ -177,28 +177,7 @@ fn dedupe_by(plays: &mut Vec<Play>, hash: impl Fn(&StreamKey) -> u64) -> DedupeR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Country, Platform, Strings};
-
-    fn play(strings: &mut Strings, source: Source, end_ms: i64, track: &str) -> Play {
-        Play {
-            end_ms,
-            ms_played: 1000,
-            kind: Kind::Track,
-            source,
-            title: strings.intern(track),
-            creator: strings.intern("A"),
-            collection: Sym::NONE,
-            uri: Sym::NONE,
-            reason_start: Sym::NONE,
-            reason_end: Sym::NONE,
-            shuffle: None,
-            skipped: None,
-            offline: None,
-            incognito: None,
-            platform: Platform::Other,
-            country: Country::UNKNOWN,
-        }
-    }
+    use crate::model::{Strings, tests::track as play};
 
     #[test]
     fn exact_copies_count_once_and_later_backfilled_fields_do_not_matter() {

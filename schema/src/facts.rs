@@ -629,32 +629,20 @@ impl Rest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Source;
+    use crate::model::{Source, tests::track};
 
     #[test]
     fn an_artist_named_by_the_last_symbol_of_the_table_is_counted() {
         // The table indexed by symbol must reach the last one: names are numbered from 1.
         let mut strings = Strings::default();
-        let title = strings.intern("A Song");
-        let artist = strings.intern("The artist interned last");
-        let play = Play {
-            end_ms: 1_700_000_000_000,
-            ms_played: 200_000,
-            kind: Kind::Track,
-            source: Source::Account,
-            title,
-            creator: artist,
-            collection: Sym::NONE,
-            uri: Sym::NONE,
-            reason_start: Sym::NONE,
-            reason_end: Sym::NONE,
-            shuffle: None,
-            skipped: None,
-            offline: None,
-            incognito: None,
-            platform: Platform::Other,
-            country: Country::UNKNOWN,
-        };
+        let mut play = track(&mut strings, Source::Account, 1_700_000_000_000, "A Song");
+        play.ms_played = 200_000;
+        let artist = strings.lookup("A").unwrap();
+        assert_eq!(
+            artist.0 as usize,
+            strings.len(),
+            "the artist is the last name"
+        );
         let facts = Facts::tally(&[play], &strings, Settings::default());
         assert_eq!(facts.distinct_artists, 1);
         assert_eq!(facts.top_artists[0].0.name, artist);

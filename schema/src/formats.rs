@@ -207,37 +207,58 @@ pub struct FileFacts {
     pub rejected: usize,
 }
 
+impl FileFacts {
+    /// The parsed file these facts describe, with its names and plays.
+    fn with(self, strings: Strings, plays: Vec<Play>) -> ParsedFile {
+        ParsedFile {
+            format: self.format,
+            style: self.style,
+            records: self.records,
+            plays,
+            strings,
+            problems: self.problems,
+            rejected: self.rejected,
+        }
+    }
+}
+
 impl Parser {
     /// Parses one JSON file of any history format, leaving `input` untouched so that an error
-    /// can name the line and column of the original text.
+    /// can name the line and column of the original text. Read as `load` reads a file: in
+    /// pieces ([`Parser::parse_stream`]), or whole where a piece fails.
     pub fn parse(&mut self, input: &[u8]) -> Result<ParsedFile, ParseError> {
+        let (mut strings, mut plays) = (Strings::default(), Vec::new());
         let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        scratch.reserve(input.len() + simd_json::INPUT_PADDING);
-        scratch.extend_from_slice(input);
-        let result = self
-            .parse_in_place(&mut scratch)
-            .map_err(|e| e.locate(input));
+        let mut src = input;
+        let limit = u64::MAX - 1;
+        let (streamed, _) =
+            self.parse_stream(&mut src, &mut scratch, limit, &mut strings, &mut plays);
+        let result = match streamed {
+            Streamed::Parsed(result) => result,
+            // A piece failed (a slice cannot fail to be read, nor exceed that limit): the
+            // whole file, on a table without the failed pieces' names.
+            _ => {
+                strings = Strings::default();
+                scratch.clear();
+                scratch.extend_from_slice(input);
+                self.parse_into(&mut scratch, &mut strings, &mut plays)
+            }
+        };
         self.scratch = scratch;
         result
+            .map(|f| f.with(strings, plays))
+            .map_err(|e| e.locate(input))
     }
 
-    /// Parses a buffer the caller no longer needs: simd-json unescapes strings in place, so
-    /// afterwards the buffer holds garbage. Saves a copy of every file. A JSON error carries
-    /// the byte offset only (the end of the input where simd-json cannot place the error);
-    /// [`ParseError::locate`] against the original finds the place and adds line and column.
+    /// Parses a buffer the caller no longer needs, whole: simd-json unescapes strings in
+    /// place, so afterwards the buffer holds garbage. Saves a copy of every file. A JSON error
+    /// carries the byte offset only (the end of the input where simd-json cannot place the
+    /// error); [`ParseError::locate`] against the original finds the place and adds line and
+    /// column.
     pub fn parse_in_place(&mut self, input: &mut Vec<u8>) -> Result<ParsedFile, ParseError> {
         let (mut strings, mut plays) = (Strings::default(), Vec::new());
         let f = self.parse_into(input, &mut strings, &mut plays)?;
-        Ok(ParsedFile {
-            format: f.format,
-            style: f.style,
-            records: f.records,
-            plays,
-            strings,
-            problems: f.problems,
-            rejected: f.rejected,
-        })
+        Ok(f.with(strings, plays))
     }
 
     /// [`Parser::parse_in_place`] for many files on one string table: the file's plays are

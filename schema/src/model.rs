@@ -325,6 +325,18 @@ pub struct Play {
 }
 
 impl Play {
+    /// Every name the play refers to: title, creator, collection, URI, start and end reasons.
+    pub fn names(&self) -> [Sym; 6] {
+        [
+            self.title,
+            self.creator,
+            self.collection,
+            self.uri,
+            self.reason_start,
+            self.reason_end,
+        ]
+    }
+
     /// When the stream started: its end minus the time played.
     pub fn start_ms(&self) -> EpochMs {
         self.end_ms - i64::try_from(self.ms_played).unwrap_or(i64::MAX / 2)
@@ -346,8 +358,31 @@ impl Play {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A track by "A", with only the fields streams are told apart by set (tests of other
+    /// modules use it too).
+    pub(crate) fn track(strings: &mut Strings, source: Source, end_ms: i64, title: &str) -> Play {
+        Play {
+            end_ms,
+            ms_played: 1000,
+            kind: Kind::Track,
+            source,
+            title: strings.intern(title),
+            creator: strings.intern("A"),
+            collection: Sym::NONE,
+            uri: Sym::NONE,
+            reason_start: Sym::NONE,
+            reason_end: Sym::NONE,
+            shuffle: None,
+            skipped: None,
+            offline: None,
+            incognito: None,
+            platform: Platform::Other,
+            country: Country::UNKNOWN,
+        }
+    }
 
     #[test]
     fn platform_strings_of_both_eras_map_to_families() {

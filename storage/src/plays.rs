@@ -145,14 +145,7 @@ async fn copy_in(
             kind_code(p.kind),
             i16::from(p.source == Source::Account)
         );
-        for sym in [
-            p.title,
-            p.creator,
-            p.collection,
-            p.uri,
-            p.reason_start,
-            p.reason_end,
-        ] {
+        for sym in p.names() {
             buf.push('\t');
             match strings.opt(sym) {
                 Some(s) => buf.push_str(&copy_text(s)),
