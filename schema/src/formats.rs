@@ -399,7 +399,7 @@ impl Parser {
         };
         let open = buf[bom..]
             .iter()
-            .position(|b| !b.is_ascii_whitespace())
+            .position(|&b| !json_space(b))
             .map(|at| bom + at)
             .filter(|&at| buf[at] == b'[' && !source.eof);
         let Some(open) = open else {
@@ -542,6 +542,12 @@ impl Feed<'_> {
     }
 }
 
+/// Whitespace as JSON has it. Not `u8::is_ascii_whitespace`, which also takes a form feed: a
+/// piece must not skip, nor a cut overwrite, a byte the whole file's parse would refuse.
+fn json_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 /// The first cut at or after `from` in `buf`: the comma of `},` followed by whitespace and
 /// `{`. `Err(at)`: none in what has been read; search again from `at` once more is read.
 fn find_cut(buf: &[u8], mut from: usize) -> Result<usize, usize> {
@@ -549,12 +555,12 @@ fn find_cut(buf: &[u8], mut from: usize) -> Result<usize, usize> {
         .get(from..)
         .unwrap_or_default()
         .windows(3)
-        .position(|w| w[0] == b'}' && w[1] == b',' && w[2].is_ascii_whitespace())
+        .position(|w| w[0] == b'}' && w[1] == b',' && json_space(w[2]))
     {
         let comma = from + k + 1;
         // The next element must open an object (`}, {`): a nested object followed by another
         // key (`}, "`) is passed over rather than cut and found to fail.
-        match buf[comma + 1..].iter().find(|b| !b.is_ascii_whitespace()) {
+        match buf[comma + 1..].iter().find(|&&b| !json_space(b)) {
             Some(b'{') => return Ok(comma),
             Some(_) => from = comma + 1,
             None => return Err(comma - 1),
@@ -1276,6 +1282,29 @@ mod tests {
                 cut_well > 0 && gave_way > 0,
                 "{cut_well} read in pieces, {gave_way} whole"
             );
+        }
+    }
+
+    #[test]
+    fn a_byte_json_does_not_take_for_whitespace_fails_in_pieces_as_it_fails_whole() {
+        // Found by the fuzzer: a form feed before the array was skipped like a space, so the
+        // pieces read a file the whole parse refuses. Likewise a form feed after a comma,
+        // where a cut would overwrite it.
+        let clean = history(300, |i| format!("Song {i}"));
+        let mut before = vec![0x0C];
+        before.extend_from_slice(&clean);
+        let text = String::from_utf8(clean.clone()).unwrap();
+        let mut between = clean.clone();
+        between[text.match_indices("},\n").nth(150).unwrap().0 + 2] = 0x0C;
+        for bytes in [before, between] {
+            let whole = Parser::default()
+                .parse_in_place(&mut bytes.clone())
+                .map_err(|e| e.locate(&bytes))
+                .unwrap_err();
+            for piece in [64, 1000, 4096] {
+                let pieces = Parser::with_pieces(piece).parse(&bytes).unwrap_err();
+                assert_eq!(pieces, whole, "pieces of {piece} bytes");
+            }
         }
     }
 }
