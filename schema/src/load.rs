@@ -443,8 +443,8 @@ fn refuse(declared: u64, compressed: u64, limits: &Limits, budget: &mut u64) -> 
     None
 }
 
-/// Reads one file into `buf` (reused from file to file) and parses it into the worker's
-/// table and plays.
+/// Reads and parses one file, a piece at a time through `buf` (reused from file to file), into
+/// the worker's table and plays.
 fn run<O, R>(
     job: &Job,
     parser: &mut Parser,
