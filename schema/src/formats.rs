@@ -273,11 +273,7 @@ impl Parser {
         strings: &mut Strings,
         plays: &mut Vec<Play>,
     ) -> Result<FileFacts, ParseError> {
-        let bom = if input.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
+        let bom = bom_len(input);
         let len = input.len() - bom;
         let style = sniff_style(&input[bom..]);
         let first = input[bom..].iter().position(|b| !b.is_ascii_whitespace());
@@ -343,7 +339,7 @@ impl Parser {
     /// bytes read; `src` is read to its end or to `limit + 1` bytes, no further.
     ///
     /// The pieces are cut between records, where a closing brace and a comma are followed by
-    /// whitespace and an opening brace (`},` then a space or line break, then `{`), by
+    /// JSON whitespace and an opening brace (`},` then a space, tab or line break, then `{`), by
     /// overwriting the comma and the first whitespace byte with `]` and `[`, so that each
     /// piece is a JSON array of whole records. A cut that is not between two records (the
     /// bytes stand inside a string or a nested value) leaves a piece that is not valid JSON,
@@ -392,11 +388,7 @@ impl Parser {
     ) -> Result<Streamed, Stop> {
         let piece = self.piece;
         source.fill(buf, 2 * piece + SLACK)?;
-        let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
+        let bom = bom_len(buf);
         let open = buf[bom..]
             .iter()
             .position(|&b| !json_space(b))
@@ -542,6 +534,16 @@ impl Feed<'_> {
     }
 }
 
+/// Bytes of a UTF-8 byte order mark at the start of `text` (some editors write one; JSON
+/// parsers refuse it), to skip.
+fn bom_len(text: &[u8]) -> usize {
+    if text.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
+}
+
 /// Whitespace as JSON has it. Not `u8::is_ascii_whitespace`, which also takes a form feed: a
 /// piece must not skip, nor a cut overwrite, a byte the whole file's parse would refuse.
 fn json_space(b: u8) -> bool {
@@ -607,11 +609,7 @@ impl ParseError {
 /// errors relative to their string, a cut-off file at its last token. serde_json finds the
 /// first syntax error; a scan of the strings places string errors to the byte.
 fn first_fault(text: &[u8]) -> Option<(usize, String)> {
-    let bom = if text.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
+    let bom = bom_len(text);
     if text[bom..].iter().all(u8::is_ascii_whitespace) {
         return None;
     }
