@@ -1024,7 +1024,7 @@ fn sym(strings: &mut Strings, s: Option<&str>) -> Sym {
             if s.contains('\0') {
                 strings.intern(&s.replace('\0', "\u{FFFD}"))
             } else {
-                strings.add(s.into())
+                strings.add(s)
             }
         }),
     }

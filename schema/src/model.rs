@@ -6,9 +6,9 @@
 //! makes grouping and deduplication integer work. IP addresses, user agents, usernames,
 //! device identifiers and geo fields of the export are never read into this model.
 
-use std::sync::Arc;
+use std::hash::BuildHasher;
 
-use foldhash::HashMap;
+use hashbrown::HashTable;
 
 use crate::time::EpochMs;
 
@@ -28,49 +28,84 @@ impl Sym {
 
 /// An append-only string interner. Index 0 is reserved for "no value".
 ///
-/// Each string is allocated once, shared by the list and the index, and [`Strings::absorb`]
-/// shares the other table's strings instead of copying them. The index hashes with foldhash,
-/// seeded per process like std's SipHash but several times faster on short names.
-#[derive(Debug, Clone)]
+/// The names lie back to back in one buffer, and the index holds only each name's symbol
+/// (4 bytes): a lifetime's 100,000-odd names make an index of about a megabyte, which stays in
+/// the processor's cache while a worker interns a file's names, and the names themselves a few
+/// megabytes in the order they were first seen, with no allocation per name. (An index of
+/// `Arc<str>` keys was six times the size and every name its own allocation; interning was
+/// a fifth of `backspin inspect`'s time, mostly waiting on memory: see BENCHMARKS.md.) The
+/// index hashes with foldhash, seeded per table like std's SipHash but several times faster on
+/// short names.
+#[derive(Clone)]
 pub struct Strings {
-    all: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, Sym>,
+    /// Every name, back to back.
+    text: String,
+    /// Symbol `i` is `text[bounds[i]..bounds[i + 1]]`; symbol 0 is empty.
+    bounds: Vec<usize>,
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Default for Strings {
     fn default() -> Self {
         Strings {
-            all: vec!["".into()],
-            index: HashMap::default(),
+            text: String::new(),
+            bounds: vec![0, 0],
+            index: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for Strings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries((1..self.bounds.len() - 1).map(|i| self.get(Sym(i as u32))))
+            .finish()
     }
 }
 
 impl Strings {
     /// The symbol for `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> Sym {
-        match self.index.get(s) {
-            Some(&sym) => sym,
-            None => self.add(s.into()),
+        let hash = self.hasher.hash_one(s);
+        match self.find(hash, s) {
+            Some(sym) => sym,
+            None => self.insert(hash, s),
         }
     }
 
     /// Adds a string that is not in the table yet (else it would get a second symbol).
-    pub(crate) fn add(&mut self, s: Arc<str>) -> Sym {
-        let sym = Sym(u32::try_from(self.all.len()).expect("fewer than 4 billion distinct names"));
-        self.all.push(Arc::clone(&s));
-        self.index.insert(s, sym);
-        sym
+    pub(crate) fn add(&mut self, s: &str) -> Sym {
+        self.insert(self.hasher.hash_one(s), s)
     }
 
     /// The symbol for `s` if it was interned.
     pub fn lookup(&self, s: &str) -> Option<Sym> {
-        self.index.get(s).copied()
+        self.find(self.hasher.hash_one(s), s)
+    }
+
+    fn find(&self, hash: u64, s: &str) -> Option<Sym> {
+        let (text, bounds) = (&self.text, &self.bounds);
+        self.index
+            .find(hash, |&sym| slice(text, bounds, sym) == s)
+            .map(|&sym| Sym(sym))
+    }
+
+    fn insert(&mut self, hash: u64, s: &str) -> Sym {
+        let sym =
+            u32::try_from(self.bounds.len() - 1).expect("fewer than 4 billion distinct names");
+        self.text.push_str(s);
+        self.bounds.push(self.text.len());
+        let (text, bounds, hasher) = (&self.text, &self.bounds, &self.hasher);
+        self.index
+            .insert_unique(hash, sym, |&sym| hasher.hash_one(slice(text, bounds, sym)));
+        Sym(sym)
     }
 
     /// The text of a symbol; `""` for [`Sym::NONE`].
     pub fn get(&self, sym: Sym) -> &str {
-        &self.all[sym.0 as usize]
+        slice(&self.text, &self.bounds, sym.0)
     }
 
     /// The text of a symbol, `None` for [`Sym::NONE`].
@@ -80,7 +115,7 @@ impl Strings {
 
     /// Number of distinct strings (without the reserved "no value").
     pub fn len(&self) -> usize {
-        self.all.len() - 1
+        self.bounds.len() - 2
     }
 
     /// Whether nothing was interned.
@@ -90,16 +125,18 @@ impl Strings {
 
     /// Interns every string of `other` here and returns the map from `other`'s symbols to ours.
     pub fn absorb(&mut self, other: &Strings) -> Vec<Sym> {
-        let mut map = Vec::with_capacity(other.all.len());
+        let mut map = Vec::with_capacity(other.bounds.len() - 1);
         map.push(Sym::NONE);
-        for s in &other.all[1..] {
-            map.push(match self.index.get(&**s) {
-                Some(&sym) => sym,
-                None => self.add(Arc::clone(s)),
-            });
+        for sym in 1..other.bounds.len() as u32 - 1 {
+            map.push(self.intern(slice(&other.text, &other.bounds, sym)));
         }
         map
     }
+}
+
+fn slice<'t>(text: &'t str, bounds: &[usize], sym: u32) -> &'t str {
+    let i = sym as usize;
+    &text[bounds[i]..bounds[i + 1]]
 }
 
 /// What a stream was.
@@ -436,5 +473,31 @@ pub(crate) mod tests {
         assert_eq!(map[z.0 as usize], x);
         assert_eq!(a.get(map[y.0 as usize]), "Sigur Rós");
         assert_eq!(map[0], Sym::NONE);
+    }
+
+    #[test]
+    fn a_table_grown_to_many_names_finds_each_by_its_text() {
+        let name = |i: usize| format!("{} {i}", "é".repeat(i % 40));
+        let mut a = Strings::default();
+        let syms: Vec<Sym> = (0..50_000).map(|i| a.intern(&name(i))).collect();
+        assert_eq!(a.len(), 50_000);
+        for (i, &sym) in syms.iter().enumerate() {
+            assert_eq!(a.get(sym), name(i));
+            assert_eq!(a.intern(&name(i)), sym);
+        }
+        assert_eq!(a.lookup("not interned"), None);
+        assert_eq!(a.get(Sym::NONE), "");
+        // Half of `b`'s names are `a`'s: those map onto `a`'s symbols, the rest are added.
+        let mut b = Strings::default();
+        let theirs: Vec<Sym> = (25_000..75_000).map(|i| b.intern(&name(i))).collect();
+        let map = a.absorb(&b);
+        assert_eq!(a.len(), 75_000);
+        for (i, sym) in (25_000..75_000).zip(theirs) {
+            let ours = map[sym.0 as usize];
+            assert_eq!(a.get(ours), name(i));
+            if i < 50_000 {
+                assert_eq!(ours, syms[i]);
+            }
+        }
     }
 }
