@@ -1,9 +1,8 @@
 //! The dedupe rules of DESIGN.md: one copy of each stream, extended history over account data.
 
-use std::collections::hash_map::Entry;
 use std::hash::BuildHasher;
 
-use foldhash::{HashMap, HashSet};
+use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::model::{Kind, Play, Source, Sym};
 use crate::time::floor_minute;
@@ -123,25 +122,23 @@ pub fn dedupe(plays: &mut Vec<Play>) -> DedupeReport {
 
 /// [`dedupe`] with the 64-bit hash of keys given (tests give a poor one, to collide).
 fn dedupe_by(plays: &mut Vec<Play>, hash: impl Fn(&StreamKey) -> u64) -> DedupeReport {
-    // Each key's 64-bit hash, with the first play that had it: an 8-byte key per play instead
-    // of the 56-byte `StreamKey` keeps the table small. A play whose hash is taken by a
-    // different key (rare, and not choosable: foldhash is seeded per process) is decided by
-    // an exact set of such keys.
-    let mut first: HashMap<u64, u32> =
-        HashMap::with_capacity_and_hasher(plays.len(), Default::default());
-    let mut collided: HashSet<StreamKey> = HashSet::default();
+    // The table holds the index of the first play of each key (4 bytes, where the 56-byte
+    // `StreamKey` and its hash took 16 and more), and keys are compared exactly, on the plays
+    // themselves: only a play whose hash matches an earlier one's reads that play. Room for
+    // every play is made up front, so the table is never rehashed.
+    let mut first: HashTable<u32> = HashTable::with_capacity(plays.len());
+    let rehash = |&i: &u32| hash(&StreamKey::of(&plays[i as usize]));
     let keep: Vec<bool> = plays
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let key = StreamKey::of(p);
-            match first.entry(hash(&key)) {
+            let same = |&j: &u32| StreamKey::of(&plays[j as usize]) == key;
+            match first.entry(hash(&key), same, rehash) {
+                Entry::Occupied(_) => false,
                 Entry::Vacant(v) => {
                     v.insert(i as u32);
                     true
-                }
-                Entry::Occupied(o) => {
-                    StreamKey::of(&plays[*o.get() as usize]) != key && collided.insert(key)
                 }
             }
         })

@@ -2,7 +2,7 @@
 //!
 //! - [`Facts::of_stats`] reads them off [`Stats`], which an upload builds anyway for its
 //!   dashboards;
-//! - [`Facts::tally`] computes them straight from the plays, on two threads, for
+//! - [`Facts::tally`] computes them straight from the plays, in parallel, for
 //!   `backspin inspect`, which needs nothing else. It skips what only the dashboards read
 //!   (each entity's cells per month, days and devices per month, start and end reasons), which
 //!   is most of the work of [`Stats::build`].
@@ -16,7 +16,7 @@ use foldhash::{HashMap, HashSet};
 
 use crate::aggregate::{
     Cell, Day, Entity, EntityKind, Flag, RankBy, Settings, Stats, Streak, local_day_hour, rank,
-    sessions, split_by_local_hour, streaks_of,
+    session_count, split_by_local_hour, streaks_of,
 };
 use crate::model::{Country, Kind, Platform, Play, Strings, Sym};
 use crate::time::EpochMs;
@@ -162,28 +162,33 @@ impl Facts {
         }
     }
 
-    /// Computes the facts straight from deduplicated plays, on two threads (see the comment
-    /// inside for who does what).
+    /// Computes the facts straight from deduplicated plays, in four parts run in parallel (see
+    /// the comment inside).
     ///
     /// # Panics
     /// If a play holds a symbol that is not in `strings`: the plays must be named there.
     pub fn tally(plays: &[Play], strings: &Strings, settings: Settings) -> Facts {
-        // Tracks, albums and episodes (hashed) on one thread; artists and shows (a table
-        // look-up) with everything else on the other, which comes out about even.
+        // Four parts, on however many threads there are: tracks alone take about as long as
+        // everything but the entities, and each of the other two parts less than half of that.
         let entities = |kinds: &[EntityKind]| {
             // Symbols run from 0 ("no value") to `strings.len()`.
             Entities::tally(plays, strings.len() + 1, settings, kinds).facts(strings, settings)
         };
-        let (pairs, (rest, names)) = rayon::join(
-            || entities(&[EntityKind::Track, EntityKind::Album, EntityKind::Episode]),
+        let ((tracks, others), (rest, names)) = rayon::join(
             || {
-                (
-                    Rest::tally(plays, settings),
-                    entities(&[EntityKind::Artist, EntityKind::Show]),
+                rayon::join(
+                    || entities(&[EntityKind::Track]),
+                    || entities(&[EntityKind::Album, EntityKind::Episode]),
+                )
+            },
+            || {
+                rayon::join(
+                    || Rest::tally(plays, settings),
+                    || entities(&[EntityKind::Artist, EntityKind::Show]),
                 )
             },
         );
-        let entities = pairs.join(names);
+        let entities = tracks.join(others).join(names);
         let Rest {
             total,
             by_kind,
@@ -621,7 +626,7 @@ impl Rest {
         }
         r.days.sort_unstable();
         r.days.dedup();
-        r.sessions = sessions(plays, settings.session_gap_ms).len();
+        r.sessions = session_count(plays, settings.session_gap_ms);
         r
     }
 }

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
@@ -178,6 +177,10 @@ struct Job {
 
 const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
 const RATIO_FLOOR: u64 = 1 << 20;
+/// Bytes of JSON per record, at least, in an extended history (about 800 in the pretty style
+/// Spotify writes): a file's list of plays is sized by it. Account data's shorter records fill
+/// that and grow the list.
+const BYTES_PER_RECORD: u64 = 512;
 
 /// Reads every input (JSON files or zips) into a library.
 ///
@@ -210,8 +213,10 @@ where
     // One worker per thread, each taking the next job until none is left, with its own parser,
     // open zips and read buffer: their allocations serve every file the worker reads (rayon's
     // `map_init` would start afresh for each piece of work it splits off). A worker keeps one
-    // string table and one list of plays for all its files, so that only the workers' tables
-    // are merged at the end, not one per file.
+    // string table for all its files, so that only the workers' tables are merged at the end,
+    // not one per file; each file's plays go to a list of their own, sized from the file's
+    // size (one list for all, grown as it filled, was copied to fresh memory at each growth:
+    // a third of the run's page faults).
     //
     // Largest files first: the last file to finish then is a small one, and the other threads
     // are idle for less time at the end.
@@ -242,7 +247,7 @@ where
     // Gather in input order, each worker's symbols mapped onto the library's table (the first
     // worker's, taken as it is).
     let mut lib = Library::default();
-    let mut parts: Vec<(Vec<Play>, Option<Vec<Sym>>)> = Vec::with_capacity(workers.len());
+    let mut maps: Vec<Option<Vec<Sym>>> = Vec::with_capacity(workers.len());
     let mut outcomes: Vec<(usize, usize, Outcome)> = Vec::with_capacity(jobs.len());
     for (w, worker) in workers.into_iter().enumerate() {
         let map = if w == 0 {
@@ -251,23 +256,28 @@ where
         } else {
             Some(lib.strings.absorb(&worker.strings))
         };
-        parts.push((worker.plays, map));
+        maps.push(map);
         outcomes.extend(worker.done.into_iter().map(|(i, o)| (i, w, o)));
     }
     outcomes.sort_unstable_by_key(|(i, ..)| *i);
-    lib.plays
-        .reserve_exact(parts.iter().map(|(p, _)| p.len()).sum());
+    lib.plays.reserve_exact(
+        outcomes
+            .iter()
+            .map(|(.., o)| match o {
+                Outcome::Parsed(_, _, plays) => plays.len(),
+                Outcome::Report(_) => 0,
+            })
+            .sum(),
+    );
     let mut reports = reports.into_iter().peekable();
     for (i, (job, (_, w, outcome))) in jobs.into_iter().zip(outcomes).enumerate() {
         while let Some((_, r)) = reports.next_if(|(at, _)| *at <= i) {
             lib.files.push(r);
         }
         match outcome {
-            Outcome::Parsed(f, bytes, range) => {
-                let (plays, map) = &parts[w];
-                let plays = &plays[range];
-                match map {
-                    None => lib.plays.extend_from_slice(plays),
+            Outcome::Parsed(f, bytes, plays) => {
+                match &maps[w] {
+                    None => lib.plays.extend_from_slice(&plays),
                     Some(map) => lib.plays.extend(plays.iter().map(|p| {
                         let mut p = *p;
                         p.remap(map);
@@ -286,11 +296,10 @@ where
     lib
 }
 
-/// One thread's share of a [`load`]: its files' plays, on its own string table.
+/// One thread's share of a [`load`]: its files, on its own string table.
 #[derive(Default)]
 struct Worker {
     strings: Strings,
-    plays: Vec<Play>,
     /// Per job taken (its index), what came of it.
     done: Vec<(usize, Outcome)>,
 }
@@ -403,8 +412,8 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 enum Outcome {
-    /// Parsed: what the file says, its size, and where its plays are in its worker's list.
-    Parsed(FileFacts, u64, Range<usize>),
+    /// Parsed: what the file says, its size, and its plays (on its worker's string table).
+    Parsed(FileFacts, u64, Vec<Play>),
     Report(FileReport),
 }
 
@@ -461,8 +470,10 @@ where
     let failed = |m: String| Outcome::Report(FileReport::new(String::new(), Status::Failed, m));
     let too_large = |size: u64| failed(too_large(size, limits));
     let limit = limits.max_file_bytes;
-    let (strings, plays) = (&mut worker.strings, &mut worker.plays);
-    let before = plays.len();
+    let strings = &mut worker.strings;
+    let mut plays =
+        Vec::with_capacity(usize::try_from(job.unit.size() / BYTES_PER_RECORD).unwrap_or(0));
+    let plays = &mut plays;
     // Read and parsed piece by piece; what went wrong reading is said as "read" for a file and
     // "unpacked" for a zip entry.
     let (streamed, bytes, reading) = match job.unit {
@@ -500,7 +511,6 @@ where
             let mut src = (&mut entry).take(declared.saturating_add(1));
             let (streamed, n) = parser.parse_stream(&mut src, buf, limit, strings, plays);
             if n > declared {
-                plays.truncate(before);
                 return failed(
                     "its zip header understates its size: refused as a likely zip bomb".into(),
                 );
@@ -519,7 +529,7 @@ where
         },
     };
     match parsed {
-        Ok(facts) => Outcome::Parsed(facts, bytes, before..plays.len()),
+        Ok(facts) => Outcome::Parsed(facts, bytes, std::mem::take(plays)),
         Err(e @ ParseError::NotAHistory(_)) => Outcome::Report(FileReport {
             bytes,
             ..FileReport::new(String::new(), Status::Ignored, e.to_string())
