@@ -8,6 +8,12 @@ Each COMMAND runs through the shell with stdout discarded. Per command it report
 (and min, max) wall time, the median CPU time (user + sys of the process and its children,
 from wait4), the largest peak RSS (ru_maxrss) and the load average at the start of each round.
 A command that fails stops the benchmark.
+
+    --warm PATH   before every timed run, read each file under PATH (not timed), so that every
+                  command starts with the input in the page cache. Some machines (the VMs
+                  Backspin is benchmarked on) evict a file's pages within seconds of reading it;
+                  without this, each run re-reads a varying part of the input from disk, which
+                  weighs on a 0.25 s command far more than on a 1.5 s one.
 """
 
 import argparse
@@ -29,6 +35,19 @@ def run_once(command):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
+def warm(paths):
+    """Reads every file under `paths`; returns the bytes read and the seconds it took."""
+    start, total = time.perf_counter(), 0
+    for root in paths:
+        files = [root] if os.path.isfile(root) else [
+            os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+        for f in files:
+            with open(f, "rb", buffering=0) as fh:
+                while chunk := fh.read(1 << 20):
+                    total += len(chunk)
+    return total, time.perf_counter() - start
+
+
 def load_average():
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -38,6 +57,8 @@ def main():
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--json", help="write the results here too")
+    p.add_argument("--warm", action="append", default=[], metavar="PATH",
+                   help="read the files under PATH before every timed run")
     p.add_argument("commands", nargs="+", metavar="NAME=COMMAND")
     args = p.parse_args()
     commands = [c.split("=", 1) for c in args.commands]
@@ -46,10 +67,12 @@ def main():
         for _, command in commands:
             run_once(command)
     samples = {name: [] for name, _ in commands}
-    loads = []
+    loads, warming = [], []
     for round_ in range(args.runs):
         loads.append(load_average())
         for name, command in commands:
+            if args.warm:
+                warming.append(warm(args.warm)[1])
             samples[name].append(run_once(command))
         line = "  ".join(f"{name} {samples[name][-1][0]:.2f} s" for name, _ in commands)
         print(f"round {round_ + 1}/{args.runs} (load average {loads[-1]}): {line}", file=sys.stderr)
@@ -67,6 +90,10 @@ def main():
             "runs": walls,
         }
     results["_load_average_per_round"] = loads
+    if warming:
+        results["_warm_s"] = warming
+        print(f"reading the --warm files before each run: median {statistics.median(warming):.3f} s, "
+              f"max {max(warming):.3f} s", file=sys.stderr)
     print(f"{'command':<10} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7} {'peak RSS MB':>12}")
     for name, _ in commands:
         r = results[name]

@@ -270,6 +270,12 @@ impl Small {
         self.plays += u32::from(p.ms_played >= settings.min_play_ms);
         self.skips += u32::from(p.skipped == Some(true));
     }
+    fn merge(&mut self, o: &Small) {
+        self.ms += o.ms;
+        self.streams += o.streams;
+        self.plays += o.plays;
+        self.skips += o.skips;
+    }
     fn cell(self) -> Cell {
         Cell {
             ms: self.ms,
@@ -401,7 +407,10 @@ impl Table<Yearly> {
 
     /// Each year's entities with their numbers that year.
     fn by_year(&self, spilled: Vec<(u32, i32, Small)>) -> BTreeMap<i32, Vec<(Entity, Cell)>> {
-        let mut cells: HashMap<(i32, u32), Cell> = HashMap::default();
+        // The pieces of each year (a row's numbers in one year can come in several pieces when
+        // plays go back and forth between years), then each year's pieces summed per row in a
+        // list indexed by row: no hashing, and the list is reused from year to year.
+        let mut years: BTreeMap<i32, Vec<(u32, Small)>> = BTreeMap::new();
         let current = self
             .rows
             .iter()
@@ -409,14 +418,28 @@ impl Table<Yearly> {
             .map(|(i, r)| (i as u32, r.extra.year, r.extra.this_year));
         for (at, year, piece) in spilled.into_iter().chain(current) {
             if piece.streams > 0 {
-                cells.entry((year, at)).or_default().add(&piece.cell());
+                years.entry(year).or_default().push((at, piece));
             }
         }
-        let mut out: BTreeMap<i32, Vec<(Entity, Cell)>> = BTreeMap::new();
-        for ((year, at), cell) in cells {
-            out.entry(year)
-                .or_default()
-                .push((self.entity(&self.rows[at as usize]), cell));
+        let mut sums = vec![Small::default(); self.rows.len()];
+        let mut out = BTreeMap::new();
+        for (year, pieces) in years {
+            let mut seen = Vec::with_capacity(pieces.len());
+            for &(at, piece) in &pieces {
+                let sum = &mut sums[at as usize];
+                if sum.streams == 0 {
+                    seen.push(at);
+                }
+                sum.merge(&piece);
+            }
+            let cells = seen
+                .into_iter()
+                .map(|at| {
+                    let cell = std::mem::take(&mut sums[at as usize]).cell();
+                    (self.entity(&self.rows[at as usize]), cell)
+                })
+                .collect();
+            out.insert(year, cells);
         }
         out
     }
