@@ -1020,7 +1020,7 @@ fn sym(strings: &mut Strings, s: Option<&str>) -> Sym {
     match s {
         None | Some("") => Sym::NONE,
         // The table holds no NUL, so a name found there has none: only new names are searched.
-        Some(s) => strings.lookup(s).unwrap_or_else(|| {
+        Some(s) => strings.recall(s).unwrap_or_else(|| {
             if s.contains('\0') {
                 strings.intern(&s.replace('\0', "\u{FFFD}"))
             } else {

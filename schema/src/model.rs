@@ -29,13 +29,12 @@ impl Sym {
 /// An append-only string interner. Index 0 is reserved for "no value".
 ///
 /// The names lie back to back in one buffer, and the index holds only each name's symbol
-/// (4 bytes): a lifetime's 100,000-odd names make an index of about a megabyte, which stays in
-/// the processor's cache while a worker interns a file's names, and the names themselves a few
-/// megabytes in the order they were first seen, with no allocation per name. (An index of
-/// `Arc<str>` keys was six times the size and every name its own allocation; interning was
-/// a fifth of `backspin inspect`'s time, mostly waiting on memory: see BENCHMARKS.md.) The
-/// index hashes with foldhash, seeded per table like std's SipHash but several times faster on
-/// short names.
+/// (4 bytes): a lifetime's 100,000-odd names make an index of about a megabyte, and the names
+/// themselves a few megabytes in the order they were first seen, with no allocation per name.
+/// (An index of `Arc<str>` keys was six times the size and every name its own allocation;
+/// interning was a fifth of `backspin inspect`'s time, mostly waiting on memory: see
+/// BENCHMARKS.md.) The index hashes with foldhash, seeded per table like std's SipHash but
+/// several times faster on short names.
 #[derive(Clone)]
 pub struct Strings {
     /// Every name, back to back.
@@ -44,7 +43,23 @@ pub struct Strings {
     bounds: Vec<usize>,
     index: HashTable<u32>,
     hasher: foldhash::fast::RandomState,
+    /// Names found lately, for [`Strings::recall`]; empty until it is first called.
+    recent: Vec<Recent>,
 }
+
+/// A name [`Strings::recall`] found, in a direct-mapped cache indexed by its hash.
+#[derive(Debug, Clone, Copy, Default)]
+struct Recent {
+    hash: u64,
+    start: usize,
+    len: usize,
+    /// 0 for an empty entry.
+    sym: u32,
+}
+
+/// Entries of the cache of [`Strings::recall`]: 128 KiB, which stays in the processor's cache
+/// beside the piece of JSON being read.
+const RECENT: usize = 4096;
 
 impl Default for Strings {
     fn default() -> Self {
@@ -53,6 +68,7 @@ impl Default for Strings {
             bounds: vec![0, 0],
             index: HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
+            recent: Vec::new(),
         }
     }
 }
@@ -85,6 +101,44 @@ impl Strings {
         self.find(self.hasher.hash_one(s), s)
     }
 
+    /// [`Strings::lookup`] for a reader of many names, most of them seen shortly before.
+    ///
+    /// A lifetime of listening repeats the same few thousand artists, albums and tracks in any
+    /// stretch of time: two thirds of a history's names were among the last 4,096 looked up.
+    /// Those are found here in one entry of a small cache and their text, where the index
+    /// takes three reads far apart in memory (its control bytes and slot, the name's bounds,
+    /// the text).
+    pub(crate) fn recall(&mut self, s: &str) -> Option<Sym> {
+        let hash = self.hasher.hash_one(s);
+        if self.recent.is_empty() {
+            self.recent = vec![Recent::default(); RECENT];
+        }
+        let at = (hash >> 32) as usize % RECENT;
+        let r = self.recent[at];
+        if r.sym != 0
+            && r.hash == hash
+            && r.len == s.len()
+            && &self.text.as_bytes()[r.start..r.start + r.len] == s.as_bytes()
+        {
+            return Some(Sym(r.sym));
+        }
+        let sym = self.find(hash, s)?;
+        self.remember(hash, sym);
+        Some(sym)
+    }
+
+    fn remember(&mut self, hash: u64, sym: Sym) {
+        let i = sym.0 as usize;
+        if let Some(r) = self.recent.get_mut((hash >> 32) as usize % RECENT) {
+            *r = Recent {
+                hash,
+                start: self.bounds[i],
+                len: self.bounds[i + 1] - self.bounds[i],
+                sym: sym.0,
+            };
+        }
+    }
+
     fn find(&self, hash: u64, s: &str) -> Option<Sym> {
         let (text, bounds) = (&self.text, &self.bounds);
         self.index
@@ -100,6 +154,7 @@ impl Strings {
         let (text, bounds, hasher) = (&self.text, &self.bounds, &self.hasher);
         self.index
             .insert_unique(hash, sym, |&sym| hasher.hash_one(slice(text, bounds, sym)));
+        self.remember(hash, Sym(sym));
         Sym(sym)
     }
 
@@ -473,6 +528,23 @@ pub(crate) mod tests {
         assert_eq!(map[z.0 as usize], x);
         assert_eq!(a.get(map[y.0 as usize]), "Sigur Rós");
         assert_eq!(map[0], Sym::NONE);
+    }
+
+    #[test]
+    fn recall_finds_what_lookup_finds_whatever_shares_its_cache_entry() {
+        // 20,000 names in a cache of 4,096 entries: most entries are shared by several names.
+        let name = |i: usize| format!("name {i}");
+        let mut a = Strings::default();
+        assert_eq!(a.recall("name 0"), None);
+        let syms: Vec<Sym> = (0..20_000).map(|i| a.add(&name(i))).collect();
+        for round in 0..2 {
+            for (i, &sym) in syms.iter().enumerate().rev() {
+                assert_eq!(a.recall(&name(i)), Some(sym), "round {round}");
+            }
+        }
+        assert_eq!(a.recall("name 20000"), None);
+        assert_eq!(a.recall("name 1 "), None);
+        assert_eq!(a.len(), 20_000);
     }
 
     #[test]
