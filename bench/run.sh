@@ -81,7 +81,10 @@ done
 echo "both baselines match expected.json"
 
 step "whole runs, interleaved: inspect, polars, pandas ($runs runs each after a warm-up)"
-python3 bench/timing.py --runs "$runs" --warmup 1 --json "$out/timing.json" \
+# --warm reads the export before every timed run: this VM evicts a file's pages from the page
+# cache within seconds of reading it, so that without it each run re-reads a varying share of
+# the export from disk (BENCHMARKS.md, "Session 6").
+python3 bench/timing.py --runs "$runs" --warmup 1 --warm "$data" --json "$out/timing.json" \
   "inspect=$inspect" \
   "polars=$venv/bin/python bench/baseline.py polars '$data'" \
   "pandas=$venv/bin/python bench/baseline.py pandas '$data'"
@@ -106,6 +109,9 @@ inspect, polars, pandas = (timing[k]["median_s"] for k in ("inspect", "polars", 
 cpu = {k: timing[k]["cpu_median_s"] for k in ("inspect", "polars", "pandas")}
 print(f"load average at each round: {', '.join(timing['_load_average_per_round'])}")
 print(f"inspect {inspect:.3f} s | polars {polars:.3f} s | pandas {pandas:.3f} s (medians, wall)")
+rounds = sorted(p / i for p, i in zip(timing["polars"]["runs"], timing["inspect"]["runs"]))
+print(f"polars / inspect round by round: min {rounds[0]:.2f}x, median {rounds[len(rounds) // 2]:.2f}x, "
+      f"max {rounds[-1]:.2f}x")
 print(f"polars / inspect = {polars / inspect:.2f}x wall, {cpu['polars'] / cpu['inspect']:.2f}x CPU; "
       f"pandas / inspect = {pandas / inspect:.2f}x wall, {cpu['pandas'] / cpu['inspect']:.2f}x CPU")
 speed_ok = polars / inspect >= 5

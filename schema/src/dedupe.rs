@@ -121,31 +121,46 @@ pub fn dedupe(plays: &mut Vec<Play>) -> DedupeReport {
 }
 
 /// [`dedupe`] with the 64-bit hash of keys given (tests give a poor one, to collide).
-fn dedupe_by(plays: &mut Vec<Play>, hash: impl Fn(&StreamKey) -> u64) -> DedupeReport {
-    // The table holds the index of the first play of each key (4 bytes, where the 56-byte
-    // `StreamKey` and its hash took 16 and more), and keys are compared exactly, on the plays
-    // themselves: only a play whose hash matches an earlier one's reads that play. Room for
-    // every play is made up front, so the table is never rehashed.
-    let mut first: HashTable<u32> = HashTable::with_capacity(plays.len());
-    let rehash = |&i: &u32| hash(&StreamKey::of(&plays[i as usize]));
-    let keep: Vec<bool> = plays
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
+fn dedupe_by(plays: &mut Vec<Play>, hash: impl Fn(&StreamKey) -> u64 + Sync) -> DedupeReport {
+    // One bit of the hash splits the keys in two halves, each deduplicated on a thread of its
+    // own: all copies of a key fall in the same half. The bit is one that the tables use
+    // neither for a key's place nor for its tag.
+    const HALF: u32 = 40;
+    let later_copies = |half: u64| {
+        // The table holds the index of the first play of each key (4 bytes, where the 56-byte
+        // `StreamKey` and its hash took 16 and more), and keys are compared exactly, on the
+        // plays themselves: only a play whose hash matches an earlier one's reads that play.
+        let plays = &plays[..];
+        let mut first: HashTable<u32> = HashTable::with_capacity(plays.len() / 2);
+        let rehash = |&i: &u32| hash(&StreamKey::of(&plays[i as usize]));
+        let mut copies = Vec::new();
+        for (i, p) in plays.iter().enumerate() {
             let key = StreamKey::of(p);
+            let h = hash(&key);
+            if (h >> HALF) & 1 != half {
+                continue;
+            }
             let same = |&j: &u32| StreamKey::of(&plays[j as usize]) == key;
-            match first.entry(hash(&key), same, rehash) {
-                Entry::Occupied(_) => false,
+            match first.entry(h, same, rehash) {
+                Entry::Occupied(_) => copies.push(i),
                 Entry::Vacant(v) => {
                     v.insert(i as u32);
-                    true
                 }
             }
-        })
-        .collect();
-    let mut keep = keep.into_iter();
+        }
+        copies
+    };
+    let (mut copies, theirs) = rayon::join(|| later_copies(0), || later_copies(1));
+    copies.extend(theirs);
+    copies.sort_unstable();
+    let mut copies = copies.into_iter().peekable();
+    let mut at = 0;
     let before = plays.len();
-    plays.retain(|_| keep.next() == Some(true));
+    plays.retain(|_| {
+        let copy = copies.next_if_eq(&at).is_some();
+        at += 1;
+        !copy
+    });
     let exact_duplicates = before - plays.len();
 
     let span = plays
@@ -199,7 +214,12 @@ mod tests {
         let mut s = Strings::default();
         let [x, y, z] = ["x", "y", "z"].map(|t| play(&mut s, Source::Extended, 60_000, t));
         let plays = vec![x, y, x, z, y, y, x, z];
-        for hash in [|_: &StreamKey| 0, |k: &StreamKey| k.title.0 as u64 % 2] {
+        // All in one half of the keys, then split across both, colliding inside each.
+        for hash in [
+            |_: &StreamKey| 0,
+            |k: &StreamKey| k.title.0 as u64 % 2,
+            |k: &StreamKey| (k.title.0 as u64 % 2) << 40,
+        ] {
             let mut deduped = plays.clone();
             let report = dedupe_by(&mut deduped, hash);
             assert_eq!(deduped, [x, y, z]);
