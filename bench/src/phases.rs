@@ -20,7 +20,7 @@ const PHASES: [&str; 10] = [
     "dedupe",
     "  aggregate for the dashboards (Stats::build, UTC; what an upload does, not inspect)",
     "  summary from those stats (Summary::new)",
-    "summary straight from the plays (Summary::tally, two threads; what inspect does)",
+    "summary straight from the plays (Summary::tally, four parts in parallel; what inspect does)",
     "JSON output (serde_json::to_vec_pretty)",
     "drop library, stats, summary",
 ];

@@ -533,8 +533,9 @@ impl Entities {
             artist_years: Vec::new(),
             track_years: Vec::new(),
         };
+        let mut year_of = YearOf::default();
         for p in plays {
-            let year = local_day_hour(settings.tz, p.end_ms).0.month().year();
+            let year = year_of.get(local_day_hour(settings.tz, p.end_ms).0);
             Entity::of(p, |e| match e.kind {
                 _ if !kinds.contains(&e.kind) => {}
                 EntityKind::Artist => {
@@ -559,6 +560,24 @@ impl Entities {
             });
         }
         t
+    }
+}
+
+/// The year of a local day, kept for the last day asked: plays come roughly in time order, so
+/// most follow one on the same day, and the calendar arithmetic is done about once a day.
+#[derive(Default)]
+struct YearOf(Option<(Day, i32)>);
+
+impl YearOf {
+    fn get(&mut self, day: Day) -> i32 {
+        match self.0 {
+            Some((d, y)) if d == day => y,
+            _ => {
+                let y = day.month().year();
+                self.0 = Some((day, y));
+                y
+            }
+        }
     }
 }
 
@@ -606,6 +625,7 @@ impl Rest {
         };
         // Plays come roughly in time order: the year of the last one is usually this one's.
         let mut year: Option<(i32, Cell)> = None;
+        let mut year_of = YearOf::default();
         for p in plays {
             let c = counted(p, settings);
             r.total.add(&c);
@@ -617,7 +637,7 @@ impl Rest {
             if r.days.last() != Some(&end_day.0) {
                 r.days.push(end_day.0);
             }
-            let y = end_day.month().year();
+            let y = year_of.get(end_day);
             match &mut year {
                 Some((at, cell)) if *at == y => cell.add(&c),
                 _ => {
