@@ -471,8 +471,10 @@ where
     let too_large = |size: u64| failed(too_large(size, limits));
     let limit = limits.max_file_bytes;
     let strings = &mut worker.strings;
-    let mut plays =
-        Vec::with_capacity(usize::try_from(job.unit.size() / BYTES_PER_RECORD).unwrap_or(0));
+    // Sized from the file, but never beyond what a file within the limit could hold.
+    let mut plays = Vec::with_capacity(
+        usize::try_from(job.unit.size().min(limit) / BYTES_PER_RECORD).unwrap_or(0),
+    );
     let plays = &mut plays;
     // Read and parsed piece by piece; what went wrong reading is said as "read" for a file and
     // "unpacked" for a zip entry.
