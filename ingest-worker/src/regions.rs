@@ -191,27 +191,11 @@ pub fn merge_selection(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schema::{Country, Kind, Platform, Sym};
+    use schema::{Kind, Sym};
 
     fn play(strings: &mut Strings, end_ms: i64, ms: u64) -> Play {
-        Play {
-            end_ms,
-            ms_played: ms,
-            kind: Kind::Track,
-            source: Source::Extended,
-            title: strings.intern("t"),
-            creator: strings.intern("a"),
-            collection: Sym::NONE,
-            uri: Sym::NONE,
-            reason_start: Sym::NONE,
-            reason_end: Sym::NONE,
-            shuffle: None,
-            skipped: None,
-            offline: None,
-            incognito: None,
-            platform: Platform::Other,
-            country: Country::UNKNOWN,
-        }
+        let names = [strings.intern("t"), strings.intern("a"), Sym::NONE];
+        Play::bare(end_ms, ms, Kind::Track, Source::Extended, names)
     }
 
     #[test]

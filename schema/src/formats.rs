@@ -1156,24 +1156,12 @@ fn account_record(
         AccountVariant::Podcast => Kind::Episode,
         AccountVariant::Audiobook => Kind::Audiobook,
     };
-    Ok(Play {
-        end_ms,
-        ms_played,
-        kind,
-        source: Source::Account,
-        title: sym(strings, title),
-        creator: sym(strings, creator),
-        collection: sym(strings, collection),
-        uri: Sym::NONE,
-        reason_start: Sym::NONE,
-        reason_end: Sym::NONE,
-        shuffle: None,
-        skipped: None,
-        offline: None,
-        incognito: None,
-        platform: Platform::Other,
-        country: Country::UNKNOWN,
-    })
+    let names = [
+        sym(strings, title),
+        sym(strings, creator),
+        sym(strings, collection),
+    ];
+    Ok(Play::bare(end_ms, ms_played, kind, Source::Account, names))
 }
 
 #[cfg(test)]

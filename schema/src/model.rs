@@ -417,6 +417,35 @@ pub struct Play {
 }
 
 impl Play {
+    /// A stream known only by what account data records of it: when it ended, how long it
+    /// played and what it was, with no URI, reasons, flags, device or country.
+    pub fn bare(
+        end_ms: EpochMs,
+        ms_played: u64,
+        kind: Kind,
+        source: Source,
+        [title, creator, collection]: [Sym; 3],
+    ) -> Play {
+        Play {
+            end_ms,
+            ms_played,
+            kind,
+            source,
+            title,
+            creator,
+            collection,
+            uri: Sym::NONE,
+            reason_start: Sym::NONE,
+            reason_end: Sym::NONE,
+            shuffle: None,
+            skipped: None,
+            offline: None,
+            incognito: None,
+            platform: Platform::Other,
+            country: Country::UNKNOWN,
+        }
+    }
+
     /// Every name the play refers to: title, creator, collection, URI, start and end reasons.
     pub fn names(&self) -> [Sym; 6] {
         [
@@ -456,24 +485,8 @@ pub(crate) mod tests {
     /// A track by "A", with only the fields streams are told apart by set (tests of other
     /// modules use it too).
     pub(crate) fn track(strings: &mut Strings, source: Source, end_ms: i64, title: &str) -> Play {
-        Play {
-            end_ms,
-            ms_played: 1000,
-            kind: Kind::Track,
-            source,
-            title: strings.intern(title),
-            creator: strings.intern("A"),
-            collection: Sym::NONE,
-            uri: Sym::NONE,
-            reason_start: Sym::NONE,
-            reason_end: Sym::NONE,
-            shuffle: None,
-            skipped: None,
-            offline: None,
-            incognito: None,
-            platform: Platform::Other,
-            country: Country::UNKNOWN,
-        }
+        let names = [strings.intern(title), strings.intern("A"), Sym::NONE];
+        Play::bare(end_ms, 1000, Kind::Track, source, names)
     }
 
     #[test]
