@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// A folder of extra files served under /static/ (robots.txt, a favicon…).
     #[arg(long, env = "BACKSPIN_STATIC_DIR")]
     static_dir: Option<std::path::PathBuf>,
+    /// MiB of prepared dashboards kept in memory, shared by all users (least recently used
+    /// dropped first).
+    #[arg(long, env = "BACKSPIN_DASH_CACHE_MIB", default_value_t = 512)]
+    dash_cache_mib: usize,
     /// Run no ingest workers in this process (they run elsewhere, e.g. `backspin worker`).
     #[arg(long, env = "BACKSPIN_NO_WORKERS")]
     no_workers: bool,
@@ -103,6 +107,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         config.secure_cookies = args.secure_cookies;
         config.trust_forwarded_for = args.trust_forwarded_for;
         config.static_dir = args.static_dir.clone();
+        config.dash_cache_bytes = args.dash_cache_mib.max(1) << 20;
         config.upload_origin = args.storage.upload_origin(sdk.as_ref());
         config.idp = args.cognito.provider(&args.storage.aws, sdk).await?;
         let listener = tokio::net::TcpListener::bind(args.bind)

@@ -251,7 +251,36 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
     storage::sessions::delete_expired(&deps.db, now)
         .await
         .map_err(|e| e.to_string())?;
+    backfill_artifacts(deps).await?;
     Ok(due.len() + visitors.len() + abandoned)
+}
+
+/// Users whose artifacts one sweep writes at most (each reads the user's plays once).
+const ARTIFACTS_PER_SWEEP: i64 = 16;
+
+/// Writes the play artifact of users who have none in the current format (their data was
+/// stored before artifacts existed, or in an older format), a few per sweep: their dashboards
+/// read it from then on.
+async fn backfill_artifacts(deps: &Deps) -> Result<(), String> {
+    let missing = storage::plays::users_without_artifact(
+        &deps.db,
+        schema::artifact::FORMAT,
+        ARTIFACTS_PER_SWEEP,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    for id in &missing {
+        if let Some(user) = storage::users::by_id(&deps.db, id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            crate::process::restat_user(deps, &user)
+                .await
+                .map_err(|e| e.to_string())?;
+            info!(user = %id, "play artifact written");
+        }
+    }
+    Ok(())
 }
 
 /// How long after its row was created an upload whose file never arrived is removed.

@@ -19,7 +19,6 @@ use storage::users;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::Deps;
-use crate::regions::region_stats;
 
 /// Bumped whenever parsing or aggregation changes what an upload yields; `backspin reingest
 /// --parser-older-than` finds uploads made by older versions.
@@ -453,6 +452,13 @@ pub(crate) async fn rebuild_stats(
     let started = std::time::Instant::now();
     let others = plays::load_for_user(tx, owner_id, except, strings).await?;
     let load_ms = started.elapsed().as_millis() as u64;
+    let mine = current
+        .into_iter()
+        .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
+    let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
+    // Every stream once with its region: the artifact the dashboards read, and (unless the
+    // parse already built them) the region stats.
+    let streams = crate::regions::streams_by_region(members);
     let regions = match (current, own) {
         // The owner's only upload: one region, whose stats the parse already built.
         (
@@ -469,22 +475,29 @@ pub(crate) async fn rebuild_stats(
         ) if others.is_empty() => {
             vec![crate::regions::region(id.to_string(), stats, strings)]
         }
-        _ => {
-            let mine = current
-                .into_iter()
-                .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
-            let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
-            region_stats(members, strings, settings)
-        }
+        _ => crate::regions::stats_of_regions(&streams, strings, settings),
     };
+    let regions_ms = started.elapsed().as_millis() as u64 - load_ms;
+    let artifact = schema::Artifact::build(streams, strings);
+    let bytes = artifact.encode();
     tracing::debug!(
         others = others.len(),
         load_ms,
-        regions_ms = started.elapsed().as_millis() as u64 - load_ms,
+        regions_ms,
+        artifact_ms = started.elapsed().as_millis() as u64 - load_ms - regions_ms,
+        artifact_bytes = bytes.len(),
         doc_bytes = regions.iter().map(|r| r.doc.len()).sum::<usize>(),
-        "region stats rebuilt"
+        "region stats and artifact rebuilt"
     );
-    plays::replace_stats(tx, owner_id, &regions).await
+    plays::replace_stats(tx, owner_id, &regions).await?;
+    plays::replace_artifact(
+        tx,
+        owner_id,
+        schema::artifact::FORMAT,
+        artifact.plays.len(),
+        &bytes,
+    )
+    .await
 }
 
 /// The dashboard settings of a user.

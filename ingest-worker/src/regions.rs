@@ -18,7 +18,7 @@ use storage::plays::RegionStats;
 /// Every stream once, with the name of its region: `(upload id, stream digest, play)` triples
 /// in, `(region, play)` out. A stream present in several uploads is kept once (the first copy),
 /// in the region named by all of them.
-fn streams_by_region<'a>(
+pub fn streams_by_region<'a>(
     members: impl IntoIterator<Item = (&'a str, [u8; 16], Play)>,
 ) -> Vec<(String, Play)> {
     let mut streams: HashMap<[u8; 16], (Vec<&'a str>, Play)> = HashMap::new();
@@ -63,13 +63,22 @@ pub fn region_stats<'a>(
     strings: &Strings,
     settings: Settings,
 ) -> Vec<RegionStats> {
-    let mut by_region: HashMap<String, Vec<Play>> = HashMap::new();
-    for (name, play) in streams_by_region(members) {
-        by_region.entry(name).or_default().push(play);
+    stats_of_regions(&streams_by_region(members), strings, settings)
+}
+
+/// Region stats of the `(region, play)` pairs [`streams_by_region`] gives.
+pub fn stats_of_regions(
+    streams: &[(String, Play)],
+    strings: &Strings,
+    settings: Settings,
+) -> Vec<RegionStats> {
+    let mut by_region: HashMap<&str, Vec<Play>> = HashMap::new();
+    for (name, play) in streams {
+        by_region.entry(name).or_default().push(*play);
     }
     let mut out: Vec<RegionStats> = by_region
         .into_iter()
-        .map(|(name, plays)| region(name, &Stats::build(&plays, settings), strings))
+        .map(|(name, plays)| region(name.to_string(), &Stats::build(&plays, settings), strings))
         .collect();
     out.sort_by(|a, b| a.region.cmp(&b.region));
     out
@@ -160,11 +169,7 @@ pub fn region(name: String, stats: &Stats, strings: &Strings) -> RegionStats {
 }
 
 /// Whether a region's streams count for a selection of uploads.
-pub fn counts_for(region: &str, selection: &[&str]) -> bool {
-    let (members, shadows) = region.split_once('|').unwrap_or((region, ""));
-    members.split(',').any(|u| selection.contains(&u))
-        && !shadows.split(',').any(|u| selection.contains(&u))
-}
+pub use schema::artifact::region_counts_for as counts_for;
 
 /// Merges the stored regions that meet a selection of uploads into one [`Stats`] on `strings`.
 pub fn merge_selection(

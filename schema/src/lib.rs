@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod aggregate;
+pub mod artifact;
 pub mod dedupe;
 pub mod event;
 pub mod facts;
@@ -11,6 +12,7 @@ pub mod summary;
 pub mod time;
 
 pub use aggregate::{Cell, Entity, EntityKind, Month, RankBy, Settings, Stats};
+pub use artifact::Artifact;
 pub use dedupe::{DedupeReport, dedupe};
 pub use facts::Facts;
 pub use formats::{Format, Generation, ParseError, ParsedFile, Parser};

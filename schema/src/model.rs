@@ -173,6 +173,14 @@ impl Strings {
         self.bounds.len() - 2
     }
 
+    /// About how many bytes the table holds (names, bounds, index).
+    pub fn bytes(&self) -> usize {
+        self.text.capacity()
+            + self.bounds.capacity() * std::mem::size_of::<usize>()
+            + self.index.capacity() * 5
+            + self.recent.capacity() * std::mem::size_of::<Recent>()
+    }
+
     /// Whether nothing was interned.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

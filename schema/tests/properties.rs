@@ -28,7 +28,10 @@ fn cases(default: u32) -> ProptestConfig {
     // as scripts/proptest-random.sh does): the test command gives the same answer every time.
     let rng_seed = match std::env::var("PROPTEST_RNG_SEED").ok().as_deref() {
         Some("random") => RngSeed::Random,
-        Some(n) => RngSeed::Fixed(n.parse().expect("PROPTEST_RNG_SEED: a number or \"random\"")),
+        Some(n) => RngSeed::Fixed(
+            n.parse()
+                .expect("PROPTEST_RNG_SEED: a number or \"random\""),
+        ),
         None => RngSeed::Fixed(0x0ba5_5bac_5a1d),
     };
     ProptestConfig {
@@ -483,18 +486,33 @@ fn a_line_break_inside_a_unicode_escape_is_reported_where_the_escape_starts() {
     // written as `\u000e`; a line break inserted inside the escape makes it invalid. Ours is
     // reported at the backslash, on the damaged line; serde_json reads four bytes first and
     // reports on the next line.
-    let records = vec![json!({"ts": "2009-01-01T00:00:00Z", "ms_played": 1, "master_metadata_track_name": "a\u{e}b"})];
+    let records = vec![
+        json!({"ts": "2009-01-01T00:00:00Z", "ms_played": 1, "master_metadata_track_name": "a\u{e}b"}),
+    ];
     let mut bytes = serialise(&records, Style::Pretty);
-    let escape = bytes.windows(6).position(|w| w == b"\\u000e").expect("the escape");
+    let escape = bytes
+        .windows(6)
+        .position(|w| w == b"\\u000e")
+        .expect("the escape");
     bytes.insert(escape + 4, b'\n');
     let edit_line = bytes[..escape].iter().filter(|&&b| b == b'\n').count() + 1;
-    let Err(ParseError::Json { line, offset, message, .. }) = Parser::default().parse(&bytes) else {
+    let Err(ParseError::Json {
+        line,
+        offset,
+        message,
+        ..
+    }) = Parser::default().parse(&bytes)
+    else {
         panic!("damaged JSON accepted");
     };
     assert_eq!((line, offset), (edit_line, escape), "{message}");
     assert!(message.contains("\\u escape"), "{message}");
     let reference = serde_json::from_slice::<Value>(&bytes).unwrap_err();
-    assert_eq!(reference.line(), edit_line + 1, "serde_json's place, which same_place allows");
+    assert_eq!(
+        reference.line(),
+        edit_line + 1,
+        "serde_json's place, which same_place allows"
+    );
     assert!(same_place(&bytes, (line, offset), &reference));
     // Neither a different line nor a different kind of error is excused.
     assert!(!same_place(&bytes, (line - 1, offset - 40), &reference));

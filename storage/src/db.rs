@@ -81,6 +81,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_idp.sql"),
         postgres: include_str!("../migrations/postgres/0004_idp.sql"),
     },
+    Migration {
+        version: 5,
+        name: "artifacts",
+        sqlite: include_str!("../migrations/sqlite/0005_artifacts.sql"),
+        postgres: include_str!("../migrations/postgres/0005_artifacts.sql"),
+    },
 ];
 
 /// Milliseconds since the Unix epoch, now.

@@ -365,3 +365,80 @@ pub async fn stats_for_user(
 pub async fn count_for_upload(db: &crate::db::Db, upload_id: &str) -> Result<i64, sqlx::Error> {
     crate::on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM plays WHERE upload_id = $1").bind(upload_id).fetch_one(p).await)
 }
+
+/// A user's play artifact as stored (`schema::artifact`).
+#[derive(Debug, Clone)]
+pub struct StoredArtifact {
+    /// The encoding's version.
+    pub format: i16,
+    /// The user's `stats_version` when it was written.
+    pub version: i64,
+    /// Streams in it.
+    pub streams: i64,
+    /// The encoded artifact.
+    pub bytes: Vec<u8>,
+}
+
+/// Replaces a user's artifact, stamped with the `stats_version` the transaction has reached
+/// (call it after [`replace_stats`], which bumps it).
+pub async fn replace_artifact(
+    tx: &mut Tx,
+    user_id: &str,
+    format: u8,
+    streams: usize,
+    bytes: &[u8],
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO artifacts (user_id, format, version, streams, bytes) \
+             SELECT id, $2, stats_version, $3, $4 FROM users WHERE id = $1 \
+             ON CONFLICT (user_id) DO UPDATE SET format = excluded.format, version = excluded.version, \
+             streams = excluded.streams, bytes = excluded.bytes",
+        )
+        .bind(user_id)
+        .bind(i16::from(format))
+        .bind(streams as i64)
+        .bind(bytes)
+        .execute(&mut **c)
+        .await?;
+        Ok(())
+    })
+}
+
+/// A user's artifact, when the worker has written one.
+pub async fn artifact_for_user(
+    db: &crate::db::Db,
+    user_id: &str,
+) -> Result<Option<StoredArtifact>, sqlx::Error> {
+    crate::on_pool!(db, p => {
+        let row = sqlx::query("SELECT format, version, streams, bytes FROM artifacts WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(p)
+            .await?;
+        Ok(row.map(|r| StoredArtifact {
+            format: r.get("format"),
+            version: r.get("version"),
+            streams: r.get("streams"),
+            bytes: r.get("bytes"),
+        }))
+    })
+}
+
+/// Users with ready uploads but no artifact of the current format (written before artifacts
+/// existed, or in an older format): the worker writes theirs.
+pub async fn users_without_artifact(
+    db: &crate::db::Db,
+    format: u8,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    crate::on_pool!(db, p => sqlx::query_scalar(
+        "SELECT DISTINCT u.owner_id FROM uploads u \
+         WHERE u.state = 'ready' AND NOT EXISTS \
+         (SELECT 1 FROM artifacts a WHERE a.user_id = u.owner_id AND a.format = $1) \
+         ORDER BY u.owner_id LIMIT $2",
+    )
+    .bind(i16::from(format))
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}

@@ -1760,3 +1760,145 @@ async fn hostile_names_are_escaped_on_every_dashboard_page() {
         "the dashboard shows a markup name as text"
     );
 }
+
+// ----------------------------------------------------------------------------------------
+// The worker's artifact: what the dashboards are prepared from
+// ----------------------------------------------------------------------------------------
+
+/// What a user notices of a dashboard: totals, the top artists and tracks, the days.
+fn shown(v: &Value) -> Value {
+    json!({
+        "overview": v["overview"],
+        "artists": v["tops"]["artists"],
+        "tracks": v["tops"]["tracks"],
+        "days": series(&v["over_time"]["days"]),
+    })
+}
+
+both_engines!(the_dashboards_are_read_from_the_workers_artifact_not_from_the_play_rows);
+async fn the_dashboards_are_read_from_the_workers_artifact_not_from_the_play_rows(engine: Engine) {
+    let shared = track("2024-04-01T10:00:00Z", 200_000, "Zed Overlap", "One");
+    let a_records = [
+        shared.clone(),
+        track("2024-04-02T10:00:00Z", 210_000, "Zed Overlap", "Two"),
+        track("2024-04-03T23:30:00Z", 90_000, "Other Artist", "Late"),
+    ];
+    let b_records = [
+        shared,
+        track("2024-05-05T10:00:00Z", 230_000, "Zed Overlap", "Four"),
+    ];
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("artifact@example.com").await;
+    let a = ready_upload(
+        &app,
+        &mut c,
+        "Streaming_History_Audio_2024.json",
+        &history(&a_records),
+    )
+    .await;
+    let b = ready_upload(
+        &app,
+        &mut c,
+        "Streaming_History_Audio_2024_1.json",
+        &history(&b_records),
+    )
+    .await;
+    let db = app.pipeline.db();
+    let user = storage::users::by_email(db, "artifact@example.com")
+        .await
+        .unwrap()
+        .expect("the account");
+    let stored = storage::plays::artifact_for_user(db, &user.id)
+        .await
+        .unwrap()
+        .expect("the worker wrote the artifact");
+    assert_eq!(
+        stored.streams, 4,
+        "the shared stream is in the artifact once"
+    );
+    assert_eq!(
+        stored.version, user.stats_version,
+        "stamped with the stats it goes with"
+    );
+    let artifact = schema::Artifact::decode(&stored.bytes).unwrap();
+    assert_eq!(artifact.uploads(), {
+        let mut ids = vec![a.as_str(), b.as_str()];
+        ids.sort();
+        ids
+    });
+
+    let all = shown(&get_json(&mut c, "/api/v1/dashboard").await);
+    let only_a = shown(&get_json(&mut c, &format!("/api/v1/dashboard?uploads={a}")).await);
+    assert_eq!(all["overview"]["total"]["streams"], 4);
+    assert_eq!(only_a["overview"]["total"]["streams"], 3);
+
+    // Rows gone, and the web tier's memory made stale: the dashboards must come from the
+    // artifact alone, with the same numbers.
+    app.pipeline.execute("DELETE FROM plays").await;
+    app.pipeline
+        .execute("UPDATE users SET stats_version = stats_version + 1")
+        .await;
+    assert_eq!(shown(&get_json(&mut c, "/api/v1/dashboard").await), all);
+    assert_eq!(
+        shown(&get_json(&mut c, &format!("/api/v1/dashboard?uploads={a}")).await),
+        only_a
+    );
+    let page = c.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Zed Overlap"),
+        "the top artist is on the page"
+    );
+}
+
+both_engines!(a_user_stored_before_artifacts_gets_one_from_the_sweeper_with_the_same_numbers);
+async fn a_user_stored_before_artifacts_gets_one_from_the_sweeper_with_the_same_numbers(
+    engine: Engine,
+) {
+    let records = [
+        track("2024-04-01T10:00:00Z", 200_000, "Zed Overlap", "One"),
+        track("2024-04-02T10:00:00Z", 210_000, "Zed Overlap", "Two"),
+        track("2024-04-03T10:00:00Z", 20_000, "Other Artist", "Short"),
+    ];
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("before@example.com").await;
+    ready_upload(
+        &app,
+        &mut c,
+        "Streaming_History_Audio_2024.json",
+        &history(&records),
+    )
+    .await;
+    let all = shown(&get_json(&mut c, "/api/v1/dashboard").await);
+
+    // As a database from before the migration: plays and stats, no artifact.
+    app.pipeline.execute("DELETE FROM artifacts").await;
+    app.pipeline
+        .execute("UPDATE users SET stats_version = stats_version + 1")
+        .await;
+    assert_eq!(
+        shown(&get_json(&mut c, "/api/v1/dashboard").await),
+        all,
+        "read from the rows until the artifact exists"
+    );
+    ingest_worker::lifecycle::sweep(app.state.deps())
+        .await
+        .unwrap();
+    let db = app.pipeline.db();
+    let user = storage::users::by_email(db, "before@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = storage::plays::artifact_for_user(db, &user.id)
+        .await
+        .unwrap()
+        .expect("the sweeper wrote the missing artifact");
+    assert_eq!(stored.streams, 3);
+    app.pipeline.execute("DELETE FROM plays").await;
+    app.pipeline
+        .execute("UPDATE users SET stats_version = stats_version + 1")
+        .await;
+    assert_eq!(shown(&get_json(&mut c, "/api/v1/dashboard").await), all);
+}

@@ -112,6 +112,16 @@ impl Prepared {
         }
     }
 
+    /// About how many bytes the selection holds: its plays, days and names, and an allowance
+    /// for the stats and views it keeps (stats are tables keyed by the names they count, so
+    /// twice the names; the views are rendered pages, a few MB in all).
+    pub fn bytes(&self) -> usize {
+        self.plays.capacity() * std::mem::size_of::<Play>()
+            + self.days.capacity() * 4
+            + 3 * self.strings.bytes()
+            + (4 << 20)
+    }
+
     /// The plays that ended on the local days of `range`.
     pub fn slice(&self, range: DayRange) -> &[Play] {
         let lo = range
@@ -185,8 +195,13 @@ impl Prepared {
 /// User id, selection, stats version, time zone, play threshold.
 type Key = (String, String, i64, String, i64);
 
-/// An entry: when it was last used, and the selection (built once, however many ask).
-type Entry = (u64, Arc<OnceCell<Arc<Prepared>>>);
+/// An entry: when it was last used, its size once built, and the selection (built once,
+/// however many ask).
+struct Entry {
+    used: u64,
+    bytes: usize,
+    cell: Arc<OnceCell<Arc<Prepared>>>,
+}
 
 /// The key of a user's selection in the state their data is in now.
 fn key(user: &User, upload_ids: &[String]) -> Key {
@@ -201,17 +216,54 @@ fn key(user: &User, upload_ids: &[String]) -> Key {
     )
 }
 
-/// Prepared selections in memory, least recently used dropped first.
-#[derive(Debug, Default)]
+/// Prepared selections in memory, bounded by their size in bytes (not by their number): the
+/// least recently used are dropped first when a new one would pass the budget. A selection
+/// larger than the whole budget is still served, and dropped as soon as another arrives.
+#[derive(Debug)]
 pub struct DashCache {
     entries: Mutex<HashMap<Key, Entry>>,
     clock: std::sync::atomic::AtomicU64,
+    budget: usize,
 }
 
-/// Selections kept in memory (each holds a selection's plays: a lifetime is tens of MB).
-const SELECTIONS_KEPT: usize = 8;
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("used", &self.used)
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+/// The cache's default budget: 512 MiB, about 25 lifetimes of 300,000 streams.
+pub const DEFAULT_BUDGET: usize = 512 << 20;
+
+impl Default for DashCache {
+    fn default() -> DashCache {
+        DashCache::new(DEFAULT_BUDGET)
+    }
+}
 
 impl DashCache {
+    /// A cache holding prepared selections up to `budget` bytes.
+    pub fn new(budget: usize) -> DashCache {
+        DashCache {
+            entries: Mutex::new(HashMap::new()),
+            clock: std::sync::atomic::AtomicU64::new(0),
+            budget,
+        }
+    }
+
+    /// Bytes held by the selections built so far.
+    pub fn bytes(&self) -> usize {
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .values()
+            .map(|e| e.bytes)
+            .sum()
+    }
+
     /// Starts preparing the selection in the background unless it is prepared or being
     /// prepared: called when an upload is seen ready, so that the dashboard the user opens
     /// next is already in memory.
@@ -230,6 +282,8 @@ impl DashCache {
 
     /// The prepared selection for `user` and `upload_ids` (sorted, the ones that count),
     /// building it when missing or stale; concurrent requests for the same one build it once.
+    /// The building runs on a task of its own, so a request that gives up (its deadline)
+    /// leaves it to finish for the next one.
     pub async fn get(
         &self,
         state: &AppState,
@@ -246,65 +300,115 @@ impl DashCache {
             let mut entries = self.entries.lock().expect("cache lock");
             // A newer version of the same user's data makes older entries useless.
             entries.retain(|k, _| k.0 != key.0 || k.2 >= key.2);
-            if !entries.contains_key(&key)
-                && entries.len() >= SELECTIONS_KEPT
-                && let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, (used, _))| *used)
-                    .map(|(k, _)| k.clone())
-            {
-                entries.remove(&oldest);
-            }
-            let entry = entries
-                .entry(key.clone())
-                .or_insert_with(|| (tick, Arc::new(OnceCell::new())));
-            entry.0 = tick;
-            entry.1.clone()
+            let entry = entries.entry(key.clone()).or_insert_with(|| Entry {
+                used: tick,
+                bytes: 0,
+                cell: Arc::new(OnceCell::new()),
+            });
+            entry.used = tick;
+            entry.cell.clone()
         };
-        let prepared = cell
-            .get_or_try_init(|| build(state, user, ids.clone()))
-            .await?;
-        Ok(prepared.clone())
+        if let Some(p) = cell.get() {
+            return Ok(p.clone());
+        }
+        let (task_state, task_user, task_cell) = (state.clone(), user.clone(), cell.clone());
+        let built = tokio::spawn(async move {
+            task_cell
+                .get_or_try_init(|| build(&task_state, &task_user, ids))
+                .await
+                .cloned()
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))??;
+        self.admit(&key, built.bytes());
+        Ok(built)
     }
+
+    /// Records the size of a built selection and drops the least recently used others until
+    /// the cache is within its budget.
+    fn admit(&self, key: &Key, bytes: usize) {
+        let mut entries = self.entries.lock().expect("cache lock");
+        match entries.get_mut(key) {
+            Some(e) => e.bytes = bytes,
+            None => return,
+        }
+        let mut total: usize = entries.values().map(|e| e.bytes).sum();
+        while total > self.budget {
+            let Some(oldest) = entries
+                .iter()
+                .filter(|(k, e)| *k != key && e.bytes > 0)
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            total -= entries.remove(&oldest).map_or(0, |e| e.bytes);
+        }
+    }
+}
+
+/// The settings a user's dashboards are computed under.
+fn settings_of(user: &User) -> Settings {
+    Settings {
+        tz: user.tz.parse().unwrap_or(schema::Tz::UTC),
+        min_play_ms: user.min_play_ms.max(0) as u64,
+        ..Settings::default()
+    }
+}
+
+/// The streams of a selection from the user's artifact (one read); from their stored plays
+/// when the worker has not written it yet (data stored before artifacts, until the sweeper's
+/// backfill reaches the user).
+async fn streams(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+) -> Result<(Vec<Play>, Strings, &'static str), AppError> {
+    let stored = storage::plays::artifact_for_user(state.db(), &user.id).await?;
+    if let Some(a) = stored.filter(|a| a.format == i16::from(schema::artifact::FORMAT)) {
+        let owner = user.id.clone();
+        return tokio::task::spawn_blocking(move || {
+            let artifact = schema::Artifact::decode(&a.bytes)
+                .map_err(|e| AppError::Internal(format!("user {owner}: {e}")))?;
+            let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let plays = artifact.select(&selection);
+            Ok((plays, artifact.strings, "artifact"))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("reading the artifact: {e}")))?;
+    }
+    let mut strings = Strings::default();
+    let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
+    let plays = tokio::task::spawn_blocking(move || {
+        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+        ingest_worker::regions::select_plays(
+            stored.iter().map(|s| (s.upload_id.as_str(), s.key, s.play)),
+            &selection,
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("selecting plays: {e}")))?;
+    Ok((plays, strings, "rows"))
 }
 
 async fn build(state: &AppState, user: &User, ids: Vec<String>) -> Result<Arc<Prepared>, AppError> {
     let started = std::time::Instant::now();
-    let mut strings = Strings::default();
-    let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
-    let settings = Settings {
-        tz: user.tz.parse().unwrap_or(schema::Tz::UTC),
-        min_play_ms: user.min_play_ms.max(0) as u64,
-        ..Settings::default()
-    };
-    let loaded = stored.len();
+    let settings = settings_of(user);
+    let (plays, strings, from) = streams(state, user, ids).await?;
     let load_ms = started.elapsed().as_millis() as u64;
     let prepared = tokio::task::spawn_blocking(move || {
-        let t = std::time::Instant::now();
-        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let plays = ingest_worker::regions::select_plays(
-            stored.iter().map(|s| (s.upload_id.as_str(), s.key, s.play)),
-            &selection,
-        );
-        let select_ms = t.elapsed().as_millis() as u64;
         let p = Prepared::new(plays, strings, settings);
-        let days_ms = t.elapsed().as_millis() as u64 - select_ms;
         // The all-time view of everything is the first one asked for: build it now.
         p.stats(Content::All, (None, None));
-        tracing::debug!(
-            select_ms,
-            days_ms,
-            stats_ms = t.elapsed().as_millis() as u64 - select_ms - days_ms,
-            "dashboard preparation phases"
-        );
         p
     })
     .await
     .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
     tracing::info!(
         user = %user.id,
-        loaded,
+        from,
         plays = prepared.plays.len(),
+        bytes = prepared.bytes(),
         load_ms,
         ms = started.elapsed().as_millis() as u64,
         "dashboard prepared"
@@ -451,6 +555,57 @@ mod tests {
         assert_eq!(custom.days(span), (Some(day("2020-02-01")), None));
         assert!(RangeChoice::parse(Some("fortnight"), None, None).is_err());
         assert!(RangeChoice::parse(None, Some("2020-02-02"), Some("2020-02-01")).is_err());
+    }
+
+    /// A cache holding entries of the given sizes, used in this order (oldest first).
+    fn cache_of(budget: usize, sizes: &[usize]) -> (DashCache, Vec<Key>) {
+        let cache = DashCache::new(budget);
+        let mut keys = Vec::new();
+        for (i, &bytes) in sizes.iter().enumerate() {
+            let key: Key = (format!("user{i}"), String::new(), 1, "UTC".into(), 0);
+            cache.entries.lock().unwrap().insert(
+                key.clone(),
+                Entry {
+                    used: i as u64,
+                    bytes,
+                    cell: Arc::new(OnceCell::new()),
+                },
+            );
+            keys.push(key);
+        }
+        (cache, keys)
+    }
+
+    #[test]
+    fn the_cache_drops_the_least_recently_used_selections_until_it_fits_its_budget() {
+        let (cache, keys) = cache_of(100, &[40, 30, 20, 0]);
+        // The fourth selection is built: 90 + 50 > 100, so the oldest (40) goes, only it.
+        cache.admit(&keys[3], 50);
+        let left: Vec<String> = {
+            let entries = cache.entries.lock().unwrap();
+            let mut v: Vec<String> = entries.keys().map(|k| k.0.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(left, vec!["user1", "user2", "user3"]);
+        assert_eq!(cache.bytes(), 100);
+        // Many small users fit where one large one was: the budget is bytes, not a count.
+        let (cache, keys) = cache_of(100, &[5; 19]);
+        cache.admit(&keys[18], 5);
+        assert_eq!(cache.entries.lock().unwrap().len(), 19);
+    }
+
+    #[test]
+    fn a_selection_larger_than_the_budget_is_served_and_leaves_alone_what_is_being_built() {
+        let (cache, keys) = cache_of(100, &[60, 0, 0]);
+        cache.admit(&keys[2], 500);
+        let entries = cache.entries.lock().unwrap();
+        assert!(entries.contains_key(&keys[2]), "the one just built stays");
+        assert!(
+            entries.contains_key(&keys[1]),
+            "one still being built is not dropped"
+        );
+        assert!(!entries.contains_key(&keys[0]));
     }
 
     #[test]

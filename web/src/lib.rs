@@ -67,6 +67,8 @@ pub struct Config {
     pub upload_origin: Option<String>,
     /// Accounts held by an external identity provider (Cognito) instead of local passwords.
     pub idp: Option<std::sync::Arc<dyn idp::IdentityProvider>>,
+    /// Bytes of prepared dashboards kept in memory, shared by all users.
+    pub dash_cache_bytes: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -86,6 +88,7 @@ impl std::fmt::Debug for Config {
             .field("static_dir", &self.static_dir)
             .field("upload_origin", &self.upload_origin)
             .field("idp", &self.idp)
+            .field("dash_cache_bytes", &self.dash_cache_bytes)
             .finish()
     }
 }
@@ -108,6 +111,7 @@ impl Config {
             static_dir: None,
             upload_origin: None,
             idp: None,
+            dash_cache_bytes: dash::DEFAULT_BUDGET,
         }
     }
 }
@@ -135,6 +139,7 @@ impl AppState {
     pub fn new(deps: Deps, config: Config, pool: PoolStatus) -> AppState {
         let limiter = auth::RateLimiter::new(config.sign_in_limits);
         let csp = security::csp(config.upload_origin.as_deref());
+        let dash = dash::DashCache::new(config.dash_cache_bytes);
         AppState {
             inner: Arc::new(Inner {
                 csp,
@@ -143,7 +148,7 @@ impl AppState {
                 pool,
                 limiter,
                 metrics: metrics::Metrics::default(),
-                dash: dash::DashCache::default(),
+                dash,
             }),
         }
     }
