@@ -274,7 +274,7 @@ async fn backfill_artifacts(deps: &Deps) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?
         {
-            crate::process::restat_user(deps, &user)
+            crate::process::rebuild_artifact(deps, &user)
                 .await
                 .map_err(|e| e.to_string())?;
             info!(user = %id, "play artifact written");

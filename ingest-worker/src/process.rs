@@ -1,8 +1,8 @@
 //! One message, from receive to acknowledge.
 //!
-//! **Idempotency.** Processing an upload replaces everything earlier for it (its plays, and its
-//! owner's region stats, rebuilt from all of the owner's uploads) in one transaction,
-//! and the message is deleted only after that commit. So an event delivered twice, or
+//! **Idempotency.** Processing an upload replaces everything earlier for it (its streams in its
+//! owner's artifact, rebuilt from all of the owner's uploads) in one transaction, and the
+//! message is deleted only after that commit. So an event delivered twice, or
 //! redelivered after a worker died mid-ingest, leaves exactly one copy of each play and the
 //! same stats as a single clean run.
 
@@ -301,65 +301,30 @@ async fn commit(
         digests,
     } = parsed;
     let started = std::time::Instant::now();
-    // The upload's stats (for its summary, and when it is its owner's only upload, the usual
-    // first upload, its one region, serialised here too) are built on another thread while
-    // its plays are written. Should another upload appear meanwhile, the rebuild below
-    // notices and builds the regions from the plays instead.
-    let solo = uploads::list_for_owner(&deps.db, &upload.owner_id)
-        .await?
-        .iter()
-        .all(|u| {
-            u.id == upload.id
-                || matches!(u.state, uploads::State::Failed | uploads::State::Deleting)
-        });
+    // The upload's summary is built on another thread while its owner's artifact is rebuilt
+    // (on a copy of its names, to which the other uploads' names are added).
     let lib = std::sync::Arc::new(lib);
-    let own = {
-        let (lib, id) = (lib.clone(), upload.id.clone());
+    let summary = {
+        let lib = lib.clone();
         tokio::task::spawn_blocking(move || {
             let stats = Stats::build(&lib.plays, settings);
-            let summary = serde_json::to_string(&Summary::new(&lib, &report, &stats));
-            let region = solo.then(|| crate::regions::region(id, &stats, &lib.strings));
-            (stats, summary, region)
+            serde_json::to_string(&Summary::new(&lib, &report, &stats))
         })
     };
+    let mut strings = lib.strings.clone();
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &upload.owner_id).await?;
-    plays::replace_for_upload(
-        &mut tx,
-        &upload.id,
-        &upload.owner_id,
-        &lib.plays,
-        &digests,
-        &lib.strings,
-    )
-    .await?;
-    let plays_ms = started.elapsed().as_millis() as u64;
-    let (stats, summary, own_region) = own
-        .await
-        .map_err(|e| Failure::Unexpected(format!("building stats: {e}")))?;
-    let summary = summary.map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
-    let mut lib = std::sync::Arc::try_unwrap(lib)
-        .map_err(|_| Failure::Unexpected("the plays are still shared".into()))?;
     let current = Some((upload.id.as_str(), lib.plays.as_slice(), digests.as_slice()));
-    rebuild_stats(
-        &mut tx,
-        &upload.owner_id,
-        &upload.id,
-        current,
-        Own {
-            stats: Some(&stats),
-            region: own_region,
-        },
-        &mut lib.strings,
-        settings,
-    )
-    .await?;
-    let stats_ms = started.elapsed().as_millis() as u64 - plays_ms;
+    rebuild(&mut tx, &upload.owner_id, &upload.id, current, &mut strings).await?;
+    let artifact_ms = started.elapsed().as_millis() as u64;
+    let summary = summary
+        .await
+        .map_err(|e| Failure::Unexpected(format!("building the summary: {e}")))?
+        .map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
     if uploads::mark_ready(&mut tx, &upload.id, &summary, PARSER_VERSION).await? {
         tx.commit().await?;
         info!(
-            plays_ms,
-            stats_ms,
+            artifact_ms,
             commit_ms = started.elapsed().as_millis() as u64,
             "committed"
         );
@@ -381,115 +346,63 @@ async fn fail(deps: &Deps, upload: &Upload, why: &str) -> Result<bool, Failure> 
     Ok(changed)
 }
 
-/// Deletes an upload's plays inside `tx` and, when it had any, rebuilds its owner's stats
-/// without them (the owner's row locked for the transaction).
+/// Takes an upload's streams out of its owner's artifact inside `tx` (the owner's row locked
+/// for the transaction).
 pub(crate) async fn drop_plays(
-    deps: &Deps,
+    _deps: &Deps,
     tx: &mut storage::Tx,
     upload: &Upload,
 ) -> Result<(), storage::db::SqlxError> {
     plays::lock_user(tx, &upload.owner_id).await?;
-    if plays::delete_for_upload(tx, &upload.id).await? > 0
-        && let Some(user) = users::by_id(&deps.db, &upload.owner_id).await?
-    {
-        let mut strings = schema::Strings::default();
-        rebuild_stats(
-            tx,
-            &upload.owner_id,
-            &upload.id,
-            None,
-            Own::default(),
-            &mut strings,
-            settings_of(&user),
-        )
-        .await?;
-    }
-    Ok(())
+    let mut strings = schema::Strings::default();
+    rebuild(tx, &upload.owner_id, &upload.id, None, &mut strings).await
 }
 
-/// Rebuilds a user's stats from their stored plays under their current settings (time zone,
-/// play threshold), without fetching or parsing any file: what a settings change runs.
-pub async fn restat_user(deps: &Deps, user: &users::User) -> Result<(), storage::db::SqlxError> {
+/// Writes a user's artifact again from what they have stored, without fetching or parsing any
+/// file: what the sweeper runs for a user stored before artifacts (from their play rows).
+pub async fn rebuild_artifact(
+    deps: &Deps,
+    user: &users::User,
+) -> Result<(), storage::db::SqlxError> {
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &user.id).await?;
     let mut strings = schema::Strings::default();
-    rebuild_stats(
-        &mut tx,
-        &user.id,
-        "",
-        None,
-        Own::default(),
-        &mut strings,
-        settings_of(user),
-    )
-    .await?;
+    rebuild(&mut tx, &user.id, "", None, &mut strings).await?;
     tx.commit().await
 }
 
 /// An upload's plays held in memory: its id, its plays and their stream digests.
 pub(crate) type Current<'a> = (&'a str, &'a [schema::Play], &'a [[u8; 16]]);
 
-/// What is already known of the current upload's own stats: built by its parse, or already
-/// serialised as its one region (when it was expected to be its owner's only upload).
-#[derive(Debug, Default)]
-pub(crate) struct Own<'a> {
-    stats: Option<&'a Stats>,
-    region: Option<storage::plays::RegionStats>,
-}
-
-/// Rewrites a user's region stats from the plays of their uploads (all but those being deleted
-/// and `except`; failed uploads keep no plays), plus `current` (an upload being committed in
-/// this transaction, given from memory, with what is known of its own stats).
-pub(crate) async fn rebuild_stats(
+/// Rewrites a user's artifact from the streams of their uploads (all but those being deleted
+/// or failed, and `except`), plus `current` (an upload being committed in this transaction,
+/// given from memory), and bumps their `stats_version`. The other uploads' streams come from
+/// the user's artifact, or, for a user stored before artifacts, from their play rows, which
+/// go (with their region stats) once the artifact holds them.
+pub(crate) async fn rebuild(
     tx: &mut storage::Tx,
     owner_id: &str,
     except: &str,
     current: Option<Current<'_>>,
-    own: Own<'_>,
     strings: &mut schema::Strings,
-    settings: Settings,
 ) -> Result<(), storage::db::SqlxError> {
     let started = std::time::Instant::now();
-    let others = plays::load_for_user(tx, owner_id, except, strings).await?;
+    let others = stored_streams(tx, owner_id, except, strings).await?;
     let load_ms = started.elapsed().as_millis() as u64;
     let mine = current
         .into_iter()
         .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
     let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
-    // Every stream once with its region: the artifact the dashboards read, and (unless the
-    // parse already built them) the region stats.
-    let streams = crate::regions::streams_by_region(members);
-    let regions = match (current, own) {
-        // The owner's only upload: one region, whose stats the parse already built.
-        (
-            Some(_),
-            Own {
-                region: Some(r), ..
-            },
-        ) if others.is_empty() => vec![r],
-        (
-            Some((id, _, _)),
-            Own {
-                stats: Some(stats), ..
-            },
-        ) if others.is_empty() => {
-            vec![crate::regions::region(id.to_string(), stats, strings)]
-        }
-        _ => crate::regions::stats_of_regions(&streams, strings, settings),
-    };
-    let regions_ms = started.elapsed().as_millis() as u64 - load_ms;
-    let artifact = schema::Artifact::build(streams, strings);
+    let artifact = schema::Artifact::build(crate::regions::streams_by_region(members), strings);
     let bytes = artifact.encode();
     tracing::debug!(
         others = others.len(),
         load_ms,
-        regions_ms,
-        artifact_ms = started.elapsed().as_millis() as u64 - load_ms - regions_ms,
-        artifact_bytes = bytes.len(),
-        doc_bytes = regions.iter().map(|r| r.doc.len()).sum::<usize>(),
-        "region stats and artifact rebuilt"
+        build_ms = started.elapsed().as_millis() as u64 - load_ms,
+        streams = artifact.plays.len(),
+        bytes = bytes.len(),
+        "artifact rebuilt"
     );
-    plays::replace_stats(tx, owner_id, &regions).await?;
     plays::replace_artifact(
         tx,
         owner_id,
@@ -497,7 +410,39 @@ pub(crate) async fn rebuild_stats(
         artifact.plays.len(),
         &bytes,
     )
-    .await
+    .await?;
+    plays::delete_rows_for_user(tx, owner_id).await?;
+    Ok(())
+}
+
+/// The streams a user's uploads hold now, but for `except` and uploads being deleted or
+/// failed, as `(upload, digest, play)` with names on `strings`: one per upload holding a
+/// stream. Read from the user's artifact; from their play rows when they have none yet.
+async fn stored_streams(
+    tx: &mut storage::Tx,
+    owner_id: &str,
+    except: &str,
+    strings: &mut schema::Strings,
+) -> Result<Vec<plays::StoredPlay>, storage::db::SqlxError> {
+    let stored = plays::artifact_in_tx(tx, owner_id)
+        .await?
+        .filter(|a| a.format == i16::from(schema::artifact::FORMAT));
+    let Some(stored) = stored else {
+        return plays::load_for_user(tx, owner_id, except, strings).await;
+    };
+    let artifact = schema::Artifact::decode(&stored.bytes)
+        .map_err(|e| storage::db::SqlxError::Decode(Box::new(e)))?;
+    let mut gone = plays::gone_uploads(tx, owner_id).await?;
+    gone.push(except.to_string());
+    Ok(artifact
+        .members(&gone, strings)
+        .into_iter()
+        .map(|(upload_id, key, play)| plays::StoredPlay {
+            upload_id,
+            key,
+            play,
+        })
+        .collect())
 }
 
 /// The dashboard settings of a user.

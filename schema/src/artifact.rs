@@ -108,6 +108,58 @@ impl Artifact {
             .collect()
     }
 
+    /// Every stream once per upload that holds it, but for the uploads in `excluded`, as
+    /// `(upload, stream digest, play)` with names on `strings`: what the worker rebuilds a
+    /// user's regions from when one of their uploads changes.
+    pub fn members(
+        &self,
+        excluded: &[String],
+        strings: &mut Strings,
+    ) -> Vec<(String, [u8; 16], Play)> {
+        let holders: Vec<Vec<&str>> = self
+            .regions
+            .iter()
+            .map(|r| {
+                r.split('|')
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|u| !u.is_empty() && !excluded.iter().any(|e| e == u))
+                    .collect()
+            })
+            .collect();
+        let mut remap: Vec<Sym> = vec![Sym::NONE; self.strings.len() + 1];
+        let mut out = Vec::with_capacity(self.plays.len());
+        for (play, &region) in self.plays.iter().zip(&self.regions_of) {
+            let uploads = &holders[region as usize];
+            if uploads.is_empty() {
+                continue;
+            }
+            let mut p = *play;
+            for sym in [
+                &mut p.title,
+                &mut p.creator,
+                &mut p.collection,
+                &mut p.uri,
+                &mut p.reason_start,
+                &mut p.reason_end,
+            ] {
+                if sym.is_some() {
+                    let mapped = &mut remap[sym.0 as usize];
+                    if !mapped.is_some() {
+                        *mapped = strings.intern(self.strings.get(*sym));
+                    }
+                    *sym = *mapped;
+                }
+            }
+            let digest = crate::dedupe::stream_digest(&p, strings);
+            for u in uploads {
+                out.push((u.to_string(), digest, p));
+            }
+        }
+        out
+    }
+
     /// The uploads the artifact's streams come from, sorted.
     pub fn uploads(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self
@@ -495,6 +547,38 @@ mod tests {
         );
         assert_eq!(ends(&["u3"]), Vec::<i64>::new());
         assert_eq!(a.uploads(), vec!["u1", "u2"]);
+    }
+
+    #[test]
+    fn members_list_each_stream_under_every_upload_that_holds_it_but_the_excluded() {
+        let (streams, strings) = sample();
+        let a = Artifact::build(streams, &strings);
+        let mut other = Strings::default();
+        other.intern("a name the worker had already");
+        let all = a.members(&[], &mut other);
+        let uploads: Vec<(&str, i64)> =
+            all.iter().map(|(u, _, p)| (u.as_str(), p.end_ms)).collect();
+        assert_eq!(
+            uploads,
+            vec![
+                ("u2", -5),
+                ("u1", 1_600_000_000_000),
+                ("u2", 1_600_000_000_000),
+                ("u1", 1_700_000_000_000)
+            ]
+        );
+        let (_, digest, song) = &all[3];
+        assert_eq!(other.get(song.title), "Song");
+        assert_eq!(other.get(song.reason_end), "trackdone");
+        assert_eq!(*digest, crate::dedupe::stream_digest(song, &other));
+        let without_u1 = a.members(&["u1".to_string()], &mut other);
+        assert_eq!(
+            without_u1
+                .iter()
+                .map(|(u, _, p)| (u.as_str(), p.end_ms))
+                .collect::<Vec<_>>(),
+            vec![("u2", -5), ("u2", 1_600_000_000_000)]
+        );
     }
 
     #[test]

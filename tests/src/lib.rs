@@ -263,33 +263,163 @@ impl Pipeline {
         .await;
     }
 
-    /// Plays stored for an upload.
-    pub async fn play_count(&self, upload_id: &str) -> i64 {
-        storage::plays::count_for_upload(self.db(), upload_id)
+    /// The streams an upload holds, as its owner's artifact records them: `(digest, play)`
+    /// with names on the returned table. Nothing for an upload that is gone.
+    pub async fn upload_streams(
+        &self,
+        upload_id: &str,
+    ) -> (Vec<([u8; 16], schema::Play)>, schema::Strings) {
+        let mut strings = schema::Strings::default();
+        let Some(upload) = self.upload(upload_id).await else {
+            return (Vec::new(), strings);
+        };
+        let Some(stored) = storage::plays::artifact_for_user(self.db(), &upload.owner_id)
             .await
-            .expect("count plays")
+            .expect("read the artifact")
+        else {
+            return (Vec::new(), strings);
+        };
+        let artifact = schema::Artifact::decode(&stored.bytes).expect("a readable artifact");
+        let streams = artifact
+            .members(&[], &mut strings)
+            .into_iter()
+            .filter(|(u, _, _)| u == upload_id)
+            .map(|(_, key, play)| (key, play))
+            .collect();
+        (streams, strings)
+    }
+
+    /// Streams stored for an upload.
+    pub async fn play_count(&self, upload_id: &str) -> i64 {
+        self.upload_streams(upload_id).await.0.len() as i64
     }
 
     /// Stream digests of an upload's plays, sorted: the identity of every play it holds.
     pub async fn stream_keys(&self, upload_id: &str) -> Vec<Vec<u8>> {
-        on_pool!(self.db(), p => sqlx::query_scalar(
-            "SELECT stream_key FROM plays WHERE upload_id = $1 ORDER BY stream_key",
-        )
-        .bind(upload_id)
-        .fetch_all(p)
-        .await)
-        .expect("stream keys")
+        let mut keys: Vec<Vec<u8>> = self
+            .upload_streams(upload_id)
+            .await
+            .0
+            .iter()
+            .map(|(k, _)| k.to_vec())
+            .collect();
+        keys.sort();
+        keys
     }
 
-    /// A user's stored stats, with each region's upload ids replaced by the labels given
-    /// (so that runs in different databases compare), sorted by region.
-    pub async fn stats(&self, user_id: &str, labels: &[(&str, &str)]) -> Vec<RegionSnapshot> {
-        let regions = storage::plays::stats_for_user(self.db(), user_id)
+    /// Rewrites a user's artifact through `edit` (to stage what an older version or a fault
+    /// left).
+    pub async fn rewrite_artifact(&self, user_id: &str, edit: impl FnOnce(&mut schema::Artifact)) {
+        let stored = storage::plays::artifact_for_user(self.db(), user_id)
             .await
-            .expect("stats");
-        let mut out: Vec<RegionSnapshot> = regions
+            .expect("read the artifact")
+            .expect("the user has an artifact");
+        let mut artifact = schema::Artifact::decode(&stored.bytes).expect("a readable artifact");
+        edit(&mut artifact);
+        let bytes = artifact.encode();
+        on_pool!(self.db(), p => sqlx::query("UPDATE artifacts SET bytes = $1, streams = $2 WHERE user_id = $3")
+            .bind(&bytes)
+            .bind(artifact.plays.len() as i64)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|_| ()))
+        .expect("rewrite the artifact");
+    }
+
+    /// Turns a user's artifact back into the play rows versions before it kept (one per
+    /// upload holding a stream), and deletes the artifact: a database as it was before the
+    /// artifact's migration.
+    pub async fn as_play_rows(&self, user_id: &str) {
+        let stored = storage::plays::artifact_for_user(self.db(), user_id)
+            .await
+            .expect("read the artifact")
+            .expect("the user has an artifact");
+        let artifact = schema::Artifact::decode(&stored.bytes).expect("a readable artifact");
+        let mut strings = schema::Strings::default();
+        let members = artifact.members(&[], &mut strings);
+        let text = |sym: schema::Sym| strings.opt(sym).map(str::to_string);
+        for (upload, key, p) in &members {
+            let platform = schema::Platform::ALL
+                .iter()
+                .position(|x| *x == p.platform)
+                .unwrap_or(schema::Platform::ALL.len() - 1) as i16;
+            let kind: i16 = match p.kind {
+                schema::Kind::Track => 0,
+                schema::Kind::Episode => 1,
+                schema::Kind::Audiobook => 2,
+                schema::Kind::Unknown => 3,
+            };
+            on_pool!(self.db(), db => sqlx::query(
+                "INSERT INTO plays (upload_id, user_id, stream_key, end_ms, ms_played, kind, source, title, creator, \
+                 collection, uri, reason_start, reason_end, shuffle, skipped, offline, incognito, platform, country) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            )
+            .bind(upload)
+            .bind(user_id)
+            .bind(key.to_vec())
+            .bind(p.end_ms)
+            .bind(p.ms_played as i64)
+            .bind(kind)
+            .bind(i16::from(p.source == schema::Source::Account))
+            .bind(text(p.title))
+            .bind(text(p.creator))
+            .bind(text(p.collection))
+            .bind(text(p.uri))
+            .bind(text(p.reason_start))
+            .bind(text(p.reason_end))
+            .bind(p.shuffle)
+            .bind(p.skipped)
+            .bind(p.offline)
+            .bind(p.incognito)
+            .bind(platform)
+            .bind(p.country.as_str())
+            .execute(db)
+            .await
+            .map(|_| ()))
+            .expect("insert a play row");
+        }
+        self.execute(&format!(
+            "DELETE FROM artifacts WHERE user_id = '{user_id}'"
+        ))
+        .await;
+    }
+
+    /// A user's artifact and the settings their dashboards use.
+    async fn artifact_of(&self, user_id: &str) -> Option<(schema::Artifact, schema::Settings)> {
+        let user = storage::users::by_id(self.db(), user_id)
+            .await
+            .expect("read the user")?;
+        let stored = storage::plays::artifact_for_user(self.db(), user_id)
+            .await
+            .expect("read the artifact")?;
+        let settings = schema::Settings {
+            tz: user.tz.parse().unwrap_or(schema::Tz::UTC),
+            min_play_ms: user.min_play_ms.max(0) as u64,
+            ..schema::Settings::default()
+        };
+        Some((
+            schema::Artifact::decode(&stored.bytes).expect("a readable artifact"),
+            settings,
+        ))
+    }
+
+    /// A user's stats per region (the streams of each region of their artifact), with each
+    /// region's upload ids replaced by the labels given (so that runs in different databases
+    /// compare), sorted by region.
+    pub async fn stats(&self, user_id: &str, labels: &[(&str, &str)]) -> Vec<RegionSnapshot> {
+        let Some((artifact, settings)) = self.artifact_of(user_id).await else {
+            return Vec::new();
+        };
+        let mut by_region: std::collections::BTreeMap<u32, Vec<schema::Play>> =
+            std::collections::BTreeMap::new();
+        for (p, r) in artifact.plays.iter().zip(&artifact.regions_of) {
+            by_region.entry(*r).or_default().push(*p);
+        }
+        let mut out: Vec<RegionSnapshot> = by_region
             .into_iter()
-            .map(|r| {
+            .map(|(r, plays)| {
+                let stats = schema::Stats::build(&plays, settings);
                 // `members` or `members|shadows`, each a comma-joined id list.
                 let label = |id: &str| {
                     labels
@@ -297,8 +427,7 @@ impl Pipeline {
                         .find(|(i, _)| *i == id)
                         .map_or_else(|| format!("unlabelled upload {id}"), |(_, l)| l.to_string())
                 };
-                let names: Vec<String> = r
-                    .region
+                let names: Vec<String> = artifact.regions[r as usize]
                     .split('|')
                     .map(|part| {
                         let mut ids: Vec<String> = part.split(',').map(label).collect();
@@ -308,9 +437,11 @@ impl Pipeline {
                     .collect();
                 RegionSnapshot {
                     region: names.join("|"),
-                    streams: r.streams,
-                    ms_played: r.ms_played,
-                    doc: normalise_doc(&r.doc),
+                    streams: stats.total.streams as i64,
+                    ms_played: stats.total.ms as i64,
+                    doc: normalise_doc(
+                        &serde_json::to_string(&stats.to_doc(&artifact.strings)).expect("doc"),
+                    ),
                 }
             })
             .collect();
@@ -318,21 +449,19 @@ impl Pipeline {
         out
     }
 
-    /// The user's stats over a selection of uploads, merged the way dashboards merge them,
-    /// as a normalised document (`Value::Null` when nothing meets the selection).
+    /// The user's stats over a selection of uploads, as the dashboards count them (each
+    /// stream once, shadowed account data left out), as a normalised document
+    /// (`Value::Null` when nothing meets the selection).
     pub async fn merged(&self, user_id: &str, selection: &[&str]) -> Value {
-        let regions = storage::plays::stats_for_user(self.db(), user_id)
-            .await
-            .expect("stats");
-        let mut strings = schema::Strings::default();
-        match ingest_worker::regions::merge_selection(&regions, selection, &mut strings)
-            .expect("stored stats load")
-        {
-            Some(stats) => {
-                normalise_doc(&serde_json::to_string(&stats.to_doc(&strings)).expect("doc"))
-            }
-            None => Value::Null,
+        let Some((artifact, settings)) = self.artifact_of(user_id).await else {
+            return Value::Null;
+        };
+        let plays = artifact.select(selection);
+        if plays.is_empty() {
+            return Value::Null;
         }
+        let stats = schema::Stats::build(&plays, settings);
+        normalise_doc(&serde_json::to_string(&stats.to_doc(&artifact.strings)).expect("doc"))
     }
 
     /// Runs a statement straight on the database (to stage a state the code under test must

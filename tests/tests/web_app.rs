@@ -313,7 +313,7 @@ async fn deleting_an_account_removes_everything_of_it_and_nothing_of_anyone_else
     assert!(
         count(
             &app,
-            "SELECT COUNT(*) FROM stats WHERE user_id = $1",
+            "SELECT COUNT(*) FROM artifacts WHERE user_id = $1",
             &ana_id
         )
         .await
@@ -351,6 +351,10 @@ async fn deleting_an_account_removes_everything_of_it_and_nothing_of_anyone_else
             "SELECT COUNT(*) FROM uploads WHERE owner_id = $1",
         ),
         ("plays", "SELECT COUNT(*) FROM plays WHERE user_id = $1"),
+        (
+            "artifact",
+            "SELECT COUNT(*) FROM artifacts WHERE user_id = $1",
+        ),
         ("stats", "SELECT COUNT(*) FROM stats WHERE user_id = $1"),
         (
             "sessions",
@@ -943,7 +947,7 @@ async fn the_export_holds_each_stored_stream_once_in_time_order() {
     let me = user_id(&app, "export@example.com").await;
     let unique = count(
         &app,
-        "SELECT COUNT(DISTINCT stream_key) FROM plays WHERE user_id = $1",
+        "SELECT streams FROM artifacts WHERE user_id = $1",
         &me,
     )
     .await;

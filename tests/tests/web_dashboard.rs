@@ -1775,8 +1775,8 @@ fn shown(v: &Value) -> Value {
     })
 }
 
-both_engines!(the_dashboards_are_read_from_the_workers_artifact_not_from_the_play_rows);
-async fn the_dashboards_are_read_from_the_workers_artifact_not_from_the_play_rows(engine: Engine) {
+both_engines!(every_stream_is_stored_once_in_the_artifact_and_the_dashboards_read_it);
+async fn every_stream_is_stored_once_in_the_artifact_and_the_dashboards_read_it(engine: Engine) {
     let shared = track("2024-04-01T10:00:00Z", 200_000, "Zed Overlap", "One");
     let a_records = [
         shared.clone(),
@@ -1821,41 +1821,58 @@ async fn the_dashboards_are_read_from_the_workers_artifact_not_from_the_play_row
         stored.version, user.stats_version,
         "stamped with the stats it goes with"
     );
+    assert_eq!(
+        app.pipeline.execute("DELETE FROM plays").await,
+        0,
+        "no play is stored as a row"
+    );
     let artifact = schema::Artifact::decode(&stored.bytes).unwrap();
     assert_eq!(artifact.uploads(), {
         let mut ids = vec![a.as_str(), b.as_str()];
         ids.sort();
         ids
     });
+    assert_eq!(
+        (
+            app.pipeline.play_count(&a).await,
+            app.pipeline.play_count(&b).await
+        ),
+        (3, 2)
+    );
 
     let all = shown(&get_json(&mut c, "/api/v1/dashboard").await);
     let only_a = shown(&get_json(&mut c, &format!("/api/v1/dashboard?uploads={a}")).await);
     assert_eq!(all["overview"]["total"]["streams"], 4);
+    assert_eq!(
+        all["overview"]["total"]["ms_played"],
+        200_000 + 210_000 + 90_000 + 230_000
+    );
     assert_eq!(only_a["overview"]["total"]["streams"], 3);
 
-    // Rows gone, and the web tier's memory made stale: the dashboards must come from the
-    // artifact alone, with the same numbers.
-    app.pipeline.execute("DELETE FROM plays").await;
+    // A web instance that never saw the user (its memory made stale) reads the same.
     app.pipeline
         .execute("UPDATE users SET stats_version = stats_version + 1")
         .await;
     assert_eq!(shown(&get_json(&mut c, "/api/v1/dashboard").await), all);
-    assert_eq!(
-        shown(&get_json(&mut c, &format!("/api/v1/dashboard?uploads={a}")).await),
-        only_a
-    );
     let page = c.get("/dashboard").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
         page.body.contains("Zed Overlap"),
         "the top artist is on the page"
     );
+
+    // Deleting B takes its own stream and leaves the shared one to A.
+    let r = c.act(Method::DELETE, &format!("/api/v1/uploads/{b}")).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.work().await;
+    let left = get_json(&mut c, "/api/v1/dashboard").await;
+    assert_eq!(left["overview"]["total"]["streams"], 3);
+    assert_eq!(shown(&left), only_a);
+    assert_eq!(app.pipeline.play_count(&b).await, 0);
 }
 
-both_engines!(a_user_stored_before_artifacts_gets_one_from_the_sweeper_with_the_same_numbers);
-async fn a_user_stored_before_artifacts_gets_one_from_the_sweeper_with_the_same_numbers(
-    engine: Engine,
-) {
+both_engines!(play_rows_stored_before_artifacts_are_carried_over_with_the_same_numbers);
+async fn play_rows_stored_before_artifacts_are_carried_over_with_the_same_numbers(engine: Engine) {
     let records = [
         track("2024-04-01T10:00:00Z", 200_000, "Zed Overlap", "One"),
         track("2024-04-02T10:00:00Z", 210_000, "Zed Overlap", "Two"),
@@ -1864,7 +1881,7 @@ async fn a_user_stored_before_artifacts_gets_one_from_the_sweeper_with_the_same_
     let app = WebApp::new(engine).await;
     let mut c = app.client();
     c.sign_up("before@example.com").await;
-    ready_upload(
+    let id = ready_upload(
         &app,
         &mut c,
         "Streaming_History_Audio_2024.json",
@@ -1872,9 +1889,15 @@ async fn a_user_stored_before_artifacts_gets_one_from_the_sweeper_with_the_same_
     )
     .await;
     let all = shown(&get_json(&mut c, "/api/v1/dashboard").await);
+    let csv = c.get("/api/v1/export?format=csv").await;
+    let db = app.pipeline.db();
+    let user = storage::users::by_email(db, "before@example.com")
+        .await
+        .unwrap()
+        .unwrap();
 
-    // As a database from before the migration: plays and stats, no artifact.
-    app.pipeline.execute("DELETE FROM artifacts").await;
+    // As a database from before the migration: a row per play, no artifact.
+    app.pipeline.as_play_rows(&user.id).await;
     app.pipeline
         .execute("UPDATE users SET stats_version = stats_version + 1")
         .await;
@@ -1883,22 +1906,25 @@ async fn a_user_stored_before_artifacts_gets_one_from_the_sweeper_with_the_same_
         all,
         "read from the rows until the artifact exists"
     );
+    assert_eq!(
+        c.get("/api/v1/export?format=csv").await.body,
+        csv.body,
+        "the export too"
+    );
     ingest_worker::lifecycle::sweep(app.state.deps())
         .await
-        .unwrap();
-    let db = app.pipeline.db();
-    let user = storage::users::by_email(db, "before@example.com")
-        .await
-        .unwrap()
         .unwrap();
     let stored = storage::plays::artifact_for_user(db, &user.id)
         .await
         .unwrap()
         .expect("the sweeper wrote the missing artifact");
     assert_eq!(stored.streams, 3);
-    app.pipeline.execute("DELETE FROM plays").await;
-    app.pipeline
-        .execute("UPDATE users SET stats_version = stats_version + 1")
-        .await;
+    assert_eq!(
+        app.pipeline.execute("DELETE FROM plays").await,
+        0,
+        "the rows were carried over"
+    );
+    assert_eq!(app.pipeline.play_count(&id).await, 3);
     assert_eq!(shown(&get_json(&mut c, "/api/v1/dashboard").await), all);
+    assert_eq!(c.get("/api/v1/export?format=csv").await.body, csv.body);
 }

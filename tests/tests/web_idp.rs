@@ -869,6 +869,10 @@ async fn deleting_the_account_deletes_the_provider_user_and_every_row(engine: En
             "SELECT COUNT(*) FROM plays WHERE upload_id = $1",
             id.as_str(),
         ),
+        (
+            "SELECT COUNT(*) FROM artifacts WHERE user_id = $1",
+            user.id.as_str(),
+        ),
     ] {
         assert_eq!(count(&app, sql, arg).await, 0, "{sql}");
     }

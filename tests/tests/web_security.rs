@@ -258,7 +258,7 @@ fn files_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
 }
 
 /// Everything the application stores, as lines of text: accounts (with their password hash
-/// and settings), sessions, uploads, plays per upload, stats, queued messages, and the files
+/// and settings), sessions, uploads, plays per upload, artifacts, stats, queued messages, and the files
 /// of the object store (partial ones included).
 async fn stored(app: &WebApp) -> Vec<String> {
     let mut out = Vec::new();
@@ -269,6 +269,7 @@ async fn stored(app: &WebApp) -> Vec<String> {
         "SELECT 'upload ' || id || ' ' || owner_id || ' ' || original_name || ' ' || state || ' ' \
          || CAST(size_bytes AS TEXT) || ' ' || COALESCE(reason, '-') || ' ' || COALESCE(summary, '-') FROM uploads ORDER BY id",
         "SELECT 'plays ' || upload_id || ' ' || CAST(COUNT(*) AS TEXT) FROM plays GROUP BY upload_id ORDER BY upload_id",
+        "SELECT 'artifact ' || user_id || ' ' || CAST(streams AS TEXT) || ' ' || CAST(version AS TEXT) FROM artifacts ORDER BY user_id",
         "SELECT 'stats ' || user_id || ' ' || region || ' ' || CAST(streams AS TEXT) || ' ' || CAST(ms_played AS TEXT) \
          FROM stats ORDER BY user_id, region",
         "SELECT 'message ' || queue || ' ' || body FROM queue_messages ORDER BY id",

@@ -659,9 +659,8 @@ pub async fn update_settings(
         min_play_ms,
         ..user.clone()
     };
-    if updated != *user {
-        ingest_worker::process::restat_user(state.deps(), &updated).await?;
-    }
+    // Nothing to rebuild: the artifact does not depend on the settings, and the dashboards
+    // prepared in memory are keyed by them.
     Ok(SettingsView::from(&updated))
 }
 

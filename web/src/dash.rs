@@ -356,39 +356,49 @@ fn settings_of(user: &User) -> Settings {
     }
 }
 
-/// The streams of a selection from the user's artifact (one read); from their stored plays
-/// when the worker has not written it yet (data stored before artifacts, until the sweeper's
-/// backfill reaches the user).
-async fn streams(
+/// Every stream of the user with its region: their artifact (one read), or for a user whose
+/// artifact the worker has not written yet (stored before artifacts, until the sweeper's
+/// backfill reaches them) the same built from their play rows.
+pub(crate) async fn user_artifact(
     state: &AppState,
     user: &User,
-    ids: Vec<String>,
-) -> Result<(Vec<Play>, Strings, &'static str), AppError> {
+) -> Result<(schema::Artifact, &'static str), AppError> {
     let stored = storage::plays::artifact_for_user(state.db(), &user.id).await?;
+    let owner = user.id.clone();
     if let Some(a) = stored.filter(|a| a.format == i16::from(schema::artifact::FORMAT)) {
-        let owner = user.id.clone();
         return tokio::task::spawn_blocking(move || {
-            let artifact = schema::Artifact::decode(&a.bytes)
-                .map_err(|e| AppError::Internal(format!("user {owner}: {e}")))?;
-            let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let plays = artifact.select(&selection);
-            Ok((plays, artifact.strings, "artifact"))
+            schema::Artifact::decode(&a.bytes)
+                .map(|a| (a, "artifact"))
+                .map_err(|e| AppError::Internal(format!("user {owner}: {e}")))
         })
         .await
         .map_err(|e| AppError::Internal(format!("reading the artifact: {e}")))?;
     }
     let mut strings = Strings::default();
     let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
-    let plays = tokio::task::spawn_blocking(move || {
-        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
-        ingest_worker::regions::select_plays(
+    tokio::task::spawn_blocking(move || {
+        let streams = ingest_worker::regions::streams_by_region(
             stored.iter().map(|s| (s.upload_id.as_str(), s.key, s.play)),
-            &selection,
-        )
+        );
+        (schema::Artifact::build(streams, &strings), "rows")
     })
     .await
-    .map_err(|e| AppError::Internal(format!("selecting plays: {e}")))?;
-    Ok((plays, strings, "rows"))
+    .map_err(|e| AppError::Internal(format!("reading the plays: {e}")))
+}
+
+/// The streams of a selection, and the names they use.
+async fn streams(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+) -> Result<(Vec<Play>, Strings, &'static str), AppError> {
+    let (artifact, from) = user_artifact(state, user).await?;
+    tokio::task::spawn_blocking(move || {
+        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+        (artifact.select(&selection), artifact.strings, from)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("selecting plays: {e}")))
 }
 
 async fn build(state: &AppState, user: &User, ids: Vec<String>) -> Result<Arc<Prepared>, AppError> {

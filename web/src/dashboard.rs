@@ -1,11 +1,11 @@
-//! The overview for a selection of uploads and a date range, built from the stored region
-//! stats (never from plays): merging the regions that count for the selection is what keeps
-//! a stream present in two uploads from counting twice.
+//! The overview for a selection of uploads and a date range (`/api/v1/stats`), read off the
+//! same prepared selection and range stats as the dashboards (`crate::dash`): the streams that
+//! ended in the range, each once, so the two never disagree.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use schema::aggregate::{Day, Month};
-use schema::{Cell, Entity, EntityKind, RankBy, Stats, Strings};
+use schema::{Cell, EntityKind, RankBy, Stats, Strings};
 use serde::{Deserialize, Serialize};
 use storage::users::User;
 
@@ -92,9 +92,9 @@ pub struct StatsView {
     pub days_listened: usize,
     /// Longest run of consecutive days with listening in the range.
     pub longest_streak_days: i32,
-    /// Distinct artists heard in the months of the range.
+    /// Distinct artists heard in the range.
     pub distinct_artists: usize,
-    /// Distinct tracks heard in the months of the range.
+    /// Distinct tracks heard in the range.
     pub distinct_tracks: usize,
     /// Earliest and latest local day with listening in the range.
     pub first_day: Option<String>,
@@ -102,9 +102,9 @@ pub struct StatsView {
     pub last_day: Option<String>,
     /// Listening per month.
     pub by_month: Vec<MonthView>,
-    /// Top artists by listening time in the months of the range.
+    /// Top artists by listening time in the range.
     pub top_artists: Vec<RankedView>,
-    /// Top tracks by listening time in the months of the range.
+    /// Top tracks by listening time in the range.
     pub top_tracks: Vec<RankedView>,
 }
 
@@ -159,20 +159,9 @@ pub async fn stats(
     {
         return Err(AppError::BadRequest("“from” is after “to”.".into()));
     }
-    let owned_ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
-    let regions = storage::plays::stats_for_user(state.db(), &user.id).await?;
-    let built = tokio::task::spawn_blocking(move || {
-        let ids: Vec<&str> = owned_ids.iter().map(String::as_str).collect();
-        let mut strings = Strings::default();
-        let merged = ingest_worker::regions::merge_selection(&regions, &ids, &mut strings)
-            .map_err(|e| AppError::Internal(format!("stats document: {e}")))?;
-        Ok::<_, AppError>((merged, strings))
-    });
-    let (merged, strings) = built
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
     let mut view = StatsView {
-        uploads: chosen.iter().map(|u| u.id.clone()).collect(),
+        uploads: ids.clone(),
         from: from.map(Day::label),
         to: to.map(Day::label),
         tz: user.tz.clone(),
@@ -188,36 +177,33 @@ pub async fn stats(
         top_artists: Vec::new(),
         top_tracks: Vec::new(),
     };
-    if let Some(s) = merged {
-        fill(&mut view, &s, &strings, from, to);
+    if ids.is_empty() {
+        return Ok(view);
     }
+    // The same prepared selection and range stats the dashboards read: one code path.
+    let prepared = state.dash().get(state, user, &ids).await?;
+    let range = prepared.stats(crate::dash::Content::All, (from, to));
+    fill(&mut view, &range, &prepared.strings);
     Ok(view)
 }
 
-fn fill(view: &mut StatsView, s: &Stats, strings: &Strings, from: Option<Day>, to: Option<Day>) {
-    let in_range = |d: Day| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
-    let mut total = Cell::default();
+/// The overview of the stats of a range (built from the streams that ended in it): the
+/// dashboard's own headline numbers (`panels::overview`), its months and its top lists.
+fn fill(view: &mut StatsView, s: &Stats, strings: &Strings) {
+    let overview = crate::panels::overview(s);
+    view.total = overview.total;
+    view.days_listened = overview.days_listened;
+    view.longest_streak_days = overview.longest_streak.map_or(0, |st| st.days);
+    view.distinct_artists = overview.artists;
+    view.distinct_tracks = overview.tracks;
     let mut months: BTreeMap<Month, Cell> = BTreeMap::new();
-    let (mut run, mut best, mut prev): (i32, i32, Option<Day>) = (0, 0, None);
-    for (&day, c) in s.by_day.iter().filter(|(d, _)| in_range(**d)) {
-        add(&mut total, c);
+    for (&day, c) in &s.by_day {
         add(months.entry(day.month()).or_default(), c);
-        if c.ms == 0 && c.streams == 0 {
-            continue;
+        if c.ms > 0 || c.streams > 0 {
+            view.first_day.get_or_insert_with(|| day.label());
+            view.last_day = Some(day.label());
         }
-        view.days_listened += 1;
-        view.first_day.get_or_insert_with(|| day.label());
-        view.last_day = Some(day.label());
-        run = if prev.is_some_and(|p| p.0 + 1 == day.0) {
-            run + 1
-        } else {
-            1
-        };
-        best = best.max(run);
-        prev = Some(day);
     }
-    view.total = total.into();
-    view.longest_streak_days = best;
     view.by_month = months
         .into_iter()
         .map(|(m, c)| MonthView {
@@ -226,26 +212,8 @@ fn fill(view: &mut StatsView, s: &Stats, strings: &Strings, from: Option<Day>, t
             plays: c.plays,
         })
         .collect();
-    let range = match (from, to) {
-        (None, None) => None,
-        _ => Some((
-            from.map_or(Month(i32::MIN), Day::month),
-            to.map_or(Month(i32::MAX), Day::month),
-        )),
-    };
-    let distinct = |kind: EntityKind| -> usize {
-        let mut seen: HashMap<Entity, ()> = HashMap::new();
-        for (m, e) in s.monthly.keys() {
-            if e.kind == kind && range.is_none_or(|(lo, hi)| (lo..=hi).contains(m)) {
-                seen.insert(*e, ());
-            }
-        }
-        seen.len()
-    };
-    view.distinct_artists = distinct(EntityKind::Artist);
-    view.distinct_tracks = distinct(EntityKind::Track);
     let ranked = |kind| {
-        s.top(kind, RankBy::Time, range, strings, 10)
+        s.top(kind, RankBy::Time, None, strings, 10)
             .into_iter()
             .map(|(e, c)| RankedView {
                 name: strings.get(e.name).to_string(),

@@ -1,6 +1,5 @@
 //! "Export my data": every play Backspin holds for a user, each stream once, as CSV or JSON.
 
-use std::collections::HashSet;
 use std::fmt::Write;
 
 use axum::http::header;
@@ -79,16 +78,8 @@ fn exported<'a>(p: &Play, s: &'a Strings) -> ExportedPlay<'a> {
 
 /// The user's plays, each stream once, in time order.
 async fn plays(state: &AppState, user: &User) -> Result<(Vec<Play>, Strings), AppError> {
-    let mut strings = Strings::default();
-    let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
-    let mut seen = HashSet::with_capacity(stored.len());
-    let mut out: Vec<Play> = stored
-        .into_iter()
-        .filter(|s| seen.insert(s.key))
-        .map(|s| s.play)
-        .collect();
-    out.sort_by_key(|p| p.end_ms);
-    Ok((out, strings))
+    let (artifact, _) = crate::dash::user_artifact(state, user).await?;
+    Ok((artifact.plays, artifact.strings))
 }
 
 fn download(content_type: &'static str, name: &'static str, body: String) -> Response {
