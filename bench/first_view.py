@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The first view of a big history, cold and warm, beside its baselines in the same run.
 
-    first_view.py --bin target/release/backspin --plays 300000 [--plays 1000000]
+    first_view.py --bin target/release/backspin [--baseline-bin OLD] --plays 300000 [--plays 1000000]
                   [--engine sqlite] [--engine postgres] [--restarts 5] [--out DIR]
 
 For each size and engine: a generated lifetime export (`backspin generate --seed 1`) is zipped
@@ -12,10 +12,11 @@ and uploaded through the JSON API to a release `backspin serve`, as a new user w
 - the first `/dashboard`, ranking, artist page and recap of a freshly started web process
   (`serve --no-workers`, each view on a process of its own), `--restarts` times: p50;
 - on PostgreSQL, the first `/dashboard` from a second web process started beside the first;
-- the same first `/dashboard` read the old way, from the play rows (the artifact deleted, as
-  for a user stored before artifacts): the baseline of the change;
+- with `--baseline-bin`, all of it again for an earlier build (its own data, same machine,
+  same run): the baseline of a change;
 - warm `/dashboard` p50, beside the same server sending a static file of the same size;
-- the server's RSS before and after preparing the user; bytes stored per play.
+- the server's RSS before and after preparing the user; bytes stored per stream (database
+  after VACUUM, artifact).
 
 Prints a table and writes `results.json` in --out. Standard library only.
 """
@@ -158,8 +159,8 @@ def sql(engine, data, db_url, admin_url, query):
     return subprocess.run(["psql", "-qAt", db_url, "-c", query], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def run_one(args, engine, plays, zpath, inspect_s, out):
-    name = f"{engine}-{plays}"
+def run_one(args, bin, build, engine, plays, zpath, inspect_s, out):
+    name = f"{build}-{engine}-{plays}"
     logdir = os.path.join(out, name)
     os.makedirs(logdir, exist_ok=True)
     data = tempfile.mkdtemp(prefix="fv-data.", dir=args.cache)
@@ -168,14 +169,14 @@ def run_one(args, engine, plays, zpath, inspect_s, out):
     db_url = None
     dbname = None
     if engine == "postgres":
-        dbname = f"bench_first_view_{os.getpid()}_{plays}"
+        dbname = f"bench_first_view_{os.getpid()}_{build}_{plays}"
         subprocess.run(["psql", "-qAt", args.pg_url, "-c", f"CREATE DATABASE {dbname}"], check=True)
         u = urllib.parse.urlparse(args.pg_url)
         db_url = urllib.parse.urlunparse(u._replace(path="/" + dbname))
-    r = {"engine": engine, "plays": plays, "inspect_s": inspect_s}
+    r = {"build": build, "engine": engine, "plays": plays, "inspect_s": inspect_s}
     servers = []
     try:
-        s = Server(args.bin, data, db_url, static, True, logdir, "ingest")
+        s = Server(bin, data, db_url, static, True, logdir, "ingest")
         servers.append(s)
         v = Visitor()
         v.sign_up(s.base, "bench@example.com")
@@ -218,7 +219,7 @@ def run_one(args, engine, plays, zpath, inspect_s, out):
         def cold(path, label):
             times = []
             for i in range(args.restarts):
-                s = Server(args.bin, data, db_url, static, False, logdir, f"{label}-{i}")
+                s = Server(bin, data, db_url, static, False, logdir, f"{label}-{i}")
                 servers.append(s)
                 times.append(v.timed_get(s.base, path)[0])
                 s.stop()
@@ -231,8 +232,8 @@ def run_one(args, engine, plays, zpath, inspect_s, out):
         if engine == "postgres":
             times = []
             for i in range(args.restarts):
-                a = Server(args.bin, data, db_url, static, False, logdir, f"pair-a-{i}")
-                b = Server(args.bin, data, db_url, static, False, logdir, f"pair-b-{i}")
+                a = Server(bin, data, db_url, static, False, logdir, f"pair-a-{i}")
+                b = Server(bin, data, db_url, static, False, logdir, f"pair-b-{i}")
                 servers += [a, b]
                 v.timed_get(a.base, "/dashboard")
                 times.append(v.timed_get(b.base, "/dashboard")[0])
@@ -241,21 +242,23 @@ def run_one(args, engine, plays, zpath, inspect_s, out):
                     servers.remove(x)
             r["first_dashboard_second_process_ms"] = times
 
-        artifact = sql(engine, data, db_url, args.pg_url, "SELECT length(bytes) || ' ' || streams FROM artifacts")
-        r["artifact_bytes"], r["streams"] = (int(x) for x in artifact.split())
-        r["artifact_bytes_per_stream"] = r["artifact_bytes"] / r["streams"]
-        r["play_rows"] = int(sql(engine, data, db_url, args.pg_url, "SELECT COUNT(*) FROM plays"))
+        plays_rows = int(sql(engine, data, db_url, args.pg_url, "SELECT COUNT(*) FROM plays"))
+        has_artifacts = sql(engine, data, db_url, args.pg_url,
+                            "SELECT COUNT(*) FROM backspin_migrations WHERE name = 'artifacts'") == "1"
+        if has_artifacts:
+            artifact = sql(engine, data, db_url, args.pg_url, "SELECT length(bytes) || ' ' || streams FROM artifacts")
+            r["artifact_bytes"], r["streams"] = (int(x) for x in artifact.split())
+            r["artifact_bytes_per_stream"] = r["artifact_bytes"] / r["streams"]
+        else:
+            r["streams"] = plays_rows
+        r["play_rows"] = plays_rows
         if engine == "sqlite":
             sql(engine, data, db_url, args.pg_url, "VACUUM")
             r["database_bytes"] = os.path.getsize(os.path.join(data, "backspin.db"))
         else:
+            sql(engine, data, db_url, args.pg_url, "VACUUM FULL")
             r["database_bytes"] = int(sql(engine, data, db_url, args.pg_url, "SELECT pg_database_size(current_database())"))
-        r["database_bytes_per_play"] = r["database_bytes"] / r["play_rows"]
-
-        # The baseline: the same first view read from the play rows, as before the artifact.
-        sql(engine, data, db_url, args.pg_url, "DELETE FROM artifacts")
-        r["first_dashboard_from_rows_ms"] = cold("/dashboard", "rows")
-        log(f"  {name}: first dashboard from rows: {[round(t) for t in r['first_dashboard_from_rows_ms']]} ms")
+        r["database_bytes_per_stream"] = r["database_bytes"] / r["streams"]
     finally:
         for s in servers:
             s.stop()
@@ -268,6 +271,7 @@ def run_one(args, engine, plays, zpath, inspect_s, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True)
+    ap.add_argument("--baseline-bin", help="an earlier build, measured the same way in the same run")
     ap.add_argument("--plays", type=int, action="append")
     ap.add_argument("--engine", action="append", choices=["sqlite", "postgres"])
     ap.add_argument("--restarts", type=int, default=5)
@@ -287,31 +291,46 @@ def main():
         inspect_s = inspect_seconds(args.bin, zpath)
         log(f"{plays} plays: {os.path.getsize(zpath) / 1e6:.1f} MB zip, inspect {inspect_s:.2f} s")
         for engine in args.engine:
-            results.append(run_one(args, engine, plays, zpath, inspect_s, out))
-            with open(os.path.join(out, "results.json"), "w") as f:
-                json.dump(results, f, indent=1)
+            builds = [("new", args.bin)] + ([("baseline", args.baseline_bin)] if args.baseline_bin else [])
+            for build, bin in builds:
+                results.append(run_one(args, bin, build, engine, plays, zpath, inspect_s, out))
+                with open(os.path.join(out, "results.json"), "w") as f:
+                    json.dump(results, f, indent=1)
+    def ms(key):
+        return lambda r: f"{p50(r[key]):.0f}" if key in r else "-"
+
     rows = [
         ("upload -> ready (s)", lambda r: f"{r['upload_to_ready_s']:.1f}"),
-        ("  / inspect", lambda r: f"{r['ready_over_inspect']:.2f}x ({r['inspect_s']:.2f} s)"),
-        ("first /dashboard after ingest (ms)", lambda r: f"{r['first_after_ingest_ms']:.0f}"),
-        ("first /dashboard after restart p50 (ms)", lambda r: f"{p50(r['first_dashboard_after_restart_ms']):.0f}"),
-        ("  same, from play rows p50 (ms)", lambda r: f"{p50(r['first_dashboard_from_rows_ms']):.0f}"),
-        ("  rows / artifact", lambda r: f"{p50(r['first_dashboard_from_rows_ms']) / p50(r['first_dashboard_after_restart_ms']):.1f}x"),
-        ("first /dashboard, 2nd process p50 (ms)", lambda r: f"{p50(r['first_dashboard_second_process_ms']):.0f}" if "first_dashboard_second_process_ms" in r else "-"),
-        ("first ranking p50 (ms)", lambda r: f"{p50(r['first_ranking_after_restart_ms']):.0f}"),
-        ("first artist page p50 (ms)", lambda r: f"{p50(r['first_artist_after_restart_ms']):.0f}"),
-        ("first recap p50 (ms)", lambda r: f"{p50(r['first_recap_after_restart_ms']):.0f}"),
+        ("  / inspect on the same zip", lambda r: f"{r['ready_over_inspect']:.2f}x ({r['inspect_s']:.2f} s)"),
+        ("first /dashboard right after ingest (ms)", lambda r: f"{r['first_after_ingest_ms']:.0f}"),
+        ("first /dashboard after a restart, p50 (ms)", ms("first_dashboard_after_restart_ms")),
+        ("first /dashboard from a 2nd process, p50 (ms)", ms("first_dashboard_second_process_ms")),
+        ("first ranking, p50 (ms)", ms("first_ranking_after_restart_ms")),
+        ("first artist page, p50 (ms)", ms("first_artist_after_restart_ms")),
+        ("first recap, p50 (ms)", ms("first_recap_after_restart_ms")),
         ("warm /dashboard p50 (ms)", lambda r: f"{r['warm_p50_ms']:.2f}"),
         ("  static floor p50 (ms)", lambda r: f"{r['floor_p50_ms']:.2f}"),
-        ("RSS before -> after first view (MB)", lambda r: f"{r['rss_before_mb']:.0f} -> {r['rss_after_mb']:.0f}"),
-        ("artifact bytes per stream", lambda r: f"{r['artifact_bytes_per_stream']:.1f}"),
-        ("database bytes per play (rows kept)", lambda r: f"{r['database_bytes_per_play']:.0f}"),
+        ("RSS before -> after the first view (MB)", lambda r: f"{r['rss_before_mb']:.0f} -> {r['rss_after_mb']:.0f}"),
+        ("artifact bytes per stream", lambda r: f"{r['artifact_bytes_per_stream']:.1f}" if "artifact_bytes_per_stream" in r else "-"),
+        ("play rows stored", lambda r: f"{r['play_rows']:,}"),
+        ("database bytes per stream", lambda r: f"{r['database_bytes_per_stream']:.0f}"),
     ]
-    head = "| what | " + " | ".join(f"{r['engine']} {r['plays']:,}" for r in results) + " |"
+    head = "| what | " + " | ".join(f"{r['build']} {r['engine']} {r['plays']:,}" for r in results) + " |"
     print(head)
     print("|---|" + "---|" * len(results))
     for label, f in rows:
         print(f"| {label} | " + " | ".join(f(r) for r in results) + " |")
+    pairs = [(a, b) for a in results for b in results
+             if a["build"] == "new" and b["build"] == "baseline" and (a["engine"], a["plays"]) == (b["engine"], b["plays"])]
+    if pairs:
+        print("\nbaseline / new, same run:")
+        for a, b in pairs:
+            def ratio(key):
+                return p50(b[key]) / p50(a[key]) if key in a and key in b else float("nan")
+            print(f"  {a['engine']} {a['plays']:,}: first dashboard after restart {ratio('first_dashboard_after_restart_ms'):.1f}x, "
+                  f"ranking {ratio('first_ranking_after_restart_ms'):.1f}x, artist {ratio('first_artist_after_restart_ms'):.1f}x, "
+                  f"recap {ratio('first_recap_after_restart_ms'):.1f}x, upload->ready {b['upload_to_ready_s'] / a['upload_to_ready_s']:.2f}x, "
+                  f"bytes per stream {b['database_bytes_per_stream'] / a['database_bytes_per_stream']:.0f}x")
     print(f"\nresults in {out}/results.json")
 
 

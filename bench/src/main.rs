@@ -4,6 +4,8 @@
 //!   by our tape-walking parser and by the usual alternatives (see [`parse`]).
 //! - `bench phases DIR`: where the time of `backspin inspect` goes, phase by phase.
 //! - `bench pipeline`: event → ready through the ingestion pipeline, beside inspect.
+//! - `bench artifact DIR`: writing a user's artifact and preparing the first view from it,
+//!   step by step.
 //!
 //! Every mode prints the load average before and after, since the machine is shared: compare
 //! ratios from the same run, not absolute numbers across runs. See BENCHMARKS.md.
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+mod artifact;
 mod parse;
 mod phases;
 mod pipeline;
@@ -42,6 +45,14 @@ enum Mode {
     /// The ingestion pipeline end to end (event → ready on SQLite and PostgreSQL) beside
     /// inspect, and bulk re-ingestion with 1, 2 and 4 workers.
     Pipeline(pipeline::Args),
+    /// Writing a user's play artifact and preparing the first dashboard from it, step by step.
+    Artifact {
+        /// Folder of an export.
+        dir: PathBuf,
+        /// Timed runs; the median of each step is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Time per phase of `backspin inspect` (read, load, dedupe, aggregate, summary, JSON).
     Phases {
         /// Folder of an export.
@@ -57,6 +68,7 @@ fn main() -> Result<()> {
         Mode::Parse { dir, runs, only } => parse::run(&history_files(&dir)?, runs.max(1), &only),
         Mode::Phases { dir, runs } => phases::run(&history_files(&dir)?, runs.max(1)),
         Mode::Pipeline(args) => pipeline::run(&args),
+        Mode::Artifact { dir, runs } => artifact::run(&history_files(&dir)?, runs.max(1)),
     }
 }
 

@@ -160,12 +160,11 @@ pub async fn ingest_key(deps: &Deps, key: &str) -> Result<String, Failure> {
     .await
 }
 
-/// An upload's plays, deduplicated, with their stream digests. Its stats are built later,
-/// beside the write of the plays.
+/// An upload's plays, deduplicated. Its summary is built later, beside the rebuild of its
+/// owner's artifact.
 struct Parsed {
     lib: schema::Library,
     report: schema::DedupeReport,
-    digests: Vec<[u8; 16]>,
 }
 
 async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
@@ -247,22 +246,8 @@ fn parse(
         ));
     }
     let dedupe_ms = t0.elapsed().as_millis() as u64 - load_ms;
-    let digests = lib
-        .plays
-        .iter()
-        .map(|p| schema::dedupe::stream_digest(p, &lib.strings))
-        .collect();
-    tracing::debug!(
-        load_ms,
-        dedupe_ms,
-        digests_ms = t0.elapsed().as_millis() as u64 - load_ms - dedupe_ms,
-        "parsed"
-    );
-    Ok(Parsed {
-        lib,
-        report,
-        digests,
-    })
+    tracing::debug!(load_ms, dedupe_ms, "parsed");
+    Ok(Parsed { lib, report })
 }
 
 /// A reason a person can act on: what was in the file instead of a history.
@@ -295,11 +280,7 @@ async fn commit(
     parsed: Parsed,
     settings: Settings,
 ) -> Result<(), Failure> {
-    let Parsed {
-        lib,
-        report,
-        digests,
-    } = parsed;
+    let Parsed { lib, report } = parsed;
     let started = std::time::Instant::now();
     // The upload's summary is built on another thread while its owner's artifact is rebuilt
     // (on a copy of its names, to which the other uploads' names are added).
@@ -314,7 +295,7 @@ async fn commit(
     let mut strings = lib.strings.clone();
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &upload.owner_id).await?;
-    let current = Some((upload.id.as_str(), lib.plays.as_slice(), digests.as_slice()));
+    let current = Some((upload.id.as_str(), lib.plays.as_slice()));
     rebuild(&mut tx, &upload.owner_id, &upload.id, current, &mut strings).await?;
     let artifact_ms = started.elapsed().as_millis() as u64;
     let summary = summary
@@ -371,8 +352,8 @@ pub async fn rebuild_artifact(
     tx.commit().await
 }
 
-/// An upload's plays held in memory: its id, its plays and their stream digests.
-pub(crate) type Current<'a> = (&'a str, &'a [schema::Play], &'a [[u8; 16]]);
+/// An upload's plays held in memory: its id and its deduplicated plays.
+pub(crate) type Current<'a> = (&'a str, &'a [schema::Play]);
 
 /// Rewrites a user's artifact from the streams of their uploads (all but those being deleted
 /// or failed, and `except`), plus `current` (an upload being committed in this transaction,
@@ -389,11 +370,28 @@ pub(crate) async fn rebuild(
     let started = std::time::Instant::now();
     let others = stored_streams(tx, owner_id, except, strings).await?;
     let load_ms = started.elapsed().as_millis() as u64;
-    let mine = current
-        .into_iter()
-        .flat_map(|(id, ps, keys)| ps.iter().zip(keys).map(move |(p, k)| (id, *k, *p)));
-    let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
-    let artifact = schema::Artifact::build(crate::regions::streams_by_region(members), strings);
+    let (regions, streams) = match current {
+        // The owner's only upload (the usual first one): its plays are deduplicated already,
+        // and all lie in one region.
+        Some((id, plays)) if others.is_empty() => (
+            vec![id.to_string()],
+            plays.iter().map(|p| (0, *p)).collect(),
+        ),
+        _ => {
+            let keys: Vec<[u8; 16]> = current.map_or_else(Vec::new, |(_, plays)| {
+                plays
+                    .iter()
+                    .map(|p| schema::dedupe::stream_digest(p, strings))
+                    .collect()
+            });
+            let mine = current
+                .into_iter()
+                .flat_map(|(id, ps)| ps.iter().zip(&keys).map(move |(p, k)| (id, *k, *p)));
+            let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
+            crate::regions::streams_by_region(members)
+        }
+    };
+    let artifact = schema::Artifact::build(regions, streams, strings);
     let bytes = artifact.encode();
     tracing::debug!(
         others = others.len(),

@@ -15,45 +15,122 @@ use std::collections::HashMap;
 use schema::time::floor_minute;
 use schema::{Play, Source};
 
-/// Every stream once, with the name of its region: `(upload id, stream digest, play)` triples
-/// in, `(region, play)` out. A stream present in several uploads is kept once (the first copy),
-/// in the region named by all of them.
+/// Every stream once, with its region: `(upload id, stream digest, play)` triples in; the
+/// region names (`M` or `M|S`) and `(region index, play)` pairs out. A stream present in
+/// several uploads is kept once (the first copy), in the region named by all of them.
 pub fn streams_by_region<'a>(
     members: impl IntoIterator<Item = (&'a str, [u8; 16], Play)>,
-) -> Vec<(String, Play)> {
-    let mut streams: HashMap<[u8; 16], (Vec<&'a str>, Play)> = HashMap::new();
-    let mut spans: HashMap<&'a str, (i64, i64)> = HashMap::new();
+) -> (Vec<String>, Vec<(u32, Play)>) {
+    let mut uploads: Vec<&'a str> = Vec::new();
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
+    let mut spans: Vec<Option<(i64, i64)>> = Vec::new();
+    let mut streams: HashMap<[u8; 16], (Holders, Play)> = HashMap::new();
+    let mut last: Option<(&'a str, usize)> = None;
     for (upload, key, play) in members {
+        // Members come grouped by upload: look the index up once per run.
+        let i = match last {
+            Some((u, i)) if u == upload => i,
+            _ => {
+                let i = *index.entry(upload).or_insert_with(|| {
+                    uploads.push(upload);
+                    spans.push(None);
+                    uploads.len() - 1
+                });
+                last = Some((upload, i));
+                i
+            }
+        };
         if play.source == Source::Extended {
             let m = floor_minute(play.end_ms);
-            let span = spans.entry(upload).or_insert((m, m));
-            *span = (span.0.min(m), span.1.max(m));
+            let span = &mut spans[i];
+            *span = Some(span.map_or((m, m), |(lo, hi)| (lo.min(m), hi.max(m))));
         }
-        let entry = streams.entry(key).or_insert_with(|| (Vec::new(), play));
-        if !entry.0.contains(&upload) {
-            entry.0.push(upload);
-        }
+        streams
+            .entry(key)
+            .or_insert_with(|| (Holders::default(), play))
+            .0
+            .insert(i);
     }
-    streams
+    let mut regions: HashMap<(Holders, Holders), u32> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let out = streams
         .into_values()
-        .map(|(mut uploads, play)| {
-            uploads.sort_unstable();
-            let mut name = uploads.join(",");
+        .map(|(holders, play)| {
+            let mut shadows = Holders::default();
             if play.source == Source::Account {
                 let minute = floor_minute(play.end_ms);
-                let mut shadows: Vec<&str> = spans
-                    .iter()
-                    .filter(|(u, (lo, hi))| (*lo..=*hi).contains(&minute) && !uploads.contains(u))
-                    .map(|(u, _)| *u)
-                    .collect();
-                if !shadows.is_empty() {
-                    shadows.sort_unstable();
-                    name = format!("{name}|{}", shadows.join(","));
+                for (i, span) in spans.iter().enumerate() {
+                    if let Some((lo, hi)) = span
+                        && (*lo..=*hi).contains(&minute)
+                        && !holders.contains(i)
+                    {
+                        shadows.insert(i);
+                    }
                 }
             }
-            (name, play)
+            let key = (holders, shadows);
+            let region = match regions.get(&key) {
+                Some(r) => *r,
+                None => {
+                    let name = region_name(&key.0, &key.1, &uploads);
+                    names.push(name);
+                    let r = (names.len() - 1) as u32;
+                    regions.insert(key, r);
+                    r
+                }
+            };
+            (region, play)
         })
-        .collect()
+        .collect();
+    (names, out)
+}
+
+/// A set of upload indices: a bit mask for the first 64, a list beyond (a user with more than
+/// 64 uploads).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Holders {
+    mask: u64,
+    more: Vec<usize>,
+}
+
+impl Holders {
+    fn insert(&mut self, i: usize) {
+        if i < 64 {
+            self.mask |= 1 << i;
+        } else if !self.more.contains(&i) {
+            self.more.push(i);
+            self.more.sort_unstable();
+        }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        if i < 64 {
+            self.mask & (1 << i) != 0
+        } else {
+            self.more.contains(&i)
+        }
+    }
+
+    fn ids<'a>(&self, uploads: &[&'a str]) -> Vec<&'a str> {
+        let mut ids: Vec<&str> = (0..64.min(uploads.len()))
+            .filter(|i| self.mask & (1 << i) != 0)
+            .chain(self.more.iter().copied())
+            .map(|i| uploads[i])
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// `M` or `M|S`, each sorted and comma-joined.
+fn region_name(holders: &Holders, shadows: &Holders, uploads: &[&str]) -> String {
+    let mut name = holders.ids(uploads).join(",");
+    let shadows = shadows.ids(uploads);
+    if !shadows.is_empty() {
+        name.push('|');
+        name.push_str(&shadows.join(","));
+    }
+    name
 }
 
 /// Whether a region's streams count for a selection of uploads.
@@ -66,7 +143,8 @@ mod tests {
 
     /// Listening time of a selection, read off the artifact built from `members`.
     fn total(members: &[(&str, [u8; 16], Play)], strings: &Strings, selection: &[&str]) -> u64 {
-        let artifact = Artifact::build(streams_by_region(members.to_vec()), strings);
+        let (names, streams) = streams_by_region(members.to_vec());
+        let artifact = Artifact::build(names, streams, strings);
         let plays = artifact.select(selection);
         assert!(
             plays.windows(2).all(|w| w[0].end_ms <= w[1].end_ms),
@@ -77,18 +155,44 @@ mod tests {
 
     /// The region names of `members`, sorted.
     fn names(members: &[(&str, [u8; 16], Play)]) -> Vec<String> {
-        let mut names: Vec<String> = streams_by_region(members.to_vec())
-            .into_iter()
-            .map(|(r, _)| r)
-            .collect();
+        let (mut names, _) = streams_by_region(members.to_vec());
         names.sort();
-        names.dedup();
         names
     }
 
     fn play(strings: &mut Strings, end_ms: i64, ms: u64) -> Play {
         let names = [strings.intern("t"), strings.intern("a"), Sym::NONE];
         Play::bare(end_ms, ms, Kind::Track, Source::Extended, names)
+    }
+
+    #[test]
+    fn a_user_with_more_than_64_uploads_still_counts_each_stream_once() {
+        let mut s = Strings::default();
+        let ids: Vec<String> = (0..70).map(|i| format!("u{i:02}")).collect();
+        let mut members: Vec<(&str, [u8; 16], Play)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                (
+                    id.as_str(),
+                    [i as u8; 16],
+                    play(&mut s, i as i64 * 60_000, 1_000),
+                )
+            })
+            .collect();
+        // One more stream, held by the first and the last upload.
+        let shared = play(&mut s, 100 * 60_000, 5_000);
+        members.push(("u00", [200; 16], shared));
+        members.push(("u69", [200; 16], shared));
+        assert!(names(&members).contains(&"u00,u69".to_string()));
+        assert_eq!(total(&members, &s, &["u69"]), 6_000);
+        assert_eq!(
+            total(&members, &s, &["u00", "u69"]),
+            7_000,
+            "the shared stream once"
+        );
+        let all: Vec<&str> = ids.iter().map(String::as_str).collect();
+        assert_eq!(total(&members, &s, &all), 75_000);
     }
 
     #[test]

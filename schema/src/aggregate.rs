@@ -366,6 +366,31 @@ impl Stats {
         s
     }
 
+    /// [`Stats::build`] on all cores: consecutive parts of `plays` built on threads of their
+    /// own and merged (the same stats, as a property test holds). For the large sets a first
+    /// dashboard view builds; small sets are built on the calling thread.
+    pub fn build_parallel(plays: &[Play], settings: Settings) -> Stats {
+        const ALONE: usize = 20_000;
+        let parts = rayon::current_num_threads().min(plays.len() / ALONE).max(1);
+        if parts == 1 {
+            return Stats::build(plays, settings);
+        }
+        let size = plays.len().div_ceil(parts);
+        let built: Vec<Stats> = {
+            use rayon::prelude::*;
+            plays
+                .par_chunks(size)
+                .map(|part| Stats::build(part, settings))
+                .collect()
+        };
+        let mut built = built.into_iter();
+        let mut out = built.next().expect("at least one part");
+        for part in built {
+            out.merge(&part);
+        }
+        out
+    }
+
     fn add(&mut self, p: &Play) {
         let tz = self.settings.tz;
         let is_play = p.ms_played >= self.settings.min_play_ms;
@@ -1055,6 +1080,70 @@ mod tests {
             },
         );
         assert_eq!(strict.total.plays, 0);
+    }
+
+    #[test]
+    fn stats_built_on_all_cores_equal_stats_built_on_one() {
+        let mut s = Strings::default();
+        let artists: Vec<Sym> = (0..40).map(|i| s.intern(&format!("artist {i}"))).collect();
+        let tracks: Vec<Sym> = (0..400).map(|i| s.intern(&format!("track {i}"))).collect();
+        // 60,000 streams over five years, some back to back (sessions across the parts).
+        let plays: Vec<Play> = (0..60_000i64)
+            .map(|i| {
+                let mut p = Play::bare(
+                    1_500_000_000_000 + i * 2_600_000 + (i % 7) * 13_000,
+                    ((i * 7_919) % 400_000) as u64,
+                    Kind::Track,
+                    crate::Source::Extended,
+                    [
+                        tracks[(i * 31 % 400) as usize],
+                        artists[(i * 17 % 40) as usize],
+                        Sym::NONE,
+                    ],
+                );
+                p.skipped = (i % 5 == 0).then_some(i % 10 == 0);
+                p
+            })
+            .collect();
+        let settings = Settings {
+            tz: "Europe/Berlin".parse().unwrap(),
+            min_play_ms: 30_000,
+            session_gap_ms: 30 * 60_000,
+        };
+        let one = Stats::build(&plays, settings);
+        let all = Stats::build_parallel(&plays, settings);
+        // Field by field (the maps' iteration order differs; a failure names the field).
+        let same = [
+            ("total", all.total == one.total),
+            ("by_kind", all.by_kind == one.by_kind),
+            ("by_day", all.by_day == one.by_day),
+            ("by_month", all.by_month == one.by_month),
+            ("hour_weekday", all.hour_weekday == one.hour_weekday),
+            ("monthly", all.monthly == one.monthly),
+            ("first_last", all.first_last == one.first_last),
+            (
+                "reasons",
+                all.reason_start == one.reason_start && all.reason_end == one.reason_end,
+            ),
+            ("platforms", all.platforms == one.platforms),
+            ("countries", all.countries == one.countries),
+            (
+                "flags",
+                [all.shuffle, all.skipped, all.offline, all.incognito]
+                    == [one.shuffle, one.skipped, one.offline, one.incognito],
+            ),
+            ("skip_seconds", all.skip_seconds == one.skip_seconds),
+            ("sessions", all.sessions == one.sessions),
+            ("span", all.span == one.span),
+        ];
+        for (field, same) in same {
+            assert!(same, "{field} differs");
+        }
+        assert_eq!(all.total.streams, 60_000);
+        assert!(
+            one.sessions.len() > 1000,
+            "sessions on both sides of the cut"
+        );
     }
 
     #[test]

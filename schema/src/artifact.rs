@@ -50,23 +50,23 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    /// Builds an artifact from `(region name, play)` pairs in any order; names are copied from
-    /// `strings` into a table holding only those the plays use.
-    pub fn build(streams: Vec<(String, Play)>, strings: &Strings) -> Artifact {
+    /// Builds an artifact from region names and `(region index, play)` pairs in any order;
+    /// names are copied from `strings` into a table holding only those the plays use.
+    ///
+    /// # Panics
+    /// If a pair names a region not in `regions`.
+    pub fn build(regions: Vec<String>, streams: Vec<(u32, Play)>, strings: &Strings) -> Artifact {
         let mut streams = streams;
-        streams.sort_by(|a, b| a.1.end_ms.cmp(&b.1.end_ms).then_with(|| a.0.cmp(&b.0)));
+        assert!(
+            streams.iter().all(|(r, _)| (*r as usize) < regions.len()),
+            "a stream in a region not named"
+        );
+        streams.sort_by_key(|(r, p)| (p.end_ms, *r));
         let mut own = Strings::default();
-        let mut remap: std::collections::HashMap<Sym, Sym> = std::collections::HashMap::new();
-        let mut regions: Vec<String> = Vec::new();
-        let mut region_ids: std::collections::HashMap<String, u32> =
-            std::collections::HashMap::new();
+        let mut remap: Vec<Sym> = vec![Sym::NONE; strings.len() + 2];
         let mut plays = Vec::with_capacity(streams.len());
         let mut regions_of = Vec::with_capacity(streams.len());
         for (region, mut play) in streams {
-            let id = *region_ids.entry(region).or_insert_with_key(|name| {
-                regions.push(name.clone());
-                (regions.len() - 1) as u32
-            });
             for sym in [
                 &mut play.title,
                 &mut play.creator,
@@ -76,13 +76,15 @@ impl Artifact {
                 &mut play.reason_end,
             ] {
                 if sym.is_some() {
-                    *sym = *remap
-                        .entry(*sym)
-                        .or_insert_with(|| own.intern(strings.get(*sym)));
+                    let mapped = &mut remap[sym.0 as usize];
+                    if !mapped.is_some() {
+                        *mapped = own.add(strings.get(*sym));
+                    }
+                    *sym = *mapped;
                 }
             }
             plays.push(play);
-            regions_of.push(id);
+            regions_of.push(region);
         }
         Artifact {
             strings: own,
@@ -439,6 +441,28 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    /// Region names and indexed streams from `(region name, play)` pairs.
+    fn indexed(pairs: Vec<(String, Play)>) -> (Vec<String>, Vec<(u32, Play)>) {
+        let mut names: Vec<String> = Vec::new();
+        let streams = pairs
+            .into_iter()
+            .map(|(name, p)| {
+                let i = names.iter().position(|n| *n == name).unwrap_or_else(|| {
+                    names.push(name);
+                    names.len() - 1
+                });
+                (i as u32, p)
+            })
+            .collect();
+        (names, streams)
+    }
+
+    fn built() -> Artifact {
+        let (pairs, strings) = sample();
+        let (names, streams) = indexed(pairs);
+        Artifact::build(names, streams, &strings)
+    }
+
     fn sample() -> (Vec<(String, Play)>, Strings) {
         let mut s = Strings::default();
         let names = [
@@ -512,8 +536,7 @@ mod tests {
 
     #[test]
     fn an_artifact_reads_back_every_field_of_every_stream_in_time_order() {
-        let (streams, strings) = sample();
-        let built = Artifact::build(streams, &strings);
+        let built = built();
         assert_eq!(
             built.plays.iter().map(|p| p.end_ms).collect::<Vec<_>>(),
             vec![-5, 1_600_000_000_000, 1_700_000_000_000]
@@ -535,8 +558,7 @@ mod tests {
 
     #[test]
     fn a_selection_takes_the_streams_of_its_uploads_unless_a_chosen_upload_shadows_them() {
-        let (streams, strings) = sample();
-        let a = Artifact::build(streams, &strings);
+        let a = built();
         let ends = |sel: &[&str]| a.select(sel).iter().map(|p| p.end_ms).collect::<Vec<_>>();
         assert_eq!(ends(&["u1"]), vec![1_600_000_000_000, 1_700_000_000_000]);
         assert_eq!(ends(&["u2"]), vec![-5, 1_600_000_000_000]);
@@ -551,8 +573,7 @@ mod tests {
 
     #[test]
     fn members_list_each_stream_under_every_upload_that_holds_it_but_the_excluded() {
-        let (streams, strings) = sample();
-        let a = Artifact::build(streams, &strings);
+        let a = built();
         let mut other = Strings::default();
         other.intern("a name the worker had already");
         let all = a.members(&[], &mut other);
@@ -583,8 +604,7 @@ mod tests {
 
     #[test]
     fn damaged_or_foreign_bytes_are_refused_with_the_reason() {
-        let (streams, strings) = sample();
-        let bytes = Artifact::build(streams, &strings).encode();
+        let bytes = built().encode();
         let why = |b: &[u8]| Artifact::decode(b).unwrap_err().to_string();
         assert!(why(b"PK\x03\x04").contains("mark"));
         let mut newer = bytes.clone();
@@ -603,7 +623,7 @@ mod tests {
 
     #[test]
     fn an_empty_history_is_an_empty_artifact() {
-        let a = Artifact::build(vec![], &Strings::default());
+        let a = Artifact::build(vec![], vec![], &Strings::default());
         let back = Artifact::decode(&a.encode()).unwrap();
         assert!(back.plays.is_empty() && back.regions.is_empty());
     }

@@ -163,14 +163,14 @@ impl Prepared {
         }
         let slice = self.slice(range);
         let mut stats = if content == Content::All {
-            Stats::build(slice, self.settings)
+            Stats::build_parallel(slice, self.settings)
         } else {
             let chosen: Vec<Play> = slice
                 .iter()
                 .filter(|p| content.admits(p.kind))
                 .copied()
                 .collect();
-            Stats::build(&chosen, self.settings)
+            Stats::build_parallel(&chosen, self.settings)
         };
         // A stream counts in a range when it ended in it; its time before the first day (it
         // started the evening before) stays in the totals but puts no day before the range on
@@ -377,10 +377,10 @@ pub(crate) async fn user_artifact(
     let mut strings = Strings::default();
     let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
     tokio::task::spawn_blocking(move || {
-        let streams = ingest_worker::regions::streams_by_region(
+        let (regions, streams) = ingest_worker::regions::streams_by_region(
             stored.iter().map(|s| (s.upload_id.as_str(), s.key, s.play)),
         );
-        (schema::Artifact::build(streams, &strings), "rows")
+        (schema::Artifact::build(regions, streams, &strings), "rows")
     })
     .await
     .map_err(|e| AppError::Internal(format!("reading the plays: {e}")))

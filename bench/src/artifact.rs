@@ -1,0 +1,108 @@
+//! `bench artifact`: the steps between an upload's plays and a prepared dashboard, timed one
+//! by one in one process: what the worker does to write a user's artifact (regions, build,
+//! encode) and what a web instance does to prepare the first view from it (decode, select,
+//! local days, the all-time stats).
+
+use std::io::Cursor;
+
+use anyhow::{Context, Result};
+use schema::aggregate::local_day_hour;
+use schema::{Artifact, Limits, Settings, Stats};
+
+use crate::{Sample, load_average, median, ms, timed};
+
+const STEPS: [&str; 9] = [
+    "worker, 2nd upload on: stream digests (stream_digest per play)",
+    "worker, 2nd upload on: regions (streams_by_region)",
+    "worker: Artifact::build",
+    "worker: Artifact::encode (columns, deflate)",
+    "web: Artifact::decode (inflate, columns, names)",
+    "web: Artifact::select (every upload)",
+    "web: local days (Prepared::new)",
+    "web: the all-time stats (Stats::build, one thread)",
+    "web: the all-time stats (Stats::build_parallel, all cores)",
+];
+
+pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let inputs = files
+        .iter()
+        .map(std::fs::read)
+        .collect::<std::io::Result<Vec<Vec<u8>>>>()
+        .context("reading the files")?;
+    let mut lib = schema::load(
+        &names,
+        |i| Ok(Cursor::new(inputs[i].as_slice())),
+        &Limits::default(),
+    );
+    schema::dedupe(&mut lib.plays);
+    drop(inputs);
+    let load_before = load_average();
+    let mut times: Vec<Vec<Sample>> = vec![Vec::new(); STEPS.len()];
+    let mut size = 0;
+    for run in 0..=runs {
+        let mut t = Vec::with_capacity(STEPS.len());
+        let (digests, d) = timed(|| {
+            lib.plays
+                .iter()
+                .map(|p| schema::dedupe::stream_digest(p, &lib.strings))
+                .collect::<Vec<_>>()
+        });
+        t.push(d);
+        let (streams, d) = timed(|| {
+            ingest_worker::regions::streams_by_region(
+                lib.plays
+                    .iter()
+                    .zip(&digests)
+                    .map(|(p, k)| ("upload", *k, *p)),
+            )
+        });
+        t.push(d);
+        let (artifact, d) = timed(|| Artifact::build(streams.0, streams.1, &lib.strings));
+        t.push(d);
+        let (bytes, d) = timed(|| artifact.encode());
+        t.push(d);
+        size = bytes.len();
+        let (decoded, d) = timed(|| Artifact::decode(&bytes));
+        t.push(d);
+        let decoded = decoded.context("decoding the artifact")?;
+        assert_eq!(decoded.plays.len(), artifact.plays.len());
+        let (plays, d) = timed(|| decoded.select(&["upload"]));
+        t.push(d);
+        let settings = Settings::default();
+        let (days, d) = timed(|| {
+            plays
+                .iter()
+                .map(|p| local_day_hour(settings.tz, p.end_ms).0.0)
+                .collect::<Vec<i32>>()
+        });
+        t.push(d);
+        std::hint::black_box(days);
+        let (stats, d) = timed(|| Stats::build(&plays, settings));
+        t.push(d);
+        std::hint::black_box(stats);
+        let (stats, d) = timed(|| Stats::build_parallel(&plays, settings));
+        t.push(d);
+        std::hint::black_box(stats);
+        if run > 0 {
+            for (all, d) in times.iter_mut().zip(t) {
+                all.push(d);
+            }
+        }
+    }
+    println!(
+        "artifact: {} plays, {} streams, {:.2} MB encoded ({:.1} bytes a stream); median of {runs} runs; load average before {load_before}, after {}",
+        lib.plays.len(),
+        lib.plays.len(),
+        size as f64 / 1e6,
+        size as f64 / lib.plays.len().max(1) as f64,
+        load_average()
+    );
+    println!("| step | wall ms | CPU ms (all threads) |");
+    println!("|---|---:|---:|");
+    for (name, t) in STEPS.iter().zip(&times) {
+        let d = median(t);
+        println!("| {name} | {:.1} | {:.1} |", ms(d.wall), ms(d.cpu));
+    }
+    Ok(())
+}
