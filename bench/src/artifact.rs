@@ -63,6 +63,25 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         let (bytes, d) = timed(|| artifact.encode());
         t.push(d);
         size = bytes.len();
+        if run == 0 {
+            let text: usize = (1..=artifact.strings.len())
+                .map(|i| artifact.strings.get(schema::Sym(i as u32)).len())
+                .sum();
+            let names_only = Artifact {
+                plays: Vec::new(),
+                regions_of: Vec::new(),
+                ..artifact.clone()
+            }
+            .encode()
+            .len();
+            println!(
+                "names: {} distinct, {:.2} MB of text, {:.2} MB of the artifact; the streams' columns {:.2} MB",
+                artifact.strings.len(),
+                text as f64 / 1e6,
+                names_only as f64 / 1e6,
+                (bytes.len() - names_only) as f64 / 1e6
+            );
+        }
         let (decoded, d) = timed(|| Artifact::decode(&bytes));
         t.push(d);
         let decoded = decoded.context("decoding the artifact")?;

@@ -24,7 +24,7 @@ pub fn streams_by_region<'a>(
     let mut uploads: Vec<&'a str> = Vec::new();
     let mut index: HashMap<&'a str, usize> = HashMap::new();
     let mut spans: Vec<Option<(i64, i64)>> = Vec::new();
-    let mut streams: HashMap<[u8; 16], (Holders, Play)> = HashMap::new();
+    let mut streams: HashMap<[u8; 16], (Holders, Play), ByDigest> = HashMap::default();
     let mut last: Option<(&'a str, usize)> = None;
     for (upload, key, play) in members {
         // Members come grouped by upload: look the index up once per run.
@@ -52,6 +52,7 @@ pub fn streams_by_region<'a>(
             .insert(i);
     }
     let mut regions: HashMap<(Holders, Holders), u32> = HashMap::new();
+    let mut by_masks: HashMap<(u64, u64), u32> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
     let out = streams
         .into_values()
@@ -68,6 +69,15 @@ pub fn streams_by_region<'a>(
                     }
                 }
             }
+            // Users with up to 64 uploads (all but a few) are looked up by their two masks.
+            if holders.more.is_empty() && shadows.more.is_empty() {
+                let masks = (holders.mask, shadows.mask);
+                if let Some(r) = by_masks.get(&masks) {
+                    return (*r, play);
+                }
+            }
+            let masks = (holders.mask, shadows.mask);
+            let small = holders.more.is_empty() && shadows.more.is_empty();
             let key = (holders, shadows);
             let region = match regions.get(&key) {
                 Some(r) => *r,
@@ -76,6 +86,9 @@ pub fn streams_by_region<'a>(
                     names.push(name);
                     let r = (names.len() - 1) as u32;
                     regions.insert(key, r);
+                    if small {
+                        by_masks.insert(masks, r);
+                    }
                     r
                 }
             };
@@ -84,6 +97,29 @@ pub fn streams_by_region<'a>(
         .collect();
     (names, out)
 }
+
+/// Hashes a stream digest by its first eight bytes: a digest is already uniformly spread, so
+/// hashing it again (SipHash, as `HashMap` does by default) only costs time.
+#[derive(Debug, Clone, Copy, Default)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, _length: usize) {}
+}
+
+type ByDigest = std::hash::BuildHasherDefault<DigestHasher>;
 
 /// A set of upload indices: a bit mask for the first 64, a list beyond (a user with more than
 /// 64 uploads).
