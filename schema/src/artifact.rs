@@ -67,22 +67,7 @@ impl Artifact {
         let mut plays = Vec::with_capacity(streams.len());
         let mut regions_of = Vec::with_capacity(streams.len());
         for (region, mut play) in streams {
-            for sym in [
-                &mut play.title,
-                &mut play.creator,
-                &mut play.collection,
-                &mut play.uri,
-                &mut play.reason_start,
-                &mut play.reason_end,
-            ] {
-                if sym.is_some() {
-                    let mapped = &mut remap[sym.0 as usize];
-                    if !mapped.is_some() {
-                        *mapped = own.add(strings.get(*sym));
-                    }
-                    *sym = *mapped;
-                }
-            }
+            remap_names(&mut play, &mut remap, |sym| own.add(strings.get(sym)));
             plays.push(play);
             regions_of.push(region);
         }
@@ -138,22 +123,9 @@ impl Artifact {
                 continue;
             }
             let mut p = *play;
-            for sym in [
-                &mut p.title,
-                &mut p.creator,
-                &mut p.collection,
-                &mut p.uri,
-                &mut p.reason_start,
-                &mut p.reason_end,
-            ] {
-                if sym.is_some() {
-                    let mapped = &mut remap[sym.0 as usize];
-                    if !mapped.is_some() {
-                        *mapped = strings.intern(self.strings.get(*sym));
-                    }
-                    *sym = *mapped;
-                }
-            }
+            remap_names(&mut p, &mut remap, |sym| {
+                strings.intern(self.strings.get(sym))
+            });
             let digest = crate::dedupe::stream_digest(&p, strings);
             for u in uploads {
                 out.push((u.to_string(), digest, p));
@@ -307,6 +279,20 @@ impl Artifact {
             plays,
             regions_of,
         })
+    }
+}
+
+/// Rewrites a play's names through `remap` (indexed by symbol), asking `add` for the new
+/// symbol the first time a name is met.
+fn remap_names(play: &mut Play, remap: &mut [Sym], mut add: impl FnMut(Sym) -> Sym) {
+    for sym in play.names_mut() {
+        if sym.is_some() {
+            let mapped = &mut remap[sym.0 as usize];
+            if !mapped.is_some() {
+                *mapped = add(*sym);
+            }
+            *sym = *mapped;
+        }
     }
 }
 
@@ -514,14 +500,7 @@ mod tests {
             .zip(&a.regions_of)
             .map(|(p, r)| {
                 let mut bare = *p;
-                for s in [
-                    &mut bare.title,
-                    &mut bare.creator,
-                    &mut bare.collection,
-                    &mut bare.uri,
-                    &mut bare.reason_start,
-                    &mut bare.reason_end,
-                ] {
+                for s in bare.names_mut() {
                     *s = Sym::NONE;
                 }
                 (

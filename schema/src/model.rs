@@ -454,6 +454,19 @@ impl Play {
         }
     }
 
+    /// The play's names to rewrite (onto another string table): title, creator, collection,
+    /// URI, start and end reasons.
+    pub fn names_mut(&mut self) -> [&mut Sym; 6] {
+        [
+            &mut self.title,
+            &mut self.creator,
+            &mut self.collection,
+            &mut self.uri,
+            &mut self.reason_start,
+            &mut self.reason_end,
+        ]
+    }
+
     /// Every name the play refers to: title, creator, collection, URI, start and end reasons.
     pub fn names(&self) -> [Sym; 6] {
         [

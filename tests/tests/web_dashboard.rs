@@ -1765,6 +1765,28 @@ async fn hostile_names_are_escaped_on_every_dashboard_page() {
 // The worker's artifact: what the dashboards are prepared from
 // ----------------------------------------------------------------------------------------
 
+/// A signed-up visitor of a new app on `engine` with one ready upload per list of records;
+/// returns the app, the visitor, the upload ids and the account.
+async fn with_uploads(
+    engine: Engine,
+    email: &str,
+    uploads: &[&[Value]],
+) -> (WebApp, Client, Vec<String>, storage::users::User) {
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up(email).await;
+    let mut ids = Vec::new();
+    for (i, records) in uploads.iter().enumerate() {
+        let name = format!("Streaming_History_Audio_2024_{i}.json");
+        ids.push(ready_upload(&app, &mut c, &name, &history(records)).await);
+    }
+    let user = storage::users::by_email(app.pipeline.db(), email)
+        .await
+        .unwrap()
+        .expect("the account");
+    (app, c, ids, user)
+}
+
 /// What a user notices of a dashboard: totals, the top artists and tracks, the days.
 fn shown(v: &Value) -> Value {
     json!({
@@ -1787,28 +1809,10 @@ async fn every_stream_is_stored_once_in_the_artifact_and_the_dashboards_read_it(
         shared,
         track("2024-05-05T10:00:00Z", 230_000, "Zed Overlap", "Four"),
     ];
-    let app = WebApp::new(engine).await;
-    let mut c = app.client();
-    c.sign_up("artifact@example.com").await;
-    let a = ready_upload(
-        &app,
-        &mut c,
-        "Streaming_History_Audio_2024.json",
-        &history(&a_records),
-    )
-    .await;
-    let b = ready_upload(
-        &app,
-        &mut c,
-        "Streaming_History_Audio_2024_1.json",
-        &history(&b_records),
-    )
-    .await;
+    let (app, mut c, ids, user) =
+        with_uploads(engine, "artifact@example.com", &[&a_records, &b_records]).await;
+    let (a, b) = (ids[0].clone(), ids[1].clone());
     let db = app.pipeline.db();
-    let user = storage::users::by_email(db, "artifact@example.com")
-        .await
-        .unwrap()
-        .expect("the account");
     let stored = storage::plays::artifact_for_user(db, &user.id)
         .await
         .unwrap()
@@ -1878,23 +1882,11 @@ async fn play_rows_stored_before_artifacts_are_carried_over_with_the_same_number
         track("2024-04-02T10:00:00Z", 210_000, "Zed Overlap", "Two"),
         track("2024-04-03T10:00:00Z", 20_000, "Other Artist", "Short"),
     ];
-    let app = WebApp::new(engine).await;
-    let mut c = app.client();
-    c.sign_up("before@example.com").await;
-    let id = ready_upload(
-        &app,
-        &mut c,
-        "Streaming_History_Audio_2024.json",
-        &history(&records),
-    )
-    .await;
+    let (app, mut c, ids, user) = with_uploads(engine, "before@example.com", &[&records]).await;
+    let id = ids[0].clone();
     let all = shown(&get_json(&mut c, "/api/v1/dashboard").await);
     let csv = c.get("/api/v1/export?format=csv").await;
     let db = app.pipeline.db();
-    let user = storage::users::by_email(db, "before@example.com")
-        .await
-        .unwrap()
-        .unwrap();
 
     // As a database from before the migration: a row per play, no artifact.
     app.pipeline.as_play_rows(&user.id).await;

@@ -366,43 +366,56 @@ fn board(c: &Ctx) -> Arc<Board> {
     let m = meta(c);
     c.prepared.memo(q.key(days, "board"), move || {
         let range = p.stats(q.content, days);
-        let all = p.stats(q.content, (None, None));
         let strings = &p.strings;
-        let plays: Vec<schema::Play> = p
-            .slice(days)
-            .iter()
-            .filter(|x| q.content.admits(x.kind))
-            .copied()
-            .collect();
-        let gap_ms = i64::from(q.gap_minutes) * 60_000;
-        let loops = panels::loops(&plays, strings, gap_ms);
-        let session_list = schema::aggregate::sessions(&plays, gap_ms);
-        // The ridgeline shows the last 12 months of the range (a ridge per month).
-        let ridge_days = match range.by_day.keys().next_back() {
-            Some(last) => {
-                let (y, m, _) = last.ymd();
-                let first = schema::time::days_from_civil(i64::from(y) - 1, m, 1) as i32;
-                let from = days.0.map_or(first, |d| d.0.max(first));
-                (Some(Day(from)), days.1)
-            }
-            None => days,
-        };
-        let ridge_stats = p.stats(q.content, ridge_days);
-        Board {
-            meta: m,
-            overview: panels::overview(&range),
-            over_time: panels::over_time(&range),
-            hour_weekday: panels::hour_weekday(&range),
-            tops: panels::tops(&range, strings, q.by, 10),
-            discoveries: panels::discoveries(&range, &all, strings),
-            streaks: panels::streaks(&range),
-            sessions: panels::sessions(&session_list, &loops),
-            loops: loops.into_iter().take(10).collect(),
-            skips: panels::skips(&range, strings),
-            platforms: panels::platforms(&range),
-            countries: panels::countries(&range),
-            ridgeline: panels::ridgeline(&ridge_stats),
-        }
+        // Two halves on two cores: the passes over the plays (loops, sessions), and the
+        // panels read off the stats.
+        let (session_part, mut board) = rayon::join(
+            || {
+                let plays: Vec<schema::Play> = p
+                    .slice(days)
+                    .iter()
+                    .filter(|x| q.content.admits(x.kind))
+                    .copied()
+                    .collect();
+                let gap_ms = i64::from(q.gap_minutes) * 60_000;
+                let loops = panels::loops(&plays, strings, gap_ms);
+                let session_list = schema::aggregate::sessions(&plays, gap_ms);
+                (panels::sessions(&session_list, &loops), loops)
+            },
+            || {
+                let all = p.stats(q.content, (None, None));
+                // The ridgeline shows the last 12 months of the range (a ridge per month).
+                let ridge_days = match range.by_day.keys().next_back() {
+                    Some(last) => {
+                        let (y, m, _) = last.ymd();
+                        let first = schema::time::days_from_civil(i64::from(y) - 1, m, 1) as i32;
+                        let from = days.0.map_or(first, |d| d.0.max(first));
+                        (Some(Day(from)), days.1)
+                    }
+                    None => days,
+                };
+                let ridge_stats = p.stats(q.content, ridge_days);
+                Board {
+                    meta: m,
+                    overview: panels::overview(&range),
+                    over_time: panels::over_time(&range),
+                    hour_weekday: panels::hour_weekday(&range),
+                    tops: panels::tops(&range, strings, q.by, 10),
+                    discoveries: panels::discoveries(&range, &all, strings),
+                    streaks: panels::streaks(&range),
+                    sessions: panels::Sessions::default(),
+                    loops: Vec::new(),
+                    skips: panels::skips(&range, strings),
+                    platforms: panels::platforms(&range),
+                    countries: panels::countries(&range),
+                    ridgeline: panels::ridgeline(&ridge_stats),
+                }
+            },
+        );
+        let (sessions, loops) = session_part;
+        board.sessions = sessions;
+        board.loops = loops.into_iter().take(10).collect();
+        board
     })
 }
 

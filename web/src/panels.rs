@@ -788,7 +788,7 @@ pub struct ListeningSession {
 }
 
 /// Listening sessions of a range.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Sessions {
     /// Sessions in the range.
     pub count: usize,
