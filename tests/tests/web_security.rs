@@ -2001,3 +2001,76 @@ async fn changing_the_password_ends_other_sessions_and_a_signed_out_cookie_is_de
         StatusCode::UNAUTHORIZED
     );
 }
+
+// ----------------------------------------------------------------------------------------
+// Junk refused at the edge, and HSTS over HTTPS
+// ----------------------------------------------------------------------------------------
+
+both_engines!(ids_and_addresses_with_a_nul_byte_are_refused_before_the_database);
+async fn ids_and_addresses_with_a_nul_byte_are_refused_before_the_database(engine: Engine) {
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("nul@example.com").await;
+    // PostgreSQL cannot hold a NUL byte in text: these reached it and answered 500.
+    for path in [
+        "/api/v1/uploads/abc%00def",
+        "/uploads/abc%00def",
+        "/api/v1/uploads/ABC",
+    ] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "GET {path}: {}", r.body);
+    }
+    let r = c.act(Method::DELETE, "/api/v1/uploads/abc%00def").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let mut stranger = app.client();
+    let token = stranger.csrf().await;
+    let r = stranger
+        .send(
+            Request::post("/api/v1/signin")
+                .header("x-csrf-token", token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"email": "nul\u{0}@example.com", "password": PASSWORD}).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(api_message(&r).contains("valid e-mail"), "{}", r.body);
+    // The account itself is untouched and still signs in.
+    assert_eq!(
+        stranger.sign_in("nul@example.com", PASSWORD).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_every_answer_asks_the_browser_to_keep_to_https() {
+    const HSTS: &str = "max-age=31536000; includeSubDomains";
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    for path in ["/", "/api/v1/session", "/healthz", "/static/app.css"] {
+        let plain = c.get(path).await;
+        assert_eq!(
+            plain.header("strict-transport-security"),
+            None,
+            "plain HTTP {path}: HSTS would be ignored there, and wrong behind no proxy"
+        );
+        let proxied = c
+            .send(
+                Request::get(path)
+                    .header("x-forwarded-proto", "https")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(
+            proxied.header("strict-transport-security"),
+            Some(HSTS),
+            "{path}"
+        );
+    }
+    let secure = WebApp::with_config(Engine::Sqlite, |c| c.secure_cookies = true).await;
+    let r = secure.client().get("/").await;
+    assert_eq!(r.header("strict-transport-security"), Some(HSTS));
+}

@@ -153,7 +153,8 @@ pub async fn sign_in(
     if let Some(idp) = state.idp() {
         return idp_accounts::sign_in(state, idp, visitor, email, password).await;
     }
-    let email = email.trim().to_lowercase();
+    // Refused before the database: no account has an address that fails the check.
+    let email = auth::check_email(email)?;
     if let Err(e) = state.limiter().admit(&email, &visitor.address) {
         Metrics::inc(&state.metrics().sign_ins_limited);
         return Err(e);
@@ -598,6 +599,10 @@ pub async fn find_upload(
     let Some(user) = &visitor.user else {
         return Err(AppError::NotFound);
     };
+    // Only ids of the form we issue reach the database (a NUL byte is an error there).
+    if !storage::ids::is_id(id) {
+        return Err(AppError::NotFound);
+    }
     match uploads::by_id_for_owner(state.db(), id, &user.id).await? {
         Some(u) if u.state != State::Deleting => Ok(u),
         _ => Err(AppError::NotFound),

@@ -37,11 +37,19 @@ pub fn csp(upload_origin: Option<&str>) -> HeaderValue {
 }
 
 /// Middleware: security headers on every response; `no-store` on everything but static files
-/// (pages and API answers hold personal data).
+/// (pages and API answers hold personal data); over HTTPS, HSTS (a year, subdomains too), so
+/// that a browser never again asks for the site over plain HTTP.
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
+    let https = crate::session::is_https(&state, req.headers());
     let mut r = next.run(req).await;
     let h = r.headers_mut();
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     h.insert(header::CONTENT_SECURITY_POLICY, state.csp().clone());
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -82,7 +82,7 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Whether the request arrived over HTTPS (directly configured, or said by the proxy).
-fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
     state.config().secure_cookies
         || headers
             .get("x-forwarded-proto")
