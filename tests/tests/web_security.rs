@@ -2074,3 +2074,40 @@ async fn over_https_every_answer_asks_the_browser_to_keep_to_https() {
     let r = secure.client().get("/").await;
     assert_eq!(r.header("strict-transport-security"), Some(HSTS));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_a_route_does_not_have_is_405_with_the_methods_it_has() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        for method in [Method::POST, Method::PUT, Method::DELETE, Method::TRACE] {
+            let r = c
+                .send(
+                    Request::builder()
+                        .method(method.clone())
+                        .uri(path)
+                        .body(Body::empty())
+                        .expect("request"),
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}: {}",
+                r.body
+            );
+            let allow = r.header("allow").unwrap_or_default().to_ascii_uppercase();
+            assert!(allow.contains("GET"), "{method} {path}: Allow {allow:?}");
+        }
+        assert_eq!(c.get(path).await.status, StatusCode::OK, "GET {path}");
+    }
+    // A real state change still needs its token.
+    let r = c
+        .send(
+            Request::delete("/api/v1/uploads/0123456789abcdef0123456789abcdef")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+}

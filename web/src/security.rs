@@ -106,9 +106,17 @@ fn query_token(req: &Request) -> Option<String> {
     })
 }
 
+/// Paths that answer GET alone (health, metrics, static files): nothing there changes state, so
+/// any other method goes on to the router, which answers 405 with `Allow`.
+fn read_only_path(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/static/")
+}
+
 /// Middleware: refuses state changes without their session's CSRF token or from another site.
 pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || read_only_path(req.uri().path())
+    {
         return next.run(req).await;
     }
     let path = req.uri().path().to_string();
