@@ -252,7 +252,52 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
         .await
         .map_err(|e| e.to_string())?;
     backfill_artifacts(deps).await?;
-    Ok(due.len() + visitors.len() + abandoned)
+    let interrupted = if deps.store.emits_events() {
+        0
+    } else {
+        clean_interrupted(deps, now - UPLOAD_DEADLINE_MS).await?
+    };
+    Ok(due.len() + visitors.len() + abandoned + interrupted)
+}
+
+/// Longest an upload through the web tier can take (the web tier's upload deadline, an hour,
+/// with a margin): a transfer started before that has ended one way or another.
+pub const UPLOAD_DEADLINE_MS: i64 = 65 * 60 * 1000;
+
+/// Removes what transfers through this machine's web tier left when they were cut off (a
+/// crash mid-upload): upload rows still waiting for their file and half-written files, both
+/// from before `before_ms`. The pool runs it at start-up with its own start time (in the
+/// embedded default no transfer outlives its process) and the sweeper with an upload deadline
+/// ago. Only for stores that do not emit events: uploads that go straight to S3 arrive later
+/// than their row by design, and [`NEVER_ARRIVED_AFTER_MS`] covers them. Returns how many
+/// rows and files it removed.
+pub async fn clean_interrupted(deps: &Deps, before_ms: i64) -> Result<usize, String> {
+    let waiting = uploads::never_arrived(&deps.db, before_ms)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut removed = 0;
+    for u in &waiting {
+        let arrived = deps
+            .store
+            .size(&u.object_key)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some();
+        if !arrived {
+            delete_upload(deps, u).await?;
+            removed += 1;
+        }
+    }
+    let before = std::time::UNIX_EPOCH + std::time::Duration::from_millis(before_ms.max(0) as u64);
+    removed += deps
+        .store
+        .clean_partials(before)
+        .await
+        .map_err(|e| e.to_string())?;
+    if removed > 0 {
+        info!(removed, "cleaned up transfers a crash interrupted");
+    }
+    Ok(removed)
 }
 
 /// Users whose artifacts one sweep writes at most (each reads the user's plays once).

@@ -58,6 +58,16 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     status: PoolStatus,
 ) {
+    // What a crash mid-upload left: rows and files untouched for a minute when this pool
+    // starts (no transfer through this process is running yet; one in another process on
+    // the same data folder keeps writing its file, and its row is younger, unless it has
+    // been at it for over a minute: that one fails and can be sent again).
+    if !deps.store.emits_events()
+        && let Err(e) =
+            crate::lifecycle::clean_interrupted(&deps, storage::db::now_ms() - 60_000).await
+    {
+        warn!(error = %e, "cleaning up interrupted transfers failed");
+    }
     let mut workers: Vec<Worker> = Vec::new();
     let (mut last_out, mut last_in): (Option<Instant>, Option<Instant>) = (None, None);
     let mut last_sweep = Instant::now() - timing.sweep_every;

@@ -133,6 +133,15 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         let _ = (key, expiring);
         Ok(())
     }
+
+    /// Removes the half-written files of transfers that were cut off (a crash during an
+    /// upload): those last written before `before`. Returns how many. The local directory
+    /// keeps them in `.partial/`; S3 has none of its own to clean (its incomplete multipart
+    /// uploads are aborted by the bucket's lifecycle rule).
+    async fn clean_partials(&self, before: std::time::SystemTime) -> Result<usize, ObjectError> {
+        let _ = before;
+        Ok(0)
+    }
 }
 
 /// The size and SHA-256 (hex) of a local file, read in blocks.
@@ -275,6 +284,23 @@ impl ObjectStore for LocalDir {
         .await
         .map_err(|e| ObjectError::Unavailable(e.to_string()))?;
         Ok(keys)
+    }
+
+    async fn clean_partials(&self, before: std::time::SystemTime) -> Result<usize, ObjectError> {
+        let dir = self.root.join(".partial");
+        let mut removed = 0;
+        let mut entries = tokio::fs::read_dir(&dir).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let written = entry.metadata().await.and_then(|m| m.modified());
+            if written.is_ok_and(|t| t < before) {
+                match tokio::fs::remove_file(entry.path()).await {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(removed)
     }
 
     fn emits_events(&self) -> bool {

@@ -164,3 +164,73 @@ async fn an_error_that_passes_before_the_limit_only_delays_the_upload(engine: En
     assert_eq!(p.play_count(&upload.id).await, 552);
     assert!(p.notifier.sent().is_empty(), "{:?}", p.notifier.sent());
 }
+
+both_engines!(a_transfer_cut_off_by_a_crash_leaves_no_row_and_no_file_once_the_pool_starts_again);
+async fn a_transfer_cut_off_by_a_crash_leaves_no_row_and_no_file_once_the_pool_starts_again(
+    engine: Engine,
+) {
+    let p = Pipeline::new(engine).await;
+    let user = p.user("cut@example.com").await;
+    let sample = fixtures::samples().join("extended/Streaming_History_Video_2026.json");
+    let done = p.submit(&user, &sample).await;
+    // What a crash mid-transfer leaves: the row (written first, still without its file) and
+    // the half-written file in `.partial/`, both from before the restart.
+    let cut = storage::uploads::insert(
+        p.db(),
+        &storage::uploads::NewUpload {
+            owner_id: &user.id,
+            original_name: "my_spotify_data.zip",
+            expires_ms: None,
+        },
+    )
+    .await
+    .unwrap();
+    let partial = p.data.path().join("objects/.partial/left-by-a-crash");
+    std::fs::write(&partial, b"PK\x03\x04 half a zip").unwrap();
+    // Not yet: the sweeper leaves a transfer alone for the upload deadline.
+    let deps = p.deps();
+    ingest_worker::lifecycle::sweep(&deps).await.unwrap();
+    assert!(p.upload(&cut.id).await.is_some() && partial.exists());
+
+    // The restart, a minute and more later: a pool starting finds both and removes them.
+    p.execute(&format!(
+        "UPDATE uploads SET created_ms = created_ms - 120000 WHERE id = '{}'",
+        cut.id
+    ))
+    .await;
+    std::fs::File::options()
+        .write(true)
+        .open(&partial)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
+    let (stop_tx, stop) = watch::channel(false);
+    let pool = tokio::spawn(ingest_worker::pool::run(
+        p.deps(),
+        queue_config::ScalingPolicy::DEFAULT,
+        ingest_worker::pool::PoolTiming::default(),
+        stop,
+        ingest_worker::pool::PoolStatus::default(),
+    ));
+    e2e::eventually(
+        Duration::from_secs(30),
+        "the cut-off upload removed",
+        || {
+            let (p, id) = (&p, cut.id.clone());
+            async move { p.upload(&id).await.is_none().then_some(()) }
+        },
+    )
+    .await;
+    assert!(!partial.exists(), "the half-written file");
+    e2e::eventually(
+        Duration::from_secs(30),
+        "the finished upload ingested",
+        || {
+            let (p, id) = (&p, done.id.clone());
+            async move { (p.upload(&id).await.unwrap().state == State::Ready).then_some(()) }
+        },
+    )
+    .await;
+    let _ = stop_tx.send(true);
+    pool.await.unwrap();
+}
