@@ -147,3 +147,57 @@ async fn the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing(
     let got = p.ingested(&user, &upload.id).await;
     assert_same_ingest(&got, &clean.await.expect("the clean run"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_gone_the_web_tier_answers_503_within_its_deadline_and_recovers() {
+    let p = Pipeline::new(Engine::Postgres).await;
+    let proxy = TcpProxy::to_postgres(&p.test_db.url).await;
+    let db = storage::Db::connect(&proxy.url(&p.test_db.url))
+        .await
+        .unwrap();
+    let store = Arc::new(LocalDir::new(p.data.path().join("objects")).unwrap());
+    let deps = p.deps_with(db, store);
+    let app = e2e::web::WebApp::on(p, deps, |_| {});
+    let mut c = app.client();
+    c.sign_up("gone@example.com").await;
+    let sample =
+        std::fs::read(fixtures::samples().join("extended/Streaming_History_Video_2026.json"))
+            .unwrap();
+    let id =
+        e2e::web::ready_upload(&app, &mut c, "Streaming_History_Video_2026.json", &sample).await;
+
+    proxy.cut().await;
+    // It hung for over 10 s: every request waited out the pool's 10 s (and /readyz more).
+    for path in [
+        "/readyz",
+        &format!("/api/v1/uploads/{id}"),
+        "/api/v1/uploads",
+        "/dashboard",
+    ] {
+        let asked = std::time::Instant::now();
+        let r = c.get(path).await;
+        let took = asked.elapsed();
+        assert_eq!(
+            r.status,
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "{path}: {}",
+            r.body
+        );
+        assert!(
+            took < storage::Db::DEADLINE + Duration::from_secs(3),
+            "{path} answered after {took:?}, past the deadline of {:?}",
+            storage::Db::DEADLINE
+        );
+    }
+
+    proxy.restore().await;
+    eventually(Duration::from_secs(30), "ready again", || {
+        let mut c = c.clone();
+        async move { (c.get("/readyz").await.status == axum::http::StatusCode::OK).then_some(()) }
+    })
+    .await;
+    assert_eq!(
+        c.get(&format!("/api/v1/uploads/{id}")).await.status,
+        axum::http::StatusCode::OK
+    );
+}

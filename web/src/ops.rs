@@ -36,14 +36,30 @@ fn status<E: std::fmt::Display>(r: Result<(), E>) -> String {
     }
 }
 
+/// `"ok"`, what failed, or that it did not answer within the deadline.
+async fn within<E: std::fmt::Display>(
+    check: impl std::future::Future<Output = Result<(), E>>,
+) -> String {
+    match tokio::time::timeout(storage::Db::DEADLINE, check).await {
+        Ok(r) => status(r),
+        Err(_) => format!("no answer within {} s", storage::Db::DEADLINE.as_secs()),
+    }
+}
+
 /// `GET /readyz`: the database, the object store and the queue are reachable (503 if not).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let deps = state.deps();
-    let (db, store, queue) = tokio::join!(deps.db.ping(), deps.store.ping(), deps.queue.depth());
+    // Each check within the database's deadline: a dependency that does not answer is not
+    // ready, and the probe gets its answer at once.
+    let (database, store, queue) = tokio::join!(
+        within(deps.db.ping()),
+        within(deps.store.ping()),
+        within(async { deps.queue.depth().await.map(|_| ()) }),
+    );
     let r = Readiness {
-        database: status(db),
-        store: status(store),
-        queue: status(queue.map(|_| ())),
+        database,
+        store,
+        queue,
         ready: false,
     };
     let ready = r.database == "ok" && r.store == "ok" && r.queue == "ok";
