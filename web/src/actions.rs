@@ -166,11 +166,11 @@ pub async fn sign_in(
     };
     let ok = auth::verify_password(password, hash, state.config().argon2).await?;
     let Some(user) = user.filter(|_| ok) else {
-        state.limiter().failed(&email);
+        state.limiter().failed(&email, &visitor.address);
         Metrics::inc(&state.metrics().sign_ins_failed);
         return Err(AppError::Invalid("Wrong e-mail or password.".into()));
     };
-    state.limiter().succeeded(&email);
+    state.limiter().succeeded(&email, &visitor.address);
     if visitor.user.is_some() {
         storage::sessions::delete(state.db(), &visitor.token).await?;
     }
@@ -225,10 +225,10 @@ async fn confirm_password(
     state.limiter().admit(&key, &visitor.address)?;
     let hash = users::password_hash(state.db(), &user.id).await?;
     if auth::verify_password(password, hash, state.config().argon2).await? {
-        state.limiter().succeeded(&key);
+        state.limiter().succeeded(&key, &visitor.address);
         Ok(())
     } else {
-        state.limiter().failed(&key);
+        state.limiter().failed(&key, &visitor.address);
         Err(AppError::Invalid("The current password is wrong.".into()))
     }
 }

@@ -185,7 +185,7 @@ fn dummy_hash(params: HashParams) -> &'static str {
 /// How many sign-in attempts are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Failed attempts per account per window.
+    /// Failed attempts per account from one address per window.
     pub per_account: u32,
     /// Attempts (failed or not) per client address per window.
     pub per_address: u32,
@@ -194,7 +194,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// 5 failures per account and 30 attempts per address in 15 minutes.
+    /// 5 failures per account from one address, and 30 attempts per address, in 15 minutes.
     pub const DEFAULT: Limits = Limits {
         per_account: 5,
         per_address: 30,
@@ -202,7 +202,7 @@ impl Limits {
     };
 }
 
-/// Fixed-window counters of sign-in attempts, per account and per client address, in memory
+/// Fixed-window counters of sign-in attempts, per account and address and per address, in memory
 /// (each web instance counts its own; behind a load balancer the limit is per instance).
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -245,11 +245,13 @@ impl RateLimiter {
     }
 
     /// Admits an attempt for `email` from `address`, counting it against the address; refuses
-    /// with the seconds to wait when either limit is reached.
+    /// with the seconds to wait when the address has failed too often for this account, or
+    /// has made too many attempts in all. Failures are counted per account *and* address, so
+    /// that guesses from one place never lock the owner out of another.
     pub fn admit(&self, email: &str, address: &str) -> Result<(), AppError> {
-        let (by_account, wait_a) = self.count(&format!("acct:{email}"));
+        let (failures, wait_a) = self.count(&failures_key(email, address));
         let (by_address, wait_b) = self.count(&format!("addr:{address}"));
-        if by_account >= self.limits.per_account {
+        if failures >= self.limits.per_account {
             return Err(AppError::TooManyRequests(wait_a.as_secs().max(1)));
         }
         if by_address >= self.limits.per_address {
@@ -259,18 +261,23 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Records a failed attempt against an account.
-    pub fn failed(&self, email: &str) {
-        self.bump(format!("acct:{email}"));
+    /// Records a failed attempt against an account from an address.
+    pub fn failed(&self, email: &str, address: &str) {
+        self.bump(failures_key(email, address));
     }
 
-    /// Clears an account's failures after a successful sign-in.
-    pub fn succeeded(&self, email: &str) {
+    /// Clears the failures of an account from an address after a successful sign-in there.
+    pub fn succeeded(&self, email: &str, address: &str) {
         self.windows
             .lock()
             .expect("limiter lock")
-            .remove(&format!("acct:{email}"));
+            .remove(&failures_key(email, address));
     }
+}
+
+/// The counter of an account's failures from one address.
+fn failures_key(email: &str, address: &str) -> String {
+    format!("acct:{email}|{address}")
 }
 
 #[cfg(test)]
@@ -346,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_stops_an_account_after_its_failures_and_an_address_after_its_attempts() {
+    fn the_limiter_stops_an_address_failing_for_an_account_and_an_address_after_its_attempts() {
         let l = RateLimiter::new(Limits {
             per_account: 3,
             per_address: 5,
@@ -354,19 +361,25 @@ mod tests {
         });
         for _ in 0..3 {
             l.admit("a@x.io", "1.2.3.4").unwrap();
-            l.failed("a@x.io");
+            l.failed("a@x.io", "1.2.3.4");
         }
+        // The guessing address is stopped for this account…
         assert!(matches!(
-            l.admit("a@x.io", "5.6.7.8"),
+            l.admit("a@x.io", "1.2.3.4"),
             Err(AppError::TooManyRequests(s)) if s > 0 && s <= 60
         ));
+        // …the owner elsewhere is not.
+        l.admit("a@x.io", "5.6.7.8").unwrap();
+        l.succeeded("a@x.io", "5.6.7.8");
+        // The guessing address has made 3 attempts; 2 more for other accounts, then no more.
         l.admit("b@x.io", "1.2.3.4").unwrap();
         l.admit("c@x.io", "1.2.3.4").unwrap();
         assert!(matches!(
             l.admit("d@x.io", "1.2.3.4"),
             Err(AppError::TooManyRequests(_))
         ));
-        l.succeeded("a@x.io");
-        l.admit("a@x.io", "9.9.9.9").unwrap();
+        // A success clears that address's failures for that account only.
+        l.succeeded("a@x.io", "1.2.3.4");
+        assert!(l.count(&failures_key("a@x.io", "1.2.3.4")).0 == 0);
     }
 }

@@ -147,7 +147,7 @@ pub(crate) async fn sign_in(
     let tokens = match idp.sign_in(&email, password).await {
         Ok(t) => t,
         Err(IdpError::WrongCredentials) => {
-            state.limiter().failed(&email);
+            state.limiter().failed(&email, &visitor.address);
             Metrics::inc(&state.metrics().sign_ins_failed);
             return Err(refusal(IdpError::WrongCredentials));
         }
@@ -155,7 +155,7 @@ pub(crate) async fn sign_in(
     };
     let identity = verify(idp, &tokens.id_token).await?;
     let user = account_for(state, visitor, &identity).await?;
-    state.limiter().succeeded(&email);
+    state.limiter().succeeded(&email, &visitor.address);
     if visitor.user.is_some() {
         sessions::delete(state.db(), &visitor.token).await?;
     }
@@ -306,9 +306,9 @@ pub(crate) async fn change_password(
         .change_password(&tokens.access_token, current, new)
         .await
     {
-        Ok(()) => state.limiter().succeeded(&key),
+        Ok(()) => state.limiter().succeeded(&key, &visitor.address),
         Err(IdpError::WrongCredentials) => {
-            state.limiter().failed(&key);
+            state.limiter().failed(&key, &visitor.address);
             return Err(AppError::Invalid(WRONG_CURRENT.into()));
         }
         Err(IdpError::TokenInvalid(_)) => {
@@ -399,11 +399,11 @@ pub(crate) async fn delete_account(
     let email = user.email.as_deref().unwrap_or("");
     let tokens = match idp.sign_in(email, password).await {
         Ok(t) => {
-            state.limiter().succeeded(&key);
+            state.limiter().succeeded(&key, &visitor.address);
             t
         }
         Err(IdpError::WrongCredentials) => {
-            state.limiter().failed(&key);
+            state.limiter().failed(&key, &visitor.address);
             return Err(AppError::Invalid(WRONG_CURRENT.into()));
         }
         Err(e) => return Err(refusal(e)),
