@@ -60,6 +60,8 @@ impl WebApp {
     ) -> WebApp {
         let mut config = web::Config::with_secret(b"a test secret of thirty-two bytes!".to_vec());
         config.argon2 = CHEAP_HASH;
+        // Tests sign up many accounts from one address; the limit has a test of its own.
+        config.sign_in_limits.sign_ups_per_address = 10_000;
         adjust(&mut config);
         let state = web::AppState::new(deps, config, PoolStatus::default());
         let router = web::router(state.clone());

@@ -943,6 +943,7 @@ async fn repeated_failed_sign_ins_lock_the_guessing_address_out_of_the_account_a
         c.sign_in_limits = web::auth::Limits {
             per_account: 3,
             per_address: 10,
+            sign_ups_per_address: 5,
             window: Duration::from_secs(60),
         }
     })
@@ -2119,4 +2120,43 @@ async fn a_method_a_route_does_not_have_is_405_with_the_methods_it_has() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_creates_a_few_accounts_then_is_told_to_wait() {
+    // 60 accounts in 1.8 s came from one address. Now the default allows 5 per 15 minutes.
+    let app = WebApp::with_config(Engine::Sqlite, |c| {
+        c.sign_in_limits = web::auth::Limits::DEFAULT;
+    })
+    .await;
+    for i in 0..5 {
+        app.client_from("10.7.0.1:1")
+            .sign_up(&format!("bulk{i}@example.com"))
+            .await;
+    }
+    let mut sixth = app.client_from("10.7.0.1:2");
+    let r = sixth
+        .json(
+            Method::POST,
+            "/api/v1/signup",
+            &json!({"email": "bulk5@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let wait: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert!(api_message(&r).contains("Too many"), "{}", r.body);
+    // Nothing was created, and another address is not affected.
+    let r = app
+        .client_from("10.7.0.1:3")
+        .sign_in("bulk5@example.com", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    app.client_from("10.7.0.2:1")
+        .sign_up("elsewhere@example.com")
+        .await;
 }

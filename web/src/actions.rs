@@ -98,6 +98,8 @@ pub async fn sign_up(
     }
     let email = auth::check_email(email)?;
     auth::check_new_password(password, &email)?;
+    // Counted once the input is valid: a typo does not use up the address's allowance.
+    state.limiter().admit_sign_up(&visitor.address)?;
     if let Some(idp) = state.idp() {
         return idp_accounts::sign_up(state, idp, &email, password).await;
     }

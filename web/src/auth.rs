@@ -189,15 +189,19 @@ pub struct Limits {
     pub per_account: u32,
     /// Attempts (failed or not) per client address per window.
     pub per_address: u32,
+    /// Accounts created per client address per window.
+    pub sign_ups_per_address: u32,
     /// The window.
     pub window: Duration,
 }
 
 impl Limits {
-    /// 5 failures per account from one address, and 30 attempts per address, in 15 minutes.
+    /// 5 failures per account from one address, 30 attempts and 5 new accounts per address,
+    /// in 15 minutes.
     pub const DEFAULT: Limits = Limits {
         per_account: 5,
         per_address: 30,
+        sign_ups_per_address: 5,
         window: Duration::from_secs(15 * 60),
     };
 }
@@ -258,6 +262,18 @@ impl RateLimiter {
             return Err(AppError::TooManyRequests(wait_b.as_secs().max(1)));
         }
         self.bump(format!("addr:{address}"));
+        Ok(())
+    }
+
+    /// Admits a new account from `address`, counting it; refuses with the seconds to wait when
+    /// the address has made as many as the limit allows in the window.
+    pub fn admit_sign_up(&self, address: &str) -> Result<(), AppError> {
+        let key = format!("signup:{address}");
+        let (made, wait) = self.count(&key);
+        if made >= self.limits.sign_ups_per_address {
+            return Err(AppError::TooManyRequests(wait.as_secs().max(1)));
+        }
+        self.bump(key);
         Ok(())
     }
 
@@ -357,6 +373,7 @@ mod tests {
         let l = RateLimiter::new(Limits {
             per_account: 3,
             per_address: 5,
+            sign_ups_per_address: 2,
             window: Duration::from_secs(60),
         });
         for _ in 0..3 {
@@ -378,6 +395,14 @@ mod tests {
             l.admit("d@x.io", "1.2.3.4"),
             Err(AppError::TooManyRequests(_))
         ));
+        // New accounts: two from an address, then it waits.
+        l.admit_sign_up("1.2.3.4").unwrap();
+        l.admit_sign_up("1.2.3.4").unwrap();
+        assert!(matches!(
+            l.admit_sign_up("1.2.3.4"),
+            Err(AppError::TooManyRequests(_))
+        ));
+        l.admit_sign_up("5.6.7.8").unwrap();
         // A success clears that address's failures for that account only.
         l.succeeded("a@x.io", "1.2.3.4");
         assert!(l.count(&failures_key("a@x.io", "1.2.3.4")).0 == 0);
