@@ -99,11 +99,19 @@ export async function freshContext(label) {
     problems,
     expected,
     ignored,
-    /** Saves a full-page screenshot as SHOTS_DIR/<label>-NN-<name>.png. */
+    /**
+     * Saves full-page screenshots as SHOTS_DIR/<label>-NN-<name>.png (desktop, 1280 px) and
+     * <label>-NN-<name>-phone.png (390 px, a phone's width), then restores the desktop size.
+     */
     async screenshot(name) {
       shot += 1;
-      const file = path.join(SHOTS_DIR, `${label}-${String(shot).padStart(2, '0')}-${name}.png`);
+      const base = path.join(SHOTS_DIR, `${label}-${String(shot).padStart(2, '0')}-${name}`);
+      const file = `${base}.png`;
       await page.screenshot({ path: file, fullPage: true });
+      const desktop = page.viewportSize();
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: `${base}-phone.png`, fullPage: true });
+      await page.setViewportSize(desktop);
       return file;
     },
     /** Fails when anything went to the console as an error or broke the CSP. */
