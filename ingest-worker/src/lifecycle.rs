@@ -173,8 +173,8 @@ async fn remove_row(deps: &Deps, id: &str) -> Result<(), storage::db::SqlxError>
     tx.commit().await
 }
 
-/// Deletes an upload: its object, its plays (the same streams in the user's other uploads
-/// stay) and its share of the stats. The upload is marked `deleting` first, so a crash at any
+/// Deletes an upload: its object and its streams in the owner's artifact (the same streams in
+/// the user's other uploads stay). The upload is marked `deleting` first, so a crash at any
 /// point leaves it for [`sweep`] to finish; every step can be repeated.
 pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
     uploads::set_deleting(&deps.db, &upload.id)
@@ -185,7 +185,7 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut tx = deps.db.begin().await.map_err(|e| e.to_string())?;
-    drop_plays(deps, &mut tx, upload)
+    drop_plays(&mut tx, upload)
         .await
         .map_err(|e| e.to_string())?;
     uploads::delete_row(&mut tx, &upload.id)
@@ -196,8 +196,8 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
     Ok(())
 }
 
-/// Deletes an account: every upload (object, plays, stats) one by one, then the user row,
-/// which takes their sessions and stats with it. A crash halfway leaves the account with
+/// Deletes an account: every upload (object, streams) one by one, then the user row, which
+/// takes their sessions and artifact with it. A crash halfway leaves the account with
 /// fewer uploads, and deleting again finishes the job.
 pub async fn delete_user(deps: &Deps, user_id: &str) -> Result<(), String> {
     let owned = uploads::list_for_owner(&deps.db, user_id)

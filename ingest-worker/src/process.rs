@@ -4,7 +4,7 @@
 //! owner's artifact, rebuilt from all of the owner's uploads) in one transaction, and the
 //! message is deleted only after that commit. So an event delivered twice, or
 //! redelivered after a worker died mid-ingest, leaves exactly one copy of each play and the
-//! same stats as a single clean run.
+//! same artifact as a single clean run.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -316,12 +316,12 @@ async fn commit(
     Ok(())
 }
 
-/// Marks an upload failed. Plays an earlier ingest left (a re-ingest the current parser
-/// refuses) go in the same transaction, with the owner's stats rebuilt without them, so a
-/// failed upload never counts. Returns false when the upload is being deleted.
+/// Marks an upload failed. Streams an earlier ingest left (a re-ingest the current parser
+/// refuses) leave the owner's artifact in the same transaction, so a failed upload never
+/// counts. Returns false when the upload is being deleted.
 async fn fail(deps: &Deps, upload: &Upload, why: &str) -> Result<bool, Failure> {
     let mut tx = deps.db.begin().await?;
-    drop_plays(deps, &mut tx, upload).await?;
+    drop_plays(&mut tx, upload).await?;
     let changed = uploads::set_failed(&mut tx, &upload.id, why).await?;
     tx.commit().await?;
     Ok(changed)
@@ -330,7 +330,6 @@ async fn fail(deps: &Deps, upload: &Upload, why: &str) -> Result<bool, Failure> 
 /// Takes an upload's streams out of its owner's artifact inside `tx` (the owner's row locked
 /// for the transaction).
 pub(crate) async fn drop_plays(
-    _deps: &Deps,
     tx: &mut storage::Tx,
     upload: &Upload,
 ) -> Result<(), storage::db::SqlxError> {

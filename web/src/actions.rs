@@ -611,7 +611,7 @@ pub async fn find_upload(
     }
 }
 
-/// Deletes one of the visitor's uploads with its file, plays and stats.
+/// Deletes one of the visitor's uploads with its file and its streams.
 pub async fn delete_upload(state: &AppState, visitor: &Visitor, id: &str) -> Result<(), AppError> {
     let u = find_upload(state, visitor, id).await?;
     lifecycle::delete_upload(state.deps(), &u)
@@ -640,8 +640,8 @@ impl From<&User> for SettingsView {
 /// Longest play threshold accepted, in seconds.
 pub const MAX_MIN_PLAY_SECONDS: u32 = 600;
 
-/// Changes the settings and rebuilds the stats from the stored plays (no file is parsed
-/// again), so that every view follows at once.
+/// Changes the settings; every view follows at once (the dashboards are computed from the
+/// stored streams under the settings in force, nothing is parsed again).
 pub async fn update_settings(
     state: &AppState,
     visitor: &Visitor,
