@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use ingest_worker::Deps;
 use ingest_worker::notify::{LogNotifier, Notifier};
 use storage::Db;
+use storage::held::Journaled;
 use storage::objects::{LocalDir, ObjectStore};
 use storage::queue::{Queue, TableQueue};
 
@@ -200,12 +201,15 @@ impl Storage {
     /// [`Storage::open`], also giving the AWS SDK's configuration when AWS is in use.
     pub async fn open_with_sdk(&self) -> Result<(Deps, Option<cloud::sdk::SdkConfig>)> {
         let settings = self.queue_settings()?;
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!(
-                "BACKSPIN_DATA_DIR {}: cannot create the folder",
-                self.data_dir.display()
-            )
-        })?;
+        // Uploads, the SQLite database and the secret are for this process's user only.
+        storage::held::create_private_dir(&self.data_dir)
+            .and_then(|()| restrict_to_owner(&self.data_dir, 0o700))
+            .with_context(|| {
+                format!(
+                    "BACKSPIN_DATA_DIR {}: cannot create the folder or make it private",
+                    self.data_dir.display()
+                )
+            })?;
         let url = self.url();
         let db = Db::connect_with(&url, self.db_max_connections)
             .await
@@ -248,6 +252,14 @@ impl Storage {
                 Arc::new(TableQueue::new(db.clone(), QUEUE, settings.max_receives))
             }
         };
+        let queue: Arc<dyn Queue> = Arc::new(
+            Journaled::open(queue, &self.data_dir.join("queue-held")).with_context(|| {
+                format!(
+                    "BACKSPIN_DATA_DIR {}: cannot open the queue journal",
+                    self.data_dir.display()
+                )
+            })?,
+        );
         if store.emits_events() != (aws.sqs_queue_url.is_some()) {
             bail!(
                 "BACKSPIN_S3_BUCKET and BACKSPIN_SQS_QUEUE_URL go together: S3 sends its events \
@@ -268,6 +280,20 @@ impl Storage {
             max_upload_bytes: self.max_upload_bytes(),
         };
         Ok((deps, sdk))
+    }
+}
+
+/// Sets `path`'s permission bits (Unix; elsewhere nothing to do).
+fn restrict_to_owner(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
     }
 }
 

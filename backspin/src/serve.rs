@@ -51,7 +51,50 @@ pub struct ServeArgs {
     #[arg(long, env = "BACKSPIN_NO_WORKERS")]
     no_workers: bool,
     #[command(flatten)]
+    quotas: QuotaArgs,
+    #[command(flatten)]
     cognito: CognitoArgs,
+}
+
+/// What one visitor may store and send (README, "Limits").
+#[derive(Debug, clap::Args)]
+struct QuotaArgs {
+    /// Uploads an account keeps.
+    #[arg(long, env = "BACKSPIN_UPLOADS_PER_ACCOUNT", default_value_t = web::quota::Quotas::DEFAULT.uploads_per_account)]
+    uploads_per_account: u32,
+    /// MiB of uploads an account keeps.
+    #[arg(long, env = "BACKSPIN_MIB_PER_ACCOUNT", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_account >> 20)]
+    mib_per_account: u64,
+    /// Uploads a visitor without an account keeps.
+    #[arg(long, env = "BACKSPIN_UPLOADS_PER_VISITOR", default_value_t = web::quota::Quotas::DEFAULT.uploads_per_visitor)]
+    uploads_per_visitor: u32,
+    /// MiB of uploads a visitor without an account keeps.
+    #[arg(long, env = "BACKSPIN_MIB_PER_VISITOR", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_visitor >> 20)]
+    mib_per_visitor: u64,
+    /// Uploads started from one client address per hour (each web instance counts its own).
+    #[arg(long, env = "BACKSPIN_UPLOADS_PER_ADDRESS", default_value_t = web::quota::Quotas::DEFAULT.uploads_per_address)]
+    uploads_per_address: u32,
+    /// MiB uploaded from one client address per hour.
+    #[arg(long, env = "BACKSPIN_MIB_PER_ADDRESS", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_address >> 20)]
+    mib_per_address: u64,
+    /// MiB the data folder's disk keeps free: uploads that would leave less are refused.
+    #[arg(long, env = "BACKSPIN_MIN_FREE_DISK_MIB", default_value_t = web::quota::Quotas::DEFAULT.min_free_disk_bytes >> 20)]
+    min_free_disk_mib: u64,
+}
+
+impl QuotaArgs {
+    fn quotas(&self) -> web::quota::Quotas {
+        web::quota::Quotas {
+            uploads_per_account: self.uploads_per_account,
+            bytes_per_account: self.mib_per_account << 20,
+            uploads_per_visitor: self.uploads_per_visitor,
+            bytes_per_visitor: self.mib_per_visitor << 20,
+            uploads_per_address: self.uploads_per_address,
+            bytes_per_address: self.mib_per_address << 20,
+            window: web::quota::Quotas::DEFAULT.window,
+            min_free_disk_bytes: self.min_free_disk_mib << 20,
+        }
+    }
 }
 
 /// The CSRF key: given, or kept in the data folder (created once, readable by the owner only).
@@ -108,6 +151,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         config.trust_forwarded_for = args.trust_forwarded_for;
         config.static_dir = args.static_dir.clone();
         config.dash_cache_bytes = args.dash_cache_mib.max(1) << 20;
+        config.quotas = args.quotas.quotas();
         config.upload_origin = args.storage.upload_origin(sdk.as_ref());
         config.idp = args.cognito.provider(&args.storage.aws, sdk).await?;
         let listener = tokio::net::TcpListener::bind(args.bind)

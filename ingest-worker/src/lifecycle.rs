@@ -213,8 +213,9 @@ pub async fn delete_user(deps: &Deps, user_id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Finishes deletes a crash interrupted, deletes anonymous uploads past their expiry, then
-/// anonymous visitors past theirs (with anything they still own) and expired sessions.
+/// Finishes deletes a crash interrupted, deletes anonymous uploads past their expiry, failed
+/// uploads a week old, then anonymous visitors past their expiry (with anything they still
+/// own) and expired sessions.
 /// Returns how many uploads and visitors it deleted.
 pub async fn sweep(deps: &Deps) -> Result<usize, String> {
     let now = storage::db::now_ms();
@@ -242,6 +243,14 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
             abandoned += 1;
         }
     }
+    // A file that could not be read holds no plays: its reason stays on show for a week,
+    // then it goes, raw file and all.
+    let failed = uploads::failed_before(&deps.db, now - FAILED_KEPT_MS)
+        .await
+        .map_err(|e| e.to_string())?;
+    for u in &failed {
+        delete_upload(deps, u).await?;
+    }
     let visitors = storage::users::expired_anonymous(&deps.db, now)
         .await
         .map_err(|e| e.to_string())?;
@@ -257,8 +266,11 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
     } else {
         clean_interrupted(deps, now - UPLOAD_DEADLINE_MS).await?
     };
-    Ok(due.len() + visitors.len() + abandoned + interrupted)
+    Ok(due.len() + failed.len() + visitors.len() + abandoned + interrupted)
 }
+
+/// How long a failed upload (and its raw file) is kept after it failed: seven days.
+pub const FAILED_KEPT_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Longest an upload through the web tier can take (the web tier's upload deadline, an hour,
 /// with a margin): a transfer started before that has ended one way or another.

@@ -87,13 +87,29 @@ pub async fn handle(deps: &Deps, msg: &Received) -> Outcome {
                 }
             },
             Err(why) => {
-                warn!(why, "will retry");
+                let after = retry_after(msg.receive_count, deps.settings.visibility_timeout);
+                warn!(why, retry_in_s = after.as_secs(), "will retry");
+                // Seen again after a backoff rather than the whole visibility timeout; a queue
+                // that is away (the table queue in a database outage) takes it back when it
+                // answers again.
+                if let Err(e) = deps.queue.release(&msg.receipt, after).await {
+                    warn!(error = %e, "could not give the message back yet");
+                }
                 Outcome::Retry(why)
             }
         }
     }
     .instrument(span)
     .await
+}
+
+/// How long a message whose work failed for a passing reason waits before it is seen again:
+/// 15 s after the first receive, doubling with each receive, at most the visibility timeout.
+/// With five receives that rides out about four minutes of an outage of the database or the
+/// object store before the dead-letter queue takes the message.
+pub fn retry_after(receive_count: u32, visibility: Duration) -> Duration {
+    let doublings = receive_count.saturating_sub(1).min(16);
+    (Duration::from_secs(15) * (1u32 << doublings)).min(visibility)
 }
 
 async fn handle_body(deps: &Deps, body: &str) -> Result<String, String> {

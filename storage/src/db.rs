@@ -96,6 +96,21 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Makes an existing file readable and writable by its owner only (Unix; elsewhere nothing).
+fn owner_only(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Db {
     /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`, with at most
     /// [`Db::DEFAULT_MAX_CONNECTIONS`] connections to PostgreSQL.
@@ -120,10 +135,18 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
+            let file = opts.get_filename().to_path_buf();
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
                 .await?;
+            // The plays of every user: readable by this process's user only. SQLite gives its
+            // journal files the database file's permissions.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = file.clone().into_os_string();
+                path.push(suffix);
+                owner_only(std::path::Path::new(&path))?;
+            }
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod db;
+pub mod held;
 pub mod ids;
 pub mod objects;
 pub mod plays;

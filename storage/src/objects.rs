@@ -142,6 +142,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         let _ = before;
         Ok(0)
     }
+
+    /// Bytes free for new objects on the store's own disk; `None` for a store without one to
+    /// fill (S3).
+    async fn free_bytes(&self) -> Result<Option<u64>, ObjectError> {
+        Ok(None)
+    }
 }
 
 /// The size and SHA-256 (hex) of a local file, read in blocks.
@@ -194,7 +200,7 @@ impl LocalDir {
     /// A store rooted at `root` (created when missing).
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<LocalDir> {
         let root = root.into();
-        std::fs::create_dir_all(root.join(".partial"))?;
+        crate::held::create_private_dir(&root.join(".partial"))?;
         Ok(LocalDir { root })
     }
 
@@ -215,7 +221,11 @@ impl ObjectStore for LocalDir {
         let dest = self.path(key)?;
         let partial = self.root.join(".partial").join(crate::ids::new_id());
         let result = async {
-            let mut file = tokio::fs::File::create(&partial).await?;
+            let mut file = tokio::fs::OpenOptions::from(crate::held::private_options())
+                .write(true)
+                .truncate(true)
+                .open(&partial)
+                .await?;
             let mut hasher = Sha256::new();
             let mut size = 0u64;
             let mut buf = vec![0u8; 256 * 1024];
@@ -234,7 +244,7 @@ impl ObjectStore for LocalDir {
             file.sync_all().await?;
             drop(file);
             if let Some(parent) = dest.parent() {
-                tokio::fs::create_dir_all(parent).await?;
+                crate::held::create_private_dir(parent)?;
             }
             tokio::fs::rename(&partial, &dest).await?;
             let sha256 = hex(&hasher.finalize());
@@ -284,6 +294,20 @@ impl ObjectStore for LocalDir {
         .await
         .map_err(|e| ObjectError::Unavailable(e.to_string()))?;
         Ok(keys)
+    }
+
+    async fn free_bytes(&self) -> Result<Option<u64>, ObjectError> {
+        #[cfg(unix)]
+        {
+            let root = self.root.clone();
+            let st = tokio::task::spawn_blocking(move || rustix::fs::statvfs(&root))
+                .await
+                .map_err(|e| ObjectError::Unavailable(e.to_string()))?
+                .map_err(std::io::Error::from)?;
+            Ok(Some(st.f_bavail.saturating_mul(st.f_frsize)))
+        }
+        #[cfg(not(unix))]
+        Ok(None)
     }
 
     async fn clean_partials(&self, before: std::time::SystemTime) -> Result<usize, ObjectError> {

@@ -81,6 +81,11 @@ pub trait Queue: Send + Sync + fmt::Debug {
     ) -> Result<Batch, QueueError>;
     /// Keeps a received message hidden for `visibility` from now.
     async fn extend(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError>;
+    /// Gives a received message back: visible again `after` from now (its work failed for a
+    /// reason that may pass). The same as [`Queue::extend`] unless the queue keeps more.
+    async fn release(&self, receipt: &str, after: Duration) -> Result<(), QueueError> {
+        self.extend(receipt, after).await
+    }
     /// Deletes a received message (after its work is committed).
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
     /// Approximate numbers of messages.

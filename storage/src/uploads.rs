@@ -221,6 +221,17 @@ pub async fn list_for_owner(db: &Db, owner_id: &str) -> Result<Vec<Upload>, sqlx
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(owner_id).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
 }
 
+/// How many uploads `owner_id` keeps (those being deleted aside) and their bytes.
+pub async fn usage(db: &Db, owner_id: &str) -> Result<(u64, u64), sqlx::Error> {
+    let sql = "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes \
+               FROM uploads WHERE owner_id = $1 AND state <> 'deleting'";
+    on_pool!(db, p => {
+        let r = sqlx::query(sql).bind(owner_id).fetch_one(p).await?;
+        let (n, bytes): (i64, i64) = (r.get("n"), r.get("bytes"));
+        Ok((n as u64, bytes.max(0) as u64))
+    })
+}
+
 /// Which uploads bulk re-ingestion takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
@@ -303,6 +314,14 @@ pub async fn to_sweep(db: &Db, now: i64) -> Result<Vec<Upload>, sqlx::Error> {
         "SELECT {COLUMNS} FROM uploads WHERE state = 'deleting' OR (expires_ms IS NOT NULL AND expires_ms <= $1) ORDER BY created_ms"
     );
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(now).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
+}
+
+/// Uploads that failed (the file could not be read) and have not changed since `before_ms`.
+pub async fn failed_before(db: &Db, before_ms: i64) -> Result<Vec<Upload>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE state = 'failed' AND updated_ms <= $1 ORDER BY created_ms"
+    );
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(before_ms).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
 }
 
 /// Uploads whose file never arrived: still `queued` without a checksum, created before

@@ -62,6 +62,9 @@ impl WebApp {
         config.argon2 = CHEAP_HASH;
         // Tests sign up many accounts from one address; the limit has a test of its own.
         config.sign_in_limits.sign_ups_per_address = 10_000;
+        // And upload from one address; the quotas have tests of their own.
+        config.quotas.uploads_per_address = 10_000;
+        config.quotas.uploads_per_visitor = 10_000;
         adjust(&mut config);
         let state = web::AppState::new(deps, config, PoolStatus::default());
         let router = web::router(state.clone());

@@ -227,3 +227,106 @@ async fn a_worker_killed_mid_ingest_leaves_nothing_behind_and_the_next_worker_in
     assert_same_ingest(&got, &clean.await.expect("the clean run"));
     second.kill().await;
 }
+
+both_engines!(a_worker_restarted_after_a_kill_takes_back_its_message_at_once);
+
+/// A worker killed mid-ingest and started again on the same data folder takes back the
+/// message it held at once (its journal says which), instead of waiting out the message's
+/// visibility timeout (ten minutes here). The data folder it writes is its user's only.
+async fn a_worker_restarted_after_a_kill_takes_back_its_message_at_once(engine: Engine) {
+    e2e::process::backspin_binary();
+    let zip = tokio::task::spawn_blocking(|| fixtures::large_export_zip(KILL_TEST_PLAYS, 7))
+        .await
+        .unwrap();
+    let visibility = Duration::from_secs(600);
+    let p = Pipeline::with_settings(
+        engine,
+        queue_config::QueueSettings {
+            visibility_timeout: visibility,
+            ..e2e::test_settings()
+        },
+    )
+    .await;
+    let out = run(
+        &p,
+        &[
+            "import",
+            "--user",
+            "restart@example.com",
+            "--no-wait",
+            zip.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(out.contains("queued"), "{out}");
+    let user = storage::users::by_email(p.db(), "restart@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let upload = storage::uploads::list_for_owner(p.db(), &user.id)
+        .await
+        .unwrap()
+        .remove(0);
+
+    let mut first = WorkerProcess::start(&p, "worker-1");
+    p.wait_for_state(&upload.id, State::Processing, Duration::from_secs(60))
+        .await;
+    wait_until_writing(&p, &upload.id).await;
+    first.kill().await;
+    assert_eq!(p.upload(&upload.id).await.unwrap().state, State::Processing);
+
+    let restarted = std::time::Instant::now();
+    let mut second = WorkerProcess::start(&p, "worker-2");
+    let u = p
+        .wait_for(
+            &upload.id,
+            visibility / 4,
+            "ready well within the visibility timeout",
+            |u| matches!(u.state, State::Ready | State::Failed),
+        )
+        .await;
+    assert_eq!(u.state, State::Ready, "{:?}\n{}", u.reason, second.log());
+    assert!(
+        second
+            .log()
+            .contains("taking back the messages a stopped process held"),
+        "{}",
+        second.log()
+    );
+    eprintln!("ready {:?} after the restart", restarted.elapsed());
+    second.kill().await;
+
+    // Nobody else on the machine reads the uploads, the journal or the SQLite database.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &std::path::Path| {
+            std::fs::metadata(path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let data = p.data.path();
+        assert_eq!(mode(data), 0o700, "the data folder");
+        let mut files = vec![data.join("queue-held").join("slot-0")];
+        let mut dirs = vec![data.join("objects")];
+        while let Some(d) = dirs.pop() {
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.path().is_dir() {
+                    dirs.push(e.path());
+                } else {
+                    files.push(e.path());
+                }
+            }
+        }
+        if let Some(path) = p.test_db.url.strip_prefix("sqlite://") {
+            files.push(path.into());
+        }
+        assert!(files.len() >= 2, "the journal and an upload at least: {files:?}");
+        for f in &files {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+    }
+}

@@ -1915,6 +1915,215 @@ async fn oversized_bodies_are_refused_and_foreign_files_fail_with_a_reason_leavi
 }
 
 // ---------------------------------------------------------------------------------------------
+// 8b. Quotas: what one visitor may store and send.
+
+/// The object files under the store's folder.
+fn object_files(app: &WebApp) -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&app.pipeline.data.path().join("objects"), &mut out);
+    out.sort();
+    out
+}
+
+/// With the default limits, one address starts 30 uploads an hour, whether or not it keeps a
+/// cookie (a visitor without one is a new anonymous visitor each time); the 31st is refused
+/// with 429, `Retry-After` and the limit named, and leaves nothing. Another address goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_starts_thirty_uploads_an_hour_by_default() {
+    let app = WebApp::with_config(Engine::Sqlite, |c| {
+        c.quotas = web::quota::Quotas::DEFAULT;
+    })
+    .await;
+    let history = small_history();
+    for i in 0..30 {
+        let mut c = app.client_from("10.1.1.1:4000");
+        let r = c.upload(HISTORY_NAME, &history).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "upload {i}: {}", r.body);
+    }
+    let (before, files) = (stored(&app).await, object_files(&app));
+    let mut c = app.client_from("10.1.1.1:4001");
+    let r = c.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let wait: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((3000..=3600).contains(&wait), "Retry-After: {wait}");
+    let m = api_message(&r);
+    assert!(
+        m.contains("30 uploads in the last 1 hour") && m.contains("Try again in"),
+        "{m}"
+    );
+    // The page's form says the same.
+    let r = c.upload_form(&[(HISTORY_NAME, &history)]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(page_alert(&r).contains("30 uploads"), "{}", page_alert(&r));
+    let after = stored(&app).await;
+    assert!(before == after, "{}", difference(&before, &after));
+    assert_eq!(object_files(&app), files, "no file was kept");
+    let r = app
+        .client_from("10.2.2.2:4000")
+        .upload(HISTORY_NAME, &history)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+}
+
+/// Bytes sent from one address in the hour are limited too: the upload that would go over is
+/// cut off there (413, the limit named) and nothing of it stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_sends_a_limited_number_of_bytes_an_hour() {
+    let history = small_history();
+    let limit = history.len() as u64 * 3 / 2;
+    let app = WebApp::with_config(Engine::Sqlite, |c| {
+        c.quotas.bytes_per_address = limit;
+    })
+    .await;
+    let mut c = app.client_from("10.3.3.3:4000");
+    let r = c.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let (before, files) = (stored(&app).await, object_files(&app));
+    let r = c.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let m = api_message(&r);
+    assert!(
+        m.contains("more than this address may upload in the next 1 hour") && m.contains("left"),
+        "{m}"
+    );
+    let after = stored(&app).await;
+    assert!(before == after, "{}", difference(&before, &after));
+    assert_eq!(object_files(&app), files, "the cut-off file was not kept");
+    // The bytes read before the cut count: the address has used up its hour.
+    let r = c.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(api_message(&r).contains("uploaded"), "{}", api_message(&r));
+}
+
+both_engines!(a_visitor_keeps_a_limited_number_of_uploads_and_bytes);
+
+/// An anonymous visitor keeps at most `uploads_per_visitor` uploads and an account at most
+/// `bytes_per_account`: beyond, 429 or 413 naming the limit, nothing stored; deleting an
+/// upload makes room again.
+async fn a_visitor_keeps_a_limited_number_of_uploads_and_bytes(engine: Engine) {
+    let history = small_history();
+    let per_account = history.len() as u64 * 5 / 2;
+    let app = WebApp::with_config(engine, |c| {
+        c.quotas.uploads_per_visitor = 2;
+        c.quotas.bytes_per_account = per_account;
+    })
+    .await;
+    let mut anon = app.client_from("10.4.4.4:4000");
+    let first = anon.upload(HISTORY_NAME, &history).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    let r = anon.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let before = stored(&app).await;
+    let r = anon.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.header("retry-after").is_none(), "waiting does not help");
+    let m = api_message(&r);
+    assert!(
+        m.contains("A visitor without an account keeps at most 2 uploads")
+            && m.contains("Delete one"),
+        "{m}"
+    );
+    let after = stored(&app).await;
+    assert!(before == after, "{}", difference(&before, &after));
+    let id = first.json()["upload"]["id"].as_str().unwrap().to_string();
+    let r = anon
+        .act(Method::DELETE, &format!("/api/v1/uploads/{id}"))
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = anon.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "after a delete: {}", r.body);
+
+    // An account: two uploads fit in 2.5 files' worth, the third does not.
+    let mut c = app.client_from("10.5.5.5:4000");
+    c.sign_up("quota@example.com").await;
+    for _ in 0..2 {
+        let r = c.upload(HISTORY_NAME, &history).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    }
+    let (before, files) = (stored(&app).await, object_files(&app));
+    let r = c.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let m = api_message(&r);
+    assert!(
+        m.contains("does not fit in what is left of your") && m.contains(HISTORY_NAME),
+        "{m}"
+    );
+    let after = stored(&app).await;
+    assert!(before == after, "{}", difference(&before, &after));
+    assert_eq!(object_files(&app), files, "the cut-off file was not kept");
+}
+
+/// A disk with less free space than the reserve takes no uploads: 507, nothing stored, no
+/// anonymous visitor made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nearly_full_disk_refuses_uploads_before_it_fills() {
+    let app = WebApp::with_config(Engine::Sqlite, |c| {
+        // More than any disk has free.
+        c.quotas.min_free_disk_bytes = 1 << 60;
+    })
+    .await;
+    let before = stored(&app).await;
+    let mut anon = app.client_from("10.6.6.6:4000");
+    let r = anon.upload(HISTORY_NAME, &small_history()).await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "{}", r.body);
+    assert!(
+        api_message(&r).contains("disk is nearly full"),
+        "{}",
+        r.body
+    );
+    let r = anon.upload_form(&[(HISTORY_NAME, &small_history())]).await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "{}", r.body);
+    let after = stored(&app).await;
+    assert!(before == after, "{}", difference(&before, &after));
+    assert!(object_files(&app).is_empty());
+}
+
+/// A failed upload's raw file is kept a week (its reason stays on show), then the sweeper
+/// removes it, row and file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_upload_and_its_raw_file_expire_after_a_week() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    c.sign_up("failed@example.com").await;
+    let u = app
+        .upload_and_ingest(&mut c, "hello.json", br#"{"hello":1}"#)
+        .await;
+    assert_eq!(u["state"], "failed", "{u}");
+    let id = u["id"].as_str().unwrap().to_string();
+    assert_eq!(object_files(&app).len(), 1);
+    let deps = app.pipeline.deps();
+    ingest_worker::lifecycle::sweep(&deps).await.unwrap();
+    assert_eq!(object_files(&app).len(), 1, "kept within the week");
+    let eight_days_ago = storage::db::now_ms() - 8 * 24 * 3600 * 1000;
+    storage::on_pool!(app.pipeline.db(), p => sqlx::query("UPDATE uploads SET updated_ms = $1 WHERE id = $2")
+        .bind(eight_days_ago)
+        .bind(&id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    ingest_worker::lifecycle::sweep(&deps).await.unwrap();
+    assert!(object_files(&app).is_empty(), "the raw file is gone");
+    assert!(app.pipeline.upload(&id).await.is_none(), "the row is gone");
+    let r = c.get(&format!("/api/v1/uploads/{id}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+// ---------------------------------------------------------------------------------------------
 // 9. A session that ended stays ended.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::idp::IdentityProvider;
 use crate::idp_accounts;
 use crate::metrics::Metrics;
+use crate::quota;
 use crate::session::{self, Visitor};
 
 /// A session just started: the token, its cookie, and the CSRF token that goes with it.
@@ -383,34 +384,89 @@ impl From<&Upload> for UploadView {
 
 /// Stores a file for the visitor and queues it; an anonymous visitor is created (with their
 /// session) on their first upload. Returns the upload and, when a session started, its
-/// cookie and CSRF token.
+/// cookie and CSRF token. Refused, with nothing stored, beyond the visitor's quotas
+/// ([`crate::quota`]).
 pub async fn upload(
     state: &AppState,
     visitor: &Visitor,
     name: &str,
     body: &mut (dyn AsyncRead + Unpin + Send),
 ) -> Result<(UploadView, Option<Started>), AppError> {
-    let Uploader {
-        owner,
-        started,
-        expires,
-    } = uploader(state, visitor).await?;
     let name = upload_name(name);
-    let max = state.config().max_upload_bytes;
-    match lifecycle::submit(state.deps(), &owner.id, name, body, max, expires).await {
+    let (
+        Uploader {
+            owner,
+            started,
+            expires,
+        },
+        allowance,
+    ) = admit(state, visitor).await?;
+    match lifecycle::submit(
+        state.deps(),
+        &owner.id,
+        name,
+        body,
+        allowance.bytes,
+        expires,
+    )
+    .await
+    {
         Ok(u) => {
             Metrics::inc(&state.metrics().uploads_accepted);
             state
                 .metrics()
                 .upload_bytes
                 .fetch_add(u.size_bytes as u64, std::sync::atomic::Ordering::Relaxed);
+            state.meter().record(&visitor.address, u.size_bytes as u64);
             tracing::info!(upload = %u.id, user = %owner.id, bytes = u.size_bytes, "upload accepted");
             Ok((UploadView::from(&u), started))
         }
         Err(e) => {
             Metrics::inc(&state.metrics().uploads_refused);
+            if matches!(e, SubmitError::TooLarge { .. }) {
+                // What was read before the cut counts against the address.
+                state.meter().record(&visitor.address, allowance.bytes);
+            }
             forget_new_visitor(state, &owner, &started).await;
-            Err(refused(name, e))
+            Err(refused(name, e, &allowance))
+        }
+    }
+}
+
+/// Admits one more upload for the visitor: the address's hourly limits first (before a new
+/// anonymous visitor is made), then what the owner keeps and the disk's free space. Gives the
+/// owner and the most the upload may hold.
+async fn admit(
+    state: &AppState,
+    visitor: &Visitor,
+) -> Result<(Uploader, quota::Allowance), AppError> {
+    let address_left = state.meter().admit(&visitor.address).inspect_err(|_| {
+        Metrics::inc(&state.metrics().uploads_refused);
+    })?;
+    let uploader = uploader(state, visitor).await?;
+    let allowance = async {
+        let (uploads, bytes) = uploads::usage(state.db(), &uploader.owner.id).await?;
+        let free = state
+            .deps()
+            .store
+            .free_bytes()
+            .await
+            .map_err(|e| AppError::Unavailable(format!("object store: {e}")))?;
+        state.meter().allowance(
+            uploader.owner.anonymous,
+            quota::Usage { uploads, bytes },
+            state.config().max_upload_bytes,
+            address_left,
+            free,
+        )
+    }
+    .await;
+    match allowance {
+        Ok(a) => Ok((uploader, a)),
+        Err(e) => {
+            Metrics::inc(&state.metrics().uploads_refused);
+            forget_new_visitor(state, &uploader.owner, &uploader.started).await;
+            Err(e)
         }
     }
 }
@@ -463,12 +519,11 @@ fn upload_name(name: &str) -> &str {
     }
 }
 
-fn refused(name: &str, e: SubmitError) -> AppError {
+fn refused(name: &str, e: SubmitError, allowance: &quota::Allowance) -> AppError {
     match e {
-        SubmitError::TooLarge { limit } => AppError::TooLarge(format!(
-            "“{name}” is larger than the upload limit of {}; nothing was stored.",
-            size_limit(limit)
-        )),
+        SubmitError::TooLarge { .. } => {
+            AppError::TooLarge(format!("“{name}” {}; nothing was stored.", allowance.over))
+        }
         SubmitError::Unavailable(cause) => AppError::Unavailable(cause),
     }
 }
@@ -494,28 +549,39 @@ pub async fn direct_upload(
     size: u64,
 ) -> Result<DirectUpload, AppError> {
     let name = upload_name(name);
-    let max = state.config().max_upload_bytes;
     if !state.deps().store.emits_events() {
         return Err(AppError::NotFound);
     }
-    if size > max {
-        Metrics::inc(&state.metrics().uploads_refused);
-        return Err(refused(name, SubmitError::TooLarge { limit: max }));
-    }
-    let Uploader {
-        owner,
-        started,
-        expires,
-    } = uploader(state, visitor).await?;
-    let prepared =
-        match lifecycle::prepare_direct(state.deps(), &owner.id, name, max, expires).await {
+    let (
+        Uploader {
+            owner,
+            started,
+            expires,
+        },
+        allowance,
+    ) = admit(state, visitor).await?;
+    let prepared = if size > allowance.bytes {
+        Err(refused(
+            name,
+            SubmitError::TooLarge {
+                limit: allowance.bytes,
+            },
+            &allowance,
+        ))
+    } else {
+        match lifecycle::prepare_direct(state.deps(), &owner.id, name, allowance.bytes, expires)
+            .await
+        {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(AppError::NotFound),
-            Err(e) => Err(refused(name, e)),
-        };
+            Err(e) => Err(refused(name, e, &allowance)),
+        }
+    };
     match prepared {
         Ok((u, form)) => {
             Metrics::inc(&state.metrics().uploads_accepted);
+            // The file goes to S3 without passing here: its declared size counts.
+            state.meter().record(&visitor.address, size);
             tracing::info!(upload = %u.id, user = %owner.id, "direct upload prepared");
             Ok(DirectUpload {
                 upload: UploadView::from(&u),

@@ -271,7 +271,14 @@ impl RateLimiter {
         let key = format!("signup:{address}");
         let (made, wait) = self.count(&key);
         if made >= self.limits.sign_ups_per_address {
-            return Err(AppError::TooManyRequests(wait.as_secs().max(1)));
+            let secs = wait.as_secs().max(1);
+            return Err(AppError::Limited {
+                message: format!(
+                    "Too many new accounts from this address. Try again in {} minute(s).",
+                    secs.div_ceil(60)
+                ),
+                retry_after: Some(secs),
+            });
         }
         self.bump(key);
         Ok(())
@@ -400,7 +407,10 @@ mod tests {
         l.admit_sign_up("1.2.3.4").unwrap();
         assert!(matches!(
             l.admit_sign_up("1.2.3.4"),
-            Err(AppError::TooManyRequests(_))
+            Err(AppError::Limited {
+                retry_after: Some(_),
+                ..
+            })
         ));
         l.admit_sign_up("5.6.7.8").unwrap();
         // A success clears that address's failures for that account only.

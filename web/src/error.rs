@@ -23,6 +23,16 @@ pub enum AppError {
     Forbidden(String),
     /// Too many attempts; try again after this many seconds.
     TooManyRequests(u64),
+    /// A limit on what one visitor may consume was reached: what it is, and the seconds until
+    /// it lifts when waiting helps.
+    Limited {
+        /// Which limit, and what to do.
+        message: String,
+        /// Seconds to wait, sent as `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// The server's disk is too full to take more.
+    InsufficientStorage(String),
     /// The identity provider refuses more attempts for now (it does not say for how long).
     Throttled,
     /// The account exists at the identity provider but its e-mail address is not confirmed.
@@ -49,7 +59,10 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::TooManyRequests(_) | AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) | AppError::Throttled | AppError::Limited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            AppError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Unconfirmed => StatusCode::FORBIDDEN,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -69,7 +82,9 @@ impl AppError {
             | AppError::Invalid(m)
             | AppError::Conflict(m)
             | AppError::Forbidden(m)
-            | AppError::TooLarge(m) => m.clone(),
+            | AppError::TooLarge(m)
+            | AppError::InsufficientStorage(m)
+            | AppError::Limited { message: m, .. } => m.clone(),
             AppError::TooManyRequests(secs) => format!(
                 "Too many attempts with a wrong password. Try again in {} minute(s).",
                 secs.div_ceil(60).max(1)
@@ -107,9 +122,15 @@ impl AppError {
     }
 
     fn retry_after(&self, response: &mut Response) {
-        if let AppError::TooManyRequests(secs) = self
-            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-        {
+        let secs = match self {
+            AppError::TooManyRequests(secs)
+            | AppError::Limited {
+                retry_after: Some(secs),
+                ..
+            } => secs,
+            _ => return,
+        };
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }

@@ -30,6 +30,7 @@ pub mod metrics;
 mod ops;
 pub mod pages;
 pub mod panels;
+pub mod quota;
 pub mod security;
 pub mod session;
 pub mod view;
@@ -69,6 +70,8 @@ pub struct Config {
     pub idp: Option<std::sync::Arc<dyn idp::IdentityProvider>>,
     /// Bytes of prepared dashboards kept in memory, shared by all users.
     pub dash_cache_bytes: usize,
+    /// What one visitor may store and send.
+    pub quotas: quota::Quotas,
 }
 
 impl std::fmt::Debug for Config {
@@ -89,6 +92,7 @@ impl std::fmt::Debug for Config {
             .field("upload_origin", &self.upload_origin)
             .field("idp", &self.idp)
             .field("dash_cache_bytes", &self.dash_cache_bytes)
+            .field("quotas", &self.quotas)
             .finish()
     }
 }
@@ -108,6 +112,7 @@ impl Config {
             trust_forwarded_for: false,
             argon2: auth::HashParams::RECOMMENDED,
             sign_in_limits: auth::Limits::DEFAULT,
+            quotas: quota::Quotas::DEFAULT,
             static_dir: None,
             upload_origin: None,
             idp: None,
@@ -128,6 +133,7 @@ struct Inner {
     config: Config,
     pool: PoolStatus,
     limiter: auth::RateLimiter,
+    meter: quota::UploadMeter,
     csp: axum::http::HeaderValue,
     metrics: metrics::Metrics,
     dash: dash::DashCache,
@@ -138,6 +144,7 @@ impl AppState {
     /// runs beside the web tier (or a default one when workers run elsewhere).
     pub fn new(deps: Deps, config: Config, pool: PoolStatus) -> AppState {
         let limiter = auth::RateLimiter::new(config.sign_in_limits);
+        let meter = quota::UploadMeter::new(config.quotas);
         let csp = security::csp(config.upload_origin.as_deref());
         let dash = dash::DashCache::new(config.dash_cache_bytes);
         AppState {
@@ -147,6 +154,7 @@ impl AppState {
                 config,
                 pool,
                 limiter,
+                meter,
                 metrics: metrics::Metrics::default(),
                 dash,
             }),
@@ -186,6 +194,11 @@ impl AppState {
     /// The sign-in rate limiter.
     pub fn limiter(&self) -> &auth::RateLimiter {
         &self.inner.limiter
+    }
+
+    /// The upload counters per address.
+    pub fn meter(&self) -> &quota::UploadMeter {
+        &self.inner.meter
     }
 
     /// Prepared dashboards in memory.
