@@ -251,7 +251,7 @@ async fn signing_up_confirming_and_signing_in_keeps_the_providers_tokens_sealed(
         json!({"email": EMAIL, "password": PASSWORD}),
     )
     .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Not confirmed yet: the sign-in says so.
     let r = api(

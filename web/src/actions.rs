@@ -64,8 +64,12 @@ fn require_idp(state: &AppState) -> Result<&dyn IdentityProvider, AppError> {
     state.idp().ok_or(AppError::NotFound)
 }
 
-/// What a sign-up with a taken e-mail address says.
-pub(crate) const EMAIL_TAKEN: &str = "An account with this e-mail already exists. Sign in instead.";
+/// What a sign-up with a taken e-mail address says: a refusal like any other (422), in
+/// words that do not assert that an account exists. Without an e-mail round trip a sign-up
+/// cannot hide that entirely (a new address succeeds); the sign-up limit per address bounds
+/// how many addresses one client can probe.
+pub(crate) const EMAIL_TAKEN: &str =
+    "We could not create an account with this e-mail address. If it is yours, sign in instead.";
 
 /// What signing up led to.
 #[derive(Debug, Clone)]
@@ -105,7 +109,7 @@ pub async fn sign_up(
         return idp_accounts::sign_up(state, idp, &email, password).await;
     }
     let hash = auth::hash_password(password, state.config().argon2).await?;
-    let taken = || AppError::Conflict(EMAIL_TAKEN.into());
+    let taken = || AppError::Invalid(EMAIL_TAKEN.into());
     let user = match &visitor.user {
         Some(anon) => match users::claim(state.db(), &anon.id, &email, &hash).await {
             Ok(u) => u,

@@ -36,7 +36,7 @@ pub(crate) fn refusal(e: IdpError) -> AppError {
     match e {
         IdpError::WrongCredentials => AppError::Invalid("Wrong e-mail or password.".into()),
         IdpError::NotConfirmed => AppError::Unconfirmed,
-        IdpError::EmailTaken => AppError::Conflict(actions::EMAIL_TAKEN.into()),
+        IdpError::EmailTaken => AppError::Invalid(actions::EMAIL_TAKEN.into()),
         IdpError::CodeMismatch => AppError::Invalid("The code is wrong.".into()),
         IdpError::CodeExpired => {
             AppError::Invalid("The code has expired; ask for a new one.".into())
