@@ -8,6 +8,7 @@ pub mod facts;
 pub mod formats;
 pub mod load;
 pub mod model;
+pub mod scrub;
 pub mod summary;
 pub mod time;
 
@@ -18,6 +19,7 @@ pub use facts::Facts;
 pub use formats::{Format, Generation, ParseError, ParsedFile, Parser};
 pub use load::{FileReport, Library, Limits, Status, load};
 pub use model::{Country, Kind, Platform, Play, Source, Strings, Sym};
+pub use scrub::{ScrubError, ScrubReport, scrub};
 pub use summary::Summary;
 
 /// Time zones by IANA name.

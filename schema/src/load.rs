@@ -148,7 +148,8 @@ impl Library {
 pub trait ReadSeek: Read + Seek + Send {}
 impl<T: Read + Seek + Send> ReadSeek for T {}
 
-enum Unit {
+/// Where a file's bytes are: a whole input, or an entry of a zip input.
+pub(crate) enum Unit {
     Whole {
         input: usize,
         bytes: u64,
@@ -162,7 +163,7 @@ enum Unit {
 
 impl Unit {
     /// Bytes to parse (as the zip header states them, for an entry).
-    fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match *self {
             Unit::Whole { bytes, .. } => bytes,
             Unit::Entry { declared, .. } => declared,
@@ -170,13 +171,18 @@ impl Unit {
     }
 }
 
-struct Job {
-    name: String,
-    unit: Unit,
+/// One file to read: how the user knows it, its name inside its input, and where it is.
+pub(crate) struct Job {
+    /// Path as given, or zip path then entry name (escaped), as reports show it.
+    pub(crate) name: String,
+    /// The zip entry's own name, or the input's name for a whole file.
+    pub(crate) inner: String,
+    pub(crate) unit: Unit,
 }
 
 const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
-const RATIO_FLOOR: u64 = 1 << 20;
+/// Zip entries smaller than this are not judged by their compression ratio.
+pub(crate) const RATIO_FLOOR: u64 = 1 << 20;
 /// Bytes of JSON per record, at least, in an extended history (about 800 in the pretty style
 /// Spotify writes): a file's list of plays is sized by it. Account data's shorter records fill
 /// that and grow the list.
@@ -210,39 +216,10 @@ where
         }
     }
 
-    // One worker per thread, each taking the next job until none is left, with its own parser,
-    // open zips and read buffer: their allocations serve every file the worker reads (rayon's
-    // `map_init` would start afresh for each piece of work it splits off). A worker keeps one
-    // string table for all its files, so that only the workers' tables are merged at the end,
-    // not one per file; each file's plays go to a list of their own, sized from the file's
-    // size (one list for all, grown as it filled, was copied to fresh memory at each growth:
-    // a third of the run's page faults).
-    //
-    // Largest files first: the last file to finish then is a small one, and the other threads
-    // are idle for less time at the end.
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].unit.size()));
-    let next = AtomicUsize::new(0);
-    let workers: Vec<Worker> = (0..rayon::current_num_threads().min(jobs.len()))
-        .into_par_iter()
-        .map(|_| {
-            let mut w = Worker::default();
-            let (mut parser, mut zips, mut buf) = (Parser::default(), HashMap::new(), Vec::new());
-            while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let outcome = run(
-                    &jobs[i],
-                    &mut parser,
-                    &mut zips,
-                    &mut buf,
-                    &open,
-                    limits,
-                    &mut w,
-                );
-                w.done.push((i, outcome));
-            }
-            w
-        })
-        .collect();
+    let workers: Vec<Worker> = on_all_cores(&jobs, &open, limits, |reader, w: &mut Worker, i| {
+        let outcome = reader.parse(&jobs[i], &mut w.strings);
+        w.done.push((i, outcome));
+    });
 
     // Gather in input order, each worker's symbols mapped onto the library's table (the first
     // worker's, taken as it is).
@@ -304,9 +281,43 @@ struct Worker {
     done: Vec<(usize, Outcome)>,
 }
 
+/// Runs `work` on every job on all cores, giving each thread's state back.
+///
+/// One worker per thread, each taking the next job until none is left, with its own
+/// [`Reader`] (parser, open zips and read buffer) and state: their allocations serve every
+/// file the worker reads (rayon's `map_init` would start afresh for each piece of work it
+/// splits off). In [`load`] a worker keeps one string table for all its files, so that only
+/// the workers' tables are merged at the end, not one per file.
+///
+/// Largest files first: the last file to finish then is a small one, and the other threads
+/// are idle for less time at the end.
+pub(crate) fn on_all_cores<S, O, R, F>(jobs: &[Job], open: &O, limits: &Limits, work: F) -> Vec<S>
+where
+    S: Default + Send,
+    O: Fn(usize) -> io::Result<R> + Sync,
+    R: Read + Seek + Send,
+    F: Fn(&mut Reader<'_, O, R>, &mut S, usize) + Sync,
+{
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].unit.size()));
+    let next = AtomicUsize::new(0);
+    (0..rayon::current_num_threads().min(jobs.len()))
+        .into_par_iter()
+        .map(|_| {
+            let mut reader = Reader::new(open, limits);
+            let mut state = S::default();
+            while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                work(&mut reader, &mut state, i);
+            }
+            state
+        })
+        .collect()
+}
+
 /// Finds the files of one input: itself, or the entries of a zip, refusing entries that break
-/// the limits and charging the others to the budget of the whole load.
-fn plan<O, R>(
+/// the limits and charging the others to the budget of the whole load. `Err`: the input itself
+/// cannot be read (the message says why, without its name).
+pub(crate) fn plan<O, R>(
     input: usize,
     name: &str,
     open: &O,
@@ -329,6 +340,7 @@ where
         return Ok((
             vec![Job {
                 name: name.to_string(),
+                inner: name.to_string(),
                 unit: Unit::Whole { input, bytes },
             }],
             vec![],
@@ -386,6 +398,7 @@ where
         }
         jobs.push(Job {
             name: shown,
+            inner: raw_name,
             unit: Unit::Entry {
                 input,
                 index,
@@ -411,7 +424,8 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-enum Outcome {
+/// What reading one file gave.
+pub(crate) enum Outcome {
     /// Parsed: what the file says, its size, and its plays (on its worker's string table).
     Parsed(FileFacts, u64, Vec<Play>),
     Report(FileReport),
@@ -452,45 +466,134 @@ fn refuse(declared: u64, compressed: u64, limits: &Limits, budget: &mut u64) -> 
     None
 }
 
-/// Reads and parses one file, a piece at a time through `buf` (reused from file to file), into
-/// the worker's table and plays.
-fn run<O, R>(
-    job: &Job,
-    parser: &mut Parser,
-    zips: &mut HashMap<usize, zip::ZipArchive<R>>,
-    buf: &mut Vec<u8>,
-    open: &O,
-    limits: &Limits,
-    worker: &mut Worker,
-) -> Outcome
+/// One thread's means of reading files: a parser, the zips it has open and a read buffer, all
+/// reused from file to file.
+pub(crate) struct Reader<'a, O, R> {
+    open: &'a O,
+    limits: &'a Limits,
+    parser: Parser,
+    zips: HashMap<usize, zip::ZipArchive<R>>,
+    buf: Vec<u8>,
+}
+
+impl<'a, O, R> Reader<'a, O, R>
 where
     O: Fn(usize) -> io::Result<R>,
     R: Read + Seek,
 {
-    let failed = |m: String| Outcome::Report(FileReport::new(String::new(), Status::Failed, m));
-    let too_large = |size: u64| failed(too_large(size, limits));
-    let limit = limits.max_file_bytes;
-    let strings = &mut worker.strings;
-    // Sized from the file, but never beyond what a file within the limit could hold.
-    let mut plays = Vec::with_capacity(
-        usize::try_from(job.unit.size().min(limit) / BYTES_PER_RECORD).unwrap_or(0),
-    );
-    let plays = &mut plays;
-    // Read and parsed piece by piece; what went wrong reading is said as "read" for a file and
-    // "unpacked" for a zip entry.
-    let (streamed, bytes, reading) = match job.unit {
-        Unit::Whole { input, bytes } => {
-            if bytes > limit {
-                return too_large(bytes);
-            }
-            match open(input) {
-                Ok(mut r) => {
-                    let (streamed, n) = parser.parse_stream(&mut r, buf, limit, strings, plays);
-                    (streamed, n, "cannot be read")
-                }
-                Err(e) => return failed(format!("cannot be read: {e}")),
+    fn new(open: &'a O, limits: &'a Limits) -> Self {
+        Reader {
+            open,
+            limits,
+            parser: Parser::default(),
+            zips: HashMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Reads and parses one file, a piece at a time through the reader's buffer, its names
+    /// into `strings`.
+    pub(crate) fn parse(&mut self, job: &Job, strings: &mut Strings) -> Outcome {
+        let limits = self.limits;
+        let failed = |m: String| Outcome::Report(FileReport::new(String::new(), Status::Failed, m));
+        let too_large = |size: u64| failed(too_large(size, limits));
+        let limit = limits.max_file_bytes;
+        // The file's plays go to a list of their own, sized from the file's size (one list for
+        // all, grown as it filled, was copied to fresh memory at each growth: a third of a
+        // load's page faults), but never beyond what a file within the limit could hold.
+        let mut plays = Vec::with_capacity(
+            usize::try_from(job.unit.size().min(limit) / BYTES_PER_RECORD).unwrap_or(0),
+        );
+        let plays = &mut plays;
+        if let Unit::Whole { bytes, .. } = job.unit
+            && bytes > limit
+        {
+            return too_large(bytes);
+        }
+        // Read and parsed piece by piece; what went wrong reading is said as "read" for a file
+        // and "unpacked" for a zip entry.
+        let reading = match job.unit {
+            Unit::Whole { .. } => "cannot be read",
+            Unit::Entry { .. } => "cannot be unpacked",
+        };
+        let (streamed, bytes) = {
+            let mut src = match source(self.open, &mut self.zips, job) {
+                Ok(src) => src,
+                Err(e) => return failed(e),
+            };
+            self.parser
+                .parse_stream(&mut src, &mut self.buf, limit, strings, plays)
+        };
+        if let Unit::Entry { declared, .. } = job.unit
+            && bytes > declared
+        {
+            return failed(
+                "its zip header understates its size: refused as a likely zip bomb".into(),
+            );
+        }
+        let parsed = match streamed {
+            Streamed::Parsed(parsed) => parsed,
+            Streamed::Unreadable(e) => return failed(format!("{reading}: {e}")),
+            Streamed::TooLarge => return too_large(bytes),
+            // A piece failed and the buffer is garbled: the whole file again, from its source.
+            Streamed::Again => match self.reread(job) {
+                Some(mut again) => self.parser.parse_into(&mut again, strings, plays),
+                None => return failed(format!("{reading} a second time")),
+            },
+        };
+        match parsed {
+            Ok(facts) => Outcome::Parsed(facts, bytes, std::mem::take(plays)),
+            Err(e @ ParseError::NotAHistory(_)) => Outcome::Report(FileReport {
+                bytes,
+                ..FileReport::new(String::new(), Status::Ignored, e.to_string())
+            }),
+            Err(e) => {
+                // The buffer was unescaped in place; read the original again to locate the error.
+                let located = self
+                    .reread(job)
+                    .map_or(e.clone(), |orig| e.clone().locate(&orig));
+                Outcome::Report(FileReport {
+                    bytes,
+                    ..FileReport::new(String::new(), Status::Failed, located.to_string())
+                })
             }
         }
+    }
+
+    /// The file's bytes afresh from its source, for a second reading (a zip entry stops one
+    /// byte past the size its header declares). `Err` says why, as a report would.
+    pub(crate) fn source(&mut self, job: &Job) -> Result<Box<dyn Read + '_>, String> {
+        source(self.open, &mut self.zips, job)
+    }
+
+    fn reread(&mut self, job: &Job) -> Option<Vec<u8>> {
+        let mut buf = Vec::new();
+        let limit = self.limits.max_file_bytes;
+        self.source(job)
+            .ok()?
+            .take(limit)
+            .read_to_end(&mut buf)
+            .ok()?;
+        Some(buf)
+    }
+}
+
+/// The bytes of one file, from its input (opened afresh) or from the input's zip (opened once
+/// per reader and kept in `zips`).
+fn source<'z, O, R>(
+    open: &O,
+    zips: &'z mut HashMap<usize, zip::ZipArchive<R>>,
+    job: &Job,
+) -> Result<Box<dyn Read + 'z>, String>
+where
+    O: Fn(usize) -> io::Result<R>,
+    R: Read + Seek + 'z,
+{
+    match job.unit {
+        Unit::Whole { input, .. } => match open(input) {
+            Ok(r) => Ok(Box::new(r)),
+            Err(e) => Err(format!("cannot be read: {e}")),
+        },
         Unit::Entry {
             input,
             index,
@@ -502,79 +605,14 @@ where
                     .and_then(|r| zip::ZipArchive::new(r).map_err(io::Error::other))
                 {
                     Ok(z) => v.insert(z),
-                    Err(e) => return failed(format!("cannot be read: {e}")),
+                    Err(e) => return Err(format!("cannot be read: {e}")),
                 },
             };
-            let mut entry = match zip.by_index(index) {
-                Ok(e) => e,
-                Err(e) => return failed(format!("cannot be unpacked: {e}")),
-            };
-            // One byte more than the header declares is enough to know it lied.
-            let mut src = (&mut entry).take(declared.saturating_add(1));
-            let (streamed, n) = parser.parse_stream(&mut src, buf, limit, strings, plays);
-            if n > declared {
-                return failed(
-                    "its zip header understates its size: refused as a likely zip bomb".into(),
-                );
+            match zip.by_index(index) {
+                // One byte more than the header declares is enough to know it lied.
+                Ok(entry) => Ok(Box::new(entry.take(declared.saturating_add(1)))),
+                Err(e) => Err(format!("cannot be unpacked: {e}")),
             }
-            (streamed, n, "cannot be unpacked")
-        }
-    };
-    let parsed = match streamed {
-        Streamed::Parsed(parsed) => parsed,
-        Streamed::Unreadable(e) => return failed(format!("{reading}: {e}")),
-        Streamed::TooLarge => return too_large(bytes),
-        // A piece failed and the buffer is garbled: the whole file again, from its source.
-        Streamed::Again => match reread(job, zips, open, limits) {
-            Some(mut again) => parser.parse_into(&mut again, strings, plays),
-            None => return failed(format!("{reading} a second time")),
-        },
-    };
-    match parsed {
-        Ok(facts) => Outcome::Parsed(facts, bytes, std::mem::take(plays)),
-        Err(e @ ParseError::NotAHistory(_)) => Outcome::Report(FileReport {
-            bytes,
-            ..FileReport::new(String::new(), Status::Ignored, e.to_string())
-        }),
-        Err(e) => {
-            // The buffer was unescaped in place; read the original again to locate the error.
-            let located =
-                reread(job, zips, open, limits).map_or(e.clone(), |orig| e.clone().locate(&orig));
-            Outcome::Report(FileReport {
-                bytes,
-                ..FileReport::new(String::new(), Status::Failed, located.to_string())
-            })
         }
     }
-}
-
-fn reread<O, R>(
-    job: &Job,
-    zips: &mut HashMap<usize, zip::ZipArchive<R>>,
-    open: &O,
-    limits: &Limits,
-) -> Option<Vec<u8>>
-where
-    O: Fn(usize) -> io::Result<R>,
-    R: Read + Seek,
-{
-    let mut buf = Vec::new();
-    match job.unit {
-        Unit::Whole { input, .. } => {
-            open(input)
-                .ok()?
-                .take(limits.max_file_bytes)
-                .read_to_end(&mut buf)
-                .ok()?;
-        }
-        Unit::Entry { input, index, .. } => {
-            zips.get_mut(&input)?
-                .by_index(index)
-                .ok()?
-                .take(limits.max_file_bytes)
-                .read_to_end(&mut buf)
-                .ok()?;
-        }
-    }
-    Some(buf)
 }
