@@ -343,6 +343,56 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
+    async fn purge(&self, key: &str) -> Result<(), ObjectError> {
+        // The plain delete for an unversioned bucket; on a versioned one it leaves a delete
+        // marker, which goes with the versions below.
+        self.delete(key).await?;
+        let mut versions = Vec::new();
+        let (mut key_marker, mut version_marker) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .set_key_marker(key_marker)
+                .set_version_id_marker(version_marker)
+                .send()
+                .await
+                .map_err(|e| unavailable("ListObjectVersions", e))?;
+            versions.extend(
+                page.versions
+                    .into_iter()
+                    .flatten()
+                    .map(|v| (v.key, v.version_id)),
+            );
+            versions.extend(
+                page.delete_markers
+                    .into_iter()
+                    .flatten()
+                    .map(|m| (m.key, m.version_id)),
+            );
+            if page.is_truncated != Some(true) {
+                break;
+            }
+            (key_marker, version_marker) = (page.next_key_marker, page.next_version_id_marker);
+        }
+        for (k, version) in versions {
+            if k.as_deref() != Some(key) {
+                continue;
+            }
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .set_version_id(version)
+                .send()
+                .await
+                .map_err(|e| unavailable("DeleteObject", e))?;
+        }
+        Ok(())
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError> {
         let mut pages = self
             .client

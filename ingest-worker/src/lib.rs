@@ -11,6 +11,7 @@ pub mod notify;
 pub mod pool;
 pub mod process;
 pub mod regions;
+pub mod scrub;
 
 /// What a worker works with. Cheap to clone.
 #[derive(Debug, Clone)]

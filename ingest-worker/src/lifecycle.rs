@@ -180,10 +180,10 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
     uploads::set_deleting(&deps.db, &upload.id)
         .await
         .map_err(|e| e.to_string())?;
-    deps.store
-        .delete(&upload.object_key)
-        .await
-        .map_err(|e| e.to_string())?;
+    // Both names: a scrub may have moved the file since this row was read.
+    for key in uploads::stored_keys(&upload.object_key) {
+        deps.store.delete(&key).await.map_err(|e| e.to_string())?;
+    }
     let mut tx = deps.db.begin().await.map_err(|e| e.to_string())?;
     drop_plays(&mut tx, upload)
         .await

@@ -140,6 +140,9 @@ async fn handle_body(deps: &Deps, body: &str) -> Result<String, String> {
 /// upload (and the admins told) when this returns it.
 pub async fn ingest_key(deps: &Deps, key: &str) -> Result<String, Failure> {
     let Some(upload) = uploads::by_key(&deps.db, key).await? else {
+        if crate::scrub::remove_replaced_original(deps, key).await? {
+            return Ok("replaced by its scrubbed copy".into());
+        }
         warn!(key, "event for an unknown key: acknowledged");
         return Ok("unknown key".into());
     };
@@ -198,7 +201,9 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
     let settings = settings_of(&user);
     let (name, limits) = (upload.original_name.clone(), deps.limits);
     let started = std::time::Instant::now();
-    let parsed = tokio::task::spawn_blocking(move || parse(&fetched, name, &limits))
+    let fetched = std::sync::Arc::new(fetched);
+    let source = fetched.clone();
+    let parsed = tokio::task::spawn_blocking(move || parse(&source, name, &limits))
         .await
         .map_err(|e| Failure::Unexpected(format!("the parser crashed: {e}")))??;
     let parse_ms = started.elapsed().as_millis();
@@ -210,6 +215,8 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
         total_ms = started.elapsed().as_millis() as u64,
         "upload ready"
     );
+    // Ready for its owner already; the message stays until the raw file is scrubbed too.
+    crate::scrub::replace_with_scrubbed(deps, upload, fetched).await?;
     Ok(format!("ready: {plays} plays"))
 }
 
@@ -301,11 +308,23 @@ async fn commit(
     // The upload's summary is built on another thread while its owner's artifact is rebuilt
     // (on a copy of its names, to which the other uploads' names are added).
     let lib = std::sync::Arc::new(lib);
+    // Read from a scrubbed copy (a re-ingest), the files are the copy's: the report of the
+    // files the person uploaded (their generations, sizes, the files left out) stays.
+    let uploaded_files = uploads::scrubbed_key(&upload.object_key)
+        .is_none()
+        .then(|| upload.summary.as_deref())
+        .flatten()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .and_then(|mut s| s.get_mut("files").map(serde_json::Value::take));
     let summary = {
         let lib = lib.clone();
         tokio::task::spawn_blocking(move || {
             let stats = Stats::build(&lib.plays, settings);
-            serde_json::to_string(&Summary::new(&lib, &report, &stats))
+            let mut summary = serde_json::to_value(Summary::new(&lib, &report, &stats))?;
+            if let (Some(files), Some(slot)) = (uploaded_files, summary.get_mut("files")) {
+                *slot = files;
+            }
+            serde_json::to_string(&summary)
         })
     };
     let mut strings = lib.strings.clone();

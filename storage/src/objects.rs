@@ -143,6 +143,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         Ok(0)
     }
 
+    /// Deletes an object and every earlier version of it, where the store keeps versions (S3
+    /// with versioning): for bytes that must not outlive their replacement.
+    async fn purge(&self, key: &str) -> Result<(), ObjectError> {
+        self.delete(key).await
+    }
+
     /// Bytes free for new objects on the store's own disk; `None` for a store without one to
     /// fill (S3).
     async fn free_bytes(&self) -> Result<Option<u64>, ObjectError> {

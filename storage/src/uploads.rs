@@ -128,6 +128,38 @@ pub fn object_key(owner_id: &str, upload_id: &str, file_name: &str) -> String {
     )
 }
 
+/// Where an upload's scrubbed copy is stored (see `ingest_worker::scrub`): its key with
+/// `clean/` for `uploads/`, a prefix whose objects start no ingest. `None` for a key that is
+/// not an original upload's (a scrubbed copy's, say).
+pub fn scrubbed_key(key: &str) -> Option<String> {
+    key.strip_prefix("uploads/")
+        .map(|rest| format!("clean/{rest}"))
+}
+
+/// The keys an upload's file may have: the original's and the scrubbed copy's.
+pub fn stored_keys(key: &str) -> Vec<String> {
+    match (scrubbed_key(key), key.strip_prefix("clean/")) {
+        (Some(scrubbed), _) => vec![key.to_string(), scrubbed],
+        (None, Some(rest)) => vec![format!("uploads/{rest}"), key.to_string()],
+        (None, None) => vec![key.to_string()],
+    }
+}
+
+/// Points an upload at another object (its scrubbed copy) if it still has `from` and is not
+/// being deleted; returns whether it did.
+pub async fn replace_object(db: &Db, id: &str, from: &str, to: &str) -> Result<bool, sqlx::Error> {
+    let n = on_pool!(db, p => sqlx::query(
+        "UPDATE uploads SET object_key = $3 WHERE id = $1 AND object_key = $2 AND state <> 'deleting'",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// A new upload, before its object is stored.
 #[derive(Debug, Clone)]
 pub struct NewUpload<'a> {

@@ -140,6 +140,11 @@ impl Pipeline {
         &self.test_db.db
     }
 
+    /// Where the local store keeps the object `key`.
+    pub fn store_path(&self, key: &str) -> std::path::PathBuf {
+        self.data.path().join("objects").join(key)
+    }
+
     /// A worker's dependencies on this pipeline.
     pub fn deps(&self) -> Deps {
         self.deps_with(self.db().clone(), self.store.clone())

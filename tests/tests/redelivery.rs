@@ -271,7 +271,7 @@ async fn a_worker_restarted_after_a_kill_takes_back_its_message_at_once(engine: 
     let mut first = WorkerProcess::start(&p, "worker-1");
     p.wait_for_state(&upload.id, State::Processing, Duration::from_secs(60))
         .await;
-    wait_until_writing(&p, &upload.id).await;
+    // It holds the message from here on (its journal was written at the receive).
     first.kill().await;
     assert_eq!(p.upload(&upload.id).await.unwrap().state, State::Processing);
 
@@ -324,7 +324,10 @@ async fn a_worker_restarted_after_a_kill_takes_back_its_message_at_once(engine: 
         if let Some(path) = p.test_db.url.strip_prefix("sqlite://") {
             files.push(path.into());
         }
-        assert!(files.len() >= 2, "the journal and an upload at least: {files:?}");
+        assert!(
+            files.len() >= 2,
+            "the journal and an upload at least: {files:?}"
+        );
         for f in &files {
             assert_eq!(mode(f), 0o600, "{}", f.display());
         }

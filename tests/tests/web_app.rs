@@ -217,7 +217,11 @@ async fn accounts_are_created_used_and_secured_through_the_pages(engine: Engine)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("could not create an account"), "{}", r.body);
-    assert!(!r.body.contains("exists"), "no claim that an account exists: {}", r.body);
+    assert!(
+        !r.body.contains("exists"),
+        "no claim that an account exists: {}",
+        r.body
+    );
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM users WHERE email = $1", email).await,
         1
@@ -485,7 +489,11 @@ async fn an_anonymous_visitor_uploads_without_an_account_and_signing_up_keeps_th
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("could not create an account"), "{}", r.body);
-    assert!(!r.body.contains("exists"), "no claim that an account exists: {}", r.body);
+    assert!(
+        !r.body.contains("exists"),
+        "no claim that an account exists: {}",
+        r.body
+    );
     assert_eq!(
         get_json(&mut visitor, "/api/v1/session").await["anonymous"],
         true
