@@ -49,6 +49,17 @@ impl AwsStack {
             .send()
             .await
             .expect("create bucket");
+        // As stack.yaml has it: versions kept, and only uploads/ starts an ingest.
+        s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("bucket versioning");
         let dead_letter_url = create_queue(&sqs, "backspin-ingest-dead", &[]).await;
         let dead_letter_arn = queue_arn(&sqs, &dead_letter_url).await;
         let redrive = serde_json::json!({
@@ -58,7 +69,10 @@ impl AwsStack {
         .to_string();
         let queue_url = create_queue(&sqs, "backspin-ingest", &[("RedrivePolicy", &redrive)]).await;
         let ingest_arn = queue_arn(&sqs, &queue_url).await;
-        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        use aws_sdk_s3::types::{
+            Event, FilterRule, FilterRuleName, NotificationConfiguration,
+            NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+        };
         s3.put_bucket_notification_configuration()
             .bucket(&bucket)
             .notification_configuration(
@@ -67,6 +81,20 @@ impl AwsStack {
                         QueueConfiguration::builder()
                             .queue_arn(&ingest_arn)
                             .events(Event::from("s3:ObjectCreated:*"))
+                            .filter(
+                                NotificationConfigurationFilter::builder()
+                                    .key(
+                                        S3KeyFilter::builder()
+                                            .filter_rules(
+                                                FilterRule::builder()
+                                                    .name(FilterRuleName::Prefix)
+                                                    .value("uploads/")
+                                                    .build(),
+                                            )
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
                             .build()
                             .expect("queue configuration"),
                     )
@@ -118,6 +146,28 @@ impl AwsStack {
             limits: schema::Limits::default(),
             max_upload_bytes,
         }
+    }
+
+    /// How many versions (delete markers included) the bucket keeps of exactly `key`.
+    pub async fn versions(&self, key: &str) -> usize {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        let page = s3
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(key)
+            .send()
+            .await
+            .expect("list object versions");
+        let versions = page.versions().iter().filter(|v| v.key() == Some(key));
+        let markers = page
+            .delete_markers()
+            .iter()
+            .filter(|m| m.key() == Some(key));
+        versions.count() + markers.count()
     }
 
     /// The alerts the admins received so far: (subject, message) of each SNS notification.

@@ -106,6 +106,16 @@ async fn a_file_posted_straight_to_s3_is_ingested_into_postgres_and_its_dashboar
     // The worker measured the file the browser posted.
     assert_eq!(u.size_bytes as usize, zip.len());
     assert_eq!(u.checksum.len(), 64);
+    // Then replaced it by its scrubbed copy, and no version of the original is left.
+    assert!(u.object_key.starts_with("clean/"), "{}", u.object_key);
+    let original = storage::uploads::stored_keys(&u.object_key).remove(0);
+    assert!(original.starts_with("uploads/"), "{original}");
+    assert_eq!(
+        stack.versions(&original).await,
+        0,
+        "a version of the original upload is left"
+    );
+    assert_eq!(stack.versions(&u.object_key).await, 1);
 
     let view: Value = c.get(&format!("/api/v1/uploads/{id}")).await.json();
     let plays = view["summary"]["plays"].as_u64().expect("plays");
@@ -126,6 +136,15 @@ async fn a_file_posted_straight_to_s3_is_ingested_into_postgres_and_its_dashboar
             .deps()
             .store
             .list("uploads/")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        app.state
+            .deps()
+            .store
+            .list("clean/")
             .await
             .expect("list")
             .is_empty()
