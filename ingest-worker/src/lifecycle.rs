@@ -261,6 +261,7 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
         .await
         .map_err(|e| e.to_string())?;
     backfill_artifacts(deps).await?;
+    backfill_scrubbing(deps).await?;
     let interrupted = if deps.store.emits_events() {
         0
     } else {
@@ -340,6 +341,45 @@ async fn backfill_artifacts(deps: &Deps) -> Result<(), String> {
     Ok(())
 }
 
+/// Uploads one sweep sends to be ingested again so that their raw file is scrubbed.
+const SCRUBS_PER_SWEEP: i64 = 8;
+
+/// How long the sweeper leaves an upload it sent to be scrubbed (or one just ingested) to
+/// the worker before it sends it again: ten minutes.
+pub const SCRUB_RETRY_AFTER_MS: i64 = 10 * 60 * 1000;
+
+/// Sends again, a few per sweep, the event of each ready upload still stored as uploaded
+/// (ingested before scrubbed copies existed): its ingest replaces it by its scrubbed copy.
+/// The upload stays ready meanwhile; it is marked changed so that the next sweeps leave it
+/// to the worker for [`SCRUB_RETRY_AFTER_MS`], and one that was ingested just now (and is
+/// scrubbing its own file) is not taken.
+async fn backfill_scrubbing(deps: &Deps) -> Result<(), String> {
+    let before = storage::db::now_ms() - SCRUB_RETRY_AFTER_MS;
+    let due = uploads::unscrubbed(&deps.db, before, SCRUBS_PER_SWEEP)
+        .await
+        .map_err(|e| e.to_string())?;
+    for u in &due {
+        uploads::touch(&deps.db, &u.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        send_created(deps, u).await?;
+        info!(upload = %u.id, "queued to scrub its raw file");
+    }
+    Ok(())
+}
+
+/// Sends the "object created" event of an upload's stored file.
+async fn send_created(deps: &Deps, u: &Upload) -> Result<(), String> {
+    let event = Message::created(
+        deps.store.bucket(),
+        &u.object_key,
+        u.size_bytes as u64,
+        Some(u.checksum.clone()),
+    );
+    deps.queue.send(&event).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// How long after its row was created an upload whose file never arrived is removed.
 pub const NEVER_ARRIVED_AFTER_MS: i64 = 6 * 3600 * 1000;
 
@@ -353,13 +393,7 @@ pub async fn reingest(deps: &Deps, selection: &Selection) -> Result<Vec<Upload>,
         uploads::set_state(&deps.db, &u.id, State::Queued, None)
             .await
             .map_err(|e| e.to_string())?;
-        let event = Message::created(
-            deps.store.bucket(),
-            &u.object_key,
-            u.size_bytes as u64,
-            Some(u.checksum.clone()),
-        );
-        deps.queue.send(&event).await.map_err(|e| e.to_string())?;
+        send_created(deps, u).await?;
     }
     Ok(chosen)
 }

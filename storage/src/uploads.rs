@@ -356,6 +356,27 @@ pub async fn failed_before(db: &Db, before_ms: i64) -> Result<Vec<Upload>, sqlx:
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(before_ms).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
 }
 
+/// Ready uploads still stored as uploaded (ingested before scrubbed copies existed) and
+/// unchanged since `before_ms` (an ingest that just finished scrubs its own), oldest first,
+/// at most `limit`.
+pub async fn unscrubbed(db: &Db, before_ms: i64, limit: i64) -> Result<Vec<Upload>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE state = 'ready' AND object_key LIKE 'uploads/%' \
+         AND updated_ms <= $1 ORDER BY created_ms LIMIT $2"
+    );
+    on_pool!(db, p => Ok(sqlx::query(&sql).bind(before_ms).bind(limit).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
+}
+
+/// Marks an upload as changed now (without changing anything else).
+pub async fn touch(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => sqlx::query("UPDATE uploads SET updated_ms = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now_ms())
+        .execute(p)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Uploads whose file never arrived: still `queued` without a checksum, created before
 /// `before_ms` (a browser that got a presigned POST form and never posted it).
 pub async fn never_arrived(db: &Db, before_ms: i64) -> Result<Vec<Upload>, sqlx::Error> {

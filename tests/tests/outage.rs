@@ -27,7 +27,16 @@ use tokio::sync::watch;
 both_engines!(the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing);
 
 async fn the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing(engine: Engine) {
-    let p = Pipeline::new(engine).await;
+    // A visibility timeout of ten minutes: the ingest resumes when the database is back, not
+    // when the message's hold lapses.
+    let p = Pipeline::with_settings(
+        engine,
+        queue_config::QueueSettings {
+            visibility_timeout: Duration::from_secs(600),
+            ..e2e::test_settings()
+        },
+    )
+    .await;
     let (zip, _) = fixtures::export_zip(p.data.path(), 10_000, 5);
     let clean = clean_run_in_background(engine, &zip);
     let user = p.user("outage@example.com").await;
@@ -47,7 +56,12 @@ async fn the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing(
     let gate = Arc::new(GatedStore::new(
         LocalDir::new(p.data.path().join("objects")).unwrap(),
     ));
-    let deps = p.deps_with(worker_db, gate.clone());
+    let mut deps = p.deps_with(worker_db, gate.clone());
+    // The queue as `backspin` opens it: journaled in the data folder.
+    deps.queue = Arc::new(
+        storage::held::Journaled::open(deps.queue.clone(), &p.data.path().join("queue-held"))
+            .unwrap(),
+    );
 
     let (stop_tx, stop) = watch::channel(false);
     let busy = Arc::new(AtomicU64::new(0));
@@ -139,8 +153,10 @@ async fn the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing(
         Some(lock) => lock.release().await,
         None => proxy.as_ref().unwrap().restore().await,
     }
-    p.wait_ready_and_acknowledged(&upload.id, Duration::from_secs(60))
+    let back = std::time::Instant::now();
+    p.wait_ready_and_acknowledged(&upload.id, Duration::from_secs(90))
         .await;
+    eprintln!("ready {:?} after the database came back", back.elapsed());
 
     let _ = stop_tx.send(true);
     worker.await.unwrap();

@@ -165,4 +165,52 @@ async fn an_ingested_upload_keeps_nothing_personal_and_reingests_the_same(engine
     assert_eq!(u.state, State::Ready, "{:?}", u.reason);
     assert_same_ingest(&p.ingested(&user, &upload.id).await, &first);
     assert_eq!(stored_texts(&p).len(), texts.len(), "no second copy");
+
+    // An upload ingested before scrubbed copies existed: the raw file under its original key.
+    // The sweeper queues it again, and its ingest scrubs it.
+    let scrubbed = p.store_path(&u.object_key);
+    std::fs::remove_file(&scrubbed).unwrap();
+    std::fs::create_dir_all(original.parent().unwrap()).unwrap();
+    fixtures::write_zip(&files, &original);
+    let an_hour_ago = storage::db::now_ms() - 3_600_000;
+    storage::on_pool!(p.db(), c => sqlx::query("UPDATE uploads SET object_key = $1, updated_ms = $2 WHERE id = $3")
+        .bind(&upload.object_key)
+        .bind(an_hour_ago)
+        .bind(&upload.id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    ingest_worker::lifecycle::sweep(&p.deps()).await.unwrap();
+    assert_eq!(
+        p.queue_rows().await,
+        [("ingest".to_string(), 0)],
+        "queued, not yet received"
+    );
+    // The next sweep leaves it to the worker.
+    ingest_worker::lifecycle::sweep(&p.deps()).await.unwrap();
+    assert_eq!(
+        p.queue_rows().await,
+        [("ingest".to_string(), 0)],
+        "queued once"
+    );
+    p.work(&p.deps()).await;
+    let u = p.upload(&upload.id).await.unwrap();
+    assert_eq!(u.state, State::Ready, "{:?}", u.reason);
+    assert!(u.object_key.starts_with("clean/"), "{}", u.object_key);
+    assert!(!original.exists(), "the original is gone");
+    for (where_, text) in &stored_texts(&p) {
+        for v in &personal {
+            assert!(!text.contains(v.as_str()), "{where_} still holds {v:?}");
+        }
+    }
+    assert_same_ingest(&p.ingested(&user, &upload.id).await, &first);
+    // Nothing left to do: a sweep an hour later queues nothing.
+    p.execute(&format!(
+        "UPDATE uploads SET updated_ms = {an_hour_ago} WHERE id = '{}'",
+        upload.id
+    ))
+    .await;
+    ingest_worker::lifecycle::sweep(&p.deps()).await.unwrap();
+    assert!(p.queue_rows().await.is_empty());
 }
