@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -448,8 +448,10 @@ async fn stats(
     State(state): State<AppState>,
     v: Visitor,
     Query(p): Query<StatsParams>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<StatsView>> {
     let user = v.require_user()?;
+    crate::board::refuse_blank(raw.as_deref(), &["from", "to"])?;
     let q = StatsQuery {
         uploads: p
             .uploads

@@ -1782,3 +1782,97 @@ async fn the_router_answers_as_documented() {
         "requests that reached no route: {unmatched:?}"
     );
 }
+
+/// A client with a session: its cookie and its CSRF token.
+async fn visitor() -> Client {
+    let mut c = Client::new().await;
+    let a = c.get("/api/v1/session", "/api/v1/session").await;
+    c.take_token(&a);
+    c
+}
+
+/// A signed-in client.
+async fn account() -> Client {
+    let mut c = visitor().await;
+    let creds = json!({"email": "fuzz@example.com", "password": "a long enough passphrase"});
+    let a = c
+        .change("POST", "/api/v1/signup", "/api/v1/signup", Some(creds))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    c.take_token(&a);
+    c
+}
+
+#[tokio::test]
+async fn an_empty_typed_query_parameter_is_refused_naming_it() {
+    let mut c = account().await;
+    for (uri, template, name) in [
+        ("/api/v1/dashboard?to=", "/api/v1/dashboard", "to"),
+        ("/api/v1/dashboard?from=", "/api/v1/dashboard", "from"),
+        ("/api/v1/dashboard?content=", "/api/v1/dashboard", "content"),
+        ("/api/v1/dashboard?range=", "/api/v1/dashboard", "range"),
+        ("/api/v1/dashboard?gap=", "/api/v1/dashboard", "gap"),
+        (
+            "/api/v1/dashboard/ranking?by=",
+            "/api/v1/dashboard/ranking",
+            "by",
+        ),
+        (
+            "/api/v1/dashboard/ranking?kind=",
+            "/api/v1/dashboard/ranking",
+            "kind",
+        ),
+        (
+            "/api/v1/dashboard/ranking?page=",
+            "/api/v1/dashboard/ranking",
+            "page",
+        ),
+        (
+            "/api/v1/dashboard/recap/2024?content=",
+            "/api/v1/dashboard/recap/{year}",
+            "content",
+        ),
+        ("/api/v1/stats?to=", "/api/v1/stats", "to"),
+        ("/api/v1/stats?from=&to=2024-01-01", "/api/v1/stats", "from"),
+    ] {
+        let a = c.get(uri, template).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.text());
+        let message = a.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(message.contains(&format!("“{name}”")), "{uri}: {message}");
+    }
+    // Still fine: the same parameters left out, and an empty `uploads` (documented as all).
+    for (uri, template) in [
+        ("/api/v1/dashboard", "/api/v1/dashboard"),
+        ("/api/v1/stats?uploads=", "/api/v1/stats"),
+    ] {
+        assert_eq!(c.get(uri, template).await.status, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_documented_range_pattern_is_what_the_server_accepts() {
+    let doc = document();
+    let pattern = doc["components"]["parameters"]["DashboardRange"]["schema"]["pattern"]
+        .as_str()
+        .expect("`range` has a pattern (a free string would promise that any value works)")
+        .to_string();
+    let choices = pattern
+        .strip_prefix("^(")
+        .and_then(|p| p.strip_suffix(")$"))
+        .unwrap_or_else(|| panic!("{pattern} is not ^(a|b|…)$"));
+    let mut c = account().await;
+    for choice in choices.split('|') {
+        let value = choice.replace("[0-9]{4}", "2021");
+        let uri = format!("/api/v1/dashboard?range={value}");
+        let a = c.get(&uri, "/api/v1/dashboard").await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
+    }
+    for value in ["", "fortnight", "20211", "21"] {
+        let uri = format!("/api/v1/dashboard?range={value}");
+        let a = c.get(&uri, "/api/v1/dashboard").await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.text());
+    }
+}
