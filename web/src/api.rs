@@ -328,7 +328,25 @@ pub struct DirectRequest {
     /// The file's name.
     pub name: String,
     /// The file's size in bytes.
+    #[serde(deserialize_with = "byte_count")]
     pub size: u64,
+}
+
+/// A size in bytes: any JSON integer, as JSON Schema counts them (`1e3` and `10.0` too; serde
+/// alone takes only plain digits), and one past `u64` as `u64::MAX`, which is over any limit
+/// (413) rather than malformed. Negative or fractional numbers are refused (422).
+fn byte_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        // `as` saturates: 1e20 becomes u64::MAX.
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "invalid value: {n}, expected a whole number of bytes"
+        ))),
+    }
 }
 
 /// One field of a presigned form.

@@ -1804,6 +1804,69 @@ async fn account() -> Client {
 }
 
 #[tokio::test]
+async fn a_direct_upload_with_a_malformed_body_gets_a_documented_error() {
+    let mut c = visitor().await;
+    // `send` fails on any answer the document does not list for the operation.
+    let a = c
+        .send(
+            "POST",
+            "/api/v1/uploads/direct",
+            "/api/v1/uploads/direct",
+            true,
+            Some(("text/plain", br#"{"name": "a.zip", "size": 10}"#.to_vec())),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", a.text());
+    let a = c
+        .change(
+            "POST",
+            "/api/v1/uploads/direct",
+            "/api/v1/uploads/direct",
+            Some(json!({"name": "a.zip"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+    assert!(
+        a.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("size"))
+    );
+    // JSON Schema's integers: `1e14` and `10.0` are sizes too, and one past u64 is over the
+    // limit rather than malformed (the local store has no direct uploads: 404 once parsed).
+    for size in ["100000000000000.0", "1e3", "1e30", "18446744073709551616"] {
+        let body = format!(r#"{{"name": "a.zip", "size": {size}}}"#).into_bytes();
+        let a = c
+            .send(
+                "POST",
+                "/api/v1/uploads/direct",
+                "/api/v1/uploads/direct",
+                true,
+                Some(("application/json", body)),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{size}: {}", a.text());
+    }
+    for size in ["-1", "1.5"] {
+        let body = format!(r#"{{"name": "a.zip", "size": {size}}}"#).into_bytes();
+        let a = c
+            .send(
+                "POST",
+                "/api/v1/uploads/direct",
+                "/api/v1/uploads/direct",
+                true,
+                Some(("application/json", body)),
+            )
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{size}: {}",
+            a.text()
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_empty_typed_query_parameter_is_refused_naming_it() {
     let mut c = account().await;
     for (uri, template, name) in [
