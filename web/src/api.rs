@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncBufReadExt;
 
 use crate::AppState;
 use crate::actions::{self, SettingsView, SignedUp, Started, UploadView};
@@ -306,6 +307,24 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let mut reader = tokio_util::io::StreamReader::new(stream);
+    // The body is required: without one, nothing is created (an anonymous visitor, an upload
+    // row, an object) rather than an empty upload that can only fail.
+    match reader.fill_buf().await {
+        Ok([]) => {
+            return Err(AppError::BadRequest(
+                "The request has no body: send the file's bytes as the body; nothing was stored."
+                    .into(),
+            )
+            .into());
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Err(AppError::BadRequest(format!(
+                "The upload was cut off ({e}); nothing was stored."
+            ))
+            .into());
+        }
+    }
     let (upload, started) = actions::upload(&state, &v, &q.name, &mut reader).await?;
     let location = format!("/api/v1/uploads/{}", upload.id);
     let (csrf_token, cookie) = match started {

@@ -1916,6 +1916,54 @@ async fn an_empty_typed_query_parameter_is_refused_naming_it() {
 }
 
 #[tokio::test]
+async fn an_upload_without_a_body_is_refused_and_nothing_is_kept() {
+    let mut c = visitor().await;
+    let cookie = c.cookie.clone();
+    for (ctype, body) in [("application/octet-stream", Vec::new()), ("", Vec::new())] {
+        let a = c
+            .send(
+                "POST",
+                "/api/v1/uploads?name=",
+                "/api/v1/uploads",
+                true,
+                Some((ctype, body)),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+        assert!(
+            a.json()["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no body") && m.contains("nothing was stored")),
+            "{}",
+            a.text()
+        );
+        assert!(
+            a.header(header::SET_COOKIE).is_none(),
+            "no anonymous visitor was created"
+        );
+    }
+    assert_eq!(c.cookie, cookie);
+    let a = c.get("/api/v1/uploads", "/api/v1/uploads").await;
+    assert_eq!(a.json(), json!([]));
+    fn files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => files(&e.path()),
+                _ => 1,
+            })
+            .sum()
+    }
+    assert_eq!(
+        files(&c._data.path().join("objects")),
+        0,
+        "no object was written"
+    );
+}
+
+#[tokio::test]
 async fn the_documented_range_pattern_is_what_the_server_accepts() {
     let doc = document();
     let pattern = doc["components"]["parameters"]["DashboardRange"]["schema"]["pattern"]
