@@ -1964,6 +1964,42 @@ async fn an_upload_without_a_body_is_refused_and_nothing_is_kept() {
 }
 
 #[tokio::test]
+async fn a_date_of_any_four_digit_year_is_a_date() {
+    let mut c = account().await;
+    for (uri, template) in [
+        ("/api/v1/stats?from=5112-08-25", "/api/v1/stats"),
+        (
+            "/api/v1/stats?from=0001-01-01&to=9999-12-31",
+            "/api/v1/stats",
+        ),
+        ("/api/v1/dashboard?from=5112-08-25", "/api/v1/dashboard"),
+        (
+            "/api/v1/dashboard?from=0001-01-01&to=9999-12-31",
+            "/api/v1/dashboard",
+        ),
+    ] {
+        let a = c.get(uri, template).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
+    }
+    // What `format: date` (RFC 3339's full-date) is not, is still refused.
+    for bad in [
+        "24-01-01",
+        "12024-01-01",
+        "2024-1-05",
+        "2023-02-29",
+        "+2024-01-01",
+    ] {
+        let a = c
+            .get(
+                &format!("/api/v1/stats?from={}", urlencode(bad)),
+                "/api/v1/stats",
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}: {}", a.text());
+    }
+}
+
+#[tokio::test]
 async fn the_documented_range_pattern_is_what_the_server_accepts() {
     let doc = document();
     let pattern = doc["components"]["parameters"]["DashboardRange"]["schema"]["pattern"]
