@@ -312,8 +312,7 @@ pub async fn upload(
     match reader.fill_buf().await {
         Ok([]) => {
             return Err(AppError::BadRequest(
-                "The request has no body: send the file's bytes as the body; nothing was stored."
-                    .into(),
+                "The file is empty: the request has no body, so nothing was stored.".into(),
             )
             .into());
         }
