@@ -1924,6 +1924,16 @@ async fn an_empty_typed_query_parameter_is_refused_naming_it() {
             .to_string();
         assert!(message.contains(&format!("“{name}”")), "{uri}: {message}");
     }
+    // The artist's name is a string, but never an empty one: the document says so.
+    let a = c
+        .get("/api/v1/dashboard/artist?name=", "/api/v1/dashboard/artist")
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+    let name = c.doc["paths"]["/api/v1/dashboard/artist"]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "name"))
+        .expect("the name parameter");
+    assert_eq!(name["schema"]["minLength"], 1, "{name}");
     // Still fine: the same parameters left out, and an empty `uploads` (documented as all).
     for (uri, template) in [
         ("/api/v1/dashboard", "/api/v1/dashboard"),
