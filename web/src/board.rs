@@ -118,10 +118,12 @@ impl BoardQuery {
         };
         let page = match get("page") {
             None | Some("") => 1,
-            Some(p) => p
-                .parse::<usize>()
-                .map_err(|_| AppError::BadRequest("“page” must be a number.".into()))?
-                .max(1),
+            Some(p) => match p.parse::<usize>() {
+                Ok(n) => n.max(1),
+                // A number past usize is a page past the end, which is the last one.
+                Err(_) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => usize::MAX,
+                Err(_) => return Err(AppError::BadRequest("“page” must be a number.".into())),
+            },
         };
         let gap_minutes = match get("gap") {
             None | Some("") => DEFAULT_GAP_MINUTES,

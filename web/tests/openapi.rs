@@ -2051,3 +2051,26 @@ async fn the_documented_range_pattern_is_what_the_server_accepts() {
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.text());
     }
 }
+
+#[tokio::test]
+async fn a_page_past_any_number_is_the_last_page() {
+    // The document's `page` is an integer from 0 with no maximum; one past usize is a page past
+    // the end like any other, not "not a number".
+    let mut c = account().await;
+    for page in ["275197305290803237617664", "18446744073709551616"] {
+        let uri = format!("/api/v1/dashboard/ranking?page={page}");
+        let a = c.get(&uri, "/api/v1/dashboard/ranking").await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
+        assert_eq!(
+            a.json()["page"],
+            a.json()["pages"].as_u64().unwrap_or(0).max(1)
+        );
+    }
+    let a = c
+        .get(
+            "/api/v1/dashboard/ranking?page=-1",
+            "/api/v1/dashboard/ranking",
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+}
