@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, docs, unit, integration and property tests, the
-# end-to-end tests on SQLite and PostgreSQL, the browser test (scripts/browser-test.sh) and the
-# checks on stack.yaml (scripts/stack-checks.sh).
+# end-to-end tests on SQLite and PostgreSQL, the browser test (scripts/browser-test.sh), the
+# API fuzzing against its OpenAPI document (scripts/api-fuzz.sh) and the checks on stack.yaml
+# (scripts/stack-checks.sh).
 # Installs what it needs when missing and fails (never skips) when something cannot start.
 #
 #   scripts/test.sh        everything
@@ -156,3 +157,6 @@ cargo test --workspace --locked
 
 step "browser test (scripts/browser-test.sh)"
 scripts/browser-test.sh
+
+step "API fuzzing against the document (scripts/api-fuzz.sh)"
+scripts/api-fuzz.sh

@@ -5,12 +5,13 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncBufReadExt;
 
 use crate::AppState;
 use crate::actions::{self, SettingsView, SignedUp, Started, UploadView};
@@ -306,6 +307,23 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let mut reader = tokio_util::io::StreamReader::new(stream);
+    // The body is required: without one, nothing is created (an anonymous visitor, an upload
+    // row, an object) rather than an empty upload that can only fail.
+    match reader.fill_buf().await {
+        Ok([]) => {
+            return Err(AppError::BadRequest(
+                "The file is empty: the request has no body, so nothing was stored.".into(),
+            )
+            .into());
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Err(AppError::BadRequest(format!(
+                "The upload was cut off ({e}); nothing was stored."
+            ))
+            .into());
+        }
+    }
     let (upload, started) = actions::upload(&state, &v, &q.name, &mut reader).await?;
     let location = format!("/api/v1/uploads/{}", upload.id);
     let (csrf_token, cookie) = match started {
@@ -328,7 +346,25 @@ pub struct DirectRequest {
     /// The file's name.
     pub name: String,
     /// The file's size in bytes.
+    #[serde(deserialize_with = "byte_count")]
     pub size: u64,
+}
+
+/// A size in bytes: any JSON integer, as JSON Schema counts them (`1e3` and `10.0` too; serde
+/// alone takes only plain digits), and one past `u64` as `u64::MAX`, which is over any limit
+/// (413) rather than malformed. Negative or fractional numbers are refused (422).
+fn byte_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        // `as` saturates: 1e20 becomes u64::MAX.
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "invalid value: {n}, expected a whole number of bytes"
+        ))),
+    }
 }
 
 /// One field of a presigned form.
@@ -448,8 +484,10 @@ async fn stats(
     State(state): State<AppState>,
     v: Visitor,
     Query(p): Query<StatsParams>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<StatsView>> {
     let user = v.require_user()?;
+    crate::board::refuse_blank(raw.as_deref(), &["from", "to"])?;
     let q = StatsQuery {
         uploads: p
             .uploads

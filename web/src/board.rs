@@ -118,10 +118,12 @@ impl BoardQuery {
         };
         let page = match get("page") {
             None | Some("") => 1,
-            Some(p) => p
-                .parse::<usize>()
-                .map_err(|_| AppError::BadRequest("“page” must be a number.".into()))?
-                .max(1),
+            Some(p) => match p.parse::<usize>() {
+                Ok(n) => n.max(1),
+                // A number past usize is a page past the end, which is the last one.
+                Err(_) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => usize::MAX,
+                Err(_) => return Err(AppError::BadRequest("“page” must be a number.".into())),
+            },
         };
         let gap_minutes = match get("gap") {
             None | Some("") => DEFAULT_GAP_MINUTES,
@@ -957,13 +959,42 @@ pub async fn recap_page(
 // -------------------------------------------------------------------------------------------
 // JSON twins
 
+/// The dashboards' parameters that have a type (a date, a choice, a number).
+const TYPED: &[&str] = &[
+    "range", "from", "to", "content", "by", "kind", "page", "gap",
+];
+
+/// The API refuses a typed parameter given empty (`to=`), naming it, as it refuses any other
+/// value that is not of its type. The pages take it as absent: their forms send empty fields
+/// for what was not chosen.
+pub fn refuse_blank(raw: Option<&str>, typed: &[&str]) -> Result<(), AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|_| AppError::BadRequest("The address's query is malformed.".into()))?;
+    match pairs
+        .iter()
+        .find(|(k, v)| typed.contains(&k.as_str()) && v.trim().is_empty())
+    {
+        Some((k, _)) => Err(AppError::BadRequest(format!(
+            "“{k}” is empty: give it a value or leave it out."
+        ))),
+        None => Ok(()),
+    }
+}
+
+async fn api_context(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Ctx, AppError> {
+    // Like any other bad value, after the sign-in check.
+    v.require_user()?;
+    refuse_blank(raw, TYPED)?;
+    context(state, v, raw).await
+}
+
 /// `GET /api/v1/dashboard`: every panel, as the page shows them.
 pub async fn api_board(
     State(state): State<AppState>,
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Board>, ApiError> {
-    let c = context(&state, &v, raw.as_deref()).await?;
+    let c = api_context(&state, &v, raw.as_deref()).await?;
     Ok(Json(board(&c).as_ref().clone()))
 }
 
@@ -973,7 +1004,7 @@ pub async fn api_ranking(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<panels::Ranking>, ApiError> {
-    let c = context(&state, &v, raw.as_deref()).await?;
+    let c = api_context(&state, &v, raw.as_deref()).await?;
     Ok(Json(ranking(&c).as_ref().clone()))
 }
 
@@ -983,7 +1014,7 @@ pub async fn api_artist(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<panels::ArtistView>, ApiError> {
-    let c = context(&state, &v, raw.as_deref()).await?;
+    let c = api_context(&state, &v, raw.as_deref()).await?;
     Ok(Json(artist(&c)?.as_ref().clone()))
 }
 
@@ -995,6 +1026,6 @@ pub async fn api_recap(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<panels::Recap>, ApiError> {
     let year = check_year(year)?;
-    let c = context(&state, &v, raw.as_deref()).await?;
+    let c = api_context(&state, &v, raw.as_deref()).await?;
     Ok(Json(recap(&c, year).as_ref().clone()))
 }

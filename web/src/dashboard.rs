@@ -108,27 +108,30 @@ pub struct StatsView {
     pub top_tracks: Vec<RankedView>,
 }
 
-/// A `YYYY-MM-DD` day.
+/// A `YYYY-MM-DD` day: RFC 3339's full-date, which the API document calls `format: date`, so
+/// any four-digit year (a range reaching far past the history simply holds nothing).
 pub fn parse_day(s: &str, what: &str) -> Result<Day, AppError> {
     let bad = || {
         AppError::BadRequest(format!(
             "“{what}” must be a date like 2024-01-31, got “{s}”."
         ))
     };
+    let digits = |part: &str, n: usize| -> Result<u32, AppError> {
+        if part.len() == n && part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse().map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
+    };
     let mut it = s.trim().splitn(3, '-');
-    let (y, m, d) = (it.next(), it.next(), it.next());
-    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+    let (Some(y), Some(m), Some(d)) = (it.next(), it.next(), it.next()) else {
         return Err(bad());
     };
-    let (y, m, d): (i64, u32, u32) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1..=12).contains(&m) || d == 0 || d > 31 || !(1900..=2200).contains(&y) {
+    let (y, m, d) = (digits(y, 4)?, digits(m, 2)?, digits(d, 2)?);
+    if !(1..=12).contains(&m) || d == 0 || d > 31 {
         return Err(bad());
     }
-    let day = Day(schema::time::days_from_civil(y, m, d) as i32);
+    let day = Day(schema::time::days_from_civil(i64::from(y), m, d) as i32);
     if day.ymd() != (y as i32, m, d) {
         return Err(bad());
     }
@@ -240,16 +243,19 @@ mod tests {
 
     #[test]
     fn days_are_parsed_strictly_with_a_message_naming_the_parameter() {
-        assert_eq!(
-            parse_day("2024-02-29", "from").unwrap().label(),
-            "2024-02-29"
-        );
+        for good in ["2024-02-29", "0001-01-01", "5112-08-25", "9999-12-31"] {
+            assert_eq!(parse_day(good, "from").unwrap().label(), good);
+        }
         for bad in [
             "2023-02-29",
             "2024-13-01",
             "24-01-01x",
             "yesterday",
             "2024-01",
+            "24-01-01",
+            "2024-1-05",
+            "+2024-01-01",
+            "12024-01-01",
         ] {
             let e = parse_day(bad, "from").unwrap_err().message();
             assert!(e.contains("“from”") && e.contains(bad), "{e}");

@@ -12,7 +12,9 @@
 //!   and a walk through the API (session, anonymous upload, sign-up, settings, stats, export,
 //!   password, the dashboards empty and then over an upload the walk ingests itself, sign-out,
 //!   sign-out everywhere, the identity provider's operations (absent here), account deletion)
-//!   gets only statuses, content types and bodies the document describes.
+//!   gets only statuses, content types and bodies the document describes;
+//! - what schemathesis (`scripts/api-fuzz.sh`) found the server and the document disagreeing
+//!   on stays agreed: empty typed parameters, bodiless uploads, dates, sizes, `range`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -1740,6 +1742,22 @@ async fn the_router_answers_as_documented() {
             .replace("{year}", "2024");
         let a = c.send(&method, &uri, &path, false, None).await;
         assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        // Served without a session: the document must say the session is optional there
+        // (schemathesis's `ignored_auth` check holds it to that).
+        if !matches!(a.status.as_u16(), 401 | 403) {
+            let op = &doc["paths"][&path][method.to_lowercase()];
+            let security = op.get("security").unwrap_or(&doc["security"]);
+            let optional = security.as_array().is_some_and(|s| {
+                s.is_empty()
+                    || s.iter()
+                        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+            });
+            assert!(
+                optional,
+                "{method} {path} answers {} without a session, but its security requires one",
+                a.status
+            );
+        }
         c.cookie = None;
     }
     let metrics = c.get("/metrics", "/metrics").await.text();
@@ -1781,4 +1799,278 @@ async fn the_router_answers_as_documented() {
         unmatched.is_empty(),
         "requests that reached no route: {unmatched:?}"
     );
+}
+
+/// A client with a session: its cookie and its CSRF token.
+async fn visitor() -> Client {
+    let mut c = Client::new().await;
+    let a = c.get("/api/v1/session", "/api/v1/session").await;
+    c.take_token(&a);
+    c
+}
+
+/// A signed-in client.
+async fn account() -> Client {
+    let mut c = visitor().await;
+    let creds = json!({"email": "fuzz@example.com", "password": "a long enough passphrase"});
+    let a = c
+        .change("POST", "/api/v1/signup", "/api/v1/signup", Some(creds))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    c.take_token(&a);
+    c
+}
+
+#[tokio::test]
+async fn a_direct_upload_with_a_malformed_body_gets_a_documented_error() {
+    let mut c = visitor().await;
+    // `send` fails on any answer the document does not list for the operation.
+    let a = c
+        .send(
+            "POST",
+            "/api/v1/uploads/direct",
+            "/api/v1/uploads/direct",
+            true,
+            Some(("text/plain", br#"{"name": "a.zip", "size": 10}"#.to_vec())),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", a.text());
+    let a = c
+        .change(
+            "POST",
+            "/api/v1/uploads/direct",
+            "/api/v1/uploads/direct",
+            Some(json!({"name": "a.zip"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+    assert!(
+        a.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("size"))
+    );
+    // JSON Schema's integers: `1e14` and `10.0` are sizes too, and one past u64 is over the
+    // limit rather than malformed (the local store has no direct uploads: 404 once parsed).
+    for size in ["100000000000000.0", "1e3", "1e30", "18446744073709551616"] {
+        let body = format!(r#"{{"name": "a.zip", "size": {size}}}"#).into_bytes();
+        let a = c
+            .send(
+                "POST",
+                "/api/v1/uploads/direct",
+                "/api/v1/uploads/direct",
+                true,
+                Some(("application/json", body)),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{size}: {}", a.text());
+    }
+    for size in ["-1", "1.5"] {
+        let body = format!(r#"{{"name": "a.zip", "size": {size}}}"#).into_bytes();
+        let a = c
+            .send(
+                "POST",
+                "/api/v1/uploads/direct",
+                "/api/v1/uploads/direct",
+                true,
+                Some(("application/json", body)),
+            )
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{size}: {}",
+            a.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_typed_query_parameter_is_refused_naming_it() {
+    let mut c = account().await;
+    for (uri, template, name) in [
+        ("/api/v1/dashboard?to=", "/api/v1/dashboard", "to"),
+        ("/api/v1/dashboard?from=", "/api/v1/dashboard", "from"),
+        ("/api/v1/dashboard?content=", "/api/v1/dashboard", "content"),
+        ("/api/v1/dashboard?range=", "/api/v1/dashboard", "range"),
+        ("/api/v1/dashboard?gap=", "/api/v1/dashboard", "gap"),
+        (
+            "/api/v1/dashboard/ranking?by=",
+            "/api/v1/dashboard/ranking",
+            "by",
+        ),
+        (
+            "/api/v1/dashboard/ranking?kind=",
+            "/api/v1/dashboard/ranking",
+            "kind",
+        ),
+        (
+            "/api/v1/dashboard/ranking?page=",
+            "/api/v1/dashboard/ranking",
+            "page",
+        ),
+        (
+            "/api/v1/dashboard/recap/2024?content=",
+            "/api/v1/dashboard/recap/{year}",
+            "content",
+        ),
+        ("/api/v1/stats?to=", "/api/v1/stats", "to"),
+        ("/api/v1/stats?from=&to=2024-01-01", "/api/v1/stats", "from"),
+    ] {
+        let a = c.get(uri, template).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.text());
+        let message = a.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(message.contains(&format!("“{name}”")), "{uri}: {message}");
+    }
+    // The artist's name is a string, but never an empty one: the document says so.
+    let a = c
+        .get("/api/v1/dashboard/artist?name=", "/api/v1/dashboard/artist")
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+    let name = c.doc["paths"]["/api/v1/dashboard/artist"]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "name"))
+        .expect("the name parameter");
+    assert_eq!(name["schema"]["minLength"], 1, "{name}");
+    // Still fine: the same parameters left out, and an empty `uploads` (documented as all).
+    for (uri, template) in [
+        ("/api/v1/dashboard", "/api/v1/dashboard"),
+        ("/api/v1/stats?uploads=", "/api/v1/stats"),
+    ] {
+        assert_eq!(c.get(uri, template).await.status, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn an_upload_without_a_body_is_refused_and_nothing_is_kept() {
+    let mut c = visitor().await;
+    let cookie = c.cookie.clone();
+    for (ctype, body) in [("application/octet-stream", Vec::new()), ("", Vec::new())] {
+        let a = c
+            .send(
+                "POST",
+                "/api/v1/uploads?name=",
+                "/api/v1/uploads",
+                true,
+                Some((ctype, body)),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+        assert!(
+            a.json()["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no body") && m.contains("nothing was stored")),
+            "{}",
+            a.text()
+        );
+        assert!(
+            a.header(header::SET_COOKIE).is_none(),
+            "no anonymous visitor was created"
+        );
+    }
+    assert_eq!(c.cookie, cookie);
+    let a = c.get("/api/v1/uploads", "/api/v1/uploads").await;
+    assert_eq!(a.json(), json!([]));
+    fn files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => files(&e.path()),
+                _ => 1,
+            })
+            .sum()
+    }
+    assert_eq!(
+        files(&c._data.path().join("objects")),
+        0,
+        "no object was written"
+    );
+}
+
+#[tokio::test]
+async fn a_date_of_any_four_digit_year_is_a_date() {
+    let mut c = account().await;
+    for (uri, template) in [
+        ("/api/v1/stats?from=5112-08-25", "/api/v1/stats"),
+        (
+            "/api/v1/stats?from=0001-01-01&to=9999-12-31",
+            "/api/v1/stats",
+        ),
+        ("/api/v1/dashboard?from=5112-08-25", "/api/v1/dashboard"),
+        (
+            "/api/v1/dashboard?from=0001-01-01&to=9999-12-31",
+            "/api/v1/dashboard",
+        ),
+    ] {
+        let a = c.get(uri, template).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
+    }
+    // What `format: date` (RFC 3339's full-date) is not, is still refused.
+    for bad in [
+        "24-01-01",
+        "12024-01-01",
+        "2024-1-05",
+        "2023-02-29",
+        "+2024-01-01",
+    ] {
+        let a = c
+            .get(
+                &format!("/api/v1/stats?from={}", urlencode(bad)),
+                "/api/v1/stats",
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}: {}", a.text());
+    }
+}
+
+#[tokio::test]
+async fn the_documented_range_pattern_is_what_the_server_accepts() {
+    let doc = document();
+    let pattern = doc["components"]["parameters"]["DashboardRange"]["schema"]["pattern"]
+        .as_str()
+        .expect("`range` has a pattern (a free string would promise that any value works)")
+        .to_string();
+    let choices = pattern
+        .strip_prefix("^(")
+        .and_then(|p| p.strip_suffix(")$"))
+        .unwrap_or_else(|| panic!("{pattern} is not ^(a|b|…)$"));
+    let mut c = account().await;
+    for choice in choices.split('|') {
+        let value = choice.replace("[0-9]{4}", "2021");
+        let uri = format!("/api/v1/dashboard?range={value}");
+        let a = c.get(&uri, "/api/v1/dashboard").await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
+    }
+    for value in ["", "fortnight", "20211", "21"] {
+        let uri = format!("/api/v1/dashboard?range={value}");
+        let a = c.get(&uri, "/api/v1/dashboard").await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.text());
+    }
+}
+
+#[tokio::test]
+async fn a_page_past_any_number_is_the_last_page() {
+    // The document's `page` is an integer from 0 with no maximum; one past usize is a page past
+    // the end like any other, not "not a number".
+    let mut c = account().await;
+    for page in ["275197305290803237617664", "18446744073709551616"] {
+        let uri = format!("/api/v1/dashboard/ranking?page={page}");
+        let a = c.get(&uri, "/api/v1/dashboard/ranking").await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
+        assert_eq!(
+            a.json()["page"],
+            a.json()["pages"].as_u64().unwrap_or(0).max(1)
+        );
+    }
+    let a = c
+        .get(
+            "/api/v1/dashboard/ranking?page=-1",
+            "/api/v1/dashboard/ranking",
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
 }
