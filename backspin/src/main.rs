@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run Backspin: the web app and the ingest workers in one process (open the address it prints).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Read Spotify exports (JSON files, folders or my_spotify_data.zip) and summarise them.
     Inspect(inspect::Args),
     /// Write a synthetic export (folders or my_spotify_data.zip) and the facts it must give.

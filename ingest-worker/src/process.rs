@@ -312,7 +312,7 @@ async fn commit(
     // files the person uploaded (their generations, sizes, the files left out) stays.
     let uploaded_files = uploads::scrubbed_key(&upload.object_key)
         .is_none()
-        .then(|| upload.summary.as_deref())
+        .then_some(upload.summary.as_deref())
         .flatten()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
         .and_then(|mut s| s.get_mut("files").map(serde_json::Value::take));

@@ -135,6 +135,36 @@ async fn wait_until_writing(p: &Pipeline, upload_id: &str) {
     }
 }
 
+/// `backspin import --no-wait` of `zip` for a new account `email`: the user and the queued
+/// upload.
+async fn import_queued(
+    p: &Pipeline,
+    email: &str,
+    zip: &std::path::Path,
+) -> (storage::users::User, storage::uploads::Upload) {
+    let out = run(
+        p,
+        &[
+            "import",
+            "--user",
+            email,
+            "--no-wait",
+            zip.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(out.contains("queued"), "{out}");
+    let user = storage::users::by_email(p.db(), email)
+        .await
+        .unwrap()
+        .unwrap();
+    let upload = storage::uploads::list_for_owner(p.db(), &user.id)
+        .await
+        .unwrap()
+        .remove(0);
+    (user, upload)
+}
+
 both_engines!(a_worker_killed_mid_ingest_leaves_nothing_behind_and_the_next_worker_ingests_it_once);
 
 async fn a_worker_killed_mid_ingest_leaves_nothing_behind_and_the_next_worker_ingests_it_once(
@@ -148,26 +178,7 @@ async fn a_worker_killed_mid_ingest_leaves_nothing_behind_and_the_next_worker_in
     let clean = clean_run_in_background(engine, &zip);
 
     let p = Pipeline::new(engine).await;
-    let out = run(
-        &p,
-        &[
-            "import",
-            "--user",
-            "killed@example.com",
-            "--no-wait",
-            zip.to_str().unwrap(),
-        ],
-    )
-    .await;
-    assert!(out.contains("queued"), "{out}");
-    let user = storage::users::by_email(p.db(), "killed@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let upload = storage::uploads::list_for_owner(p.db(), &user.id)
-        .await
-        .unwrap()
-        .remove(0);
+    let (user, upload) = import_queued(&p, "killed@example.com", &zip).await;
 
     let mut first = WorkerProcess::start(&p, "worker-1");
     p.wait_for_state(&upload.id, State::Processing, Duration::from_secs(60))
@@ -247,26 +258,7 @@ async fn a_worker_restarted_after_a_kill_takes_back_its_message_at_once(engine: 
         },
     )
     .await;
-    let out = run(
-        &p,
-        &[
-            "import",
-            "--user",
-            "restart@example.com",
-            "--no-wait",
-            zip.to_str().unwrap(),
-        ],
-    )
-    .await;
-    assert!(out.contains("queued"), "{out}");
-    let user = storage::users::by_email(p.db(), "restart@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let upload = storage::uploads::list_for_owner(p.db(), &user.id)
-        .await
-        .unwrap()
-        .remove(0);
+    let (_, upload) = import_queued(&p, "restart@example.com", &zip).await;
 
     let mut first = WorkerProcess::start(&p, "worker-1");
     p.wait_for_state(&upload.id, State::Processing, Duration::from_secs(60))

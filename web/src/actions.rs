@@ -397,14 +397,12 @@ pub async fn upload(
     body: &mut (dyn AsyncRead + Unpin + Send),
 ) -> Result<(UploadView, Option<Started>), AppError> {
     let name = upload_name(name);
-    let (
-        Uploader {
-            owner,
-            started,
-            expires,
-        },
+    let Admitted {
+        owner,
+        started,
+        expires,
         allowance,
-    ) = admit(state, visitor).await?;
+    } = admit(state, visitor).await?;
     match lifecycle::submit(
         state.deps(),
         &owner.id,
@@ -437,13 +435,18 @@ pub async fn upload(
     }
 }
 
+/// An upload admitted: its owner (and the session an anonymous visitor's first upload
+/// started), its expiry, and the most it may hold.
+struct Admitted {
+    owner: User,
+    started: Option<Started>,
+    expires: Option<i64>,
+    allowance: quota::Allowance,
+}
+
 /// Admits one more upload for the visitor: the address's hourly limits first (before a new
-/// anonymous visitor is made), then what the owner keeps and the disk's free space. Gives the
-/// owner and the most the upload may hold.
-async fn admit(
-    state: &AppState,
-    visitor: &Visitor,
-) -> Result<(Uploader, quota::Allowance), AppError> {
+/// anonymous visitor is made), then what the owner keeps and the disk's free space.
+async fn admit(state: &AppState, visitor: &Visitor) -> Result<Admitted, AppError> {
     let address_left = state.meter().admit(&visitor.address).inspect_err(|_| {
         Metrics::inc(&state.metrics().uploads_refused);
     })?;
@@ -466,7 +469,12 @@ async fn admit(
     }
     .await;
     match allowance {
-        Ok(a) => Ok((uploader, a)),
+        Ok(allowance) => Ok(Admitted {
+            owner: uploader.owner,
+            started: uploader.started,
+            expires: uploader.expires,
+            allowance,
+        }),
         Err(e) => {
             Metrics::inc(&state.metrics().uploads_refused);
             forget_new_visitor(state, &uploader.owner, &uploader.started).await;
@@ -556,14 +564,12 @@ pub async fn direct_upload(
     if !state.deps().store.emits_events() {
         return Err(AppError::NotFound);
     }
-    let (
-        Uploader {
-            owner,
-            started,
-            expires,
-        },
+    let Admitted {
+        owner,
+        started,
+        expires,
         allowance,
-    ) = admit(state, visitor).await?;
+    } = admit(state, visitor).await?;
     let prepared = if size > allowance.bytes {
         Err(refused(
             name,
