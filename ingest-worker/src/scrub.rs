@@ -1,4 +1,4 @@
-//! After an ingest, the stored upload is replaced by its scrubbed copy ([`schema::scrub`]):
+//! After an ingest, the stored upload is replaced by its scrubbed copy ([`schema::scrub()`]):
 //! the listening-history files only, without IP addresses, usernames, user agents, geo
 //! fields or device ids, which is all a re-ingest needs. The copy is stored under the
 //! upload's scrubbed key (`clean/…`, outside the prefix whose "object created" events start
