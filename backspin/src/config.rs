@@ -278,6 +278,7 @@ impl Storage {
             settings,
             limits: schema::Limits::default(),
             max_upload_bytes: self.max_upload_bytes(),
+            after_change: Default::default(),
         };
         Ok((deps, sdk))
     }

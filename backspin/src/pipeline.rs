@@ -68,6 +68,14 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
         let deps = args.storage.open().await?;
+        // The worker stores each changed user's finished views, computed by the web tier's own
+        // code (its state here serves no requests: a throwaway key for its unused CSRF).
+        let views = web::AppState::new(
+            deps.clone(),
+            web::Config::with_secret(rand::random::<[u8; 32]>().to_vec()),
+            PoolStatus::default(),
+        );
+        web::views::precompute_after_changes(&views);
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;

@@ -170,6 +170,8 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
             ))
         });
         let state = web::AppState::new(deps, config, status);
+        // This process's workers store each changed user's finished views.
+        web::views::precompute_after_changes(&state);
         println!(
             "Backspin is running at http://{addr}/  (data in {}; Ctrl-C stops it)",
             args.storage.data_dir.display()

@@ -121,6 +121,7 @@ fn deps(db: Db, objects: &Path) -> Result<Deps> {
         settings,
         limits: schema::Limits::default(),
         max_upload_bytes: 4 << 30,
+        after_change: Default::default(),
     })
 }
 

@@ -31,4 +31,34 @@ pub struct Deps {
     /// Largest upload accepted, in bytes. Uploads through the web tier are cut off there;
     /// files a browser posted straight to S3 are checked again by the worker.
     pub max_upload_bytes: u64,
+    /// What runs once a user's data changed (the web tier's finished views).
+    pub after_change: AfterChangeHook,
+}
+
+/// Work to do once a user's artifact was rewritten and committed: the web tier computes the
+/// user's finished default views there, so that any instance serves them at once.
+#[async_trait::async_trait]
+pub trait AfterChange: Send + Sync + std::fmt::Debug {
+    /// Called with the user whose data just changed. Failures are the implementation's to log:
+    /// the views are an optimisation, the data is committed.
+    async fn user_changed(&self, user_id: &str);
+}
+
+/// Where [`AfterChange`] is plugged in, once the web tier exists (after the [`Deps`] it is
+/// built from): every clone of the dependencies sees it.
+#[derive(Debug, Clone, Default)]
+pub struct AfterChangeHook(Arc<std::sync::OnceLock<Arc<dyn AfterChange>>>);
+
+impl AfterChangeHook {
+    /// Plugs `hook` in; a second call changes nothing.
+    pub fn set(&self, hook: Arc<dyn AfterChange>) {
+        let _ = self.0.set(hook);
+    }
+
+    /// Runs the hook for `user_id`, when one is plugged in.
+    pub async fn run(&self, user_id: &str) {
+        if let Some(hook) = self.0.get() {
+            hook.user_changed(user_id).await;
+        }
+    }
 }

@@ -193,6 +193,7 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     info!(upload = %upload.id, "upload deleted");
+    deps.after_change.run(&upload.owner_id).await;
     Ok(())
 }
 
@@ -335,6 +336,7 @@ async fn backfill_artifacts(deps: &Deps) -> Result<(), String> {
             crate::process::rebuild_artifact(deps, &user)
                 .await
                 .map_err(|e| e.to_string())?;
+            deps.after_change.run(id).await;
             info!(user = %id, "play artifact written");
         }
     }

@@ -217,6 +217,7 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
     );
     // Ready for its owner already; the message stays until the raw file is scrubbed too.
     crate::scrub::replace_with_scrubbed(deps, upload, fetched).await?;
+    deps.after_change.run(&upload.owner_id).await;
     Ok(format!("ready: {plays} plays"))
 }
 

@@ -87,6 +87,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_artifacts.sql"),
         postgres: include_str!("../migrations/postgres/0005_artifacts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "views",
+        sqlite: include_str!("../migrations/sqlite/0006_views.sql"),
+        postgres: include_str!("../migrations/postgres/0006_views.sql"),
+    },
 ];
 
 /// Milliseconds since the Unix epoch, now.

@@ -9,5 +9,6 @@ pub mod queue;
 pub mod sessions;
 pub mod uploads;
 pub mod users;
+pub mod views;
 
 pub use db::{Db, Tx};

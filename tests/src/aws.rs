@@ -145,6 +145,7 @@ impl AwsStack {
             settings: test_settings(),
             limits: schema::Limits::default(),
             max_upload_bytes,
+            after_change: Default::default(),
         }
     }
 

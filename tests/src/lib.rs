@@ -164,6 +164,7 @@ impl Pipeline {
             settings: self.settings,
             limits: schema::Limits::default(),
             max_upload_bytes: 1 << 30,
+            after_change: Default::default(),
         }
     }
 

@@ -67,12 +67,24 @@ impl WebApp {
         config.quotas.uploads_per_visitor = 10_000;
         adjust(&mut config);
         let state = web::AppState::new(deps, config, PoolStatus::default());
+        // As `backspin serve` does: its workers store the finished views.
+        web::views::precompute_after_changes(&state);
         let router = web::router(state.clone());
         WebApp {
             pipeline,
             state,
             router,
         }
+    }
+
+    /// Another web instance on the same database and store, as a second process would be:
+    /// nothing prepared, nothing in memory, no workers. Its state and router.
+    pub fn another_instance(&self) -> (web::AppState, Router) {
+        let mut config = web::Config::with_secret(b"a test secret of thirty-two bytes!".to_vec());
+        config.argon2 = CHEAP_HASH;
+        let state = web::AppState::new(self.state.deps().clone(), config, PoolStatus::default());
+        let router = web::router(state.clone());
+        (state, router)
     }
 
     /// A new browser, from `127.0.0.1`.
@@ -187,6 +199,15 @@ pub struct Client {
 }
 
 impl Client {
+    /// The same browser (its cookie) talking to another instance.
+    pub fn to(&self, router: Router) -> Client {
+        Client {
+            router,
+            cookie: self.cookie.clone(),
+            address: self.address,
+        }
+    }
+
     /// Sends a request as this browser (cookie, Host, peer address) and keeps the cookie the
     /// answer sets.
     pub async fn send(&mut self, mut req: Request<Body>) -> Reply {

@@ -2045,3 +2045,94 @@ async fn the_overview_api_and_the_dashboard_agree_with_an_independent_count_on_a
         assert_eq!(u64_at(o, "/total/ms_played"), ms, "{what}");
     }
 }
+
+/// The part of a page between `<main` and `</main>`: what the page shows, without the
+/// per-request navigation and its masked CSRF tokens.
+fn main_of(html: &str) -> &str {
+    let start = html.find("<main").expect("a <main>");
+    let end = html.rfind("</main>").expect("a </main>");
+    &html[start..end]
+}
+
+both_engines!(another_instance_serves_the_first_default_views_the_worker_finished);
+
+/// Once the worker has ingested an upload, the default dashboard, its JSON twin and the
+/// default ranking are stored finished: a web instance that has never seen the user serves
+/// them without preparing the user's plays (its cache stays empty), and they are what the
+/// pages compute. A settings change makes them count no more until the worker's next
+/// change, and the pages compute again under the new settings.
+async fn another_instance_serves_the_first_default_views_the_worker_finished(engine: Engine) {
+    let g = gen_history(3_000, 5, &[]);
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("views@example.com").await;
+    ready_upload(&app, &mut c, "my_spotify_data.zip", &g.zip()).await;
+    let user = storage::users::by_email(app.pipeline.db(), "views@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    for name in [
+        web::board::VIEW_DASHBOARD,
+        web::board::VIEW_DASHBOARD_JSON,
+        web::board::VIEW_RANKING,
+    ] {
+        assert!(
+            storage::views::get(app.pipeline.db(), &user, name)
+                .await
+                .unwrap()
+                .is_some(),
+            "{name} stored"
+        );
+    }
+
+    // A second instance: the finished views, nothing prepared.
+    let (state, router) = app.another_instance();
+    let mut there = c.to(router);
+    let stored_page = there.get("/dashboard").await;
+    assert_eq!(stored_page.status, StatusCode::OK);
+    let stored_json = get_json(&mut there, "/api/v1/dashboard").await;
+    let stored_ranking = there.get("/dashboard/ranking").await;
+    assert_eq!(stored_ranking.status, StatusCode::OK);
+    assert_eq!(state.dash().bytes(), 0, "nothing was prepared");
+
+    // The same views computed by a third instance without them.
+    app.pipeline.execute("DELETE FROM views").await;
+    let (state, router) = app.another_instance();
+    let mut third = c.to(router);
+    let page = third.get("/dashboard").await;
+    assert!(state.dash().bytes() > 0, "computed this time");
+    assert_eq!(main_of(&stored_page.body), main_of(&page.body));
+    assert_eq!(stored_json, get_json(&mut third, "/api/v1/dashboard").await);
+    let ranking = third.get("/dashboard/ranking").await;
+    assert_eq!(main_of(&stored_ranking.body), main_of(&ranking.body));
+    assert!(stored_page.body.contains("Top artists"));
+
+    // Views of the old settings no longer count.
+    settings(&mut c, "Asia/Tokyo", 30).await;
+    let (_, router) = app.another_instance();
+    let mut fourth = c.to(router);
+    let b = get_json(&mut fourth, "/api/v1/dashboard").await;
+    assert_eq!(b["meta"]["tz"], "Asia/Tokyo");
+    // And stored again under them, in the background.
+    let user = storage::users::by_email(app.pipeline.db(), "views@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    e2e::eventually(
+        std::time::Duration::from_secs(30),
+        "the views stored under the new settings",
+        || {
+            let (db, user) = (app.pipeline.db().clone(), user.clone());
+            async move {
+                storage::views::get(&db, &user, web::board::VIEW_DASHBOARD_JSON)
+                    .await
+                    .unwrap()
+            }
+        },
+    )
+    .await;
+    let (state, router) = app.another_instance();
+    let mut fifth = c.to(router);
+    assert_eq!(get_json(&mut fifth, "/api/v1/dashboard").await, b);
+    assert_eq!(state.dash().bytes(), 0, "served finished");
+}

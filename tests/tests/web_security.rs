@@ -2067,6 +2067,25 @@ async fn a_visitor_keeps_a_limited_number_of_uploads_and_bytes(engine: Engine) {
     assert_eq!(object_files(&app), files, "the cut-off file was not kept");
 }
 
+/// An empty file chosen in the page's form is refused, and nothing is made for it (no
+/// anonymous visitor, no upload, no file), as the API refuses an empty body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_file_in_the_form_is_refused_and_nothing_is_kept() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let before = stored(&app).await;
+    let mut anon = app.client_from("10.7.7.7:4000");
+    let r = anon.upload_form(&[("empty.json", b"")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        page_alert(&r).contains("“empty.json” is empty"),
+        "{}",
+        page_alert(&r)
+    );
+    let after = stored(&app).await;
+    assert!(before == after, "{}", difference(&before, &after));
+    assert!(object_files(&app).is_empty());
+}
+
 /// A disk with less free space than the reserve takes no uploads: 507, nothing stored, no
 /// anonymous visitor made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

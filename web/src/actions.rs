@@ -743,7 +743,16 @@ pub async fn update_settings(
         ..user.clone()
     };
     // Nothing to rebuild: the artifact does not depend on the settings, and the dashboards
-    // prepared in memory are keyed by them.
+    // prepared in memory are keyed by them. The finished default views are, too: they are
+    // computed again under the new settings, in the background.
+    if user.tz != updated.tz || user.min_play_ms != updated.min_play_ms {
+        let (state, id) = (state.clone(), user.id.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::board::precompute(&state, &id).await {
+                tracing::warn!(user = %id, error = %e, "storing the finished views failed");
+            }
+        });
+    }
     Ok(SettingsView::from(&updated))
 }
 

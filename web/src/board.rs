@@ -434,6 +434,13 @@ pub async fn page(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    let user = v.require_user()?;
+    // The default view, as the worker finished it: no instance needs the user's plays.
+    if raw.as_deref().is_none_or(str::is_empty)
+        && let Some(body) = storage::views::get(state.db(), user, VIEW_DASHBOARD).await?
+    {
+        return Ok(view::layout("Dashboard", &nav(&state, &v), PreEscaped(body)).into_response());
+    }
     let c = context(&state, &v, raw.as_deref()).await?;
     let b = board(&c);
     let body = c.prepared.memo(c.q.key(c.days, "board-html"), || {
@@ -733,9 +740,20 @@ pub async fn ranking_page(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    let user = v.require_user()?;
+    if raw.as_deref().is_none_or(str::is_empty)
+        && let Some(body) = storage::views::get(state.db(), user, VIEW_RANKING).await?
+    {
+        return Ok(view::layout("Ranking", &nav(&state, &v), PreEscaped(body)).into_response());
+    }
     let c = context(&state, &v, raw.as_deref()).await?;
-    let r = ranking(&c);
-    let m = meta(&c);
+    Ok(view::layout("Ranking", &nav(&state, &v), ranking_body(&c)).into_response())
+}
+
+/// The ranking page's content.
+fn ranking_body(c: &Ctx) -> Markup {
+    let r = ranking(c);
+    let m = meta(c);
     let q = &c.q;
     let page_link = |p: usize, focus: &str| {
         q.link(
@@ -747,7 +765,7 @@ pub async fn ranking_page(
             ],
         )
     };
-    let body = html! {
+    html! {
         h1 { "Ranking: " (kind_param(q.kind)) }
         (controls(q, &m, "/dashboard/ranking"))
         p.hint { "Use ↑ and ↓ to move through the list (past either end to the next or previous page); Enter opens an artist." }
@@ -768,8 +786,7 @@ pub async fn ranking_page(
             " Page " (r.page) " of " (r.pages.max(1)) " (" (fmt_int(r.total as u64)) " in all) "
             @if r.page < r.pages { a rel="next" data-pager="next" href=(page_link(r.page + 1, "first")) { "Next page ↓" } }
         }
-    };
-    Ok(view::layout("Ranking", &nav(&state, &v), body).into_response())
+    }
 }
 
 fn ranking(c: &Ctx) -> Arc<panels::Ranking> {
@@ -993,9 +1010,79 @@ pub async fn api_board(
     State(state): State<AppState>,
     v: Visitor,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Board>, ApiError> {
+) -> Result<Response, ApiError> {
+    let user = v.require_user()?;
+    if raw.as_deref().is_none_or(str::is_empty)
+        && let Some(body) = storage::views::get(state.db(), user, VIEW_DASHBOARD_JSON).await?
+    {
+        return Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response());
+    }
     let c = api_context(&state, &v, raw.as_deref()).await?;
-    Ok(Json(board(&c).as_ref().clone()))
+    Ok(Json(board(&c).as_ref().clone()).into_response())
+}
+
+/// The finished views stored for each user (`storage::views`): the default dashboard, its JSON
+/// twin and the default ranking, as `GET /dashboard`, `GET /api/v1/dashboard` and
+/// `GET /dashboard/ranking` without parameters give them.
+pub const VIEW_DASHBOARD: &str = "dashboard";
+/// See [`VIEW_DASHBOARD`].
+pub const VIEW_DASHBOARD_JSON: &str = "dashboard.json";
+/// See [`VIEW_DASHBOARD`].
+pub const VIEW_RANKING: &str = "ranking";
+
+/// Computes the user's finished default views from their artifact, by the same code the
+/// pages use, and stores them for their current data version and settings. Returns how many
+/// it stored (none for a user without a ready upload).
+pub async fn precompute(state: &AppState, user_id: &str) -> Result<usize, AppError> {
+    let Some(user) = storage::users::by_id(state.db(), user_id).await? else {
+        return Ok(0);
+    };
+    let chosen = crate::actions::selection(state, &user, &[]).await?;
+    if chosen.is_empty() {
+        return Ok(0);
+    }
+    let started = std::time::Instant::now();
+    let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    ids.sort();
+    let prepared = crate::dash::build(state, &user, ids).await?;
+    let q = BoardQuery::parse(None)?;
+    let days = q.range.days(prepared.span());
+    let c = Ctx {
+        user: user.clone(),
+        q,
+        chosen,
+        prepared,
+        days,
+    };
+    let views = tokio::task::spawn_blocking(move || {
+        let b = board(&c);
+        let json = serde_json::to_string(b.as_ref())
+            .map_err(|e| AppError::Internal(format!("the dashboard as JSON: {e}")))?;
+        Ok::<_, AppError>([
+            (VIEW_DASHBOARD, render_board(&c.q, &b).into_string()),
+            (VIEW_DASHBOARD_JSON, json),
+            (VIEW_RANKING, ranking_body(&c).into_string()),
+        ])
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("finishing the default views: {e}")))??;
+    for (name, body) in &views {
+        storage::views::put(state.db(), &user, user.stats_version, name, body).await?;
+    }
+    tracing::info!(
+        user = %user.id,
+        version = user.stats_version,
+        ms = started.elapsed().as_millis() as u64,
+        "default views stored"
+    );
+    Ok(views.len())
 }
 
 /// `GET /api/v1/dashboard/ranking`.

@@ -402,7 +402,13 @@ async fn streams(
     .map_err(|e| AppError::Internal(format!("selecting plays: {e}")))
 }
 
-async fn build(state: &AppState, user: &User, ids: Vec<String>) -> Result<Arc<Prepared>, AppError> {
+/// Prepares a selection (not kept in the cache): the user's artifact, read and decoded, the
+/// streams that count, the all-time stats.
+pub(crate) async fn build(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+) -> Result<Arc<Prepared>, AppError> {
     let started = std::time::Instant::now();
     let settings = settings_of(user);
     let (plays, strings, from) = streams(state, user, ids).await?;

@@ -34,6 +34,7 @@ pub mod quota;
 pub mod security;
 pub mod session;
 pub mod view;
+pub mod views;
 
 /// The web tier's settings (the binary reads them from flags and environment).
 #[derive(Clone)]

@@ -562,6 +562,13 @@ pub async fn upload(State(state): State<AppState>, v: Visitor, mut form: Multipa
             error
         });
         let mut reader = tokio_util::io::StreamReader::new(stream);
+        // An empty file can only fail: refused before anything is made for it, as the API does.
+        if let Ok([]) = tokio::io::AsyncBufReadExt::fill_buf(&mut reader).await {
+            return Err(AppError::BadRequest(format!(
+                "“{name}” is empty, so it was not stored. Pick my_spotify_data.zip or its JSON files."
+            ))
+            .into());
+        }
         let result = actions::upload(&state, &v, &name, &mut reader).await;
         let (_, started) = match (result, cut.lock().expect("cut lock").take()) {
             // The store failed because the form did: say what happened to the form.

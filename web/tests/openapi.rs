@@ -1072,6 +1072,7 @@ impl Client {
             settings,
             limits: schema::Limits::default(),
             max_upload_bytes: 1 << 30,
+            after_change: Default::default(),
         };
         let mut config = web::Config::with_secret(vec![42; 32]);
         config.argon2 = web::auth::HashParams {

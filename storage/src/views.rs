@@ -1,0 +1,54 @@
+//! Finished views of a user's data, stored by whoever computed them (the worker, after the
+//! user's artifact changed) for every web instance to read: one small row instead of
+//! preparing the user's plays. A view counts only for the data version and the settings it was
+//! computed under; [`get`] finds nothing otherwise.
+
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::on_pool;
+use crate::users::User;
+
+/// Stores (or replaces) the view `name` of `user`, computed from data version `version` under
+/// `user`'s settings. A row for an older version never replaces a newer one.
+pub async fn put(
+    db: &Db,
+    user: &User,
+    version: i64,
+    name: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO views (user_id, name, version, tz, min_play_ms, body) \
+               VALUES ($1, $2, $3, $4, $5, $6) \
+               ON CONFLICT (user_id, name) DO UPDATE SET version = excluded.version, \
+               tz = excluded.tz, min_play_ms = excluded.min_play_ms, body = excluded.body \
+               WHERE views.version <= excluded.version";
+    on_pool!(db, p => sqlx::query(sql)
+        .bind(&user.id)
+        .bind(name)
+        .bind(version)
+        .bind(&user.tz)
+        .bind(user.min_play_ms)
+        .bind(body)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The view `name` of `user` if one was stored for their current data version and settings.
+pub async fn get(db: &Db, user: &User, name: &str) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT body FROM views WHERE user_id = $1 AND name = $2 AND version = $3 \
+               AND tz = $4 AND min_play_ms = $5";
+    on_pool!(db, p => {
+        let row = sqlx::query(sql)
+            .bind(&user.id)
+            .bind(name)
+            .bind(user.stats_version)
+            .bind(&user.tz)
+            .bind(user.min_play_ms)
+            .fetch_optional(p)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>("body")))
+    })
+}
