@@ -3,14 +3,16 @@
 //! preparing the user's plays. A view counts only for the data version and the settings it was
 //! computed under; [`get`] finds nothing otherwise.
 
+use std::io::{Read, Write};
+
 use sqlx::Row;
 
 use crate::db::Db;
 use crate::on_pool;
 use crate::users::User;
 
-/// Stores (or replaces) the view `name` of `user`, computed from data version `version` under
-/// `user`'s settings. A row for an older version never replaces a newer one.
+/// Stores (or replaces, deflated) the view `name` of `user`, computed from data version
+/// `version` under `user`'s settings. A row for an older version never replaces a newer one.
 pub async fn put(
     db: &Db,
     user: &User,
@@ -23,13 +25,18 @@ pub async fn put(
                ON CONFLICT (user_id, name) DO UPDATE SET version = excluded.version, \
                tz = excluded.tz, min_play_ms = excluded.min_play_ms, body = excluded.body \
                WHERE views.version <= excluded.version";
+    let bytes = {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+        z.write_all(body.as_bytes()).map_err(sqlx::Error::Io)?;
+        z.finish().map_err(sqlx::Error::Io)?
+    };
     on_pool!(db, p => sqlx::query(sql)
         .bind(&user.id)
         .bind(name)
         .bind(version)
         .bind(&user.tz)
         .bind(user.min_play_ms)
-        .bind(body)
+        .bind(&bytes)
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
@@ -49,6 +56,13 @@ pub async fn get(db: &Db, user: &User, name: &str) -> Result<Option<String>, sql
             .bind(user.min_play_ms)
             .fetch_optional(p)
             .await?;
-        Ok(row.map(|r| r.get::<String, _>("body")))
+        row.map(|r| {
+            let mut text = String::new();
+            flate2::read::DeflateDecoder::new(&r.get::<Vec<u8>, _>("body")[..])
+                .read_to_string(&mut text)
+                .map(|_| text)
+                .map_err(sqlx::Error::Io)
+        })
+        .transpose()
     })
 }

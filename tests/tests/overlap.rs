@@ -47,11 +47,14 @@ async fn ingest_all(p: &Pipeline, email: &str, paths: &[&Path]) -> (User, Vec<Up
         uploads.push(p.submit(&user, path).await);
     }
     p.work(&p.deps()).await;
+    let mut ready = Vec::new();
     for u in &uploads {
+        // As stored now: its file is the scrubbed copy.
         let u = p.upload(&u.id).await.unwrap();
         assert_eq!(u.state, State::Ready, "{}: {:?}", u.original_name, u.reason);
+        ready.push(u);
     }
-    (user, uploads)
+    (user, ready)
 }
 
 /// The stats of uploading `path` alone, in a fresh database, as one region labelled `label`.

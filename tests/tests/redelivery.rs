@@ -216,8 +216,10 @@ async fn a_worker_killed_mid_ingest_leaves_nothing_behind_and_the_next_worker_in
         .await;
     assert_eq!(u.state, State::Ready, "{:?}\n{}", u.reason, second.log());
     second.assert_running();
+    // After the ingest the worker scrubs the raw file and stores the finished views (seconds
+    // in a debug build) before it acknowledges.
     let log = eventually(
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         "the second worker logging the message",
         || async {
             let log = second.log();

@@ -166,7 +166,7 @@ async fn a_reingest_the_parser_now_refuses_takes_that_upload_out_of_the_stats(en
 
     // What the current parser makes of A's file now: not a history at all.
     std::fs::write(
-        p.data.path().join("objects").join(&a.object_key),
+        p.store_path(&p.upload(&a.id).await.unwrap().object_key),
         b"{\"not\": \"a history\"}",
     )
     .unwrap();

@@ -2071,11 +2071,7 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
         .await
         .unwrap()
         .unwrap();
-    for name in [
-        web::board::VIEW_DASHBOARD,
-        web::board::VIEW_DASHBOARD_JSON,
-        web::board::VIEW_RANKING,
-    ] {
+    for name in ["/dashboard", "/api/v1/dashboard", "/dashboard/ranking"] {
         assert!(
             storage::views::get(app.pipeline.db(), &user, name)
                 .await
@@ -2124,7 +2120,7 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
         || {
             let (db, user) = (app.pipeline.db().clone(), user.clone());
             async move {
-                storage::views::get(&db, &user, web::board::VIEW_DASHBOARD_JSON)
+                storage::views::get(&db, &user, "/api/v1/dashboard")
                     .await
                     .unwrap()
             }

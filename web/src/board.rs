@@ -434,12 +434,9 @@ pub async fn page(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let user = v.require_user()?;
-    // The default view, as the worker finished it: no instance needs the user's plays.
-    if raw.as_deref().is_none_or(str::is_empty)
-        && let Some(body) = storage::views::get(state.db(), user, VIEW_DASHBOARD).await?
-    {
-        return Ok(view::layout("Dashboard", &nav(&state, &v), PreEscaped(body)).into_response());
+    // The view as the worker finished it, when it did: no instance needs the user's plays.
+    if let Some(r) = finished(&state, &v, "/dashboard", raw.as_deref()).await? {
+        return Ok(r);
     }
     let c = context(&state, &v, raw.as_deref()).await?;
     let b = board(&c);
@@ -740,11 +737,8 @@ pub async fn ranking_page(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let user = v.require_user()?;
-    if raw.as_deref().is_none_or(str::is_empty)
-        && let Some(body) = storage::views::get(state.db(), user, VIEW_RANKING).await?
-    {
-        return Ok(view::layout("Ranking", &nav(&state, &v), PreEscaped(body)).into_response());
+    if let Some(r) = finished(&state, &v, "/dashboard/ranking", raw.as_deref()).await? {
+        return Ok(r);
     }
     let c = context(&state, &v, raw.as_deref()).await?;
     Ok(view::layout("Ranking", &nav(&state, &v), ranking_body(&c)).into_response())
@@ -827,9 +821,18 @@ pub async fn artist_page(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    if let Some(r) = finished(&state, &v, "/dashboard/artist", raw.as_deref()).await? {
+        return Ok(r);
+    }
     let c = context(&state, &v, raw.as_deref()).await?;
-    let a = artist(&c)?;
-    let m = meta(&c);
+    let (title, body) = artist_body(&c)?;
+    Ok(view::layout(&title, &nav(&state, &v), body).into_response())
+}
+
+/// The artist page's title and content.
+fn artist_body(c: &Ctx) -> Result<(String, Markup), AppError> {
+    let a = artist(c)?;
+    let m = meta(c);
     let grid = |g: &panels::BlockGrid| -> Vec<Vec<f64>> {
         g.share
             .iter()
@@ -901,7 +904,7 @@ pub async fn artist_page(
             }
         }
     };
-    Ok(view::layout(&a.name, &nav(&state, &v), body).into_response())
+    Ok((a.name.clone(), body))
 }
 
 fn recap(c: &Ctx, year: i32) -> Arc<panels::Recap> {
@@ -932,9 +935,19 @@ pub async fn recap_page(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let year = check_year(year)?;
+    let path = format!("/dashboard/recap/{year}");
+    if let Some(r) = finished(&state, &v, &path, raw.as_deref()).await? {
+        return Ok(r);
+    }
     let c = context(&state, &v, raw.as_deref()).await?;
-    let r = recap(&c, year);
-    let body = html! {
+    let body = recap_body(&c, year);
+    Ok(view::layout(&format!("{year} recap"), &nav(&state, &v), body).into_response())
+}
+
+/// The recap page's content.
+fn recap_body(c: &Ctx, year: i32) -> Markup {
+    let r = recap(c, year);
+    html! {
         p { a href=(c.q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { "Your " (year) " in music" }
         @if r.total.streams == 0 { p { "No listening in " (year) "." } }
@@ -969,8 +982,7 @@ pub async fn recap_page(
                 ol { @for e in &r.top_new_artists { li { (e.name) " " span.value { (fmt_hours(e.ms_played)) } } } }
             }
         }
-    };
-    Ok(view::layout(&format!("{year} recap"), &nav(&state, &v), body).into_response())
+    }
 }
 
 // -------------------------------------------------------------------------------------------
@@ -1012,8 +1024,12 @@ pub async fn api_board(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let user = v.require_user()?;
-    if raw.as_deref().is_none_or(str::is_empty)
-        && let Some(body) = storage::views::get(state.db(), user, VIEW_DASHBOARD_JSON).await?
+    if let Some(body) = storage::views::get(
+        state.db(),
+        user,
+        &view_key("/api/v1/dashboard", raw.as_deref()),
+    )
+    .await?
     {
         return Ok((
             [(
@@ -1028,18 +1044,41 @@ pub async fn api_board(
     Ok(Json(board(&c).as_ref().clone()).into_response())
 }
 
-/// The finished views stored for each user (`storage::views`): the default dashboard, its JSON
-/// twin and the default ranking, as `GET /dashboard`, `GET /api/v1/dashboard` and
-/// `GET /dashboard/ranking` without parameters give them.
-pub const VIEW_DASHBOARD: &str = "dashboard";
-/// See [`VIEW_DASHBOARD`].
-pub const VIEW_DASHBOARD_JSON: &str = "dashboard.json";
-/// See [`VIEW_DASHBOARD`].
-pub const VIEW_RANKING: &str = "ranking";
+/// The name a finished view is stored under: the address it answers, path and query
+/// exactly as the pages' own links write it (`/dashboard/ranking?kind=tracks`).
+pub fn view_key(path: &str, raw: Option<&str>) -> String {
+    match raw.filter(|r| !r.is_empty()) {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    }
+}
 
-/// Computes the user's finished default views from their artifact, by the same code the
-/// pages use, and stores them for their current data version and settings. Returns how many
-/// it stored (none for a user without a ready upload).
+/// A page the worker finished for this address and the visitor's current data and settings,
+/// in the site's layout; `None` when there is none (the page is computed as usual).
+async fn finished(
+    state: &AppState,
+    v: &Visitor,
+    path: &str,
+    raw: Option<&str>,
+) -> Result<Option<Response>, AppError> {
+    let user = v.require_user()?;
+    let Some(stored) = storage::views::get(state.db(), user, &view_key(path, raw)).await? else {
+        return Ok(None);
+    };
+    let (title, body): (String, String) = serde_json::from_str(&stored)
+        .map_err(|e| AppError::Internal(format!("a finished view: {e}")))?;
+    Ok(Some(
+        view::layout(&title, &nav(state, v), PreEscaped(body)).into_response(),
+    ))
+}
+
+/// Artists whose pages are finished in advance: the first ten of the dashboard's top list.
+const FINISHED_ARTISTS: usize = 10;
+
+/// Computes the views a user is likely to open first, by the pages' own code, and stores them
+/// finished for their current data version and settings: the default dashboard and its JSON
+/// twin, the rankings it links to, the recap of every year, the pages of its top artists.
+/// Returns how many it stored (none for a user without a ready upload).
 pub async fn precompute(state: &AppState, user_id: &str) -> Result<usize, AppError> {
     let Some(user) = storage::users::by_id(state.db(), user_id).await? else {
         return Ok(0);
@@ -1052,37 +1091,101 @@ pub async fn precompute(state: &AppState, user_id: &str) -> Result<usize, AppErr
     let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
     ids.sort();
     let prepared = crate::dash::build(state, &user, ids).await?;
-    let q = BoardQuery::parse(None)?;
-    let days = q.range.days(prepared.span());
-    let c = Ctx {
-        user: user.clone(),
-        q,
-        chosen,
-        prepared,
-        days,
-    };
-    let views = tokio::task::spawn_blocking(move || {
-        let b = board(&c);
-        let json = serde_json::to_string(b.as_ref())
-            .map_err(|e| AppError::Internal(format!("the dashboard as JSON: {e}")))?;
-        Ok::<_, AppError>([
-            (VIEW_DASHBOARD, render_board(&c.q, &b).into_string()),
-            (VIEW_DASHBOARD_JSON, json),
-            (VIEW_RANKING, ranking_body(&c).into_string()),
-        ])
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("finishing the default views: {e}")))??;
-    for (name, body) in &views {
-        storage::views::put(state.db(), &user, user.stats_version, name, body).await?;
+    let c = user_view_ctx(user, chosen, prepared)?;
+    let views = tokio::task::spawn_blocking(move || finish_views(c))
+        .await
+        .map_err(|e| AppError::Internal(format!("finishing the views: {e}")))??;
+    let user = &views.0;
+    for (name, body) in &views.1 {
+        storage::views::put(state.db(), user, user.stats_version, name, body).await?;
     }
     tracing::info!(
         user = %user.id,
         version = user.stats_version,
+        views = views.1.len(),
         ms = started.elapsed().as_millis() as u64,
-        "default views stored"
+        "finished views stored"
     );
-    Ok(views.len())
+    Ok(views.1.len())
+}
+
+/// The default question over a prepared selection.
+fn user_view_ctx(
+    user: User,
+    chosen: Vec<Upload>,
+    prepared: Arc<Prepared>,
+) -> Result<Ctx, AppError> {
+    let q = BoardQuery::parse(None)?;
+    let days = q.range.days(prepared.span());
+    Ok(Ctx {
+        user,
+        q,
+        chosen,
+        prepared,
+        days,
+    })
+}
+
+/// The finished views of [`precompute`], each as (name, stored text): a page's title and
+/// content as JSON, or the JSON twin itself.
+#[allow(clippy::type_complexity)]
+fn finish_views(c: Ctx) -> Result<(User, Vec<(String, String)>), AppError> {
+    let page = |title: &str, body: Markup| {
+        serde_json::to_string(&(title, body.into_string()))
+            .map_err(|e| AppError::Internal(format!("a finished view: {e}")))
+    };
+    let mut out = Vec::new();
+    let b = board(&c);
+    out.push((
+        view_key("/api/v1/dashboard", None),
+        serde_json::to_string(b.as_ref())
+            .map_err(|e| AppError::Internal(format!("the dashboard as JSON: {e}")))?,
+    ));
+    out.push((
+        view_key("/dashboard", None),
+        page("Dashboard", render_board(&c.q, &b))?,
+    ));
+    // Every address below is the link the dashboard itself shows.
+    let at = |link: String| -> Result<Ctx, AppError> {
+        let raw = link.split_once('?').map_or("", |(_, q)| q);
+        let q = BoardQuery::parse(Some(raw))?;
+        let days = q.range.days(c.prepared.span());
+        Ok(Ctx {
+            user: c.user.clone(),
+            q,
+            chosen: c.chosen.clone(),
+            prepared: c.prepared.clone(),
+            days,
+        })
+    };
+    for kind in ["artists", "tracks"] {
+        let link = c.q.link("/dashboard/ranking", &[("kind", kind)]);
+        let ctx = at(link.clone())?;
+        out.push((link, page("Ranking", ranking_body(&ctx))?));
+    }
+    let plain = at("/dashboard/ranking".into())?;
+    out.push((
+        view_key("/dashboard/ranking", None),
+        page("Ranking", ranking_body(&plain))?,
+    ));
+    for year in meta(&c).years {
+        let link = c.q.link(
+            &format!("/dashboard/recap/{year}"),
+            &[("range", ""), ("from", ""), ("to", "")],
+        );
+        let ctx = at(link.clone())?;
+        out.push((
+            link,
+            page(&format!("{year} recap"), recap_body(&ctx, year))?,
+        ));
+    }
+    for entry in b.tops.artists.iter().take(FINISHED_ARTISTS) {
+        let link = c.q.link("/dashboard/artist", &[("name", &entry.name)]);
+        let ctx = at(link.clone())?;
+        let (title, body) = artist_body(&ctx)?;
+        out.push((link, page(&title, body)?));
+    }
+    Ok((c.user, out))
 }
 
 /// `GET /api/v1/dashboard/ranking`.
