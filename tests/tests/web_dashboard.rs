@@ -2089,6 +2089,22 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
     let stored_json = get_json(&mut there, "/api/v1/dashboard").await;
     let stored_ranking = there.get("/dashboard/ranking").await;
     assert_eq!(stored_ranking.status, StatusCode::OK);
+    // The recap of every year and the top artists' pages, however the address is encoded.
+    let year = stored_json["meta"]["years"][0].as_i64().unwrap();
+    let recap = there.get(&format!("/dashboard/recap/{year}")).await;
+    assert_eq!(recap.status, StatusCode::OK);
+    let top = stored_json["tops"]["artists"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let artist = there
+        .get(&format!(
+            "/dashboard/artist?name={}",
+            enc(&top).replace('+', "%20")
+        ))
+        .await;
+    assert_eq!(artist.status, StatusCode::OK);
+    assert!(artist.body.contains(&top));
     assert_eq!(state.dash().bytes(), 0, "nothing was prepared");
 
     // The same views computed by a third instance without them.
@@ -2101,6 +2117,12 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
     assert_eq!(stored_json, get_json(&mut third, "/api/v1/dashboard").await);
     let ranking = third.get("/dashboard/ranking").await;
     assert_eq!(main_of(&stored_ranking.body), main_of(&ranking.body));
+    let computed = third.get(&format!("/dashboard/recap/{year}")).await;
+    assert_eq!(main_of(&recap.body), main_of(&computed.body));
+    let computed = third
+        .get(&format!("/dashboard/artist?name={}", enc(&top)))
+        .await;
+    assert_eq!(main_of(&artist.body), main_of(&computed.body));
     assert!(stored_page.body.contains("Top artists"));
 
     // Views of the old settings no longer count.

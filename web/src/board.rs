@@ -1044,12 +1044,15 @@ pub async fn api_board(
     Ok(Json(board(&c).as_ref().clone()).into_response())
 }
 
-/// The name a finished view is stored under: the address it answers, path and query
-/// exactly as the pages' own links write it (`/dashboard/ranking?kind=tracks`).
+/// The name a finished view is stored under: the address it answers, path and query as the
+/// pages' own links write it (`/dashboard/ranking?kind=tracks`), the query decoded and
+/// encoded again so that `name=a%20b` and `name=a+b` are one address.
 pub fn view_key(path: &str, raw: Option<&str>) -> String {
-    match raw.filter(|r| !r.is_empty()) {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    match serde_urlencoded::to_string(&pairs) {
+        Ok(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_string(),
     }
 }
 
@@ -1070,6 +1073,14 @@ async fn finished(
     Ok(Some(
         view::layout(&title, &nav(state, v), PreEscaped(body)).into_response(),
     ))
+}
+
+/// The [`view_key`] of a link the pages write (`path?query`).
+fn key_of(link: &str) -> String {
+    match link.split_once('?') {
+        Some((path, raw)) => view_key(path, Some(raw)),
+        None => view_key(link, None),
+    }
 }
 
 /// Artists whose pages are finished in advance: the first ten of the dashboard's top list.
@@ -1161,7 +1172,7 @@ fn finish_views(c: Ctx) -> Result<(User, Vec<(String, String)>), AppError> {
     for kind in ["artists", "tracks"] {
         let link = c.q.link("/dashboard/ranking", &[("kind", kind)]);
         let ctx = at(link.clone())?;
-        out.push((link, page("Ranking", ranking_body(&ctx))?));
+        out.push((key_of(&link), page("Ranking", ranking_body(&ctx))?));
     }
     let plain = at("/dashboard/ranking".into())?;
     out.push((
@@ -1183,7 +1194,7 @@ fn finish_views(c: Ctx) -> Result<(User, Vec<(String, String)>), AppError> {
         let link = c.q.link("/dashboard/artist", &[("name", &entry.name)]);
         let ctx = at(link.clone())?;
         let (title, body) = artist_body(&ctx)?;
-        out.push((link, page(&title, body)?));
+        out.push((key_of(&link), page(&title, body)?));
     }
     Ok((c.user, out))
 }
