@@ -6,6 +6,8 @@
 //! - `bench pipeline`: event → ready through the ingestion pipeline, beside inspect.
 //! - `bench artifact DIR`: writing a user's artifact and preparing the first view from it,
 //!   step by step.
+//! - `bench seed-users`: a library of many users (one generated export, its artifact and
+//!   finished views stored for each), for `bench/many-users.sh`.
 //!
 //! Every mode prints the load average before and after, since the machine is shared: compare
 //! ratios from the same run, not absolute numbers across runs. See BENCHMARKS.md.
@@ -20,6 +22,7 @@ mod artifact;
 mod parse;
 mod phases;
 mod pipeline;
+mod seed;
 
 #[derive(Debug, Parser)]
 #[command(name = "bench", about = "Backspin benchmarks (see BENCHMARKS.md)")]
@@ -53,6 +56,10 @@ enum Mode {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Seeds a database with many users of the same generated history (artifact, ready
+    /// upload, session, finished views each) and writes their session tokens; for
+    /// `bench/many-users.sh`.
+    SeedUsers(seed::Args),
     /// Time per phase of `backspin inspect` (read, load, dedupe, aggregate, summary, JSON).
     Phases {
         /// Folder of an export.
@@ -69,6 +76,7 @@ fn main() -> Result<()> {
         Mode::Phases { dir, runs } => phases::run(&history_files(&dir)?, runs.max(1)),
         Mode::Pipeline(args) => pipeline::run(&args),
         Mode::Artifact { dir, runs } => artifact::run(&history_files(&dir)?, runs.max(1)),
+        Mode::SeedUsers(args) => seed::run(&args),
     }
 }
 
