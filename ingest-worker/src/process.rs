@@ -215,9 +215,10 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
         total_ms = started.elapsed().as_millis() as u64,
         "upload ready"
     );
-    // Ready for its owner already; the message stays until the raw file is scrubbed too.
-    crate::scrub::replace_with_scrubbed(deps, upload, fetched).await?;
+    // Ready for its owner already: their finished views first (what they open next), then
+    // the raw file scrubbed; the message stays until both are done.
     deps.after_change.run(&upload.owner_id).await;
+    crate::scrub::replace_with_scrubbed(deps, upload, fetched).await?;
     Ok(format!("ready: {plays} plays"))
 }
 

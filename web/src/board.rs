@@ -1024,19 +1024,17 @@ pub async fn api_board(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let user = v.require_user()?;
-    if let Some(body) = storage::views::get(
-        state.db(),
-        user,
-        &view_key("/api/v1/dashboard", raw.as_deref()),
-    )
-    .await?
+    if let Some(body) = state
+        .finished()
+        .get(&state, user, &view_key("/api/v1/dashboard", raw.as_deref()))
+        .await?
     {
         return Ok((
             [(
                 axum::http::header::CONTENT_TYPE,
                 axum::http::HeaderValue::from_static("application/json"),
             )],
-            body,
+            body.to_string(),
         )
             .into_response());
     }
@@ -1065,7 +1063,11 @@ async fn finished(
     raw: Option<&str>,
 ) -> Result<Option<Response>, AppError> {
     let user = v.require_user()?;
-    let Some(stored) = storage::views::get(state.db(), user, &view_key(path, raw)).await? else {
+    let Some(stored) = state
+        .finished()
+        .get(state, user, &view_key(path, raw))
+        .await?
+    else {
         return Ok(None);
     };
     let (title, body): (String, String) = serde_json::from_str(&stored)

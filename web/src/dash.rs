@@ -666,3 +666,74 @@ mod tests {
         assert_eq!(p.span(), Some((Day(10), Day(12))));
     }
 }
+
+/// Finished views read from the database (`storage::views`), kept as text so that a view
+/// asked for again costs no query: by user, address, data version and settings, bounded by
+/// bytes (least recently used dropped first). An entry of an older version or other settings
+/// is simply never asked for again.
+#[derive(Debug)]
+pub struct FinishedCache {
+    entries: Mutex<HashMap<FinishedKey, (u64, Arc<str>)>>,
+    clock: std::sync::atomic::AtomicU64,
+    budget: usize,
+}
+
+/// (user, address, data version, time zone, shortest play).
+type FinishedKey = (String, String, i64, String, i64);
+
+impl FinishedCache {
+    /// A cache of at most `budget` bytes of text.
+    pub fn new(budget: usize) -> FinishedCache {
+        FinishedCache {
+            entries: Mutex::new(HashMap::new()),
+            clock: std::sync::atomic::AtomicU64::new(0),
+            budget,
+        }
+    }
+
+    fn key(user: &User, name: &str) -> FinishedKey {
+        (
+            user.id.clone(),
+            name.to_string(),
+            user.stats_version,
+            user.tz.clone(),
+            user.min_play_ms,
+        )
+    }
+
+    /// The view `name` of `user` for their current data and settings: from memory, else from
+    /// the database (then kept); `None` when none was stored.
+    pub async fn get(
+        &self,
+        state: &AppState,
+        user: &User,
+        name: &str,
+    ) -> Result<Option<Arc<str>>, AppError> {
+        let key = Self::key(user, name);
+        let tick = self
+            .clock
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some((used, text)) = self.entries.lock().expect("cache lock").get_mut(&key) {
+            *used = tick;
+            return Ok(Some(text.clone()));
+        }
+        let Some(text) = storage::views::get(state.db(), user, name).await? else {
+            return Ok(None);
+        };
+        let text: Arc<str> = Arc::from(text);
+        let mut entries = self.entries.lock().expect("cache lock");
+        entries.insert(key, (tick, text.clone()));
+        let mut total: usize = entries.values().map(|(_, t)| t.len()).sum();
+        while total > self.budget {
+            let Some(oldest) = entries
+                .iter()
+                .min_by_key(|(_, (used, _))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            total -= entries.remove(&oldest).map_or(0, |(_, t)| t.len());
+        }
+        Ok(Some(text))
+    }
+}

@@ -138,6 +138,7 @@ struct Inner {
     csp: axum::http::HeaderValue,
     metrics: metrics::Metrics,
     dash: dash::DashCache,
+    finished: dash::FinishedCache,
 }
 
 impl AppState {
@@ -148,6 +149,8 @@ impl AppState {
         let meter = quota::UploadMeter::new(config.quotas);
         let csp = security::csp(config.upload_origin.as_deref());
         let dash = dash::DashCache::new(config.dash_cache_bytes);
+        // Finished views are a few hundred KB a user: an eighth of the dashboards' memory.
+        let finished = dash::FinishedCache::new(config.dash_cache_bytes / 8);
         AppState {
             inner: Arc::new(Inner {
                 csp,
@@ -158,6 +161,7 @@ impl AppState {
                 meter,
                 metrics: metrics::Metrics::default(),
                 dash,
+                finished,
             }),
         }
     }
@@ -200,6 +204,11 @@ impl AppState {
     /// The upload counters per address.
     pub fn meter(&self) -> &quota::UploadMeter {
         &self.inner.meter
+    }
+
+    /// Finished views read from the database, in memory.
+    pub fn finished(&self) -> &dash::FinishedCache {
+        &self.inner.finished
     }
 
     /// Prepared dashboards in memory.
