@@ -2105,6 +2105,13 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
         .await;
     assert_eq!(artist.status, StatusCode::OK);
     assert!(artist.body.contains(&top));
+    // The range presets the dashboard offers.
+    let four_weeks = there.get("/dashboard?range=4w").await;
+    assert!(
+        four_weeks
+            .body
+            .contains("href=\"/dashboard?range=4w\" aria-current=\"true\"")
+    );
     assert_eq!(state.dash().bytes(), 0, "nothing was prepared");
 
     // The same views computed by a third instance without them.
@@ -2117,6 +2124,8 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
     assert_eq!(stored_json, get_json(&mut third, "/api/v1/dashboard").await);
     let ranking = third.get("/dashboard/ranking").await;
     assert_eq!(main_of(&stored_ranking.body), main_of(&ranking.body));
+    let computed = third.get("/dashboard?range=4w").await;
+    assert_eq!(main_of(&four_weeks.body), main_of(&computed.body));
     let computed = third.get(&format!("/dashboard/recap/{year}")).await;
     assert_eq!(main_of(&recap.body), main_of(&computed.body));
     let computed = third

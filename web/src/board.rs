@@ -1090,7 +1090,8 @@ const FINISHED_ARTISTS: usize = 10;
 
 /// Computes the views a user is likely to open first, by the pages' own code, and stores them
 /// finished for their current data version and settings: the default dashboard and its JSON
-/// twin, the rankings it links to, the recap of every year, the pages of its top artists.
+/// twin, its range presets (last 4 weeks, 6 months, latest year), the rankings it links to,
+/// the recap of every year, the pages of its top artists.
 /// Returns how many it stored (none for a user without a ready upload).
 pub async fn precompute(state: &AppState, user_id: &str) -> Result<usize, AppError> {
     let Some(user) = storage::users::by_id(state.db(), user_id).await? else {
@@ -1158,7 +1159,7 @@ fn finish_views(c: Ctx) -> Result<(User, Vec<(String, String)>), AppError> {
         view_key("/dashboard", None),
         page("Dashboard", render_board(&c.q, &b))?,
     ));
-    // Every address below is the link the dashboard itself shows.
+    // Every address below is the link the dashboard itself shows: first its range presets.
     let at = |link: String| -> Result<Ctx, AppError> {
         let raw = link.split_once('?').map_or("", |(_, q)| q);
         let q = BoardQuery::parse(Some(raw))?;
@@ -1171,6 +1172,15 @@ fn finish_views(c: Ctx) -> Result<(User, Vec<(String, String)>), AppError> {
             days,
         })
     };
+    for range in ["4w", "6m", "year"] {
+        let link = c.q.link("/dashboard", &[("range", range)]);
+        let ctx = at(link.clone())?;
+        let preset = board(&ctx);
+        out.push((
+            key_of(&link),
+            page("Dashboard", render_board(&ctx.q, &preset))?,
+        ));
+    }
     for kind in ["artists", "tracks"] {
         let link = c.q.link("/dashboard/ranking", &[("kind", kind)]);
         let ctx = at(link.clone())?;

@@ -348,6 +348,14 @@ impl DashCache {
     }
 }
 
+/// Turns to prepare a selection, one per core, for the whole process.
+fn preparing() -> &'static tokio::sync::Semaphore {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
 /// The settings a user's dashboards are computed under.
 fn settings_of(user: &User) -> Settings {
     Settings {
@@ -409,6 +417,13 @@ pub(crate) async fn build(
     user: &User,
     ids: Vec<String>,
 ) -> Result<Arc<Prepared>, AppError> {
+    // As many preparations at once as the machine has cores: each holds the artifact, its
+    // decoded streams and the selection being built (tens of MB at 100,000 plays), so more at
+    // once only add memory and make every one of them slower.
+    let _turn = preparing()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))?;
     let started = std::time::Instant::now();
     let settings = settings_of(user);
     let (plays, strings, from) = streams(state, user, ids).await?;
