@@ -71,10 +71,11 @@ struct QuotaArgs {
     /// MiB of uploads a visitor without an account keeps.
     #[arg(long, env = "BACKSPIN_MIB_PER_VISITOR", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_visitor >> 20)]
     mib_per_visitor: u64,
-    /// Uploads started from one client address per hour (each web instance counts its own).
+    /// Uploads started from one client address, and by one account, per hour (each web
+    /// instance counts its own).
     #[arg(long, env = "BACKSPIN_UPLOADS_PER_ADDRESS", default_value_t = web::quota::Quotas::DEFAULT.uploads_per_address)]
     uploads_per_address: u32,
-    /// MiB uploaded from one client address per hour.
+    /// MiB uploaded from one client address, and by one account, per hour.
     #[arg(long, env = "BACKSPIN_MIB_PER_ADDRESS", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_address >> 20)]
     mib_per_address: u64,
     /// MiB the data folder's disk keeps free: uploads that would leave less are refused.

@@ -1979,6 +1979,36 @@ async fn an_address_starts_thirty_uploads_an_hour_by_default() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
 }
 
+/// An account is held to the same hourly limits from whatever address it uploads: moving to
+/// another address does not start a new hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_starts_as_many_uploads_an_hour_from_any_address() {
+    let app = WebApp::with_config(Engine::Sqlite, |c| {
+        c.quotas.uploads_per_address = 2;
+    })
+    .await;
+    let history = small_history();
+    let mut home = app.client_from("10.8.8.8:4000");
+    home.sign_up("travels@example.com").await;
+    for _ in 0..2 {
+        let r = home.upload(HISTORY_NAME, &history).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    }
+    let mut away = app.client_from("10.9.9.9:4000");
+    away.cookie = home.cookie.clone();
+    let before = stored(&app).await;
+    let r = away.upload(HISTORY_NAME, &history).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(
+        api_message(&r).starts_with("This account has started 2 uploads"),
+        "{}",
+        api_message(&r)
+    );
+    assert!(r.header("retry-after").is_some());
+    let after = stored(&app).await;
+    assert!(before == after, "{}", difference(&before, &after));
+}
+
 /// Bytes sent from one address in the hour are limited too: the upload that would go over is
 /// cut off there (413, the limit named) and nothing of it stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

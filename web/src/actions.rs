@@ -419,7 +419,9 @@ pub async fn upload(
                 .metrics()
                 .upload_bytes
                 .fetch_add(u.size_bytes as u64, std::sync::atomic::Ordering::Relaxed);
-            state.meter().record(&visitor.address, u.size_bytes as u64);
+            state
+                .meter()
+                .record(&visitor.address, &owner.id, u.size_bytes as u64);
             tracing::info!(upload = %u.id, user = %owner.id, bytes = u.size_bytes, "upload accepted");
             Ok((UploadView::from(&u), started))
         }
@@ -427,7 +429,9 @@ pub async fn upload(
             Metrics::inc(&state.metrics().uploads_refused);
             if matches!(e, SubmitError::TooLarge { .. }) {
                 // What was read before the cut counts against the address.
-                state.meter().record(&visitor.address, allowance.bytes);
+                state
+                    .meter()
+                    .record(&visitor.address, &owner.id, allowance.bytes);
             }
             forget_new_visitor(state, &owner, &started).await;
             Err(refused(name, e, &allowance))
@@ -452,6 +456,8 @@ async fn admit(state: &AppState, visitor: &Visitor) -> Result<Admitted, AppError
     })?;
     let uploader = uploader(state, visitor).await?;
     let allowance = async {
+        // The same hourly limits for the account, from whatever address.
+        let address_left = address_left.min(state.meter().admit_owner(&uploader.owner.id)?);
         let (uploads, bytes) = uploads::usage(state.db(), &uploader.owner.id).await?;
         let free = state
             .deps()
@@ -591,7 +597,7 @@ pub async fn direct_upload(
         Ok((u, form)) => {
             Metrics::inc(&state.metrics().uploads_accepted);
             // The file goes to S3 without passing here: its declared size counts.
-            state.meter().record(&visitor.address, size);
+            state.meter().record(&visitor.address, &owner.id, size);
             tracing::info!(upload = %u.id, user = %owner.id, "direct upload prepared");
             Ok(DirectUpload {
                 upload: UploadView::from(&u),

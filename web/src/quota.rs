@@ -21,9 +21,9 @@ pub struct Quotas {
     pub uploads_per_visitor: u32,
     /// Bytes of uploads an anonymous visitor keeps.
     pub bytes_per_visitor: u64,
-    /// Uploads started from one client address per window.
+    /// Uploads started from one client address per window, and by one account from any.
     pub uploads_per_address: u32,
-    /// Bytes uploaded from one client address per window.
+    /// Bytes uploaded from one client address per window, and by one account from any.
     pub bytes_per_address: u64,
     /// The window of the address limits.
     pub window: Duration,
@@ -120,9 +120,28 @@ impl UploadMeter {
     /// wait) when the address has started as many uploads, or sent as many bytes, as an hour
     /// allows. Returns the bytes the address may still send in this window.
     pub fn admit(&self, address: &str) -> Result<u64, AppError> {
+        self.admit_as(&format!("address {address}"), "This address")
+    }
+
+    /// [`UploadMeter::admit`] for an account (or anonymous visitor), whatever addresses it
+    /// uploads from: the same hourly limits.
+    pub fn admit_owner(&self, user_id: &str) -> Result<u64, AppError> {
+        self.admit_as(&format!("owner {user_id}"), "This account")
+    }
+
+    /// Counts the bytes of an upload that was stored, for its address and its owner.
+    pub fn record(&self, address: &str, user_id: &str, bytes: u64) {
+        let mut w = self.windows.lock().expect("meter lock");
+        for key in [format!("address {address}"), format!("owner {user_id}")] {
+            let e = self.window(&mut w, &key);
+            e.bytes = e.bytes.saturating_add(bytes);
+        }
+    }
+
+    fn admit_as(&self, key: &str, who: &str) -> Result<u64, AppError> {
         let q = self.quotas;
         let mut w = self.windows.lock().expect("meter lock");
-        let e = self.window(&mut w, address);
+        let e = self.window(&mut w, key);
         let wait = q
             .window
             .saturating_sub(e.started.elapsed())
@@ -131,7 +150,7 @@ impl UploadMeter {
         if e.uploads >= q.uploads_per_address {
             return Err(AppError::Limited {
                 message: format!(
-                    "This address has started {} uploads in the last {}, the most allowed. Try again in {}.",
+                    "{who} has started {} uploads in the last {}, the most allowed. Try again in {}.",
                     q.uploads_per_address,
                     span(q.window),
                     span(Duration::from_secs(wait))
@@ -142,7 +161,7 @@ impl UploadMeter {
         if e.bytes >= q.bytes_per_address {
             return Err(AppError::Limited {
                 message: format!(
-                    "This address has uploaded {} in the last {}, the most allowed. Try again in {}.",
+                    "{who} has uploaded {} in the last {}, the most allowed. Try again in {}.",
                     size_limit(q.bytes_per_address),
                     span(q.window),
                     span(Duration::from_secs(wait))
@@ -152,13 +171,6 @@ impl UploadMeter {
         }
         e.uploads += 1;
         Ok(q.bytes_per_address - e.bytes)
-    }
-
-    /// Counts the bytes of an upload that was stored.
-    pub fn record(&self, address: &str, bytes: u64) {
-        let mut w = self.windows.lock().expect("meter lock");
-        let e = self.window(&mut w, address);
-        e.bytes = e.bytes.saturating_add(bytes);
     }
 
     /// The most one more upload may hold for a visitor who stores `usage`, given the upload
@@ -291,7 +303,7 @@ mod tests {
     fn an_address_is_limited_by_count_and_bytes() {
         let m = UploadMeter::new(quotas());
         assert_eq!(m.admit("a").unwrap(), 500);
-        m.record("a", 400);
+        m.record("a", "u1", 400);
         assert_eq!(m.admit("a").unwrap(), 100);
         let e = m.admit("a").unwrap_err();
         assert!(matches!(e, AppError::Limited { retry_after: Some(s), .. } if s > 3500));
@@ -300,9 +312,25 @@ mod tests {
             "{e}"
         );
         // Another address is not affected; bytes alone also stop an address.
-        m.record("b", 500);
+        m.record("b", "u2", 500);
         let e = m.admit("b").unwrap_err();
         assert!(e.message().contains("uploaded 500 bytes"), "{e}");
+        // An account is limited the same way, from any address.
+        assert_eq!(m.admit_owner("u3").unwrap(), 500);
+        assert_eq!(m.admit_owner("u3").unwrap(), 500);
+        let e = m.admit_owner("u3").unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("This account has started 2 uploads"),
+            "{e}"
+        );
+        // The bytes an address sent count for its owner too.
+        let e = m.admit_owner("u2").unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("This account has uploaded 500 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
