@@ -106,6 +106,14 @@ fn history_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The 1-minute load average, as `uptime` shows it.
+/// Runs `work` to completion on a multi-threaded tokio runtime of its own.
+fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg").map_or_else(
         |_| "?".into(),

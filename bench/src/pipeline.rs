@@ -207,10 +207,7 @@ fn inspect_floor(zip: &Path, stats: bool) -> Duration {
 
 /// Runs the pipeline benchmark and prints its tables.
 pub fn run(args: &Args) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(run_async(args))
+    crate::block_on(run_async(args))
 }
 
 async fn run_async(args: &Args) -> Result<()> {

@@ -71,10 +71,7 @@ impl Spent {
 
 /// Seeds the users and prints how long it took.
 pub fn run(args: &Args) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(run_async(args))
+    crate::block_on(run_async(args))
 }
 
 async fn run_async(args: &Args) -> Result<()> {

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeSet;
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::RngSeed;
 use schema::aggregate::{Day, local_day_hour, split_by_local_hour};
 use schema::dedupe::StreamKey;
 use schema::formats::Style;
@@ -19,27 +20,11 @@ use schema::{
 };
 use serde_json::{Value, json};
 
+/// The fixed seed of this file's properties.
+const SEED: u64 = 0x0ba5_5bac_5a1d;
+
 fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    // A fixed seed unless PROPTEST_RNG_SEED says otherwise ("random" for a new one each run,
-    // as scripts/proptest-random.sh does): the test command gives the same answer every time.
-    let rng_seed = match std::env::var("PROPTEST_RNG_SEED").ok().as_deref() {
-        Some("random") => RngSeed::Random,
-        Some(n) => RngSeed::Fixed(
-            n.parse()
-                .expect("PROPTEST_RNG_SEED: a number or \"random\""),
-        ),
-        None => RngSeed::Fixed(0x0ba5_5bac_5a1d),
-    };
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        rng_seed,
-        ..ProptestConfig::default()
-    }
+    common::cases(default, SEED)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 use schema::scrub::{rewrite, stand_in};
 use schema::{Library, Limits, Platform, Play, ScrubError, ScrubReport, Status, Strings};
 use serde_json::Value;
@@ -463,26 +464,11 @@ fn failures_name_the_file() {
 // ---------------------------------------------------------------------------------------------
 // Random records
 
+/// The fixed seed of this file's properties.
+const SEED: u64 = 0x5c2b_5bac_5a1d;
+
 fn cases(default: u32) -> ProptestConfig {
-    // As in properties.rs: a fixed seed unless PROPTEST_RNG_SEED says otherwise.
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    let rng_seed = match std::env::var("PROPTEST_RNG_SEED").ok().as_deref() {
-        Some("random") => RngSeed::Random,
-        Some(n) => RngSeed::Fixed(
-            n.parse()
-                .expect("PROPTEST_RNG_SEED: a number or \"random\""),
-        ),
-        None => RngSeed::Fixed(0x5c2b_5bac_5a1d),
-    };
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        rng_seed,
-        ..ProptestConfig::default()
-    }
+    common::cases(default, SEED)
 }
 
 /// Keys of the random records: the removed ones, `platform`, and others (some that look alike).

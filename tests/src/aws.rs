@@ -36,11 +36,7 @@ impl AwsStack {
     pub async fn new() -> AwsStack {
         let moto = MotoServer::start();
         let sdk = cloud::sdk::load(&moto.endpoint()).await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_client(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let sns = aws_sdk_sns::Client::new(&sdk);
         let bucket = "backspin-uploads".to_string();
@@ -151,12 +147,7 @@ impl AwsStack {
 
     /// How many versions (delete markers included) the bucket keeps of exactly `key`.
     pub async fn versions(&self, key: &str) -> usize {
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&self.sdk)
-                .force_path_style(true)
-                .build(),
-        );
-        let page = s3
+        let page = s3_client(&self.sdk)
             .list_object_versions()
             .bucket(&self.bucket)
             .prefix(key)
@@ -204,6 +195,15 @@ impl AwsStack {
             }
         }
     }
+}
+
+/// An S3 client for moto (path-style addresses).
+fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 async fn create_queue(
