@@ -50,7 +50,7 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         });
         t.push(d);
         let (streams, d) = timed(|| {
-            ingest_worker::regions::streams_by_region(
+            engine::regions::streams_by_region(
                 lib.plays
                     .iter()
                     .zip(&digests)

@@ -231,6 +231,7 @@ async fn seed_user(
             owner_id: &user.id,
             original_name: "my_spotify_data.zip",
             expires_ms: None,
+            sample: false,
         },
     )
     .await?;

@@ -10,7 +10,6 @@ pub mod lifecycle;
 pub mod notify;
 pub mod pool;
 pub mod process;
-pub mod regions;
 pub mod scrub;
 
 /// What a worker works with. Cheap to clone.

@@ -56,15 +56,23 @@ pub async fn submit(
     max_bytes: u64,
     expires_ms: Option<i64>,
 ) -> Result<Upload, SubmitError> {
-    let mut upload = uploads::insert(
-        &deps.db,
-        &NewUpload {
-            owner_id,
-            original_name,
-            expires_ms,
-        },
-    )
-    .await?;
+    let new = NewUpload {
+        owner_id,
+        original_name,
+        expires_ms,
+        sample: false,
+    };
+    submit_new(deps, &new, body, max_bytes).await
+}
+
+/// [`submit`] for a row described in full (the sample history is marked as such).
+pub async fn submit_new(
+    deps: &Deps,
+    new: &NewUpload<'_>,
+    body: &mut (dyn AsyncRead + Unpin + Send),
+    max_bytes: u64,
+) -> Result<Upload, SubmitError> {
+    let mut upload = uploads::insert(&deps.db, new).await?;
     let stored = match deps.store.put(&upload.object_key, body, max_bytes).await {
         Ok(s) => s,
         Err(e) => {
@@ -77,7 +85,7 @@ pub async fn submit(
         }
     };
     uploads::set_object(&deps.db, &upload.id, stored.size, &stored.sha256).await?;
-    if expires_ms.is_some() {
+    if new.expires_ms.is_some() {
         mark_expiring(deps, &upload.object_key, true).await;
     }
     upload.size_bytes = stored.size as i64;
@@ -138,6 +146,7 @@ pub async fn prepare_direct(
             owner_id,
             original_name,
             expires_ms,
+            sample: false,
         },
     )
     .await?;

@@ -11,7 +11,7 @@ use std::io::BufReader;
 use std::time::Duration;
 
 use schema::event::Message;
-use schema::{Settings, Stats, Status, Summary, Tz};
+use schema::{Settings, Stats, Status, Summary};
 use storage::plays;
 use storage::queue::Received;
 use storage::uploads::{self, State, Upload};
@@ -388,6 +388,42 @@ pub async fn rebuild_artifact(
     tx.commit().await
 }
 
+/// Moves everything an anonymous visitor (`from`) stored to the account they signed in to
+/// (`to`): in one transaction, both users locked, the visitor's uploads become the account's
+/// (kept, no expiry), the account's artifact is written from both artifacts (a stream both
+/// hold counts once, by the region rule), and the visitor's row goes. Returns how many uploads
+/// moved.
+pub async fn adopt(deps: &Deps, from: &str, to: &str) -> Result<u64, storage::db::SqlxError> {
+    let mut tx = deps.db.begin().await?;
+    // Both rows, in one order, so that two adoptions cannot wait on each other.
+    let (first, second) = if from < to { (from, to) } else { (to, from) };
+    plays::lock_user(&mut tx, first).await?;
+    plays::lock_user(&mut tx, second).await?;
+    let mut strings = schema::Strings::default();
+    let mut members = stored_streams(&mut tx, to, "", &mut strings).await?;
+    members.extend(stored_streams(&mut tx, from, "", &mut strings).await?);
+    let moved = storage::uploads::reown(&mut tx, from, to).await?;
+    if moved > 0 {
+        let (regions, streams) = engine::regions::streams_by_region(
+            members
+                .iter()
+                .map(|m| (m.upload_id.as_str(), m.key, m.play)),
+        );
+        let artifact = schema::Artifact::build(regions, streams, &strings);
+        plays::replace_artifact(
+            &mut tx,
+            to,
+            schema::artifact::FORMAT,
+            artifact.plays.len(),
+            &artifact.encode(),
+        )
+        .await?;
+    }
+    users::delete_in_tx(&mut tx, from).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
 /// An upload's plays held in memory: its id and its deduplicated plays.
 pub(crate) type Current<'a> = (&'a str, &'a [schema::Play]);
 
@@ -424,7 +460,7 @@ pub(crate) async fn rebuild(
                 .into_iter()
                 .flat_map(|(id, ps)| ps.iter().zip(&keys).map(move |(p, k)| (id, *k, *p)));
             let members = mine.chain(others.iter().map(|o| (o.upload_id.as_str(), o.key, o.play)));
-            crate::regions::streams_by_region(members)
+            engine::regions::streams_by_region(members)
         }
     };
     let artifact = schema::Artifact::build(regions, streams, strings);
@@ -481,11 +517,7 @@ async fn stored_streams(
 
 /// The dashboard settings of a user.
 pub(crate) fn settings_of(user: &users::User) -> Settings {
-    Settings {
-        tz: user.tz.parse().unwrap_or(Tz::UTC),
-        min_play_ms: user.min_play_ms.max(0) as u64,
-        ..Settings::default()
-    }
+    engine::selection::settings(&user.tz, user.min_play_ms)
 }
 
 /// Marks the uploads named by dead-lettered messages failed and tells the admins.

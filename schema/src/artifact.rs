@@ -4,7 +4,7 @@
 //!
 //! It holds every stream of the user once, sorted by end time, each with its *region*: the
 //! uploads that contain it and those whose extended history shadows it (DESIGN.md's rule, as
-//! `ingest_worker::regions` names it: `M` or `M|S`, sorted comma-joined upload ids). So the
+//! `engine::regions` names it: `M` or `M|S`, sorted comma-joined upload ids). So the
 //! streams of any selection of uploads are read off it without the database
 //! ([`Artifact::select`]).
 //!

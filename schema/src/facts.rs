@@ -50,8 +50,11 @@ pub struct Facts {
     pub new_artists: BTreeMap<i32, u64>,
     /// Distinct artists.
     pub distinct_artists: usize,
-    /// Distinct tracks by URI, or by artist and title where the export has no URI.
+    /// Distinct tracks, by artist and title (docs/DESIGN.md, "Identity").
     pub distinct_tracks: usize,
+    /// Distinct Spotify track URIs (tracks of exports without URIs not counted): the figure
+    /// other tools count, kept to compare with them.
+    pub distinct_track_uris: usize,
     /// Distinct albums.
     pub distinct_albums: usize,
     /// Distinct shows.
@@ -105,17 +108,15 @@ fn platforms(cells: impl Iterator<Item = (Platform, u64)>) -> BTreeMap<&'static 
     out
 }
 
-fn distinct_tracks(plays: &[Play]) -> usize {
+fn distinct_track_uris(plays: &[Play]) -> usize {
     let mut uris = HashSet::default();
-    let mut names = HashSet::default();
-    for p in plays.iter().filter(|p| p.kind == Kind::Track) {
-        if p.uri.is_some() {
-            uris.insert(p.uri);
-        } else {
-            names.insert((p.creator, p.title));
-        }
+    for p in plays
+        .iter()
+        .filter(|p| p.kind == Kind::Track && p.uri.is_some())
+    {
+        uris.insert(p.uri);
     }
-    uris.len() + names.len()
+    uris.len()
 }
 
 impl Facts {
@@ -145,7 +146,8 @@ impl Facts {
             year_top_track: year_top(EntityKind::Track),
             new_artists,
             distinct_artists: stats.distinct(EntityKind::Artist),
-            distinct_tracks: distinct_tracks(plays),
+            distinct_tracks: stats.distinct(EntityKind::Track),
+            distinct_track_uris: distinct_track_uris(plays),
             distinct_albums: stats.distinct(EntityKind::Album),
             distinct_shows: stats.distinct(EntityKind::Show),
             distinct_episodes: stats.distinct(EntityKind::Episode),
@@ -200,7 +202,7 @@ impl Facts {
             countries: by_country,
             ms_by_weekday_hour,
             sessions,
-            distinct_tracks,
+            distinct_track_uris,
         } = rest;
         let EntityFacts {
             distinct:
@@ -209,6 +211,7 @@ impl Facts {
                     distinct_albums,
                     distinct_shows,
                     distinct_episodes,
+                    distinct_tracks,
                 ],
             tops: [top_artists, top_tracks, top_albums, top_shows],
             year_top_artist,
@@ -233,6 +236,7 @@ impl Facts {
             year_top_track,
             new_artists,
             distinct_tracks,
+            distinct_track_uris,
             days_listened: days.len(),
             longest_streak: streaks_of(days.into_iter().map(Day)).first().copied(),
             shuffle,
@@ -458,8 +462,8 @@ struct Entities {
 
 /// What [`Facts`] takes from the entities.
 struct EntityFacts {
-    /// Artists, albums, shows, episodes.
-    distinct: [usize; 4],
+    /// Artists, albums, shows, episodes, tracks.
+    distinct: [usize; 5],
     /// Artists, tracks, albums, shows.
     tops: [Vec<(Entity, Cell)>; 4],
     year_top_artist: BTreeMap<i32, (Entity, Cell)>,
@@ -507,6 +511,7 @@ impl Entities {
                 self.albums.rows.len(),
                 self.shows.rows.len(),
                 self.episodes.rows.len(),
+                self.tracks.rows.len(),
             ],
             tops: [
                 top(self.artists.totals()),
@@ -605,7 +610,7 @@ struct Rest {
     countries: HashMap<Country, u64>,
     ms_by_weekday_hour: [[u64; 24]; 7],
     sessions: usize,
-    distinct_tracks: usize,
+    distinct_track_uris: usize,
 }
 
 impl Rest {
@@ -621,7 +626,7 @@ impl Rest {
             countries: HashMap::default(),
             ms_by_weekday_hour: [[0; 24]; 7],
             sessions: 0,
-            distinct_tracks: distinct_tracks(plays),
+            distinct_track_uris: distinct_track_uris(plays),
         };
         // Plays come roughly in time order: the year of the last one is usually this one's.
         let mut year: Option<(i32, Cell)> = None;

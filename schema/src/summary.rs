@@ -113,8 +113,10 @@ pub struct Summary {
     pub time_zone: String,
     /// Distinct artists (by name).
     pub distinct_artists: usize,
-    /// Distinct tracks (by URI; by artist and title where the export has no URI).
+    /// Distinct tracks, by artist and title (docs/DESIGN.md, "Identity").
     pub distinct_tracks: usize,
+    /// Distinct Spotify track URIs, as other tools count tracks (none for 2020 exports).
+    pub distinct_track_uris: usize,
     /// Distinct albums.
     pub distinct_albums: usize,
     /// Distinct podcast shows.
@@ -245,6 +247,7 @@ impl Summary {
             time_zone: settings.tz.name().to_string(),
             distinct_artists: facts.distinct_artists,
             distinct_tracks: facts.distinct_tracks,
+            distinct_track_uris: facts.distinct_track_uris,
             distinct_albums: facts.distinct_albums,
             distinct_shows: facts.distinct_shows,
             distinct_episodes: facts.distinct_episodes,

@@ -93,6 +93,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_views.sql"),
         postgres: include_str!("../migrations/postgres/0006_views.sql"),
     },
+    Migration {
+        version: 7,
+        name: "sample_uploads",
+        sqlite: include_str!("../migrations/sqlite/0007_sample_uploads.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sample_uploads.sql"),
+    },
 ];
 
 /// Milliseconds since the Unix epoch, now.

@@ -5,7 +5,7 @@
 //! before the artifact kept one row per play and upload in `plays` (keyed by a digest of the
 //! stream's identity, [`schema::dedupe::stream_digest`]); those rows are read once, to write
 //! the user's artifact, and deleted. Stats are stored per *region* (see
-//! `ingest_worker::regions`): the uploads that contain a stream, and those whose extended
+//! `engine::regions`): the uploads that contain a stream, and those whose extended
 //! history shadows it. Each stream falls in exactly one region, so the stats of any selection
 //! of uploads are the merge of the regions that count for it, and no stream is counted twice.
 

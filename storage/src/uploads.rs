@@ -74,10 +74,12 @@ pub struct Upload {
     pub updated_ms: i64,
     /// When an anonymous upload is deleted.
     pub expires_ms: Option<i64>,
+    /// The built-in sample history, not the user's own.
+    pub sample: bool,
 }
 
 const COLUMNS: &str = "id, owner_id, object_key, original_name, size_bytes, checksum, state, reason, summary, \
-                       parser_version, created_ms, updated_ms, expires_ms";
+                       parser_version, created_ms, updated_ms, expires_ms, sample";
 
 macro_rules! upload_row {
     ($r:expr) => {
@@ -95,6 +97,7 @@ macro_rules! upload_row {
             created_ms: $r.get("created_ms"),
             updated_ms: $r.get("updated_ms"),
             expires_ms: $r.get("expires_ms"),
+            sample: $r.get("sample"),
         }
     };
 }
@@ -169,6 +172,8 @@ pub struct NewUpload<'a> {
     pub original_name: &'a str,
     /// Expiry for anonymous uploads.
     pub expires_ms: Option<i64>,
+    /// The built-in sample history.
+    pub sample: bool,
 }
 
 /// Inserts an upload row (state `queued`, size and checksum unknown until stored) and returns
@@ -184,8 +189,8 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
         .collect();
     let now = now_ms();
     on_pool!(db, p => sqlx::query(
-        "INSERT INTO uploads (id, owner_id, object_key, original_name, size_bytes, checksum, state, created_ms, updated_ms, expires_ms) \
-         VALUES ($1, $2, $3, $4, 0, '', 'queued', $5, $5, $6)",
+        "INSERT INTO uploads (id, owner_id, object_key, original_name, size_bytes, checksum, state, created_ms, updated_ms, expires_ms, sample) \
+         VALUES ($1, $2, $3, $4, 0, '', 'queued', $5, $5, $6, $7)",
     )
     .bind(&id)
     .bind(new.owner_id)
@@ -193,6 +198,7 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
     .bind(&original_name)
     .bind(now)
     .bind(new.expires_ms)
+    .bind(new.sample)
     .execute(p)
     .await.map(|r| r.rows_affected()))?;
     Ok(Upload {
@@ -209,6 +215,7 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
         created_ms: now,
         updated_ms: now,
         expires_ms: new.expires_ms,
+        sample: new.sample,
     })
 }
 
@@ -394,6 +401,18 @@ pub async fn set_deleting(db: &Db, id: &str) -> Result<(), sqlx::Error> {
         .execute(p)
         .await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Gives every upload of `from` to `to`, without expiry (a visitor's uploads kept by the
+/// account they signed in to); returns how many moved.
+pub async fn reown(tx: &mut Tx, from: &str, to: &str) -> Result<u64, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("UPDATE uploads SET owner_id = $2, expires_ms = NULL, updated_ms = $3 WHERE owner_id = $1")
+        .bind(from)
+        .bind(to)
+        .bind(now_ms())
+        .execute(&mut **c)
+        .await
+        .map(|r| r.rows_affected()))
 }
 
 /// Deletes an upload row (its plays go with it).

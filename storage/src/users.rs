@@ -304,6 +304,16 @@ pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
         .map(|_| ()))
 }
 
+/// Deletes a user row inside a transaction (their sessions, artifact and views go with it).
+pub async fn delete_in_tx(tx: &mut crate::db::Tx, id: &str) -> Result<(), sqlx::Error> {
+    crate::on_tx!(tx, c => sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(&mut **c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Anonymous visitors past their expiry.
 pub async fn expired_anonymous(db: &Db, now: i64) -> Result<Vec<String>, sqlx::Error> {
     on_pool!(db, p => sqlx::query_scalar("SELECT id FROM users WHERE anonymous AND expires_ms IS NOT NULL AND expires_ms <= $1")

@@ -391,10 +391,69 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the recap keeps the selection');
     assert.equal(await page.locator('h1').innerText(), `Your ${firstYear} in music`);
     assert.equal(count(await page.locator('[data-stat=recap-plays]').innerText()), perYear[firstYear], 'the recap counts the year');
-    assert.match(await page.locator('p.lead').innerText(), /Your artist of the year: .+, \d+ % of your music time\./);
+    const artistOfYear = page.locator('[data-finding=artist-of-the-year] a');
+    assert.match(await artistOfYear.innerText(), /\S/, 'the recap names the artist of the year');
+    assert.match(await page.locator('li.finding', { has: artistOfYear }).innerText(), /\d+ % of your music time\./);
+    for (const id of ['recap-artists', 'recap-tracks', 'recap-albums']) {
+      assert.match(await page.locator(`figure#${id} figcaption`).innerText(), /^Top (artists|tracks|albums)$/, `${id} has a visible title`);
+    }
     await ctx.screenshot('recap');
     ctx.assertClean('recap');
+
+    // Every name is a link: the recap's artist of the year opens the artist's page, the
+    // dashboard's top track its track page, and that page its album's.
+    await follow(page, artistOfYear, (u) => u.pathname === '/dashboard/artist');
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    const topTrack = page.locator('figure#top-tracks svg a').first();
+    await follow(page, topTrack, (u) => u.pathname === '/dashboard/track');
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the track page keeps the selection');
+    assert.ok(count(await page.locator('[data-stat=item-plays]').innerText()) > 0, 'the top track has plays');
+    assert.match(await page.locator('figure#item-months figcaption').innerText(), /Hours per month/);
+    await ctx.screenshot('track');
+    await follow(page, page.locator('figure#item-parts svg a').first(), (u) => u.pathname === '/dashboard/album');
+    assert.ok(count(await page.locator('[data-stat=item-plays]').innerText()) > 0, 'the album has plays');
+    await ctx.screenshot('album');
+    ctx.assertClean('track and album pages');
+
+    // The dark theme follows the system setting.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(19, 19, 22)', 'a dark page in a dark system');
+    await ctx.screenshot('dashboard-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
+});
+
+test("the browser's time zone: a visitor's dashboard counts days and hours in it, and they can change it", async () => {
+  await withContext('timezone', async (ctx) => {
+    const { page } = ctx;
+    await page.goto('/');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/uploads'),
+      page.getByRole('button', { name: 'Try it with sample data' }).click(),
+    ]);
+    const sample = page.locator('table[data-uploads] tr[data-id]').first();
+    await page.locator('table[data-uploads] tr[data-state="ready"]').first().waitFor({ timeout: 120_000 });
+    assert.match(await sample.innerText(), /Sample/, 'the sample is labelled');
+    await page.goto('/dashboard');
+    // The script sets the visitor's zone from the browser's and reloads the page.
+    await page.locator('nav.controls p.hint', { hasText: 'Times in Europe/Berlin' }).waitFor();
+    await page.locator('p.sample', { hasText: 'Sample data.' }).waitFor();
+    await ctx.screenshot('dashboard-berlin');
+    // "Change" opens the settings, anonymous visitors included.
+    await follow(page, page.getByRole('link', { name: 'Change' }), (u) => u.pathname === '/settings');
+    assert.equal(await page.locator('#tz').inputValue(), 'Europe/Berlin');
+    await page.fill('#tz', 'Asia/Tokyo');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/settings' && u.searchParams.get('done') === 'settings'),
+      page.getByRole('button', { name: 'Save settings' }).click(),
+    ]);
+    await ctx.screenshot('settings');
+    await page.goto('/dashboard');
+    await page.locator('nav.controls p.hint', { hasText: 'Times in Asia/Tokyo' }).waitFor();
+    ctx.assertClean('time zone');
+  }, { timezoneId: 'Europe/Berlin' });
 });
 
 test('the CSP-violation detector sees a violation (so that "no violations" means something)', async () => {

@@ -47,11 +47,11 @@ after(async () => {
  * error and Content-Security-Policy violation. `expected` holds patterns of console errors a
  * step provokes on purpose (e.g. the 4xx status of a refused sign-in form).
  */
-export async function freshContext(label) {
+export async function freshContext(label, { timezoneId = 'UTC' } = {}) {
   const context = await browser.newContext({
     baseURL: BASE_URL,
     locale: 'en-US',
-    timezoneId: 'UTC',
+    timezoneId,
     viewport: { width: 1280, height: 900 },
   });
   context.setDefaultTimeout(30_000);
@@ -125,8 +125,8 @@ export async function freshContext(label) {
 }
 
 /** Runs `body` with a fresh context; on failure keeps a screenshot and says where it was. */
-export async function withContext(label, body) {
-  const ctx = await freshContext(label);
+export async function withContext(label, body, options = {}) {
+  const ctx = await freshContext(label, options);
   try {
     await body(ctx);
     ctx.assertClean('end of flow');
@@ -206,6 +206,8 @@ export async function uploadFile(ctx, shotName, name) {
   } else {
     await page.setInputFiles('#files', { name, mimeType: 'application/zip', buffer: readFileSync(SAMPLE_ZIP) });
   }
+  // With the script, a file starts as soon as it is chosen: there is no button to press too.
+  assert.equal(await page.locator('form[data-upload] button[type=submit]').isVisible(), false, 'no Upload button beside live uploads');
   const item = items.nth(before);
   await item.waitFor({ state: 'attached' });
   const bar = item.locator('progress');
@@ -231,6 +233,10 @@ export async function uploadFile(ctx, shotName, name) {
   assert.match(id ?? '', /\S/, 'the item knows its upload id');
   const link = item.getByRole('link', { name: 'Open its dashboard' });
   assert.equal(await link.getAttribute('href'), `/dashboard?u=${encodeURIComponent(id)}`);
+  if (new URL(page.url()).pathname === '/uploads') {
+    // The list below shows the new upload, ready, without a reload.
+    await page.locator(`table[data-uploads] tr[data-id="${id}"][data-state="ready"]`).waitFor();
+  }
   return { id, plays };
 }
 

@@ -181,6 +181,7 @@ async fn a_transfer_cut_off_by_a_crash_leaves_no_row_and_no_file_once_the_pool_s
             owner_id: &user.id,
             original_name: "my_spotify_data.zip",
             expires_ms: None,
+            sample: false,
         },
     )
     .await

@@ -680,6 +680,107 @@ async fn trying_the_sample_data_gives_a_new_visitor_a_ready_dashboard() {
     assert!(page.body.contains("sample_my_spotify_data.zip"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_stays_apart_from_real_data_labelled_and_offered_for_deletion() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    c.post_form("/sample", &[]).await;
+    app.work().await;
+    c.sign_up("sample@example.com").await;
+    let alone = get_json(&mut c, "/api/v1/stats").await;
+    assert!(
+        alone["total"]["plays"].as_u64().unwrap() >= 5_000,
+        "with nothing else, everything is the sample: {alone}"
+    );
+    let page = c.get("/dashboard").await;
+    assert!(page.body.contains("Sample data."), "the dashboard says so");
+
+    let files = audio_files();
+    let real = ready_upload(&app, &mut c, "my_spotify_data.zip", &zip_bytes(&files[..1])).await;
+    let list = get_json(&mut c, "/api/v1/uploads").await;
+    let list = list.as_array().unwrap();
+    let sample = list
+        .iter()
+        .find(|u| u["sample"] == true)
+        .expect("the sample, marked");
+    let mine = list.iter().find(|u| u["id"] == real.as_str()).unwrap();
+    assert_eq!(mine["sample"], false);
+    let everything = get_json(&mut c, "/api/v1/stats").await;
+    assert_eq!(
+        everything["total"]["plays"], mine["summary"]["plays"],
+        "everything is the real data alone"
+    );
+    assert_eq!(everything["uploads"], json!([real]));
+    let page = c.get("/dashboard").await;
+    assert!(!page.body.contains("Sample data."), "{}", page.body);
+    let chosen = c
+        .get(&format!("/dashboard?u={}", sample["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        chosen.body.contains("Sample data."),
+        "chosen by itself it still shows"
+    );
+    let uploads = c.get("/uploads").await;
+    assert!(
+        uploads.body.contains(">Sample</span>"),
+        "labelled in the list"
+    );
+    assert!(
+        uploads.body.contains(&format!(
+            "href=\"/uploads/{}/delete\">Delete the sample",
+            sample["id"].as_str().unwrap()
+        )),
+        "offered for deletion: {}",
+        uploads.body
+    );
+}
+
+both_engines!(signing_in_keeps_what_the_browser_uploaded_before_as_a_visitor);
+
+async fn signing_in_keeps_what_the_browser_uploaded_before_as_a_visitor(engine: Engine) {
+    let app = WebApp::new(engine).await;
+    let files = audio_files();
+    let mut owner = app.client();
+    owner.sign_up("keeper@example.com").await;
+    let first = ready_upload(&app, &mut owner, "a.zip", &zip_bytes(&files[..1])).await;
+    let both_files = zip_bytes(&files[..2]);
+
+    // Another browser, not signed in: it uploads (as an anonymous visitor), then signs in.
+    let mut c = app.client();
+    let visitor_upload = ready_upload(&app, &mut c, "b.zip", &both_files).await;
+    let r = c.sign_in("keeper@example.com", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = get_json(&mut c, "/api/v1/uploads").await;
+    let mut ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut want = vec![first.as_str(), visitor_upload.as_str()];
+    want.sort();
+    assert_eq!(ids, want, "the visitor's upload is the account's now");
+    for u in list.as_array().unwrap() {
+        assert!(u["expires"].is_null(), "kept, not expiring: {u}");
+    }
+    // The first file is in both uploads: each of its streams counts once.
+    let alone = get_json(&mut c, &format!("/api/v1/stats?uploads={visitor_upload}")).await;
+    let together = get_json(&mut c, "/api/v1/stats").await;
+    assert_eq!(
+        together["total"], alone["total"],
+        "b.zip holds a.zip's streams"
+    );
+    assert!(together["total"]["streams"].as_u64().unwrap() > 0);
+    // The visitor is gone.
+    assert_eq!(
+        app.pipeline
+            .execute("DELETE FROM users WHERE anonymous")
+            .await,
+        0
+    );
+}
+
 // ----------------------------------------------------------------------------------------
 // 5. Selections of overlapping uploads
 // ----------------------------------------------------------------------------------------

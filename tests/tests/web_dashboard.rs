@@ -1875,6 +1875,102 @@ async fn every_stream_is_stored_once_in_the_artifact_and_the_dashboards_read_it(
     assert_eq!(app.pipeline.play_count(&b).await, 0);
 }
 
+/// A podcast episode of `show`.
+fn episode(ts: &str, ms: u64, show: &str, name: &str) -> Value {
+    let mut r = track(ts, ms, "x", "x");
+    for key in [
+        "master_metadata_track_name",
+        "master_metadata_album_artist_name",
+        "master_metadata_album_album_name",
+        "spotify_track_uri",
+    ] {
+        r[key] = Value::Null;
+    }
+    r["episode_show_name"] = json!(show);
+    r["episode_name"] = json!(name);
+    r["spotify_episode_uri"] = json!(format!("spotify:episode:{}", spotify_id(name)));
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_name_links_to_its_page_and_tracks_albums_and_shows_have_one() {
+    let records = [
+        track("2024-04-01T10:00:00Z", 200_000, "Zed Overlap", "One"),
+        track("2024-04-02T10:00:00Z", 210_000, "Zed Overlap", "One"),
+        track("2024-05-03T10:00:00Z", 100_000, "Zed Overlap", "Two"),
+        track("2024-05-04T10:00:00Z", 20_000, "Other Artist", "Short"),
+        episode("2024-05-05T10:00:00Z", 1_800_000, "Night Talk", "Episode 1"),
+    ];
+    let (_app, mut c, _) = with_history("links@example.com", &records).await;
+    let board = c.get("/dashboard").await;
+    for link in [
+        "href=\"/dashboard/artist?name=Zed+Overlap\"",
+        "href=\"/dashboard/track?name=One&amp;artist=Zed+Overlap\"",
+        "href=\"/dashboard/album?name=Zed+Overlap+album&amp;artist=Zed+Overlap\"",
+        "href=\"/dashboard/show?name=Night+Talk\"",
+    ] {
+        assert!(board.body.contains(link), "the dashboard links {link}");
+    }
+    let ranking = c.get("/dashboard/ranking?kind=tracks").await;
+    assert!(
+        !ranking.body.contains("href=\"#\""),
+        "no dead links in the ranking"
+    );
+    assert!(
+        ranking.body.contains("href=\"/dashboard/track?"),
+        "{}",
+        ranking.body
+    );
+
+    // A track: its plays, its history, its album, its artist.
+    let one = c
+        .get("/dashboard/track?artist=Zed%20Overlap&name=One")
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+    assert_eq!(stat(&one.body, "item-plays"), "2");
+    assert_eq!(stat(&one.body, "item-hours"), "7 min");
+    assert_eq!(stat(&one.body, "first"), "2024-04-01");
+    assert_eq!(stat(&one.body, "last"), "2024-04-02");
+    assert!(
+        one.body
+            .contains("href=\"/dashboard/artist?name=Zed+Overlap\"")
+    );
+    assert!(one.body.contains("Zed Overlap album"));
+    // An album: its tracks, ranked by time, each a link.
+    let album = c
+        .get("/dashboard/album?artist=Zed+Overlap&name=Zed+Overlap+album")
+        .await;
+    assert_eq!(album.status, StatusCode::OK, "{}", album.body);
+    assert_eq!(stat(&album.body, "item-plays"), "3");
+    let (first, second) = (
+        album.body.find("1. One").expect("One first"),
+        album.body.find("2. Two").expect("Two second"),
+    );
+    assert!(first < second);
+    assert!(
+        album
+            .body
+            .contains("href=\"/dashboard/track?name=Two&amp;artist=Zed+Overlap\"")
+    );
+    // A show: its episodes.
+    let show = c.get("/dashboard/show?name=Night+Talk").await;
+    assert_eq!(show.status, StatusCode::OK, "{}", show.body);
+    assert_eq!(stat(&show.body, "item-hours"), "30 min");
+    assert!(show.body.contains("Episode 1"));
+    // A range without the track: its all-time numbers stay, the range's are zero.
+    let may = c
+        .get("/dashboard/track?artist=Zed+Overlap&name=One&from=2024-05-01&to=2024-05-31")
+        .await;
+    assert_eq!(stat(&may.body, "item-plays"), "0");
+    assert_eq!(stat(&may.body, "item-all-hours"), "7 min");
+    // What is not there is not found; what is incomplete says what is missing.
+    let nobody = c.get("/dashboard/track?artist=Nobody&name=One").await;
+    assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+    let whose = c.get("/dashboard/album?name=Zed+Overlap+album").await;
+    assert_eq!(whose.status, StatusCode::BAD_REQUEST);
+    assert!(whose.body.contains("“artist”"), "{}", whose.body);
+}
+
 both_engines!(play_rows_stored_before_artifacts_are_carried_over_with_the_same_numbers);
 async fn play_rows_stored_before_artifacts_are_carried_over_with_the_same_numbers(engine: Engine) {
     let records = [
@@ -2073,7 +2169,7 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
         .unwrap();
     for name in ["/dashboard", "/api/v1/dashboard", "/dashboard/ranking"] {
         assert!(
-            storage::views::get(app.pipeline.db(), &user, name)
+            storage::views::get(app.pipeline.db(), &user, &web::board::view_key(name, None))
                 .await
                 .unwrap()
                 .is_some(),
@@ -2151,7 +2247,7 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
         || {
             let (db, user) = (app.pipeline.db().clone(), user.clone());
             async move {
-                storage::views::get(&db, &user, "/api/v1/dashboard")
+                storage::views::get(&db, &user, &web::board::view_key("/api/v1/dashboard", None))
                     .await
                     .unwrap()
             }

@@ -1139,7 +1139,7 @@ async fn victim_for(app: &WebApp, (method, path): &Route, n: usize) -> (Client, 
                 ("POST", "/api/v1/signout") | ("POST", "/api/v1/signout/everywhere") => {
                     Shape::Empty
                 }
-                ("POST", "/account/settings") => Shape::Form(vec![
+                ("POST", "/account/settings") | ("POST", "/settings") => Shape::Form(vec![
                     ("tz", "Europe/Berlin".into()),
                     ("min_play_seconds", "45".into()),
                 ]),
@@ -1541,6 +1541,13 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
             } else if p.ends_with("/dashboard/artist") {
                 // The drill-down needs an artist: the history's first one.
                 vec![format!("{p}?name=The%20Echoes")]
+            } else if p.ends_with("/dashboard/track") {
+                vec![format!("{p}?artist=The%20Echoes&name=Blue%20Night")]
+            } else if p.ends_with("/dashboard/album") {
+                vec![format!("{p}?artist=The%20Echoes&name=Gold")]
+            } else if p.ends_with("/dashboard/show") {
+                // No podcast in this history: its page is "not found", with the headers too.
+                vec![format!("{p}?name=No%20Such%20Show")]
             } else {
                 vec![p.replace("{id}", id).replace("{year}", "2024")]
             }
@@ -1549,7 +1556,12 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
     assert!(gets.len() >= 20, "{gets:?}");
     for path in &gets {
         let r = admin.get(path).await;
-        assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
+        let want = if path.contains("/dashboard/show?") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(r.status, want, "GET {path}: {}", r.body);
         assert_security_headers(&format!("GET {path}"), &r, path.starts_with("/static/"));
         if r.header("content-type")
             .is_some_and(|t| t.starts_with("text/html"))

@@ -55,7 +55,7 @@
   function describe(u) {
     var text = LABELS[u.state] || u.state;
     if (u.state === "ready" && u.summary) {
-      text += ": " + u.summary.plays.toLocaleString() + " plays, " + span(u.summary);
+      text += ": " + u.summary.plays.toLocaleString("en-US") + (u.summary.plays === 1 ? " play, " : " plays, ") + span(u.summary);
     }
     if (u.state === "failed" && u.reason) { text += ": " + u.reason; }
     return text;
@@ -95,6 +95,7 @@
       bar.value = 100;
       item.setAttribute("data-upload-id", upload.id);
       status.textContent = " " + describe(upload);
+      refreshUploads();
       follow(upload.id, function (u) {
         item.setAttribute("data-state", u.state);
         status.textContent = " " + describe(u);
@@ -177,6 +178,11 @@
     var input = form.querySelector('input[type="file"]');
     var list = form.querySelector(".progress-list");
     var direct = form.hasAttribute("data-direct");
+    // Files start as soon as they are chosen or dropped: the button (for pages without the
+    // script) would only send the emptied input again.
+    form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.hidden = true; });
+    var hint = form.querySelector("[data-upload-hint]");
+    if (hint) { hint.textContent = "Each file starts uploading as soon as you choose or drop it."; }
     form.addEventListener("submit", function (e) {
       if (!input.files.length) { return; }
       e.preventDefault();
@@ -198,8 +204,26 @@
     });
   });
 
+  // The list of uploads on this page, read again from the server: a new upload's row appears
+  // without a reload (and follows itself to ready).
+  function refreshUploads() {
+    var section = document.querySelector("[data-uploads-list]");
+    if (!section) { return; }
+    var xhr = new XMLHttpRequest();
+    xhr.open("GET", "/uploads");
+    xhr.responseType = "document";
+    xhr.onload = function () {
+      var fresh = xhr.status === 200 && xhr.response && xhr.response.querySelector("[data-uploads-list]");
+      if (!fresh) { return; }
+      section.replaceWith(fresh);
+      followRows(fresh);
+    };
+    xhr.send();
+  }
+
   // Rows of the uploads table still in progress update themselves.
-  document.querySelectorAll("table[data-uploads] tr[data-id]").forEach(function (row) {
+  followRows(document);
+  function followRows(root) { root.querySelectorAll("table[data-uploads] tr[data-id]").forEach(function (row) {
     var state = row.getAttribute("data-state");
     if (state !== "queued" && state !== "processing") { return; }
     follow(row.getAttribute("data-id"), function (u) {
@@ -214,15 +238,16 @@
         var box = row.querySelector('input[type="checkbox"]');
         if (box) { box.disabled = false; }
         var plays = row.querySelector(".plays");
-        if (plays && u.summary) { plays.textContent = u.summary.plays; }
+        if (plays && u.summary) { plays.textContent = u.summary.plays.toLocaleString("en-US"); }
         var sp = row.querySelector(".span");
         if (sp) { sp.textContent = span(u.summary); }
       }
       if (u.state === "failed" && u.reason && !row.querySelector(".reason")) {
         label.parentNode.appendChild(el("p", "reason", u.reason));
       }
+      if (u.state === "ready" || u.state === "failed") { refreshUploads(); }
     });
-  });
+  }); }
 })();
 
 // Charts: the focused or hovered mark's value in a tooltip (announced to screen readers), one
@@ -390,4 +415,34 @@
   if (!el) { return; }
   var seconds = parseInt(el.getAttribute("data-autorefresh"), 10) || 5;
   setTimeout(function () { window.location.reload(); }, seconds * 1000);
+})();
+
+// The browser's time zone, the first time a dashboard is seen from it: a visitor whose zone was
+// never chosen (still UTC, the default) gets their own, and the page reloads in it. Once
+// asked per browser and zone; a zone the visitor chose is never replaced.
+(function () {
+  if (!document.querySelector("nav.controls")) { return; }
+  var zone;
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  if (!zone || zone === "UTC") { return; }
+  var KEY = "backspin-tz-asked";
+  try { if (localStorage.getItem(KEY) === zone) { return; } } catch (e) { return; }
+  function remember() { try { localStorage.setItem(KEY, zone); } catch (e) { /* private mode */ } }
+  var get = new XMLHttpRequest();
+  get.open("GET", "/api/v1/settings");
+  get.setRequestHeader("Accept", "application/json");
+  get.onload = function () {
+    if (get.status !== 200) { return; }
+    var s = JSON.parse(get.responseText);
+    remember();
+    if (s.tz !== "UTC") { return; }
+    var put = new XMLHttpRequest();
+    put.open("PUT", "/api/v1/settings");
+    put.setRequestHeader("Content-Type", "application/json");
+    put.setRequestHeader("Accept", "application/json");
+    put.setRequestHeader("X-CSRF-Token", (document.querySelector('meta[name="csrf-token"]') || {}).content || "");
+    put.onload = function () { if (put.status === 200) { window.location.reload(); } };
+    put.send(JSON.stringify({ tz: zone, min_play_seconds: s.min_play_seconds }));
+  };
+  get.send();
 })();

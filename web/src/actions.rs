@@ -181,9 +181,34 @@ pub async fn sign_in(
     if visitor.user.is_some() {
         storage::sessions::delete(state.db(), &visitor.token).await?;
     }
+    keep_visitor_uploads(state, visitor, &user).await?;
     Metrics::inc(&state.metrics().sign_ins_ok);
     tracing::info!(user = %user.id, "signed in");
     start(state, user, visitor.https).await
+}
+
+/// Signing in from a browser that uploaded as an anonymous visitor: the visitor's uploads
+/// become the account's (their streams join the account's, each counted once), and the
+/// visitor goes.
+pub(crate) async fn keep_visitor_uploads(
+    state: &AppState,
+    visitor: &Visitor,
+    account: &User,
+) -> Result<(), AppError> {
+    let Some(anon) = visitor
+        .user
+        .as_ref()
+        .filter(|u| u.anonymous && u.id != account.id)
+    else {
+        return Ok(());
+    };
+    let moved = ingest_worker::process::adopt(state.deps(), &anon.id, &account.id).await?;
+    if moved > 0 {
+        lifecycle::keep_uploads(state.deps(), &account.id).await?;
+        state.deps().after_change.run(&account.id).await;
+        tracing::info!(user = %account.id, uploads = moved, "a visitor's uploads kept on signing in");
+    }
+    Ok(())
 }
 
 /// Ends the visitor's session; returns the cookie that replaces it.
@@ -318,6 +343,8 @@ pub struct UploadView {
     pub created: String,
     /// When it is deleted automatically (anonymous uploads).
     pub expires: Option<String>,
+    /// The built-in sample history.
+    pub sample: bool,
 }
 
 /// The parts of an ingest summary the uploads list shows.
@@ -331,6 +358,12 @@ pub struct UploadSummary {
     pub duplicates_dropped: u64,
     /// Streams without track, episode or audiobook.
     pub rows_without_metadata: u64,
+    /// Account-data rows left out because the extended history covers their period.
+    #[serde(default)]
+    pub account_rows_covered_by_extended: u64,
+    /// Records that could not be read (bad values).
+    #[serde(default)]
+    pub records_rejected: u64,
     /// Streams of at least the play threshold.
     pub plays: u64,
     /// Listening time.
@@ -382,6 +415,7 @@ impl From<&Upload> for UploadView {
                 .and_then(|s| serde_json::from_str(s).ok()),
             created: rfc3339(u.created_ms),
             expires: u.expires_ms.map(rfc3339),
+            sample: u.sample,
         }
     }
 }
@@ -396,6 +430,17 @@ pub async fn upload(
     name: &str,
     body: &mut (dyn AsyncRead + Unpin + Send),
 ) -> Result<(UploadView, Option<Started>), AppError> {
+    upload_marked(state, visitor, name, body, false).await
+}
+
+/// [`upload`], marked as the sample history when `sample`.
+async fn upload_marked(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    body: &mut (dyn AsyncRead + Unpin + Send),
+    sample: bool,
+) -> Result<(UploadView, Option<Started>), AppError> {
     let name = upload_name(name);
     let Admitted {
         owner,
@@ -403,16 +448,13 @@ pub async fn upload(
         expires,
         allowance,
     } = admit(state, visitor).await?;
-    match lifecycle::submit(
-        state.deps(),
-        &owner.id,
-        name,
-        body,
-        allowance.bytes,
-        expires,
-    )
-    .await
-    {
+    let new = storage::uploads::NewUpload {
+        owner_id: &owner.id,
+        original_name: name,
+        expires_ms: expires,
+        sample,
+    };
+    match lifecycle::submit_new(state.deps(), &new, body, allowance.bytes).await {
         Ok(u) => {
             Metrics::inc(&state.metrics().uploads_accepted);
             state
@@ -655,7 +697,14 @@ pub async fn upload_sample(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut body: &[u8] = zip;
-    upload(state, visitor, "sample_my_spotify_data.zip", &mut body).await
+    upload_marked(
+        state,
+        visitor,
+        "sample_my_spotify_data.zip",
+        &mut body,
+        true,
+    )
+    .await
 }
 
 /// The visitor's uploads, newest first (none for a visitor without a session).
@@ -775,10 +824,14 @@ pub async fn selection(
         .filter(|u| u.state != State::Deleting)
         .collect();
     if ids.is_empty() {
-        return Ok(mine
+        // Everything: the ready uploads, without the sample history once there is real data
+        // (a sample stays apart; choosing it by id still shows it).
+        let ready: Vec<Upload> = mine
             .into_iter()
             .filter(|u| u.state == State::Ready)
-            .collect());
+            .collect();
+        let real = ready.iter().any(|u| !u.sample);
+        return Ok(ready.into_iter().filter(|u| !(real && u.sample)).collect());
     }
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let chosen: Vec<Upload> = mine
@@ -792,8 +845,3 @@ pub async fn selection(
 }
 
 pub use crate::dashboard::{StatsQuery, StatsView, stats};
-
-/// `ms` as hours with one decimal.
-pub fn hours(ms: u64) -> f64 {
-    (ms as f64 / 360_000.0).round() / 10.0
-}

@@ -2,7 +2,7 @@
 //! (server-rendered SVG) and as their JSON twins under `/api/v1/dashboard`.
 //!
 //! A request finds the selection prepared in memory ([`crate::dash`]), takes the stats of its
-//! range, computes the panels ([`crate::panels`]) and renders them ([`crate::charts`]); the
+//! range, computes the panels ([`engine::panels`]) and renders them ([`crate::charts`]); the
 //! panels and the rendered sections are kept per question, so asking again costs a lookup.
 
 use std::sync::Arc;
@@ -18,13 +18,13 @@ use storage::uploads::Upload;
 use storage::users::User;
 
 use crate::AppState;
-use crate::charts::{self, Bar, Chart, fmt_hours, fmt_int, fmt_pct};
-use crate::dash::{Content, DayRange, Prepared, RangeChoice};
+use crate::charts::{self, Bar, Chart, fmt_hours, fmt_int, fmt_pct, plural};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::nav;
-use crate::panels;
 use crate::session::Visitor;
 use crate::view;
+use engine::panels;
+use engine::{Content, DayRange, Prepared, RangeChoice};
 
 /// Entries per page of the ranking.
 pub const PER_PAGE: usize = 25;
@@ -44,8 +44,10 @@ pub struct BoardQuery {
     pub kind: EntityKind,
     /// Ranking: which page (from 1).
     pub page: usize,
-    /// Artist drill-down: the artist's name.
+    /// Artist drill-down: the artist's name; a track, album or show page: its name.
     pub name: Option<String>,
+    /// A track or album page: the artist's name.
+    pub artist: Option<String>,
     /// A pause of at least this many minutes ends a listening session.
     pub gap_minutes: u32,
 }
@@ -145,6 +147,7 @@ impl BoardQuery {
             kind,
             page,
             name: get("name").map(str::to_string).filter(|n| !n.is_empty()),
+            artist: get("artist").map(str::to_string).filter(|n| !n.is_empty()),
         })
     }
 
@@ -207,6 +210,7 @@ impl BoardQuery {
             },
         );
         set("name", self.name.clone().unwrap_or_default());
+        set("artist", self.artist.clone().unwrap_or_default());
         set(
             "gap",
             if self.gap_minutes == DEFAULT_GAP_MINUTES {
@@ -217,7 +221,7 @@ impl BoardQuery {
         );
         for (k, v) in change {
             if ![
-                "range", "from", "to", "content", "by", "gap", "kind", "name",
+                "range", "from", "to", "content", "by", "gap", "kind", "name", "artist",
             ]
             .contains(k)
                 && !v.is_empty()
@@ -235,7 +239,7 @@ impl BoardQuery {
 
     fn key(&self, days: DayRange, what: &str) -> String {
         format!(
-            "{what}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+            "{what}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}",
             self.gap_minutes,
             self.content.as_str(),
             days.0.map(|d| d.0),
@@ -243,7 +247,8 @@ impl BoardQuery {
             self.by,
             self.kind,
             self.page,
-            self.name
+            self.name,
+            self.artist
         )
     }
 }
@@ -277,6 +282,9 @@ pub struct Meta {
     pub years: Vec<i32>,
     /// A pause of at least this many minutes ends a listening session.
     pub session_gap_minutes: u32,
+    /// The selection holds the built-in sample history (the pages say so).
+    #[serde(skip)]
+    pub sample: bool,
 }
 
 /// Every panel of the dashboard.
@@ -344,6 +352,7 @@ fn meta(c: &Ctx) -> Meta {
     Meta {
         uploads: c.chosen.iter().map(|u| u.id.clone()).collect(),
         upload_names: c.chosen.iter().map(|u| u.original_name.clone()).collect(),
+        sample: c.chosen.iter().any(|u| u.sample),
         range: c.q.range.param(),
         from: c.days.0.map(Day::label),
         to: c.days.1.map(Day::label),
@@ -491,6 +500,7 @@ fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
                 @if q.gap_minutes != DEFAULT_GAP_MINUTES { input type="hidden" name="gap" value=(q.gap_minutes); }
                 @if q.kind != EntityKind::Artist { input type="hidden" name="kind" value=(kind_param(q.kind)); }
                 @if let Some(name) = &q.name { input type="hidden" name="name" value=(name); }
+                @if let Some(artist) = &q.artist { input type="hidden" name="artist" value=(artist); }
                 label for="from" { "From" } input id="from" name="from" type="date" value=[m.from.as_deref()];
                 label for="to" { "To" } input id="to" name="to" type="date" value=[m.to.as_deref()];
                 button type="submit" { "Show" }
@@ -502,7 +512,7 @@ fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
                 @else if let Some(f) = &m.from { "Showing from " (f) ". " }
                 @else if let Some(t) = &m.to { "Showing to " (t) ". " }
                 "Times in " (m.tz) "; a play is " (m.min_play_seconds) " s or more. "
-                a href="/account" { "Change" }
+                a href="/settings" { "Change" }
             }
         }
     }
@@ -512,7 +522,32 @@ fn card(title: &str, stat: &str, value: String) -> Markup {
     html! { div.card { h2 { (title) } p.big data-stat=(stat) { (value) } } }
 }
 
-fn ranked_bars(id: &str, title: &str, list: &[panels::RankedEntry], by: RankBy) -> Markup {
+/// The page of a ranked entry of `kind` (its name and, for tracks, albums and episodes, the
+/// artist or show it belongs to), keeping the dashboard's choices; `None` for audiobooks.
+pub fn entry_link(
+    q: &BoardQuery,
+    kind: EntityKind,
+    name: &str,
+    by: Option<&str>,
+) -> Option<String> {
+    let by = by.unwrap_or("");
+    Some(match kind {
+        EntityKind::Artist => q.link("/dashboard/artist", &[("name", name), ("artist", "")]),
+        EntityKind::Track => q.link("/dashboard/track", &[("artist", by), ("name", name)]),
+        EntityKind::Album => q.link("/dashboard/album", &[("artist", by), ("name", name)]),
+        EntityKind::Show => q.link("/dashboard/show", &[("name", name), ("artist", "")]),
+        EntityKind::Episode => q.link("/dashboard/show", &[("name", by), ("artist", "")]),
+        EntityKind::Audiobook => return None,
+    })
+}
+
+fn ranked_bars(
+    q: &BoardQuery,
+    kind: EntityKind,
+    (id, title): (&str, &str),
+    list: &[panels::RankedEntry],
+    by: RankBy,
+) -> Markup {
     let bars: Vec<Bar> = list
         .iter()
         .map(|e| {
@@ -530,7 +565,11 @@ fn ranked_bars(id: &str, title: &str, list: &[panels::RankedEntry], by: RankBy) 
             } else {
                 e.plays as f64
             };
-            Bar::new(label, value).with_tooltip(tip)
+            let bar = Bar::new(label, value).with_tooltip(tip);
+            match entry_link(q, kind, &e.name, e.by.as_deref()) {
+                Some(href) => bar.with_link(href),
+                None => bar,
+            }
         })
         .collect();
     charts::hbars(
@@ -546,27 +585,45 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
     let hw = &b.hour_weekday;
     html! {
         h1 { "Your listening" }
+        @if m.sample {
+            p.info.sample role="note" { strong { "Sample data. " } "A generated listening history, to show what Backspin does; "
+                a href="/uploads" { "upload your own export" } " to see yours." }
+        }
         (controls(q, m, "/dashboard"))
         section.cards aria-label="Overview" {
             (card("Listening time", "hours", fmt_hours(o.total.ms_played)))
             (card("Plays", "plays", fmt_int(o.total.plays)))
-            (card("Artists", "artists", fmt_int(o.artists as u64)))
-            (card("Tracks", "tracks", fmt_int(o.tracks as u64)))
-            (card("Albums", "albums", fmt_int(o.albums as u64)))
-            (card("Shows", "shows", fmt_int(o.shows as u64)))
+            // Only what the content holds: no "Artists 0" under the podcasts filter.
+            @for (title, stat, n) in [("Artists", "artists", o.artists), ("Tracks", "tracks", o.tracks), ("Albums", "albums", o.albums), ("Podcasts", "shows", o.shows), ("Episodes", "episodes", o.episodes), ("Audiobooks", "audiobooks", o.audiobooks)] {
+                @if n > 0 || (stat == "artists" && q.content == Content::All) { (card(title, stat, fmt_int(n as u64))) }
+            }
             (card("Days listened", "days", fmt_int(o.days_listened as u64)))
-            (card("Longest streak", "streak", o.longest_streak.as_ref().map_or("–".into(), |s| format!("{} days", s.days))))
+            (card("Longest streak", "streak", o.longest_streak.as_ref().map_or("–".into(), |s| plural(s.days.max(0) as u64, "day"))))
         }
         section id="over-time" {
             h2 { "Listening over time" }
-            (charts::bars(&Chart::new("per-month", "Hours per month").with_label_name("Month"),
-                &b.over_time.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {} plays", p.label, fmt_hours(p.ms_played), fmt_int(p.plays)))).collect::<Vec<_>>(), "h"))
-            (charts::line(&Chart::new("per-week", "Hours per week").with_label_name("Week of").with_table(false),
-                &b.over_time.weeks.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
-            (charts::line(&Chart::new("per-day", "Hours per day").with_label_name("Day").with_table(false),
-                &b.over_time.days.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
+            @if b.over_time.days.len() <= SHORT_RANGE_DAYS {
+                // A short range: a bar a day says more than one or two monthly bars.
+                (charts::bars(&Chart::new("per-day", "Hours per day").with_label_name("Day"),
+                    &b.over_time.days.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
+            } @else {
+                (charts::bars(&Chart::new("per-month", "Hours per month").with_label_name("Month"),
+                    &b.over_time.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
+                (charts::line(&Chart::new("per-week", "Hours per week").with_label_name("Week of").with_table(false),
+                    &b.over_time.weeks.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
+                (charts::line(&Chart::new("per-day", "Hours per day").with_label_name("Day").with_table(false),
+                    &b.over_time.days.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
+            }
             @let cal = calendar_days(b);
-            (charts::calendar(&Chart::new("calendar", "Calendar of the last 12 months shown").with_table(false), &cal, "h"))
+            (charts::calendar(&Chart::new("calendar", "Calendar of the range's last 12 months").with_table(false), &cal, "h"))
+            @if m.years.len() > 1 {
+                p.hint { "Each year's calendar: "
+                    @for (i, y) in m.years.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href={ (q.link("/dashboard", &[("range", &y.to_string()), ("from", ""), ("to", "")])) "#calendar" } { (y) }
+                    }
+                }
+            }
         }
         section id="hour-weekday" {
             h2 { "When in the day and week" }
@@ -580,20 +637,20 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
         section id="tops" {
             h2 { "Top " (if q.by == RankBy::Time { "by listening time" } else { "by plays" }) }
             div.two {
-                div { (ranked_bars("top-artists", "Top artists", &b.tops.artists, q.by))
+                div { (ranked_bars(q, EntityKind::Artist, ("top-artists", "Top artists"), &b.tops.artists, q.by))
                       p { a href=(q.link("/dashboard/ranking", &[("kind", "artists")])) { "All artists, ranked →" } } }
-                div { (ranked_bars("top-tracks", "Top tracks", &b.tops.tracks, q.by))
+                div { (ranked_bars(q, EntityKind::Track, ("top-tracks", "Top tracks"), &b.tops.tracks, q.by))
                       p { a href=(q.link("/dashboard/ranking", &[("kind", "tracks")])) { "All tracks, ranked →" } } }
-                div { (ranked_bars("top-albums", "Top albums", &b.tops.albums, q.by)) }
-                @if !b.tops.shows.is_empty() { div { (ranked_bars("top-shows", "Top podcasts", &b.tops.shows, q.by)) } }
-                @if !b.tops.episodes.is_empty() { div { (ranked_bars("top-episodes", "Top episodes", &b.tops.episodes, q.by)) } }
-                @if !b.tops.audiobooks.is_empty() { div { (ranked_bars("top-audiobooks", "Top audiobooks", &b.tops.audiobooks, q.by)) } }
+                div { (ranked_bars(q, EntityKind::Album, ("top-albums", "Top albums"), &b.tops.albums, q.by)) }
+                @if !b.tops.shows.is_empty() { div { (ranked_bars(q, EntityKind::Show, ("top-shows", "Top podcasts"), &b.tops.shows, q.by)) } }
+                @if !b.tops.episodes.is_empty() { div { (ranked_bars(q, EntityKind::Episode, ("top-episodes", "Top episodes"), &b.tops.episodes, q.by)) } }
+                @if !b.tops.audiobooks.is_empty() { div { (ranked_bars(q, EntityKind::Audiobook, ("top-audiobooks", "Top audiobooks"), &b.tops.audiobooks, q.by)) } }
             }
         }
         section id="discoveries" {
             h2 { "Discoveries" }
             p { (fmt_int(b.discoveries.new_artists)) " artists and " (fmt_int(b.discoveries.new_tracks)) " tracks heard for the first time in this range." }
-            @if let Some(share) = b.discoveries.new_share_of_time {
+            @if let (Some(share), false) = (b.discoveries.new_share_of_time, q.range == RangeChoice::All) {
                 (charts::share_bar(&Chart::new("new-known", "Music time: new artists against known ones"),
                     &[("First heard in this range".to_string(), share * 100.0), ("Known before".to_string(), (1.0 - share) * 100.0)], "%"))
             }
@@ -606,10 +663,10 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 div {
                     h3 { "Longest streaks" }
                     @if b.streaks.longest.is_empty() { p { "None." } }
-                    ol { @for s in &b.streaks.longest { li { (s.days) " days: " (s.first) " to " (s.last) } } }
+                    ol { @for s in &b.streaks.longest { li { (plural(s.days.max(0) as u64, "day")) ": " (s.first) " to " (s.last) } } }
                 }
                 div {
-                    h3 { "Longest sessions" }
+                    h3 { "Longest sessions, by time listened" }
                     p.hint { (fmt_int(b.sessions.count as u64)) " sessions; a pause longer than " (m.session_gap_minutes) " minutes ends one." }
                     form.range method="get" action="/dashboard" {
                         @for id in &q.uploads { input type="hidden" name="u" value=(id); }
@@ -625,7 +682,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                         button type="submit" { "Apply" }
                     }
                     ol { @for s in &b.sessions.longest {
-                        li { (fmt_hours(s.duration_ms)) ", " (s.streams) " streams, from " (s.start.replace('T', " ").trim_end_matches('Z')) " UTC"
+                        li { strong { (fmt_hours(s.ms_played)) } " listened over " (fmt_hours(s.duration_ms)) ", " (plural(s.streams, "stream")) ", from " (s.start.replace('T', " ").trim_end_matches('Z')) " UTC"
                             @if s.has_loop { " " span.badge title="The same track five or more times in a row" { "loop" } } }
                     } }
                 }
@@ -654,14 +711,14 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                     &b.skips.seconds_before_skip.iter().map(|r| Bar::new(r.label.clone(), r.skips as f64)).collect::<Vec<_>>(), "skips"))
             }
             div.two {
-                (reasons("Why streams started", &b.skips.reasons_start))
-                (reasons("Why streams ended", &b.skips.reasons_end))
+                (reasons("Why streams started", &b.skips.reasons_start, true))
+                (reasons("Why streams ended", &b.skips.reasons_end, false))
             }
         }
         section id="platforms" {
             h2 { "Devices and countries" }
-            (breakdown("platforms", "Listening by device family", &b.platforms))
-            (breakdown("countries", "Listening by country", &b.countries))
+            (breakdown("platforms", "Listening by device family", &b.platforms, |n| n.to_string()))
+            (breakdown("countries", "Listening by country", &b.countries, |n| crate::words::country(n).to_string()))
         }
         section id="ridgeline" {
             h2 { "Day of the month" }
@@ -675,6 +732,9 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
         }
     }
 }
+
+/// Ranges of at most this many days show their listening a bar a day (not by month and week).
+const SHORT_RANGE_DAYS: usize = 62;
 
 fn calendar_days(b: &Board) -> Vec<(i32, u32, u32, f64)> {
     let days = &b.over_time.days;
@@ -692,18 +752,27 @@ fn calendar_days(b: &Board) -> Vec<(i32, u32, u32, f64)> {
         .collect()
 }
 
-fn reasons(title: &str, list: &[panels::ReasonCount]) -> Markup {
+fn reasons(title: &str, list: &[panels::ReasonCount], start: bool) -> Markup {
     html! {
         div {
             h3 { (title) }
-            table { tbody { @for r in list.iter().take(8) {
-                tr { th scope="row" { (r.reason.as_deref().unwrap_or("not recorded")) } td { (fmt_int(r.streams)) } td { (r.share.map_or("–".into(), fmt_pct)) } }
-            } } }
+            table {
+                thead { tr { th scope="col" { "Reason" } th scope="col" { "Streams" } th scope="col" { "Share" } } }
+                tbody { @for r in list.iter().take(8) {
+                    tr { th scope="row" { (crate::words::reason(r.reason.as_deref().unwrap_or(""), start)) } td { (fmt_int(r.streams)) } td { (r.share.map_or("–".into(), fmt_pct)) } }
+                } }
+            }
         }
     }
 }
 
-fn breakdown(id: &str, title: &str, b: &panels::Breakdown) -> Markup {
+/// `name` turns a series' name (a code) into words.
+fn breakdown(
+    id: &str,
+    title: &str,
+    b: &panels::Breakdown,
+    name: impl Fn(&str) -> String,
+) -> Markup {
     // Years instead of months when the range is long, so the bars stay readable.
     let by_year = b.months.len() > 36;
     let mut periods: Vec<(String, Vec<f64>)> = Vec::new();
@@ -723,10 +792,15 @@ fn breakdown(id: &str, title: &str, b: &panels::Breakdown) -> Markup {
             _ => periods.push((label, values)),
         }
     }
-    let names: Vec<String> = shown.iter().map(|s| s.name.clone()).collect();
+    // A period with almost no listening would show as a full bar of one device or country.
+    let before = periods.len();
+    periods.retain(|(_, v)| v.iter().sum::<f64>() >= 1.0);
+    let left_out = before - periods.len();
+    let names: Vec<String> = shown.iter().map(|s| name(&s.name)).collect();
     html! {
+        @if left_out > 0 { p.hint { (plural(left_out as u64, if by_year { "year" } else { "month" })) " with less than an hour of listening left out." } }
         (charts::stacked_share(&Chart::new(id, title).with_label_name(if by_year { "Year" } else { "Month" }), &names, &periods, "h"))
-        p.hint { @for (i, t) in b.totals.iter().take(8).enumerate() { @if i > 0 { ", " } (t.name) " " (t.share.map_or("–".into(), fmt_pct)) } }
+        p.hint { @for (i, t) in b.totals.iter().take(8).enumerate() { @if i > 0 { ", " } (name(&t.name)) " " (t.share.map_or("–".into(), fmt_pct)) } }
     }
 }
 
@@ -766,10 +840,16 @@ fn ranking_body(c: &Ctx) -> Markup {
         ol.ranking-list data-ranking start=(r.entries.first().map_or(1, |e| e.rank)) {
             @for e in &r.entries {
                 li {
-                    @if q.kind == EntityKind::Artist {
-                        a.rank-link href=(q.link("/dashboard/artist", &[("name", &e.name)])) { (e.name) }
-                    } @else {
-                        a.rank-link href="#" aria-disabled="true" { (e.name) @if let Some(by) = &e.by { " — " (by) } }
+                    @match entry_link(q, q.kind, &e.name, e.by.as_deref()) {
+                        Some(href) => { a.rank-link href=(href) { (e.name) } }
+                        None => { span.rank-name { (e.name) } }
+                    }
+                    @if let Some(by) = &e.by {
+                        " — "
+                        @match entry_link(q, if q.kind == EntityKind::Episode { EntityKind::Show } else { EntityKind::Artist }, by, None) {
+                            Some(href) => { a href=(href) { (by) } }
+                            None => { (by) }
+                        }
                     }
                     span.value { (fmt_hours(e.ms_played)) " · " (fmt_int(e.plays)) (if e.plays == 1 { " play" } else { " plays" }) }
                 }
@@ -894,17 +974,136 @@ fn artist_body(c: &Ctx) -> Result<(String, Markup), AppError> {
             }
         }
         div.two {
-            section { h2 { "Top tracks in this range" } (ranked_bars("artist-tracks", "Top tracks in this range", &a.top_tracks, RankBy::Time)) }
+            section { (ranked_bars(&c.q, EntityKind::Track, ("artist-tracks", "Top tracks in this range"), &a.top_tracks, RankBy::Time)) }
             section {
                 h2 { "Top tracks, year by year" }
                 @for y in a.top_tracks_by_year.iter().rev() {
                     h3 { (y.year) }
-                    ol { @for t in &y.tracks { li { (t.name) " " span.value { (fmt_hours(t.ms_played)) } } } }
+                    ol { @for t in &y.tracks { li { a href=(entry_link(&c.q, EntityKind::Track, &t.name, Some(&a.name)).unwrap_or_default()) { (t.name) } " " span.value { (fmt_hours(t.ms_played)) } } } }
                 }
             }
         }
     };
     Ok((a.name.clone(), body))
+}
+
+fn item(c: &Ctx, kind: panels::ItemKind) -> Result<Arc<panels::ItemView>, AppError> {
+    let name =
+        c.q.name.clone().ok_or_else(|| {
+            AppError::BadRequest(format!("Which {}? Give “name”.", kind.as_str()))
+        })?;
+    let artist = c.q.artist.clone();
+    if kind != panels::ItemKind::Show && artist.is_none() {
+        return Err(AppError::BadRequest(format!(
+            "Whose {}? Give “artist”.",
+            kind.as_str()
+        )));
+    }
+    let p = c.prepared.clone();
+    let (q, days) = (c.q.clone(), c.days);
+    let view = c.prepared.memo(q.key(days, kind.as_str()), move || {
+        panels::item(
+            kind,
+            artist.as_deref(),
+            &name,
+            p.slice(days),
+            &p.plays,
+            &p.strings,
+            p.settings,
+        )
+    });
+    view.as_ref()
+        .clone()
+        .map(Arc::new)
+        .ok_or(AppError::NotFound)
+}
+
+/// `GET /dashboard/track?artist=…&name=…`: one track and its history.
+pub async fn track_page(
+    state: State<AppState>,
+    v: Visitor,
+    raw: RawQuery,
+) -> Result<Response, PageError> {
+    item_page(state, v, raw, panels::ItemKind::Track).await
+}
+
+/// `GET /dashboard/album?artist=…&name=…`: one album, its tracks and its history.
+pub async fn album_page(
+    state: State<AppState>,
+    v: Visitor,
+    raw: RawQuery,
+) -> Result<Response, PageError> {
+    item_page(state, v, raw, panels::ItemKind::Album).await
+}
+
+/// `GET /dashboard/show?name=…`: one podcast show, its episodes and its history.
+pub async fn show_page(
+    state: State<AppState>,
+    v: Visitor,
+    raw: RawQuery,
+) -> Result<Response, PageError> {
+    item_page(state, v, raw, panels::ItemKind::Show).await
+}
+
+async fn item_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+    kind: panels::ItemKind,
+) -> Result<Response, PageError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let (title, body) = item_body(&c, kind)?;
+    Ok(view::layout(&title, &nav(&state, &v), body).into_response())
+}
+
+/// A track, album or show page's title and content.
+fn item_body(c: &Ctx, kind: panels::ItemKind) -> Result<(String, Markup), AppError> {
+    let it = item(c, kind)?;
+    let m = meta(c);
+    let path = format!("/dashboard/{}", kind.as_str());
+    let day = |s: &Option<String>| {
+        s.as_deref()
+            .map_or("–".into(), |s| s.get(..10).unwrap_or(s).to_string())
+    };
+    let part_kind = match kind {
+        panels::ItemKind::Track => EntityKind::Album,
+        panels::ItemKind::Album => EntityKind::Track,
+        panels::ItemKind::Show => EntityKind::Episode,
+    };
+    let (noun, parts_title) = match kind {
+        panels::ItemKind::Track => ("Track", "Played from these albums"),
+        panels::ItemKind::Album => ("Album", "Its tracks in this range"),
+        panels::ItemKind::Show => ("Podcast", "Its episodes in this range"),
+    };
+    let body = html! {
+        p { a href=(c.q.link("/dashboard", &[("name", ""), ("artist", "")])) { "← Dashboard" } }
+        p.kicker { (noun) }
+        h1 { (it.name) }
+        @if let Some(by) = &it.by {
+            p.lead { "by " a href=(entry_link(&c.q, EntityKind::Artist, by, None).unwrap_or_default()) { (by) } }
+        }
+        (controls(&c.q, &m, &path))
+        section.cards aria-label="In numbers" {
+            (card("In this range", "item-hours", fmt_hours(it.range.ms_played)))
+            (card("Plays in this range", "item-plays", fmt_int(it.range.plays)))
+            (card("Days heard in this range", "item-days", fmt_int(it.days_listened as u64)))
+            (card("All time", "item-all-hours", fmt_hours(it.all_time.ms_played)))
+            (card("First heard", "first", day(&it.first_listen)))
+            (card("Last heard", "last", day(&it.last_listen)))
+        }
+        section {
+            (charts::bars(&Chart::new("item-months", "Hours per month in this range").with_label_name("Month"),
+                &it.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
+        }
+        section {
+            (ranked_bars(&c.q, part_kind, ("item-parts", parts_title), &it.parts, RankBy::Time))
+        }
+    };
+    let title = match &it.by {
+        Some(by) => format!("{} — {by}", it.name),
+        None => it.name.clone(),
+    };
+    Ok((title, body))
 }
 
 fn recap(c: &Ctx, year: i32) -> Arc<panels::Recap> {
@@ -944,44 +1143,153 @@ pub async fn recap_page(
     Ok(view::layout(&format!("{year} recap"), &nav(&state, &v), body).into_response())
 }
 
-/// The recap page's content.
+/// How a year compares with the one before, in words that stay sane when either is nearly
+/// empty: a percentage only between two years of real listening (ten hours or more each) and
+/// for a change of at most tenfold; otherwise the two amounts side by side.
+pub fn year_comparison(year: i32, this_ms: u64, previous_ms: Option<u64>) -> Option<String> {
+    const REAL_YEAR_MS: u64 = 10 * 3_600_000;
+    let prev = previous_ms?;
+    let before = year - 1;
+    if prev == 0 {
+        return None;
+    }
+    if prev < REAL_YEAR_MS || this_ms < REAL_YEAR_MS {
+        return Some(format!(
+            "{} in {year}, against {} in {before}.",
+            fmt_hours(this_ms),
+            fmt_hours(prev)
+        ));
+    }
+    let ratio = this_ms as f64 / prev as f64;
+    Some(if ratio > 10.0 {
+        format!("{} times your listening of {before}.", ratio.round() as u64)
+    } else if ratio >= 1.0 {
+        format!(
+            "Up {} from {before} ({}).",
+            fmt_pct(ratio - 1.0),
+            fmt_hours(prev)
+        )
+    } else {
+        format!(
+            "Down {} from {before} ({}).",
+            fmt_pct(1.0 - ratio),
+            fmt_hours(prev)
+        )
+    })
+}
+
+/// A local hour as people say it: `"14:00–15:00"`.
+fn hour_span(label: &str) -> String {
+    match label.parse::<u32>() {
+        Ok(h) if h < 24 => format!("{h:02}:00–{:02}:00", (h + 1) % 24),
+        _ => label.to_string(),
+    }
+}
+
+/// The recap page's content: the year as a sequence of findings, each a short headline with
+/// its evidence, then the year's top lists.
 fn recap_body(c: &Ctx, year: i32) -> Markup {
     let r = recap(c, year);
+    let link =
+        |kind, name: &str, by: Option<&str>| entry_link(&c.q, kind, name, by).unwrap_or_default();
     html! {
         p { a href=(c.q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { "Your " (year) " in music" }
         @if r.total.streams == 0 { p { "No listening in " (year) "." } }
         @else {
-            section.cards {
-                (card("Listening time", "recap-hours", fmt_hours(r.total.ms_played)))
-                (card("Plays", "recap-plays", fmt_int(r.total.plays)))
-                (card("Days listened", "recap-days", fmt_int(r.days_listened as u64)))
-                (card("New artists", "recap-new", fmt_int(r.new_artists)))
-                (card("Longest streak", "recap-streak", r.longest_streak.as_ref().map_or("–".into(), |s| format!("{} days", s.days))))
+            ol.story {
+                li.finding {
+                    p.kicker { "Time" }
+                    p.headline { span data-stat="recap-hours" { (fmt_hours(r.total.ms_played)) } " of listening" }
+                    p { span data-stat="recap-plays" { (plural(r.total.plays, "play")) } " on " (plural(r.days_listened as u64, "day")) " of " (year) "."
+                        @if let Some(text) = year_comparison(year, r.total.ms_played, r.previous_year_ms_played) { " " (text) } }
+                }
+                @if let Some(top) = r.top_artists.first() {
+                    li.finding {
+                        p.kicker { "Artist of the year" }
+                        p.headline data-finding="artist-of-the-year" { a href=(link(EntityKind::Artist, &top.name, None)) { (top.name) } }
+                        p { (fmt_hours(top.ms_played)) ", " (plural(top.plays, "play"))
+                            @if let Some(share) = r.top_artist_share { ": " (fmt_pct(share)) " of your music time" } "." }
+                    }
+                }
+                @if let Some(t) = r.top_tracks.first() {
+                    li.finding {
+                        p.kicker { "Song of the year" }
+                        p.headline { a href=(link(EntityKind::Track, &t.name, t.by.as_deref())) { (t.name) } }
+                        p { @if let Some(b) = &t.by { "by " a href=(link(EntityKind::Artist, b, None)) { (b) } ", " } (plural(t.plays, "play")) "." }
+                    }
+                }
+                @if r.new_artists > 0 {
+                    li.finding {
+                        p.kicker { "Discoveries" }
+                        p.headline { (plural(r.new_artists, "new artist")) }
+                        @if let Some(n) = r.top_new_artists.first() {
+                            p { "Heard for the first time ever in " (year) "; the one you played most: "
+                                a href=(link(EntityKind::Artist, &n.name, None)) { (n.name) } " (" (fmt_hours(n.ms_played)) ")." }
+                        }
+                    }
+                }
+                @if let Some(s) = &r.longest_streak {
+                    li.finding {
+                        p.kicker { "Longest streak" }
+                        p.headline { (plural(s.days.max(0) as u64, "day")) " in a row" }
+                        p { "From " (s.first) " to " (s.last) "." }
+                    }
+                }
+                @if r.busiest_month.is_some() || r.busiest_weekday.is_some() || r.busiest_hour.is_some() {
+                    li.finding {
+                        p.kicker { "When you listened" }
+                        @if let Some(m) = &r.busiest_month { p.headline { "Most in " (month_name(&m.month)) } }
+                        p {
+                            @if let Some(m) = &r.busiest_month { (fmt_hours(m.ms_played)) " that month. " }
+                            @if let Some(w) = &r.busiest_weekday { "Busiest day of the week: " (w.label) ". " }
+                            @if let Some(h) = &r.busiest_hour { "Busiest hour: " (hour_span(h.label)) "." }
+                        }
+                    }
+                }
+                @if let Some(f) = &r.first_stream {
+                    li.finding {
+                        p.kicker { "First stream of the year" }
+                        p.headline { (f.name.as_deref().unwrap_or("–")) }
+                        p { @if let Some(b) = &f.by { "by " (b) ", " } (f.at.replace('T', " ").trim_end_matches('Z')) " UTC." }
+                    }
+                }
             }
-            @if let Some(change) = r.change_from_previous_year {
-                p { (if change >= 0.0 { "Up " } else { "Down " }) (fmt_pct(change.abs())) " from " (year - 1) "." }
-            }
-            @if let (Some(top), Some(share)) = (r.top_artists.first(), r.top_artist_share) {
-                p.lead { "Your artist of the year: " strong { (top.name) } ", " (fmt_pct(share)) " of your music time." }
-            }
+            h2 { "The year's top lists" }
             div.two {
-                (ranked_bars("recap-artists", "Top artists", &r.top_artists, RankBy::Time))
-                (ranked_bars("recap-tracks", "Top tracks", &r.top_tracks, RankBy::Time))
-                (ranked_bars("recap-albums", "Top albums", &r.top_albums, RankBy::Time))
-                @if !r.top_shows.is_empty() { (ranked_bars("recap-shows", "Top podcasts", &r.top_shows, RankBy::Time)) }
-            }
-            ul {
-                @if let Some(m) = &r.busiest_month { li { "Busiest month: " (m.month) ", " (fmt_hours(m.ms_played)) } }
-                @if let Some(w) = &r.busiest_weekday { li { "Busiest weekday: " (w.label) } }
-                @if let Some(h) = &r.busiest_hour { li { "Busiest hour: " (h.label) } }
-                @if let Some(f) = &r.first_stream { li { "First stream of the year: " (f.name.as_deref().unwrap_or("–")) @if let Some(b) = &f.by { " — " (b) } ", " (f.at.replace('T', " ").trim_end_matches('Z')) " UTC" } }
+                (ranked_bars(&c.q, EntityKind::Artist, ("recap-artists", "Top artists"), &r.top_artists, RankBy::Time))
+                (ranked_bars(&c.q, EntityKind::Track, ("recap-tracks", "Top tracks"), &r.top_tracks, RankBy::Time))
+                (ranked_bars(&c.q, EntityKind::Album, ("recap-albums", "Top albums"), &r.top_albums, RankBy::Time))
+                @if !r.top_shows.is_empty() { (ranked_bars(&c.q, EntityKind::Show, ("recap-shows", "Top podcasts"), &r.top_shows, RankBy::Time)) }
             }
             @if !r.top_new_artists.is_empty() {
                 h2 { "Discovered in " (year) }
-                ol { @for e in &r.top_new_artists { li { (e.name) " " span.value { (fmt_hours(e.ms_played)) } } } }
+                ol { @for e in &r.top_new_artists { li { a href=(link(EntityKind::Artist, &e.name, None)) { (e.name) } " " span.value { (fmt_hours(e.ms_played)) } } } }
             }
         }
+    }
+}
+
+/// `2024-03` → `"March 2024"`.
+fn month_name(label: &str) -> String {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let mut it = label.splitn(2, '-');
+    match (it.next(), it.next().and_then(|m| m.parse::<usize>().ok())) {
+        (Some(y), Some(m)) if (1..=12).contains(&m) => format!("{} {y}", NAMES[m - 1]),
+        _ => label.to_string(),
     }
 }
 
@@ -1042,15 +1350,43 @@ pub async fn api_board(
     Ok(Json(board(&c).as_ref().clone()).into_response())
 }
 
-/// The name a finished view is stored under: the address it answers, path and query as the
-/// pages' own links write it (`/dashboard/ranking?kind=tracks`), the query decoded and
-/// encoded again so that `name=a%20b` and `name=a+b` are one address.
+/// The sources that decide what a finished view shows: the pages, the charts, the engine's
+/// panels and overview, the aggregates.
+const RENDERING: [&str; 6] = [
+    include_str!("board.rs"),
+    include_str!("charts.rs"),
+    include_str!("../../engine/src/panels.rs"),
+    include_str!("../../engine/src/overview.rs"),
+    include_str!("../../engine/src/selection.rs"),
+    include_str!("../../schema/src/aggregate.rs"),
+];
+
+/// The version of the code that renders views: a hash (FNV-1a) of the sources that decide
+/// what a view shows (the pages, the charts, the engine, the aggregates). Finished
+/// views are stored under it, so a release that changes a page or a number never serves a
+/// view the code before it rendered (instances of one release agree on it; a rolling deploy's
+/// two releases each read their own).
+pub fn render_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in RENDERING.iter().flat_map(|s| s.bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    })
+}
+
+/// The name a finished view is stored under: the [`render_version`], then the address it
+/// answers, path and query as the pages' own links write it (`/dashboard/ranking?kind=tracks`),
+/// the query decoded and encoded again so that `name=a%20b` and `name=a+b` are one address.
 pub fn view_key(path: &str, raw: Option<&str>) -> String {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let version = render_version();
     match serde_urlencoded::to_string(&pairs) {
-        Ok(q) if !q.is_empty() => format!("{path}?{q}"),
-        _ => path.to_string(),
+        Ok(q) if !q.is_empty() => format!("{version}:{path}?{q}"),
+        _ => format!("{version}:{path}"),
     }
 }
 
@@ -1198,7 +1534,7 @@ fn finish_views(c: Ctx) -> Result<(User, Vec<(String, String)>), AppError> {
         );
         let ctx = at(link.clone())?;
         out.push((
-            link,
+            key_of(&link),
             page(&format!("{year} recap"), recap_body(&ctx, year))?,
         ));
     }
@@ -1241,4 +1577,52 @@ pub async fn api_recap(
     let year = check_year(year)?;
     let c = api_context(&state, &v, raw.as_deref()).await?;
     Ok(Json(recap(&c, year).as_ref().clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: u64 = 3_600_000;
+
+    #[test]
+    fn a_year_is_compared_with_the_one_before_in_sane_words() {
+        assert_eq!(
+            year_comparison(2024, 150 * HOUR, Some(100 * HOUR)).as_deref(),
+            Some("Up 50 % from 2023 (100 h).")
+        );
+        assert_eq!(
+            year_comparison(2024, 75 * HOUR, Some(100 * HOUR)).as_deref(),
+            Some("Down 25 % from 2023 (100 h).")
+        );
+        // Against a near-empty year: the two amounts, no "up 1,080,439 %".
+        assert_eq!(
+            year_comparison(2024, 975 * HOUR, Some(60_000)).as_deref(),
+            Some("975 h in 2024, against 1 min in 2023.")
+        );
+        assert_eq!(
+            year_comparison(2024, 500 * HOUR, Some(20 * HOUR)).as_deref(),
+            Some("25 times your listening of 2023.")
+        );
+        assert_eq!(year_comparison(2024, HOUR, None), None);
+        assert_eq!(year_comparison(2024, HOUR, Some(0)), None);
+    }
+
+    #[test]
+    fn months_and_hours_read_as_words() {
+        assert_eq!(month_name("2024-03"), "March 2024");
+        assert_eq!(hour_span("14"), "14:00–15:00");
+        assert_eq!(hour_span("23"), "23:00–00:00");
+    }
+
+    #[test]
+    fn the_render_version_names_the_code_and_prefixes_every_finished_view() {
+        let v = render_version();
+        assert_eq!(v.len(), 16);
+        assert_eq!(view_key("/dashboard", None), format!("{v}:/dashboard"));
+        assert_eq!(
+            view_key("/dashboard/ranking", Some("kind=tracks&name=a%20b")),
+            format!("{v}:/dashboard/ranking?kind=tracks&name=a+b")
+        );
+    }
 }

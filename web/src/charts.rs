@@ -14,7 +14,7 @@
 //! Policy forbids it): colours are SVG presentation attributes, everything else is in
 //! `app.css`. Every name goes through maud's escaping.
 //!
-//! Colours: the sequential scale is viridis in 7 steps ([`SEQUENTIAL`], light for low values),
+//! Colours: the sequential scale is one hue in 7 steps ([`SEQUENTIAL`], light for low values),
 //! the categorical one Okabe–Ito ([`CATEGORICAL`]); both stay distinguishable with the common
 //! colour-vision deficiencies and in greyscale (the sequential one by lightness).
 //!
@@ -27,9 +27,10 @@ use std::fmt::Write as _;
 
 use maud::{Markup, html};
 
-/// The sequential scale, low to high: viridis, reversed so that low values are light.
+/// The sequential scale, low to high: one hue (ColorBrewer's Blues), pale for little and dark
+/// for much, so that quiet cells stay quiet and the eye goes to the busy ones.
 pub const SEQUENTIAL: [&str; 7] = [
-    "#fde725", "#90d743", "#35b779", "#21918c", "#31688e", "#443983", "#440154",
+    "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b",
 ];
 
 /// Categorical colours (Okabe–Ito), in the order series get them. Past eight series colours
@@ -50,6 +51,8 @@ pub const NO_DATA: &str = "No data in this range.";
 const EMPTY: &str = "#ebebe6";
 const INK: &str = "#1b1b1f";
 const MUTED: &str = "#55565e";
+/// Link text, the stylesheet's link colour.
+const LINK: &str = "#1d6b4f";
 const GRID: &str = "#d9d9d2";
 const BAR: &str = "#0072B2";
 const RIDGE_FILL: &str = "#bfe0f5";
@@ -140,6 +143,8 @@ pub struct Bar {
     pub value: f64,
     /// Tooltip and `<title>` text; empty for the default.
     pub tooltip: String,
+    /// The page of what the bar stands for (an artist's, a track's): its name links there.
+    pub link: Option<String>,
 }
 
 impl Bar {
@@ -149,7 +154,14 @@ impl Bar {
             label: label.into(),
             value,
             tooltip: String::new(),
+            link: None,
         }
+    }
+
+    /// With its name a link to `href`.
+    pub fn with_link(mut self, href: impl Into<String>) -> Bar {
+        self.link = Some(href.into());
+        self
     }
 
     /// With its own tooltip text.
@@ -194,6 +206,16 @@ pub fn fmt_hours(ms: u64) -> String {
         };
     }
     format!("{} h", fmt_int(ms.saturating_add(1_800_000) / 3_600_000))
+}
+
+/// A count and its noun, singular for one: `"1 day"`, `"12,345 plays"`. The plural adds an
+/// `s` (every noun the pages count takes one).
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", fmt_int(n))
+    }
 }
 
 /// A value with as many decimals as it deserves: `1,234`, `41.3`, `7.5`, `0.25`.
@@ -374,6 +396,8 @@ fn render(chart: &Chart, f: Figure) -> Markup {
     };
     html! {
         figure class={ "chart chart-" (f.kind) } id=(id) {
+            // The visible title; screen readers hear the SVG's own (the same words) once.
+            figcaption.chart-title aria-hidden="true" { (chart.title) }
             div.chart-scroll {
                 svg xmlns="http://www.w3.org/2000/svg" class=[f.wide.then_some("wide")]
                     viewBox={ "0 0 " (c(f.w)) " " (c(f.h)) } width="100%"
@@ -389,8 +413,14 @@ fn render(chart: &Chart, f: Figure) -> Markup {
     }
 }
 
-fn no_data() -> Markup {
-    html! { p.chart-empty { (NO_DATA) } }
+/// A chart with nothing to draw: its title, and a line saying so.
+fn no_data(chart: &Chart) -> Markup {
+    html! {
+        figure.chart.chart-none id=(chart.element_id()) {
+            figcaption.chart-title { (chart.title) }
+            p.chart-empty { (NO_DATA) }
+        }
+    }
 }
 
 /// The data table under a chart: a header row, then one row per label.
@@ -471,7 +501,16 @@ struct Plot {
 
 impl Plot {
     fn new(ticks: Vec<f64>, label: fn(f64) -> String) -> Plot {
-        let ticks: Vec<(f64, String)> = ticks.into_iter().map(|t| (t, label(t))).collect();
+        let mut ticks: Vec<(f64, String)> = ticks.into_iter().map(|t| (t, label(t))).collect();
+        // Small steps can round to one label twice ("0.01", "0.01"): as many decimals as it
+        // takes to tell the ticks apart.
+        let mut decimals = 2;
+        while decimals < 6 && ticks.windows(2).any(|w| w[0].1 == w[1].1) {
+            decimals += 1;
+            for (t, l) in &mut ticks {
+                *l = trim_zeros(format!("{:.*}", decimals, t));
+            }
+        }
         let widest = ticks
             .iter()
             .map(|(_, s)| text_w(s, FONT))
@@ -614,7 +653,7 @@ fn span_words(first: &str, last: &str, n: usize, what: &str) -> String {
 /// A vertical bar chart over a category or time axis, with a value axis of nice ticks.
 pub fn bars(chart: &Chart, points: &[Bar], y_unit: &str) -> Markup {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return no_data();
+        return no_data(chart);
     };
     let values: Vec<f64> = points.iter().map(|p| clean(p.value)).collect();
     let plot = Plot::new(nice_ticks(max_of(values.iter().copied())), fmt_tick);
@@ -676,7 +715,7 @@ fn tooltip(bar: &Bar, value: f64, unit: &str) -> String {
 /// Horizontal ranked bars (a top list): rank and name above each bar, the value at its end.
 pub fn hbars(chart: &Chart, rows: &[Bar], unit: &str) -> Markup {
     if rows.is_empty() {
-        return no_data();
+        return no_data(chart);
     }
     const ROW: f64 = 38.0;
     const NAME_CHARS: usize = 47;
@@ -689,7 +728,13 @@ pub fn hbars(chart: &Chart, rows: &[Bar], unit: &str) -> Markup {
         @for (i, r) in rows.iter().enumerate() {
             @let y0 = 4.0 + ROW * i as f64;
             @let width = if max > 0.0 { values[i] / max * room } else { 0.0 };
-            text x="0" y=(c(y0 + 14.0)) fill=(INK) { (i + 1) ". " (truncate(&r.label, NAME_CHARS)) }
+            @if let Some(href) = &r.link {
+                a.name href=(href) {
+                    text x="0" y=(c(y0 + 14.0)) fill=(LINK) text-decoration="underline" { (i + 1) ". " (truncate(&r.label, NAME_CHARS)) }
+                }
+            } @else {
+                text x="0" y=(c(y0 + 14.0)) fill=(INK) { (i + 1) ". " (truncate(&r.label, NAME_CHARS)) }
+            }
             rect.mark tabindex="0" x="0" y=(c(y0 + 19.0)) width=(c(width)) height="12" fill=(BAR) {
                 title { (i + 1) ". " (tooltip(r, values[i], unit)) }
             }
@@ -746,7 +791,7 @@ pub fn hbars(chart: &Chart, rows: &[Bar], unit: &str) -> Markup {
 /// invisible focusable column only up to [`MAX_POINT_MARKS`] points.
 pub fn line(chart: &Chart, points: &[(String, f64)], y_unit: &str) -> Markup {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return no_data();
+        return no_data(chart);
     };
     let n = points.len();
     let values: Vec<f64> = points.iter().map(|p| clean(p.1)).collect();
@@ -850,7 +895,7 @@ pub fn heatmap(
         })
         .collect();
     if cells.is_empty() {
-        return no_data();
+        return no_data(chart);
     }
     let lo = cells.iter().map(|x| x.2).fold(f64::INFINITY, f64::min);
     let hi = cells.iter().map(|x| x.2).fold(0.0, f64::max);
@@ -983,7 +1028,7 @@ pub fn calendar(chart: &Chart, days: &[(i32, u32, u32, f64)], unit: &str) -> Mar
     }
     let (Some((&first, _)), Some((&last, _))) = (map.first_key_value(), map.last_key_value())
     else {
-        return no_data();
+        return no_data(chart);
     };
     let years: BTreeSet<i32> = map.keys().map(|k| k.0).collect();
     let positive = map.values().copied().filter(|v| *v > 0.0);
@@ -1049,11 +1094,12 @@ pub fn calendar(chart: &Chart, days: &[(i32, u32, u32, f64)], unit: &str) -> Mar
         fmt_value(total, unit)
     );
     let legend = if hi > 0.0 {
-        scale_legend(
-            &fmt_value(lo, unit),
-            &fmt_value(hi, unit),
-            Some(&fmt_value(0.0, unit)),
-        )
+        // The smallest day can round to nothing ("0 h"), which reads like the empty days.
+        let least = match fmt_num(lo).as_str() {
+            "0" => "less".to_owned(),
+            _ => fmt_value(lo, unit),
+        };
+        scale_legend(&least, &fmt_value(hi, unit), Some("none"))
     } else {
         html! { div.chart-legend { span.key { (swatch(EMPTY)) (fmt_value(0.0, unit)) } } }
     };
@@ -1101,7 +1147,7 @@ pub fn ridgeline(
         .unwrap_or(0)
         .max(x_labels.len());
     if ridges.is_empty() || ridges.iter().all(|r| r.1.is_empty()) {
-        return no_data();
+        return no_data(chart);
     }
     let max = max_of(ridges.iter().flat_map(|r| r.1.iter().copied()));
     let scale = if max > 0.0 { max } else { 1.0 };
@@ -1243,7 +1289,7 @@ pub fn stacked_share(
         .map(|p| p.1.iter().take(k).copied().map(clean).sum())
         .collect();
     if k == 0 || totals.iter().all(|t| *t <= 0.0) {
-        return no_data();
+        return no_data(chart);
     }
     let plot = Plot::new(vec![0.0, 25.0, 50.0, 75.0, 100.0], |t| {
         format!("{} %", fmt_num(t))
@@ -1359,7 +1405,7 @@ pub fn share_bar(chart: &Chart, parts: &[(String, f64)], unit: &str) -> Markup {
     const H: f64 = 28.0;
     let total: f64 = parts.iter().map(|p| clean(p.1)).sum();
     if total <= 0.0 {
-        return no_data();
+        return no_data(chart);
     }
     let mut x = 0.0;
     let mut segments = Vec::new();
@@ -1808,8 +1854,16 @@ mod tests {
             share_bar(&c, &[("a".to_owned(), 0.0)], "h"),
         ];
         for m in outputs {
+            // The chart's title stays, so that several empty charts say which is which.
             let html = m.into_string();
-            assert_eq!(html, "<p class=\"chart-empty\">No data in this range.</p>");
+            assert_eq!(
+                html,
+                format!(
+                    "<figure class=\"chart chart-none\" id=\"{}\"><figcaption class=\"chart-title\">{}</figcaption><p class=\"chart-empty\">No data in this range.</p></figure>",
+                    c.element_id(),
+                    c.title
+                )
+            );
         }
     }
 

@@ -144,6 +144,12 @@ impl std::fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+impl From<engine::BadInput> for AppError {
+    fn from(e: engine::BadInput) -> Self {
+        AppError::BadRequest(e.0)
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match e {

@@ -159,6 +159,7 @@ pub(crate) async fn sign_in(
     if visitor.user.is_some() {
         sessions::delete(state.db(), &visitor.token).await?;
     }
+    actions::keep_visitor_uploads(state, visitor, &user).await?;
     Metrics::inc(&state.metrics().sign_ins_ok);
     tracing::info!(user = %user.id, "signed in at the identity provider");
     let kept = SessionTokens::from_sign_in(&tokens, &identity, now_secs());

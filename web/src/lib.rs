@@ -29,12 +29,12 @@ pub mod idp_tokens;
 pub mod metrics;
 mod ops;
 pub mod pages;
-pub mod panels;
 pub mod quota;
 pub mod security;
 pub mod session;
 pub mod view;
 pub mod views;
+pub mod words;
 
 /// The web tier's settings (the binary reads them from flags and environment).
 #[derive(Clone)]

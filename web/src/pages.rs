@@ -41,6 +41,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/password/reset", get(reset_form).post(reset_password))
         .route("/account", get(account))
         .route("/account/settings", post(settings))
+        .route("/settings", get(settings_page).post(settings_anywhere))
         .route("/account/password", post(password))
         .route("/account/delete", post(delete_account))
         .route("/account/export.csv", get(export_csv))
@@ -59,6 +60,9 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard", get(crate::board::page))
         .route("/dashboard/ranking", get(crate::board::ranking_page))
         .route("/dashboard/artist", get(crate::board::artist_page))
+        .route("/dashboard/track", get(crate::board::track_page))
+        .route("/dashboard/album", get(crate::board::album_page))
+        .route("/dashboard/show", get(crate::board::show_page))
         .route("/dashboard/recap/{year}", get(crate::board::recap_page))
         .route("/admin", get(admin))
         .route("/admin/reingest", post(reingest))
@@ -431,6 +435,52 @@ async fn settings(
     match r {
         Ok(_) => Ok(Redirect::to("/account?done=settings").into_response()),
         Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+    }
+}
+
+/// `GET /settings`: the dashboard settings for any visitor with uploads.
+async fn settings_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<FlashQuery>,
+) -> PageResult {
+    let user = v.require_user()?;
+    let flash = Flash {
+        error: None,
+        info: done_message(q.done.as_deref()),
+    };
+    Ok(view::settings_page(&nav(&state, &v), &SettingsView::from(user), &flash).into_response())
+}
+
+/// `POST /settings`: saves them and shows them again.
+async fn settings_anywhere(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<SettingsForm>,
+) -> PageResult {
+    let user = v.require_user()?.clone();
+    let r = match f.min_play_seconds.trim().parse::<u32>() {
+        Ok(n) => {
+            let wanted = SettingsView {
+                tz: f.tz.clone(),
+                min_play_seconds: n,
+            };
+            actions::update_settings(&state, &v, &wanted).await
+        }
+        Err(_) => Err(AppError::Invalid(format!(
+            "“{}” is not a number of seconds.",
+            f.min_play_seconds.trim()
+        ))),
+    };
+    match r {
+        Ok(_) => Ok(Redirect::to("/settings?done=settings").into_response()),
+        Err(e) => form_error(e, |m| {
+            let flash = Flash {
+                error: Some(m),
+                info: None,
+            };
+            view::settings_page(&nav(&state, &v), &SettingsView::from(&user), &flash)
+        }),
     }
 }
 

@@ -4,7 +4,8 @@
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::actions::{SettingsView, UploadView, hours};
+use crate::actions::{SettingsView, UploadView};
+use crate::charts::{fmt_hours, fmt_int};
 
 /// What the navigation bar and forms need about the visitor.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +33,7 @@ pub fn layout(title: &str, nav: &Nav, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
                 meta name="csrf-token" content=(nav.csrf);
                 title { (title) " · Backspin" }
                 link rel="icon" href="data:,";
@@ -107,8 +109,11 @@ pub fn upload_box(nav: &Nav, max_size: &str) -> Markup {
                 strong { "Drop my_spotify_data.zip or its JSON files here" }
                 " or choose them"
             }
-            input id="files" type="file" name="files" multiple accept=".zip,.json,application/zip,application/json";
-            p.hint { "Up to " (max_size) " per file. Files are read on our server only to build your dashboards." }
+            input id="files" type="file" name="files" multiple required accept=".zip,.json,application/zip,application/json";
+            p.hint {
+                "Up to " (max_size) " per file. Files are read on our server only to build your dashboards. "
+                span data-upload-hint { "Choose the files, then press Upload." }
+            }
             button type="submit" { "Upload" }
             div.progress-list aria-live="polite" {}
         }
@@ -301,6 +306,42 @@ pub struct Flash<'a> {
     pub info: Option<&'a str>,
 }
 
+/// The dashboard settings form (time zone, play threshold), posting to `action`.
+fn settings_form(nav: &Nav, settings: &SettingsView, action: &str) -> Markup {
+    html! {
+        section.card {
+            h2 { "Dashboard settings" }
+            form method="post" action=(action) {
+                (csrf_field(nav))
+                label for="tz" { "Time zone" }
+                input id="tz" name="tz" value=(settings.tz) required list="zones" autocomplete="off";
+                p.hint { "Days, hours and weekdays are counted in it. With JavaScript, your browser's zone is chosen for you the first time." }
+                datalist id="zones" {
+                    @for z in chrono_tz::TZ_VARIANTS.iter() { option value=(z.name()) {} }
+                }
+                label for="min_play_seconds" { "A stream counts as a play from (seconds)" }
+                input id="min_play_seconds" name="min_play_seconds" type="number" min="0" max="600" value=(settings.min_play_seconds);
+                button type="submit" { "Save settings" }
+            }
+        }
+    }
+}
+
+/// The dashboard settings on a page of their own: for every visitor with uploads, anonymous
+/// ones too (the dashboard's "Change" link).
+pub fn settings_page(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> Markup {
+    layout(
+        "Dashboard settings",
+        nav,
+        html! {
+            h1 { "Dashboard settings" }
+            (notice(flash.error, flash.info))
+            (settings_form(nav, settings, "/settings"))
+            p { a href="/dashboard" { "← Back to the dashboard" } }
+        },
+    )
+}
+
 /// The account page: settings, password, export, deletion.
 pub fn account(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> Markup {
     layout(
@@ -310,22 +351,7 @@ pub fn account(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> Markup 
             h1 { "Your account" }
             (notice(flash.error, flash.info))
             @if let Some(e) = &nav.email { p { "Signed in as " strong { (e) } "." } }
-            section.card {
-                h2 { "Dashboard settings" }
-                form method="post" action="/account/settings" {
-                    (csrf_field(nav))
-                    label for="tz" { "Time zone" }
-                    input id="tz" name="tz" value=(settings.tz) required list="zones";
-                    datalist id="zones" {
-                        @for z in ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney"] {
-                            option value=(z) {}
-                        }
-                    }
-                    label for="min_play_seconds" { "A stream counts as a play from (seconds)" }
-                    input id="min_play_seconds" name="min_play_seconds" type="number" min="0" max="600" value=(settings.min_play_seconds);
-                    button type="submit" { "Save settings" }
-                }
-            }
+            (settings_form(nav, settings, "/account/settings"))
             section.card {
                 h2 { "Change password" }
                 form method="post" action="/account/password" {
@@ -377,6 +403,11 @@ pub fn size(bytes: i64) -> String {
     }
 }
 
+/// An RFC 3339 UTC instant for people, to the minute, saying its zone: `2024-05-01 12:00 UTC`.
+fn when(rfc3339: &str) -> String {
+    format!("{} UTC", rfc3339[..16.min(rfc3339.len())].replace('T', " "))
+}
+
 fn span(u: &UploadView) -> String {
     match u.summary.as_ref() {
         Some(s) => match (&s.first_ts, &s.last_ts) {
@@ -421,6 +452,11 @@ pub fn uploads(nav: &Nav, list: &[UploadView], max_size: &str, flash: &Flash<'_>
                     a href="/signup" { "Sign up to keep them." } }
             }
             (upload_box(nav, max_size))
+            div data-uploads-list {
+            @if let Some(sample) = list.iter().find(|u| u.sample).filter(|_| list.iter().any(|u| !u.sample && u.state == "ready")) {
+                p.info role="note" { "Your own data is here, so the sample history is left out of your dashboards. "
+                    a href={ "/uploads/" (sample.id) "/delete" } { "Delete the sample" } }
+            }
             @if list.is_empty() {
                 p { "Nothing uploaded yet." }
             } @else {
@@ -440,16 +476,22 @@ pub fn uploads(nav: &Nav, list: &[UploadView], max_size: &str, flash: &Flash<'_>
                             @for u in list {
                                 tr id={ "upload-" (u.id) } data-id=(u.id) data-state=(u.state) {
                                     td { input type="checkbox" name="u" value=(u.id) aria-label={ "Select " (u.name) } disabled[u.state != "ready"]; }
-                                    td { a href={ "/uploads/" (u.id) } { (u.name) } }
+                                    td { a href={ "/uploads/" (u.id) } { (u.name) } @if u.sample { " " span.badge { "Sample" } } }
                                     td { (size(u.size_bytes)) }
                                     td.span { (span(u)) }
-                                    td.plays { @if let Some(s) = &u.summary { (s.plays) } }
+                                    td.plays { @if let Some(s) = &u.summary { (fmt_int(s.plays)) } }
                                     td {
                                         (state_label(u))
                                         @if let Some(r) = &u.reason { p.reason { (r) } }
                                     }
-                                    td { time datetime=(u.created) { (u.created[..16.min(u.created.len())].replace('T', " ")) } }
-                                    td { a href={ "/uploads/" (u.id) "/delete" } { "Delete" } }
+                                    td { time datetime=(u.created) { (when(&u.created)) } }
+                                    td.actions {
+                                        @if u.state == "ready" {
+                                            a href={ "/dashboard?u=" (u.id) } { "Dashboard" span.visually-hidden { " of " (u.name) } }
+                                            " "
+                                        }
+                                        a href={ "/uploads/" (u.id) "/delete" } { "Delete" span.visually-hidden { " " (u.name) } }
+                                    }
                                 }
                             }
                         }
@@ -457,6 +499,7 @@ pub fn uploads(nav: &Nav, list: &[UploadView], max_size: &str, flash: &Flash<'_>
                     button type="submit" { "Open the dashboard for the selected uploads" }
                     p.hint { "Select none to see all ready uploads together. Streams present in several uploads count once." }
                 }
+            }
             }
         },
     )
@@ -476,21 +519,38 @@ pub fn upload_detail(nav: &Nav, u: &UploadView) -> Markup {
             @if let Some(r) = &u.reason { p.error role="alert" { (r) } }
             dl.facts {
                 dt { "Size" } dd { (size(u.size_bytes)) }
-                dt { "Uploaded" } dd { (u.created) }
-                @if let Some(e) = &u.expires { dt { "Deleted automatically" } dd { (e) } }
+                dt { "Uploaded" } dd { time datetime=(u.created) { (when(&u.created)) } }
+                @if let Some(e) = &u.expires { dt { "Deleted automatically" } dd { time datetime=(e) { (when(e)) } } }
                 @if let Some(s) = &u.summary {
-                    dt { "Records" } dd { (s.records) }
-                    dt { "Unique streams" } dd { (s.unique_records) }
-                    dt { "Duplicates dropped" } dd { (s.duplicates_dropped) }
-                    dt { "Plays" } dd { (s.plays) }
-                    dt { "Listening time" } dd { (hours(s.total_ms_played)) " h" }
+                    dt { "Plays" } dd { (fmt_int(s.plays)) }
+                    dt { "Listening time" } dd { (fmt_hours(s.total_ms_played)) }
                     dt { "Span" } dd { (span(u)) }
+                }
+            }
+            @if let Some(s) = &u.summary {
+                h2 { "Every record accounted for" }
+                table.ledger {
+                    caption.visually-hidden { "What became of each record read" }
+                    tbody {
+                        tr { th scope="row" { "Records read" } td { (fmt_int(s.records)) } }
+                        tr { th scope="row" { "Counted as streams" } td { (fmt_int(s.unique_records.saturating_sub(s.rows_without_metadata))) } }
+                        @if s.rows_without_metadata > 0 {
+                            tr { th scope="row" { "Counted in time only (no track, episode or audiobook named)" } td { (fmt_int(s.rows_without_metadata)) } }
+                        }
+                        tr { th scope="row" { "Duplicates (the same stream twice)" } td { (fmt_int(s.duplicates_dropped)) } }
+                        @if s.account_rows_covered_by_extended > 0 {
+                            tr { th scope="row" { "Account data covered by the extended history" } td { (fmt_int(s.account_rows_covered_by_extended)) } }
+                        }
+                        @if s.records_rejected > 0 {
+                            tr { th scope="row" { "Unreadable (bad values)" } td { (fmt_int(s.records_rejected)) } }
+                        }
+                    }
                 }
             }
             @if let Some(s) = &u.summary {
                 h2 { "Files" }
                 ul { @for f in &s.files {
-                    li { (f.name) " — " (f.format.as_deref().unwrap_or(&f.status)) ", " (f.records) " records"
+                    li { (f.name) " — " (f.format.as_deref().unwrap_or(&f.status)) ", " (crate::charts::plural(f.records, "record"))
                         @if let Some(e) = &f.error { " — " span.error { (e) } } }
                 } }
             }

@@ -691,10 +691,13 @@ struct RustStruct {
     fields: Vec<Field>,
 }
 
-/// Finds `pub struct NAME { … }` in `src/*.rs`.
+/// Finds `pub struct NAME { … }` in `src/*.rs` and the dashboard engine's (`engine/src`,
+/// where the view models the API returns are computed).
 fn find_struct(name: &str) -> RustStruct {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(src_dir())
-        .expect("src/")
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/src");
+    let mut files: Vec<PathBuf> = [src_dir(), engine]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).expect("a source folder"))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
         .collect();
@@ -707,7 +710,9 @@ fn find_struct(name: &str) -> RustStruct {
             .expect("name")
             .to_string_lossy()
             .to_string();
-        let code = source(&file);
+        let code = code_only(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        );
         for (at, _) in code.match_indices(&needle) {
             if code[at + needle.len()..].starts_with(is_ident) {
                 continue;

@@ -64,7 +64,7 @@ pub const NEW_ARTISTS_LISTED: usize = 10;
 
 /// Time and counts of a bucket (the same shape as the overview's: one `Totals` schema in the
 /// API description).
-pub use crate::dashboard::Totals;
+pub use crate::overview::Totals;
 
 /// One point of a time series.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -894,8 +894,8 @@ pub struct ReasonCount {
 pub struct Skips {
     /// Skipped streams; `share` is the overall skip rate among streams where it was recorded.
     pub skipped: FlagView,
-    /// The [`SKIP_ARTISTS`] artists with the most plays among those with at least
-    /// [`SKIP_ARTIST_MIN_STREAMS`] streams.
+    /// The [`SKIP_ARTISTS`] most skipped artists (highest share of their streams skipped,
+    /// then most skips) among those with at least [`SKIP_ARTIST_MIN_STREAMS`] streams.
     pub by_artist: Vec<SkipRow>,
     /// Every local hour (of the stream's end).
     pub by_hour: Vec<SkipRow>,
@@ -934,10 +934,19 @@ pub fn skips(range: &Stats, strings: &Strings) -> Skips {
         .into_iter()
         .filter(|(_, c)| c.streams >= SKIP_ARTIST_MIN_STREAMS)
         .collect();
-    let by_artist = rank(artists, RankBy::Plays, strings, SKIP_ARTISTS)
+    // Most skipped first (by rate, then by skips, then by name), as the list is titled.
+    let mut by_artist: Vec<SkipRow> = artists
         .iter()
         .map(|(e, c)| row(strings.get(e.name).to_string(), c))
         .collect();
+    by_artist.sort_by(|a, b| {
+        let rate = |r: &SkipRow| r.skips as f64 / r.streams.max(1) as f64;
+        rate(b)
+            .total_cmp(&rate(a))
+            .then(b.skips.cmp(&a.skips))
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    by_artist.truncate(SKIP_ARTISTS);
     let by_hour = (0..24)
         .map(|h| {
             let mut c = Cell::default();
@@ -1304,6 +1313,131 @@ pub fn recap(year_stats: &Stats, all: &Stats, strings: &Strings, year: i32) -> R
         previous_year_ms_played: previous,
         change_from_previous_year: previous.and_then(|p| ratio(total.ms, p)).map(|r| r - 1.0),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11b. A track, an album or a show in depth
+
+/// What an item page is about: a track or an album (of an artist), or a podcast show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    /// A track: the artist's name and the title.
+    Track,
+    /// An album: the artist's name and the album's.
+    Album,
+    /// A podcast show: its name.
+    Show,
+}
+
+impl ItemKind {
+    /// `track`, `album`, `show`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Track => "track",
+            ItemKind::Album => "album",
+            ItemKind::Show => "show",
+        }
+    }
+
+    /// What its parts are called: an album's tracks, a show's episodes, the albums a track
+    /// appeared on.
+    pub fn parts(self) -> &'static str {
+        match self {
+            ItemKind::Track => "albums",
+            ItemKind::Album => "tracks",
+            ItemKind::Show => "episodes",
+        }
+    }
+}
+
+/// One track, album or show in depth.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    /// Track, album or show.
+    pub kind: ItemKind,
+    /// Its name.
+    pub name: String,
+    /// The artist (tracks and albums).
+    pub by: Option<String>,
+    /// Its streams in the range.
+    pub range: Totals,
+    /// Its streams over all time.
+    pub all_time: Totals,
+    /// End of its first stream ever (RFC 3339 UTC).
+    pub first_listen: Option<String>,
+    /// End of its latest stream.
+    pub last_listen: Option<String>,
+    /// Its listening per month in the range (time split across local days).
+    pub months: Vec<Point>,
+    /// Its parts in the range, by time: an album's tracks, a show's episodes, the albums a
+    /// track was played from.
+    pub parts: Vec<RankedEntry>,
+    /// Local days in the range it was heard on.
+    pub days_listened: usize,
+}
+
+/// Entries of [`ItemView::parts`].
+pub const ITEM_PARTS: usize = 50;
+
+/// Whether `p` is a stream of the item (`owner` is the artist for tracks and albums, none for
+/// shows; docs/DESIGN.md's identity).
+fn is_of(p: &Play, kind: ItemKind, owner: Sym, name: Sym) -> bool {
+    match kind {
+        ItemKind::Track => p.kind == Kind::Track && p.creator == owner && p.title == name,
+        ItemKind::Album => p.kind == Kind::Track && p.creator == owner && p.collection == name,
+        ItemKind::Show => p.kind == Kind::Episode && p.creator == name,
+    }
+}
+
+/// The page of one track, album or show; `None` when no stream of it is among `all_plays`.
+/// `range_plays` and `all_plays` are the selection's plays in the range and over all time.
+pub fn item(
+    kind: ItemKind,
+    owner: Option<&str>,
+    name: &str,
+    range_plays: &[Play],
+    all_plays: &[Play],
+    strings: &Strings,
+    settings: schema::Settings,
+) -> Option<ItemView> {
+    let name_sym = strings.lookup(name)?;
+    let owner_sym = match (kind, owner) {
+        (ItemKind::Show, _) => Sym::NONE,
+        (_, Some(o)) => strings.lookup(o)?,
+        (_, None) => return None,
+    };
+    let of = |plays: &[Play]| -> Vec<Play> {
+        plays
+            .iter()
+            .filter(|p| is_of(p, kind, owner_sym, name_sym))
+            .copied()
+            .collect()
+    };
+    let ever = of(all_plays);
+    let first = ever.first()?;
+    let last = ever.last().unwrap_or(first);
+    let in_range = of(range_plays);
+    let all_stats = Stats::build_parallel(&ever, settings);
+    let stats = Stats::build_parallel(&in_range, settings);
+    let part_kind = match kind {
+        ItemKind::Track => EntityKind::Album,
+        ItemKind::Album => EntityKind::Track,
+        ItemKind::Show => EntityKind::Episode,
+    };
+    let parts = stats.top(part_kind, RankBy::Time, None, strings, ITEM_PARTS);
+    Some(ItemView {
+        kind,
+        name: name.to_string(),
+        by: (kind != ItemKind::Show).then(|| strings.get(owner_sym).to_string()),
+        range: stats.total.into(),
+        all_time: all_stats.total.into(),
+        first_listen: Some(format_rfc3339(first.end_ms)),
+        last_listen: Some(format_rfc3339(last.end_ms)),
+        months: over_time(&stats).months,
+        parts: entries(parts, strings, 1),
+        days_listened: stats.days_listened(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

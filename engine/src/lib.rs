@@ -1,0 +1,33 @@
+//! Backspin's dashboard engine: everything a dashboard, ranking, artist page, recap or the
+//! overview API shows, computed from a user's streams. Pure and I/O-free (no HTTP, no
+//! database): the web tier reads a user's artifact and renders what this computes, the worker
+//! runs the same code to finish views ahead of time, and `backspin inspect`'s numbers come from
+//! the same aggregates (`schema::facts`), so the three agree by construction.
+//!
+//! - [`regions`]: the selection rule, which uploads hold a stream and which shadow it.
+//! - [`selection`]: a selection prepared for viewing ([`Prepared`]), the content kinds, the
+//!   ranges the controls offer, the settings a user's views are computed under.
+//! - [`overview`]: the overview of a selection in a range (`/api/v1/stats`).
+//! - [`panels`]: the view models of every panel, ranking, artist page and recap.
+//!
+//! The identity of what is counted (docs/DESIGN.md, "Identity"): an artist or show by its
+//! name; a track, album or episode by its artist's (show's) name and its own.
+
+pub mod overview;
+pub mod panels;
+pub mod regions;
+pub mod selection;
+
+pub use selection::{Content, DayRange, Prepared, RangeChoice};
+
+/// Input a person gave that cannot be read, with a message naming what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
