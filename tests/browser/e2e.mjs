@@ -21,6 +21,7 @@ import {
   uploadSample,
   uploadFile,
   row,
+  pageWeight,
 } from './lib.mjs';
 
 test('account flow: sign up, upload with progress, dashboard, password change, sign out/in, delete', async () => {
@@ -422,6 +423,11 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     assert.equal(bg, 'rgb(19, 19, 22)', 'a dark page in a dark system');
     await ctx.screenshot('dashboard-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+
+    // The heaviest page, first visit, everything it loads, compressed: within 200 KB.
+    const weight = await pageWeight(ctx, `/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    console.log(`dashboard page weight, first visit: ${weight} bytes`);
+    assert.ok(weight > 10_000 && weight <= 200 * 1024, `the dashboard weighs ${weight} bytes`);
   });
 });
 

@@ -240,6 +240,28 @@ export async function uploadFile(ctx, shotName, name) {
   return { id, plays };
 }
 
+/**
+ * Bytes a first visit to `url` transfers (compressed bodies and headers of the page and
+ * everything it loads), in a fresh context with this one's cookies, so nothing comes from a
+ * cache.
+ */
+export async function pageWeight(ctx, url) {
+  const fresh = await ctx.context.browser().newContext({
+    baseURL: BASE_URL,
+    storageState: await ctx.context.storageState(),
+  });
+  try {
+    const page = await fresh.newPage();
+    const done = [];
+    page.on('requestfinished', (r) => done.push(r.sizes().then((s) => s.responseBodySize + s.responseHeadersSize)));
+    await page.goto(url, { waitUntil: 'networkidle' });
+    const sizes = await Promise.all(done);
+    return sizes.reduce((a, b) => a + b, 0);
+  } finally {
+    await fresh.close();
+  }
+}
+
 /** The uploads table's row for an upload. */
 export function row(page, id) {
   return page.locator(`table[data-uploads] tr[data-id="${id}"]`);

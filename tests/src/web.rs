@@ -316,11 +316,29 @@ impl Client {
         .await
     }
 
-    /// The page's file form: `POST /uploads?_csrf=…` as multipart with these files.
+    /// The page's file form: `POST /uploads` as multipart, the session's CSRF token as the
+    /// first field (as the page's hidden input sends it), then these files.
     pub async fn upload_form(&mut self, files: &[(&str, &[u8])]) -> Reply {
         let token = self.csrf().await;
+        self.upload_form_with_token(Some(&token), files).await
+    }
+
+    /// [`Client::upload_form`] with `token` (or none) as the first field.
+    pub async fn upload_form_with_token(
+        &mut self,
+        token: Option<&str>,
+        files: &[(&str, &[u8])],
+    ) -> Reply {
         let boundary = "----backspin-test-boundary-7d3f";
         let mut body: Vec<u8> = Vec::new();
+        if let Some(token) = token {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
         for (name, bytes) in files {
             body.extend_from_slice(
                 format!(
@@ -332,9 +350,8 @@ impl Client {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let q = serde_urlencoded::to_string([("_csrf", token.as_str())]).expect("query");
         self.send(
-            Request::post(format!("/uploads?{q}"))
+            Request::post("/uploads")
                 .header(
                     header::CONTENT_TYPE,
                     format!("multipart/form-data; boundary={boundary}"),

@@ -84,17 +84,21 @@ async fn the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing(
     // The database goes away while the upload is being ingested.
     let lock = match engine {
         Engine::Postgres => {
+            // Cut while the ingest's transaction is open: the test holds the user's row, so
+            // the worker's transaction waits on it (however fast the ingest), then the
+            // connection goes, then the row is let go.
+            let mut holder = p.db().begin().await.unwrap();
+            storage::plays::lock_user(&mut holder, &user.id)
+                .await
+                .unwrap();
             gate.open();
-            // Cut while the ingest's transaction is open: plays written, not committed.
             eventually(
                 Duration::from_secs(60),
-                "the ingest's transaction",
+                "the ingest's transaction waiting on the user's row",
                 || async {
-                    let open: i64 = on_pool!(p.db(), c => sqlx::query_scalar(
+                    let waiting: i64 = on_pool!(p.db(), c => sqlx::query_scalar(
                     "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                     AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL \
-                     AND state IN ('active', 'idle in transaction') \
-                     AND xact_start < now() - interval '100 milliseconds'",
+                     AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
                 )
                 .fetch_one(c)
                 .await)
@@ -104,11 +108,12 @@ async fn the_database_going_away_mid_ingest_delays_the_upload_but_loses_nothing(
                         State::Ready,
                         "the ingest finished before the cut"
                     );
-                    (open > 0).then_some(())
+                    (waiting > 0).then_some(())
                 },
             )
             .await;
             proxy.as_ref().unwrap().cut().await;
+            holder.rollback().await.unwrap();
             None
         }
         Engine::Sqlite => {

@@ -142,7 +142,13 @@ async fn sign_up_form(c: &mut Client, email: &str, password: &str) {
     let r = c
         .post_form("/signup", &[("email", email), ("password", password)])
         .await;
-    assert_redirect(&r, "/uploads");
+    assert_redirect(&r, "/uploads?done=welcome");
+    let welcome = c.get("/uploads?done=welcome").await;
+    assert!(
+        welcome.body.contains("Welcome to Backspin"),
+        "{}",
+        welcome.body
+    );
 }
 
 // ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use e2e::fake_idp::FakeIdp;
-use e2e::web::{Client, PASSWORD, Reply, WebApp, api_message, page_alert};
+use e2e::web::{Client, PASSWORD, Reply, WebApp, api_message, get_json, page_alert};
 use e2e::{CapturedLog, Engine, both_engines, fixtures};
 use serde_json::{Value, json};
 use web::auth::Password;
@@ -1517,6 +1517,42 @@ async fn cookies_are_http_only_same_site_and_secure_over_https_and_rotate_on_sig
         );
         assert_eq!(replay.get("/api/v1/uploads").await.json(), json!([]));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_form_carries_its_token_first_in_its_body_never_in_an_address() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    c.sign_up("form-token@example.com").await;
+    let page = c.get("/uploads").await;
+    assert!(page.body.contains("action=\"/uploads\""), "{}", page.body);
+    assert!(!page.body.contains("_csrf="), "no token in any address");
+    let history = small_history();
+    // Without the token, or with another, nothing is read or stored.
+    for token in [None, Some("not-the-token")] {
+        let r = c
+            .upload_form_with_token(token, &[(HISTORY_NAME, &history)])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{token:?}: {}", r.body);
+        assert!(page_alert(&r).contains("security token"), "{}", r.body);
+    }
+    assert_eq!(get_json(&mut c, "/api/v1/uploads").await, json!([]));
+    // Another browser's token is not this one's.
+    let mut other = app.client();
+    other.sign_up("form-other@example.com").await;
+    let theirs = other.csrf().await;
+    let r = c
+        .upload_form_with_token(Some(&theirs), &[(HISTORY_NAME, &history)])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // With it, the form works; a refusal's page stays at /uploads, token-free.
+    let r = c.upload_form(&[(HISTORY_NAME, &history)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.upload_form(&[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(page_alert(&r).contains("No file was chosen"));
+    // The error page knows who is signed in.
+    assert!(r.body.contains("form-token@example.com"), "{}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -835,6 +835,14 @@ fn ranking_body(c: &Ctx) -> Markup {
     };
     html! {
         h1 { "Ranking: " (kind_param(q.kind)) }
+        nav.controls aria-label="What to rank" {
+            ul.presets {
+                @for (kind, label) in [(EntityKind::Artist, "Artists"), (EntityKind::Track, "Tracks"), (EntityKind::Album, "Albums"), (EntityKind::Show, "Podcasts"), (EntityKind::Episode, "Episodes")] {
+                    li { a href=(q.link("/dashboard/ranking", &[("kind", kind_param(kind)), ("page", "")]))
+                        aria-current=[(q.kind == kind).then_some("true")] { (label) } }
+                }
+            }
+        }
         (controls(q, &m, "/dashboard/ranking"))
         p.hint { "Use ↑ and ↓ to move through the list (past either end to the next or previous page); Enter opens an artist." }
         ol.ranking-list data-ranking start=(r.entries.first().map_or(1, |e| e.rank)) {

@@ -238,8 +238,12 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
-/// A value and its unit: `"41 h"`, `"12,345 plays"`, `"7.5"`.
+/// A value and its unit: `"41 h"`, `"12,345 plays"`, `"7.5"`. Hours follow the pages' one
+/// rule for durations ([`fmt_hours`]: `"26 min"` under an hour, never `"0.43 h"`).
 pub fn fmt_value(v: f64, unit: &str) -> String {
+    if unit == "h" && v.is_finite() {
+        return fmt_hours((v.max(0.0) * 3_600_000.0).round() as u64);
+    }
     if unit.is_empty() {
         fmt_num(v)
     } else {
@@ -1938,7 +1942,7 @@ mod tests {
         };
         let (x1, y1, f1) = at("Mon 1 Jan 2024: 4 h");
         let (x7, y7, _) = at("Sun 7 Jan 2024: 2 h");
-        let (x8, y8, f8) = at("Mon 8 Jan 2024: 0.5 h");
+        let (x8, y8, f8) = at("Mon 8 Jan 2024: 30 min");
         let (_, y31, f31) = at("Sun 31 Dec 2023: 1 h");
         assert_eq!((x1, x7), (x8 - 13.0, x1));
         assert_eq!(y1, y8);
@@ -1947,7 +1951,7 @@ mod tests {
         assert_eq!(f1, SEQUENTIAL[6]);
         assert_eq!(f8, SEQUENTIAL[0]);
         assert_ne!(f31, EMPTY);
-        assert!(html.contains("<th scope=\"row\">2024-01-08</th><td>0.5 h</td>"));
+        assert!(html.contains("<th scope=\"row\">2024-01-08</th><td>30 min</td>"));
         assert!(html.contains("Busiest: Mon 1 Jan 2024, 4 h. Total: 7.5 h."));
         for m in ["Jan", "Jun", "Dec"] {
             assert_eq!(html.matches(&format!(">{m}</text>")).count(), 2);
@@ -2001,7 +2005,7 @@ mod tests {
             html.contains("Overall: Phone 50 %, Desktop 25 %, TV 25 %."),
             "{html}"
         );
-        assert!(html.contains("<td>0 h (0 %)</td>"));
+        assert!(html.contains("<td>0 min (0 %)</td>"));
     }
 
     #[test]
@@ -2018,7 +2022,7 @@ mod tests {
         .into_string();
         let marks = marks(&html);
         assert_eq!(marks[0].1, "New: 30 % (30 h)");
-        assert_eq!(marks[2].1, "x: <1 % (0.1 h)".replace('<', "&lt;"));
+        assert_eq!(marks[2].1, "x: <1 % (6 min)".replace('<', "&lt;"));
         assert!(html.contains(">New 30 %</text>") && html.contains(">Known 70 %</text>"));
         assert!(html.contains("<desc id=\"new-desc\">New: 30 %, Known: 70 %, x: &lt;1 %.</desc>"));
         let total: f64 = marks.iter().map(|m| num(&m.0, "width")).sum();

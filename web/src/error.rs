@@ -213,10 +213,27 @@ impl<E: Into<AppError>> From<E> for PageError {
     }
 }
 
+/// What an error page said, kept on its response so that the page can be drawn again for the
+/// visitor who got it (their navigation: signed in, anonymous), which the error itself does
+/// not know ([`crate::pages::errors_know_the_visitor`]).
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    /// The status.
+    pub status: StatusCode,
+    /// The message shown.
+    pub message: String,
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.0.log();
-        let mut r = (status, crate::view::error_page(status, &self.0.message())).into_response();
+        let message = self.0.message();
+        let mut r = (
+            status,
+            crate::view::error_page(status, &message, &Default::default()),
+        )
+            .into_response();
+        r.extensions_mut().insert(ErrorPage { status, message });
         self.0.retry_after(&mut r);
         r
     }

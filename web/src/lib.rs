@@ -258,6 +258,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            pages::errors_know_the_visitor,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             session::load_session,
         ))
         .layer(middleware::from_fn_with_state(

@@ -84,6 +84,27 @@ pub(crate) fn nav(state: &AppState, v: &Visitor) -> Nav {
     }
 }
 
+/// Middleware: an error page drawn again with the visitor's own navigation (signed in as
+/// whom, their links), since the error that made it knew nothing of the visitor.
+pub async fn errors_know_the_visitor(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let visitor = req.extensions().get::<Visitor>().cloned();
+    let mut r = next.run(req).await;
+    let (Some(v), Some(e)) = (
+        visitor,
+        r.extensions().get::<crate::error::ErrorPage>().cloned(),
+    ) else {
+        return r;
+    };
+    let page = view::error_page(e.status, &e.message, &nav(&state, &v)).into_string();
+    r.headers_mut().remove(header::CONTENT_LENGTH);
+    *r.body_mut() = axum::body::Body::from(page);
+    r
+}
+
 fn max_size(state: &AppState) -> String {
     actions::size_limit(state.config().max_upload_bytes)
 }
@@ -204,7 +225,7 @@ async fn sign_up(
     Form(f): Form<CredentialsForm>,
 ) -> PageResult {
     match actions::sign_up(&state, &v, &f.email, &f.password).await {
-        Ok(SignedUp::Started(s)) => Ok(redirect_with("/uploads", s.cookie)),
+        Ok(SignedUp::Started(s)) => Ok(redirect_with("/uploads?done=welcome", s.cookie)),
         Ok(SignedUp::Pending {
             email,
             confirmation_sent_to,
@@ -361,6 +382,9 @@ struct FlashQuery {
 fn done_message(done: Option<&str>) -> Option<&'static str> {
     match done? {
         "settings" => Some("Settings saved; every view now uses them."),
+        "welcome" => Some(
+            "Welcome to Backspin: your account is ready. Upload the my_spotify_data.zip Spotify sent you (on spotify.com: Account, Privacy settings, Download your data; ask for the extended streaming history for every year), or any of its JSON files.",
+        ),
         "password" => Some("Password changed. Your other sessions were signed out."),
         "deleted" => Some("The upload was deleted."),
         "reingest" => Some("Uploads queued for re-ingestion."),
@@ -573,7 +597,12 @@ async fn uploads(
 }
 
 /// `POST /uploads`: the file form (multipart), streamed file by file into the store.
-pub async fn upload(State(state): State<AppState>, v: Visitor, mut form: Multipart) -> PageResult {
+pub async fn upload(
+    State(state): State<AppState>,
+    v: Visitor,
+    token_in_body: Option<axum::Extension<crate::security::TokenInBody>>,
+    mut form: Multipart,
+) -> PageResult {
     let mut v = v;
     let mut cookie = None;
     let mut stored = 0;
@@ -597,6 +626,16 @@ pub async fn upload(State(state): State<AppState>, v: Visitor, mut form: Multipa
             AppError::BadRequest(format!("The upload was cut off or malformed: {e}"))
         }
     };
+    if token_in_body.is_some() {
+        // The token comes first, before any file is read or stored.
+        let given = match form.next_field().await.map_err(|e| refused(&e, 0))? {
+            Some(f) if f.name() == Some("_csrf") => f.text().await.map_err(|e| refused(&e, 0))?,
+            _ => String::new(),
+        };
+        if !crate::security::body_token_matches(&state, &v, &given) {
+            return Err(AppError::Forbidden(crate::security::TOKEN_MISSING.into()).into());
+        }
+    }
     while let Some(field) = form.next_field().await.map_err(|e| refused(&e, stored))? {
         let Some(name) = field.file_name().map(str::to_string) else {
             continue;

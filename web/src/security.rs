@@ -3,8 +3,9 @@
 //!
 //! A state-changing request (any method but GET, HEAD and OPTIONS) must carry the CSRF token
 //! of its session: scripts send it in the `X-CSRF-Token` header (`GET /api/v1/session` gives
-//! it), forms as the `_csrf` field, and the file form, whose body is streamed, as the `_csrf`
-//! query parameter. Requests whose `Origin` is another site are refused before that.
+//! it), forms as the `_csrf` field, and the file form, whose body is streamed, as the first
+//! field of its body (checked by its handler before it reads a file) or the `_csrf` query
+//! parameter. Requests whose `Origin` is another site are refused before that.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -129,7 +130,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     };
     let secret = state.config().secret.clone();
     let ok = |t: &str| !visitor.fresh && csrf_matches(&secret, &visitor.token, t);
-    let missing = "The form's security token is missing or out of date. Reload the page and try again (scripts: send the X-CSRF-Token header from GET /api/v1/session).";
+    let missing = TOKEN_MISSING;
     if let Some(t) = req.headers().get("x-csrf-token") {
         return if ok(t.to_str().unwrap_or("")) {
             next.run(req).await
@@ -167,9 +168,30 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     }
     match query_token(&req) {
         Some(t) if ok(&t) => next.run(req).await,
+        // The page's file form carries its token as the body's first field (so that no
+        // address, and no error page's, holds it): its handler reads that field before
+        // anything else and refuses the form without it ([`TokenInBody`]).
+        None if path == "/uploads" && content_type.starts_with("multipart/form-data") => {
+            let mut req = req;
+            req.extensions_mut().insert(TokenInBody);
+            next.run(req).await
+        }
         _ => refuse(missing),
     }
 }
+
+/// Marks a request whose CSRF token is still to be checked: the first field of the file
+/// form's multipart body must be `_csrf` with the session's token ([`body_token_matches`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenInBody;
+
+/// Whether `given` (the file form's first field) is the visitor's CSRF token.
+pub fn body_token_matches(state: &AppState, visitor: &Visitor, given: &str) -> bool {
+    !visitor.fresh && csrf_matches(&state.config().secret, &visitor.token, given)
+}
+
+/// The refusal of a form without its token.
+pub const TOKEN_MISSING: &str = "The form's security token is missing or out of date. Reload the page and try again (scripts: send the X-CSRF-Token header from GET /api/v1/session).";
 
 /// Middleware: a deadline for each request, long for uploads and short for everything else,
 /// so that a stalled client cannot hold a connection and a slow query cannot pile up.

@@ -73,15 +73,20 @@ pub fn layout(title: &str, nav: &Nav, body: Markup) -> Markup {
 }
 
 /// A page for an error.
-pub fn error_page(status: StatusCode, message: &str) -> Markup {
+pub fn error_page(status: StatusCode, message: &str, nav: &Nav) -> Markup {
     let title = status.canonical_reason().unwrap_or("Error");
+    let signed_in = nav.email.is_some() || nav.anonymous;
     layout(
         title,
-        &Nav::default(),
+        nav,
         html! {
             h1 { (title) }
             p.error role="alert" { (message) }
-            p { a href="/" { "Back to the start page" } }
+            @if signed_in {
+                p { a href="/dashboard" { "Back to your dashboard" } " · " a href="/uploads" { "Your uploads" } }
+            } @else {
+                p { a href="/" { "Back to the start page" } }
+            }
         },
     )
 }
@@ -103,8 +108,10 @@ pub fn notice(error: Option<&str>, info: Option<&str>) -> Markup {
 pub fn upload_box(nav: &Nav, max_size: &str) -> Markup {
     html! {
         form.upload method="post" enctype="multipart/form-data"
-            action={ "/uploads?_csrf=" (nav.csrf) } data-upload
+            action="/uploads" data-upload
             data-direct[nav.direct_uploads] {
+            // First in the body: the handler checks it before reading any file.
+            (csrf_field(nav))
             label for="files" {
                 strong { "Drop my_spotify_data.zip or its JSON files here" }
                 " or choose them"
