@@ -899,7 +899,7 @@ pub struct Skips {
     pub by_artist: Vec<SkipRow>,
     /// Every local hour (of the stream's end).
     pub by_hour: Vec<SkipRow>,
-    /// Device families with streams, in [`Platform::ALL`] order.
+    /// Device families with streams, highest skip rate first.
     pub by_platform: Vec<SkipRow>,
     /// Skipped streams by whole seconds played, `0`–`59` and `60+`.
     pub seconds_before_skip: Vec<SkipSecond>,
@@ -960,12 +960,19 @@ pub fn skips(range: &Stats, strings: &Strings) -> Skips {
     for ((_, p), c) in &range.platforms {
         add(platforms.entry(*p).or_default(), c);
     }
-    let by_platform = Platform::ALL
+    // Highest skip rate first, as a list of rates reads.
+    let mut by_platform: Vec<SkipRow> = Platform::ALL
         .iter()
         .filter_map(|p| platforms.get(p).map(|c| (p, c)))
         .filter(|(_, c)| c.streams > 0)
         .map(|(p, c)| row(p.label().to_string(), c))
         .collect();
+    by_platform.sort_by(|a, b| {
+        let rate = |r: &SkipRow| r.skips as f64 / r.streams.max(1) as f64;
+        rate(b)
+            .total_cmp(&rate(a))
+            .then_with(|| a.label.cmp(&b.label))
+    });
     let seconds_before_skip = range
         .skip_seconds
         .iter()
@@ -1994,6 +2001,17 @@ mod tests {
             (&*sk.by_artist[0].label, sk.by_artist[0].skip_rate),
             ("A", Some(0.2))
         );
+
+        // Most skipped first: B, with 20 streams, all skipped, goes ahead of A's 20 %.
+        for i in 0..20 {
+            let mut p = play(&mut s, &format!("2024-02-02T{i:02}:00:00Z"), MIN, "B", "t");
+            p.skipped = Some(true);
+            many.push(p);
+        }
+        let sk = skips(&Stats::build(&many, Settings::default()), &s);
+        let order: Vec<&str> = sk.by_artist.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(order, ["B", "A"], "sorted by the rate shown");
+        many.truncate(39);
 
         // Without any recorded skip state, no rate is claimed.
         for p in &mut many {

@@ -66,7 +66,7 @@ test('account flow: sign up, upload with progress, dashboard, password change, s
     assert.equal(await r.locator('.state').innerText(), 'Ready');
     assert.equal(count(await r.locator('td.plays').innerText()), plays, 'the list shows the same plays');
     assert.match(await r.locator('td.span').innerText(), /^\d{4}-\d\d-\d\d – \d{4}-\d\d-\d\d$/);
-    assert.equal(await r.getByRole('link', { name: /my_spotify_data\.zip/ }).getAttribute('href'), `/uploads/${id}`);
+    assert.equal(await r.getByRole('link', { name: 'my_spotify_data.zip', exact: true }).getAttribute('href'), `/uploads/${id}`);
     await ctx.screenshot('uploads-list');
 
     // Open the dashboard for exactly this upload through its checkbox.
@@ -185,7 +185,7 @@ test('anonymous flow: upload without an account, then sign up and keep the uploa
     const sampleId = new URL(page.url()).hash.replace(/^#upload-/, '');
     assert.match(sampleId, /\S/, `the sample's row is named in ${page.url()}`);
     assert.notEqual(sampleId, id);
-    await row(page, sampleId).getByRole('link', { name: 'sample_my_spotify_data.zip' }).waitFor();
+    await row(page, sampleId).getByRole('link', { name: 'sample_my_spotify_data.zip', exact: true }).waitFor();
 
     await page.goto('/uploads');
     await notice.waitFor();
@@ -220,7 +220,7 @@ test('anonymous flow: upload without an account, then sign up and keep the uploa
     await ctx.screenshot('claimed-uploads');
 
     // The upload page no longer says it expires.
-    await claimed.getByRole('link', { name: /my_spotify_data\.zip/ }).click();
+    await claimed.getByRole('link', { name: 'my_spotify_data.zip', exact: true }).click();
     await page.waitForURL((u) => u.pathname === `/uploads/${id}`);
     assert.equal(await page.getByText('Deleted automatically').count(), 0, 'a claimed upload does not expire');
     await ctx.screenshot('claimed-upload-detail');

@@ -607,10 +607,12 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 (charts::bars(&Chart::new("per-day", "Hours per day").with_label_name("Day"),
                     &b.over_time.days.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
             } @else {
-                (charts::bars(&Chart::new("per-month", "Hours per month").with_label_name("Month"),
-                    &b.over_time.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
-                (charts::line(&Chart::new("per-week", "Hours per week").with_label_name("Week of").with_table(false),
-                    &b.over_time.weeks.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
+                div.two {
+                    (charts::bars(&Chart::new("per-month", "Hours per month").with_label_name("Month"),
+                        &b.over_time.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
+                    (charts::line(&Chart::new("per-week", "Hours per week").with_label_name("Week of").with_table(false),
+                        &b.over_time.weeks.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
+                }
                 (charts::line(&Chart::new("per-day", "Hours per day").with_label_name("Day").with_table(false),
                     &b.over_time.days.iter().map(|p| (p.label.clone(), hours(p.ms_played))).collect::<Vec<_>>(), "h"))
             }
@@ -625,6 +627,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 }
             }
         }
+        div.two.sections {
         section id="hour-weekday" {
             h2 { "When in the day and week" }
             @if let Some(busy) = &hw.busiest { p { "Busiest: " (busy.weekday) " " (format!("{:02}:00", busy.hour)) ", " (fmt_hours(busy.ms_played)) "." } }
@@ -633,6 +636,17 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 &hw.hours.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
                 &hw.ms_played.iter().map(|r| r.iter().map(|&ms| hours(ms)).collect()).collect::<Vec<Vec<f64>>>(),
                 &[], "h"))
+        }
+        section id="discoveries" {
+            h2 { "Discoveries" }
+            p { (fmt_int(b.discoveries.new_artists)) " artists and " (fmt_int(b.discoveries.new_tracks)) " tracks heard for the first time in this range." }
+            @if let (Some(share), false) = (b.discoveries.new_share_of_time, q.range == RangeChoice::All) {
+                (charts::share_bar(&Chart::new("new-known", "Music time: new artists against known ones"),
+                    &[("First heard in this range".to_string(), share * 100.0), ("Known before".to_string(), (1.0 - share) * 100.0)], "%"))
+            }
+            (charts::bars(&Chart::new("discoveries", "New artists per month").with_label_name("Month"),
+                &b.discoveries.months.iter().map(|d| Bar::new(d.month.clone(), d.new_artists as f64)).collect::<Vec<_>>(), "artists"))
+        }
         }
         section id="tops" {
             h2 { "Top " (if q.by == RankBy::Time { "by listening time" } else { "by plays" }) }
@@ -646,16 +660,6 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 @if !b.tops.episodes.is_empty() { div { (ranked_bars(q, EntityKind::Episode, ("top-episodes", "Top episodes"), &b.tops.episodes, q.by)) } }
                 @if !b.tops.audiobooks.is_empty() { div { (ranked_bars(q, EntityKind::Audiobook, ("top-audiobooks", "Top audiobooks"), &b.tops.audiobooks, q.by)) } }
             }
-        }
-        section id="discoveries" {
-            h2 { "Discoveries" }
-            p { (fmt_int(b.discoveries.new_artists)) " artists and " (fmt_int(b.discoveries.new_tracks)) " tracks heard for the first time in this range." }
-            @if let (Some(share), false) = (b.discoveries.new_share_of_time, q.range == RangeChoice::All) {
-                (charts::share_bar(&Chart::new("new-known", "Music time: new artists against known ones"),
-                    &[("First heard in this range".to_string(), share * 100.0), ("Known before".to_string(), (1.0 - share) * 100.0)], "%"))
-            }
-            (charts::bars(&Chart::new("discoveries", "New artists per month").with_label_name("Month"),
-                &b.discoveries.months.iter().map(|d| Bar::new(d.month.clone(), d.new_artists as f64)).collect::<Vec<_>>(), "artists"))
         }
         section id="streaks" {
             h2 { "Streaks and sessions" }
@@ -682,7 +686,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                         button type="submit" { "Apply" }
                     }
                     ol { @for s in &b.sessions.longest {
-                        li { strong { (fmt_hours(s.ms_played)) } " listened over " (fmt_hours(s.duration_ms)) ", " (plural(s.streams, "stream")) ", from " (s.start.replace('T', " ").trim_end_matches('Z')) " UTC"
+                        li { strong { (fmt_hours(s.ms_played)) } " listened over " (fmt_hours(s.duration_ms)) ", " (plural(s.streams, "stream")) ", from " (charts::fmt_instant(&s.start))
                             @if s.has_loop { " " span.badge title="The same track five or more times in a row" { "loop" } } }
                     } }
                 }
@@ -705,8 +709,8 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                     &b.skips.by_artist.iter().map(|r| Bar::new(r.label.clone(), r.skip_rate.unwrap_or(0.0) * 100.0)).collect::<Vec<_>>(), "%"))
                 (charts::bars(&Chart::new("skips-hour", "Skip rate by hour of day").with_label_name("Hour"),
                     &b.skips.by_hour.iter().map(|r| Bar::new(r.label.clone(), r.skip_rate.unwrap_or(0.0) * 100.0)).collect::<Vec<_>>(), "%"))
-                (charts::hbars(&Chart::new("skips-platform", "Skip rate by device").with_label_name("Device"),
-                    &b.skips.by_platform.iter().map(|r| Bar::new(r.label.clone(), r.skip_rate.unwrap_or(0.0) * 100.0)).collect::<Vec<_>>(), "%"))
+                (charts::hbars(&Chart::new("skips-platform", "Skip rate by device, highest first").with_label_name("Device"),
+                    &b.skips.by_platform.iter().map(|r| Bar::new(crate::words::platform(&r.label), r.skip_rate.unwrap_or(0.0) * 100.0)).collect::<Vec<_>>(), "%"))
                 (charts::bars(&Chart::new("skip-seconds", "Seconds played before a skip").with_label_name("Seconds"),
                     &b.skips.seconds_before_skip.iter().map(|r| Bar::new(r.label.clone(), r.skips as f64)).collect::<Vec<_>>(), "skips"))
             }
@@ -717,8 +721,10 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
         }
         section id="platforms" {
             h2 { "Devices and countries" }
-            (breakdown("platforms", "Listening by device family", &b.platforms, |n| n.to_string()))
-            (breakdown("countries", "Listening by country", &b.countries, |n| crate::words::country(n).to_string()))
+            div.two {
+                div { (breakdown("platforms", "Listening by device family", &b.platforms, crate::words::platform)) }
+                div { (breakdown("countries", "Listening by country", &b.countries, |n| crate::words::country(n).to_string())) }
+            }
         }
         section id="ridgeline" {
             h2 { "Day of the month" }
@@ -798,9 +804,8 @@ fn breakdown(
     let left_out = before - periods.len();
     let names: Vec<String> = shown.iter().map(|s| name(&s.name)).collect();
     html! {
-        @if left_out > 0 { p.hint { (plural(left_out as u64, if by_year { "year" } else { "month" })) " with less than an hour of listening left out." } }
         (charts::stacked_share(&Chart::new(id, title).with_label_name(if by_year { "Year" } else { "Month" }), &names, &periods, "h"))
-        p.hint { @for (i, t) in b.totals.iter().take(8).enumerate() { @if i > 0 { ", " } (name(&t.name)) " " (t.share.map_or("–".into(), fmt_pct)) } }
+        @if left_out > 0 { p.hint { (plural(left_out as u64, if by_year { "year" } else { "month" })) " with less than an hour of listening left out." } }
     }
 }
 
@@ -1099,12 +1104,14 @@ fn item_body(c: &Ctx, kind: panels::ItemKind) -> Result<(String, Markup), AppErr
             (card("First heard", "first", day(&it.first_listen)))
             (card("Last heard", "last", day(&it.last_listen)))
         }
-        section {
-            (charts::bars(&Chart::new("item-months", "Hours per month in this range").with_label_name("Month"),
-                &it.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
-        }
-        section {
-            (ranked_bars(&c.q, part_kind, ("item-parts", parts_title), &it.parts, RankBy::Time))
+        div.two {
+            section {
+                (charts::bars(&Chart::new("item-months", "Hours per month in this range").with_label_name("Month"),
+                    &it.months.iter().map(|p| Bar::new(p.label.clone(), hours(p.ms_played)).with_tooltip(format!("{}: {} · {}", p.label, fmt_hours(p.ms_played), plural(p.plays, "play")))).collect::<Vec<_>>(), "h"))
+            }
+            section {
+                (ranked_bars(&c.q, part_kind, ("item-parts", parts_title), &it.parts, RankBy::Time))
+            }
         }
     };
     let title = match &it.by {
@@ -1200,6 +1207,10 @@ fn recap_body(c: &Ctx, year: i32) -> Markup {
     let r = recap(c, year);
     let link =
         |kind, name: &str, by: Option<&str>| entry_link(&c.q, kind, name, by).unwrap_or_default();
+    let first_year = c
+        .prepared
+        .span()
+        .is_some_and(|(first, _)| first.ymd().0 == year);
     html! {
         p { a href=(c.q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { "Your " (year) " in music" }
@@ -1227,7 +1238,13 @@ fn recap_body(c: &Ctx, year: i32) -> Markup {
                         p { @if let Some(b) = &t.by { "by " a href=(link(EntityKind::Artist, b, None)) { (b) } ", " } (plural(t.plays, "play")) "." }
                     }
                 }
-                @if r.new_artists > 0 {
+                @if r.new_artists > 0 && first_year {
+                    li.finding {
+                        p.kicker { "Where it starts" }
+                        p.headline { (plural(r.new_artists, "artist")) }
+                        p { "Your history here begins in " (year) ", so every one of them is new to it." }
+                    }
+                } @else if r.new_artists > 0 {
                     li.finding {
                         p.kicker { "Discoveries" }
                         p.headline { (plural(r.new_artists, "new artist")) }
@@ -1259,7 +1276,7 @@ fn recap_body(c: &Ctx, year: i32) -> Markup {
                     li.finding {
                         p.kicker { "First stream of the year" }
                         p.headline { (f.name.as_deref().unwrap_or("–")) }
-                        p { @if let Some(b) = &f.by { "by " (b) ", " } (f.at.replace('T', " ").trim_end_matches('Z')) " UTC." }
+                        p { @if let Some(b) = &f.by { "by " (b) ", " } (charts::fmt_instant(&f.at)) "." }
                     }
                 }
             }

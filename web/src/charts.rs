@@ -208,6 +208,12 @@ pub fn fmt_hours(ms: u64) -> String {
     format!("{} h", fmt_int(ms.saturating_add(1_800_000) / 3_600_000))
 }
 
+/// An RFC 3339 UTC instant as every page writes one: to the minute, with its zone
+/// (`2024-05-01T12:00:59Z` → `"2024-05-01 12:00 UTC"`).
+pub fn fmt_instant(rfc3339: &str) -> String {
+    format!("{} UTC", rfc3339[..16.min(rfc3339.len())].replace('T', " "))
+}
+
 /// A count and its noun, singular for one: `"1 day"`, `"12,345 plays"`. The plural adds an
 /// `s` (every noun the pages count takes one).
 pub fn plural(n: u64, noun: &str) -> String {
@@ -926,7 +932,7 @@ pub fn heatmap(
         g.marks {
             @for (r, col, v) in &cells {
                 rect.mark tabindex="0" x=(c(left + cw * *col as f64)) y=(c(top + ch * *r as f64))
-                    width=(c(cw)) height=(c(ch)) fill=(SEQUENTIAL[scale_index(*v, lo, hi)])
+                    width=(c(cw)) height=(c(ch)) fill=(if *v > 0.0 { SEQUENTIAL[scale_index(*v, lo, hi)] } else { EMPTY })
                     stroke=(GAP) stroke-width="1" {
                     title { (tip(*r, *col, *v)) }
                 }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::actions::{SettingsView, UploadView};
-use crate::charts::{fmt_hours, fmt_int};
+use crate::charts::{fmt_hours, fmt_instant, fmt_int};
 
 /// What the navigation bar and forms need about the visitor.
 #[derive(Debug, Clone, Default)]
@@ -410,11 +410,6 @@ pub fn size(bytes: i64) -> String {
     }
 }
 
-/// An RFC 3339 UTC instant for people, to the minute, saying its zone: `2024-05-01 12:00 UTC`.
-fn when(rfc3339: &str) -> String {
-    format!("{} UTC", rfc3339[..16.min(rfc3339.len())].replace('T', " "))
-}
-
 fn span(u: &UploadView) -> String {
     match u.summary.as_ref() {
         Some(s) => match (&s.first_ts, &s.last_ts) {
@@ -491,7 +486,7 @@ pub fn uploads(nav: &Nav, list: &[UploadView], max_size: &str, flash: &Flash<'_>
                                         (state_label(u))
                                         @if let Some(r) = &u.reason { p.reason { (r) } }
                                     }
-                                    td { time datetime=(u.created) { (when(&u.created)) } }
+                                    td { time datetime=(u.created) { (fmt_instant(&u.created)) } }
                                     td.actions {
                                         @if u.state == "ready" {
                                             a href={ "/dashboard?u=" (u.id) } { "Dashboard" span.visually-hidden { " of " (u.name) } }
@@ -526,8 +521,8 @@ pub fn upload_detail(nav: &Nav, u: &UploadView) -> Markup {
             @if let Some(r) = &u.reason { p.error role="alert" { (r) } }
             dl.facts {
                 dt { "Size" } dd { (size(u.size_bytes)) }
-                dt { "Uploaded" } dd { time datetime=(u.created) { (when(&u.created)) } }
-                @if let Some(e) = &u.expires { dt { "Deleted automatically" } dd { time datetime=(e) { (when(e)) } } }
+                dt { "Uploaded" } dd { time datetime=(u.created) { (fmt_instant(&u.created)) } }
+                @if let Some(e) = &u.expires { dt { "Deleted automatically" } dd { time datetime=(e) { (fmt_instant(e)) } } }
                 @if let Some(s) = &u.summary {
                     dt { "Plays" } dd { (fmt_int(s.plays)) }
                     dt { "Listening time" } dd { (fmt_hours(s.total_ms_played)) }

@@ -264,6 +264,15 @@ pub fn country(code: &str) -> &str {
         .map_or("Unknown country", |i| COUNTRIES[i].1)
 }
 
+/// A device family's label as a name (`"phone"` → `"Phone"`, `"cast"` → `"Cast"`).
+pub fn platform(label: &str) -> String {
+    let mut chars = label.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Unknown device".to_string(),
+    }
+}
+
 /// Why a stream started (`start`) or ended, in words, from Spotify's code; codes not listed
 /// here are shown as they are, with dashes as spaces.
 pub fn reason(code: &str, start: bool) -> String {
@@ -318,5 +327,6 @@ mod tests {
             "The app closed while paused"
         );
         assert_eq!(reason("some-new-code", true), "some new code");
+        assert_eq!(platform("phone"), "Phone");
     }
 }
