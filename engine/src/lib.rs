@@ -9,10 +9,12 @@
 //!   ranges the controls offer, the settings a user's views are computed under.
 //! - [`overview`]: the overview of a selection in a range (`/api/v1/stats`).
 //! - [`panels`]: the view models of every panel, ranking, artist page and recap.
+//! - [`compare`]: two periods side by side.
 //!
 //! The identity of what is counted (docs/DESIGN.md, "Identity"): an artist or show by its
 //! name; a track, album or episode by its artist's (show's) name and its own.
 
+pub mod compare;
 pub mod overview;
 pub mod panels;
 pub mod regions;

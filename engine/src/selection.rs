@@ -229,6 +229,38 @@ pub fn settings(tz: &str, min_play_ms: i64) -> Settings {
     }
 }
 
+/// The period just before `days`, as long as it (the calendar year before a calendar year);
+/// `None` when `days` is open at either end (all time has nothing before it).
+pub fn period_before(days: DayRange) -> Option<DayRange> {
+    let (Some(from), Some(to)) = days else {
+        return None;
+    };
+    let ((fy, fm, fd), (ty, tm, td)) = (from.ymd(), to.ymd());
+    if fy == ty && (fm, fd) == (1, 1) && (tm, td) == (12, 31) {
+        return Some(RangeChoice::Year(fy - 1).days(None));
+    }
+    let len = to.0 - from.0 + 1;
+    Some((Some(Day(from.0 - len)), Some(Day(from.0 - 1))))
+}
+
+/// What a period is called: `2024` for a calendar year, `2024-01-01 to 2024-03-31`, `until
+/// 2024-03-31`, `from 2024-01-01`, or `all time`.
+pub fn period_label(days: DayRange) -> String {
+    match days {
+        (Some(f), Some(t)) => {
+            let ((fy, fm, fd), (ty, tm, td)) = (f.ymd(), t.ymd());
+            if fy == ty && (fm, fd) == (1, 1) && (tm, td) == (12, 31) {
+                fy.to_string()
+            } else {
+                format!("{} to {}", f.label(), t.label())
+            }
+        }
+        (Some(f), None) => format!("from {}", f.label()),
+        (None, Some(t)) => format!("until {}", t.label()),
+        (None, None) => "all time".to_string(),
+    }
+}
+
 /// A preset or custom date range, as the controls offer it. Presets are anchored on the last
 /// day of listening in the selection (an export is often months old: "the last 4 weeks" means
 /// the last 4 weeks of the history, not of the calendar).
@@ -343,6 +375,24 @@ mod tests {
 
     fn day(s: &str) -> Day {
         parse_day(s, "test").unwrap()
+    }
+
+    #[test]
+    fn the_period_before_is_as_long_and_a_year_before_a_year_is_a_year() {
+        let year = RangeChoice::Year(2024).days(None);
+        assert_eq!(
+            period_before(year),
+            Some(RangeChoice::Year(2023).days(None))
+        );
+        assert_eq!(period_label(year), "2024");
+        let weeks = (Some(day("2024-02-12")), Some(day("2024-03-10")));
+        assert_eq!(
+            period_before(weeks),
+            Some((Some(day("2024-01-15")), Some(day("2024-02-11"))))
+        );
+        assert_eq!(period_label(weeks), "2024-02-12 to 2024-03-10");
+        assert_eq!(period_before((None, Some(day("2024-01-01")))), None);
+        assert_eq!(period_label((None, None)), "all time");
     }
 
     #[test]

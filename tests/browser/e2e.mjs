@@ -416,6 +416,16 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     await ctx.screenshot('album');
     ctx.assertClean('track and album pages');
 
+    // A period against the one before it, from the dashboard's link.
+    const lastYear = years.reduce((x, y) => (perYear[x] >= perYear[y] ? x : y));
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}&range=${lastYear}`);
+    await follow(page, page.getByRole('link', { name: 'Compare this period with the one before →' }), (u) => u.pathname === '/dashboard/compare');
+    assert.equal(await page.locator('h1').innerText(), `${lastYear} against ${Number(lastYear) - 1}`);
+    assert.match(await page.locator('[data-finding=comparison]').innerText(), /\bin \d{4}\b/);
+    assert.equal(await page.locator('table.compare tbody tr').count(), 5, 'five numbers side by side');
+    await ctx.screenshot('compare');
+    ctx.assertClean('compare');
+
     // The dark theme follows the system setting.
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);

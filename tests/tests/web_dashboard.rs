@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use axum::http::{Method, StatusCode};
-use e2e::web::{Client, WebApp, get_json, ready_upload};
+use e2e::web::{Client, WebApp, api_message, get_json, ready_upload};
 use e2e::{Engine, both_engines, fixtures};
 use serde_json::{Value, json};
 
@@ -1969,6 +1969,82 @@ async fn every_name_links_to_its_page_and_tracks_albums_and_shows_have_one() {
     let whose = c.get("/dashboard/album?name=Zed+Overlap+album").await;
     assert_eq!(whose.status, StatusCode::BAD_REQUEST);
     assert!(whose.body.contains("“artist”"), "{}", whose.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_periods_compare_with_the_numbers_of_each_and_the_artists_that_moved() {
+    let records = [
+        // 2023: Ada 3 h, Bo 2 h, Gone 1 h.
+        track("2023-03-01T10:00:00Z", 3 * 3_600_000, "Ada", "A"),
+        track("2023-05-01T10:00:00Z", 2 * 3_600_000, "Bo", "B"),
+        track("2023-07-01T10:00:00Z", 3_600_000, "Gone", "G"),
+        // 2024: Bo 4 h, New 3 h, Ada 1 h.
+        track("2024-03-01T10:00:00Z", 4 * 3_600_000, "Bo", "B"),
+        track("2024-05-01T10:00:00Z", 3 * 3_600_000, "New", "N"),
+        track("2024-07-01T10:00:00Z", 3_600_000, "Ada", "A"),
+    ];
+    let (_app, mut c, _) = with_history("compare@example.com", &records).await;
+    let cmp = get_json(&mut c, "/api/v1/dashboard/compare?range=2024").await;
+    assert_eq!(cmp["a"]["label"], "2024");
+    assert_eq!(cmp["b"]["label"], "2023", "a year against the year before");
+    assert_eq!(cmp["a"]["total"]["ms_played"], 8 * 3_600_000);
+    assert_eq!(cmp["b"]["total"]["ms_played"], 6 * 3_600_000);
+    assert_eq!(cmp["a"]["artists"], 3);
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&cmp["artists"]["climbed"]), ["Bo"], "#2 → #1");
+    assert_eq!(names(&cmp["artists"]["fell"]), ["Ada"], "#1 → #3");
+    assert_eq!(names(&cmp["artists"]["arrived"]), ["New"]);
+    assert_eq!(names(&cmp["artists"]["left"]), ["Gone"]);
+    assert_eq!(
+        cmp["summary"],
+        "8 h in 2024, against 6 h in 2023. Your top artist: Bo (in 2023: Ada)."
+    );
+    // Any two periods: the first half of 2024 against 2023.
+    let custom = get_json(
+        &mut c,
+        "/api/v1/dashboard/compare?from=2024-01-01&to=2024-06-30&vs_range=2023",
+    )
+    .await;
+    assert_eq!(custom["a"]["label"], "2024-01-01 to 2024-06-30");
+    assert_eq!(custom["a"]["total"]["ms_played"], 7 * 3_600_000);
+    assert_eq!(custom["b"]["label"], "2023");
+    // The page: numbers side by side, names linked, reached from the dashboard.
+    let board = c.get("/dashboard?range=2024").await;
+    assert!(
+        board
+            .body
+            .contains("href=\"/dashboard/compare?range=2024\""),
+        "{}",
+        board.body
+    );
+    let page = c.get("/dashboard/compare?range=2024").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<h1>2024 against 2023</h1>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("href=\"/dashboard/artist?range=2024&amp;name=New\""),
+        "{}",
+        page.body
+    );
+    // All time has nothing before it: a message, not a guess.
+    let all = c.get("/api/v1/dashboard/compare").await;
+    assert_eq!(all.status, StatusCode::BAD_REQUEST);
+    assert!(api_message(&all).contains("all time has nothing before it"));
+    let bad = c
+        .get("/api/v1/dashboard/compare?range=2024&vs_from=yesterday")
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(api_message(&bad).contains("yesterday"), "{}", bad.body);
 }
 
 both_engines!(play_rows_stored_before_artifacts_are_carried_over_with_the_same_numbers);

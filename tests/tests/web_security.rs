@@ -1581,6 +1581,9 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
                 vec![format!("{p}?artist=The%20Echoes&name=Blue%20Night")]
             } else if p.ends_with("/dashboard/album") {
                 vec![format!("{p}?artist=The%20Echoes&name=Gold")]
+            } else if p.ends_with("/dashboard/compare") {
+                // A comparison needs a period with one before it.
+                vec![format!("{p}?range=4w")]
             } else if p.ends_with("/dashboard/show") {
                 // No podcast in this history: its page is "not found", with the headers too.
                 vec![format!("{p}?name=No%20Such%20Show")]

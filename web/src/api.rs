@@ -50,6 +50,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard", get(crate::board::api_board))
         .route("/dashboard/ranking", get(crate::board::api_ranking))
         .route("/dashboard/artist", get(crate::board::api_artist))
+        .route("/dashboard/compare", get(crate::board::api_compare))
         .route("/dashboard/recap/{year}", get(crate::board::api_recap))
         .route("/export", get(export))
         .layer(axum::middleware::from_fn(crate::security::json_errors))

@@ -48,6 +48,9 @@ pub struct BoardQuery {
     pub name: Option<String>,
     /// A track or album page: the artist's name.
     pub artist: Option<String>,
+    /// A comparison: the period to compare with (`vs_range`, `vs_from`, `vs_to`); the one
+    /// just before the range when absent.
+    pub vs: Option<RangeChoice>,
     /// A pause of at least this many minutes ends a listening session.
     pub gap_minutes: u32,
 }
@@ -148,6 +151,18 @@ impl BoardQuery {
             page,
             name: get("name").map(str::to_string).filter(|n| !n.is_empty()),
             artist: get("artist").map(str::to_string).filter(|n| !n.is_empty()),
+            vs: match (get("vs_range"), get("vs_from"), get("vs_to")) {
+                (r, f, t)
+                    if [r, f, t]
+                        .iter()
+                        .all(|v| v.is_none_or(|v| v.trim().is_empty())) =>
+                {
+                    None
+                }
+                (r, f, t) => Some(RangeChoice::parse(r, f, t).map_err(|e| {
+                    AppError::BadRequest(format!("The period to compare with: {}", e.0))
+                })?),
+            },
         })
     }
 
@@ -239,7 +254,7 @@ impl BoardQuery {
 
     fn key(&self, days: DayRange, what: &str) -> String {
         format!(
-            "{what}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}",
+            "{what}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}",
             self.gap_minutes,
             self.content.as_str(),
             days.0.map(|d| d.0),
@@ -248,7 +263,8 @@ impl BoardQuery {
             self.kind,
             self.page,
             self.name,
-            self.artist
+            self.artist,
+            self.vs
         )
     }
 }
@@ -590,6 +606,9 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 a href="/uploads" { "upload your own export" } " to see yours." }
         }
         (controls(q, m, "/dashboard"))
+        @if q.range != RangeChoice::All {
+            p { a href=(q.link("/dashboard/compare", &[])) { "Compare this period with the one before →" } }
+        }
         section.cards aria-label="Overview" {
             (card("Listening time", "hours", fmt_hours(o.total.ms_played)))
             (card("Plays", "plays", fmt_int(o.total.plays)))
@@ -1121,6 +1140,194 @@ fn item_body(c: &Ctx, kind: panels::ItemKind) -> Result<(String, Markup), AppErr
     Ok((title, body))
 }
 
+/// The two periods of a comparison: the range, and `vs` or the period just before it.
+fn periods(c: &Ctx) -> Result<(DayRange, DayRange), AppError> {
+    let before = match c.q.vs {
+        Some(vs) => Some(vs.days(c.prepared.span())),
+        None => engine::selection::period_before(c.days),
+    };
+    match before {
+        Some(b) if b.0.is_some() || b.1.is_some() => Ok((c.days, b)),
+        _ => Err(AppError::BadRequest(
+            "Choose a period to compare (a year, the last 4 weeks or 6 months, or from and to): all time has nothing before it, and the period to compare with needs an end.".into(),
+        )),
+    }
+}
+
+fn comparison(c: &Ctx) -> Result<Arc<engine::compare::Comparison>, AppError> {
+    let (a, b) = periods(c)?;
+    let p = c.prepared.clone();
+    let content = c.q.content;
+    let key = format!("compare|{}|{a:?}|{b:?}", content.as_str());
+    Ok(c.prepared.memo(key, move || {
+        let (sa, sb) = (p.stats(content, a), p.stats(content, b));
+        let labels = (
+            engine::selection::period_label(a),
+            engine::selection::period_label(b),
+        );
+        engine::compare::compare(&sa, &sb, &p.strings, (&labels.0, &labels.1), fmt_hours)
+    }))
+}
+
+/// `GET /dashboard/compare`: the range against the period before it (or `vs_range`,
+/// `vs_from`, `vs_to`).
+pub async fn compare_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let (title, body) = compare_body(&c)?;
+    Ok(view::layout(&title, &nav(&state, &v), body).into_response())
+}
+
+/// A comparison's title and content.
+fn compare_body(c: &Ctx) -> Result<(String, Markup), AppError> {
+    let cmp = comparison(c)?;
+    let m = meta(c);
+    let q = &c.q;
+    let (a, b) = (&cmp.a, &cmp.b);
+    let (_, vs) = periods(c)?;
+    let change = |x: u64, y: u64| -> String {
+        match (x, y) {
+            (_, 0) => "–".into(),
+            (x, y) if x >= y => format!("+{}", fmt_int(x - y)),
+            (x, y) => format!("−{}", fmt_int(y - x)),
+        }
+    };
+    let hours_change = |x: u64, y: u64| -> String {
+        if x >= y {
+            format!("+{}", fmt_hours(x - y))
+        } else {
+            format!("−{}", fmt_hours(y - x))
+        }
+    };
+    let rows: [(&str, String, String, String); 5] = [
+        (
+            "Listening time",
+            fmt_hours(a.total.ms_played),
+            fmt_hours(b.total.ms_played),
+            hours_change(a.total.ms_played, b.total.ms_played),
+        ),
+        (
+            "Plays",
+            fmt_int(a.total.plays),
+            fmt_int(b.total.plays),
+            change(a.total.plays, b.total.plays),
+        ),
+        (
+            "Days listened",
+            fmt_int(a.days_listened as u64),
+            fmt_int(b.days_listened as u64),
+            change(a.days_listened as u64, b.days_listened as u64),
+        ),
+        (
+            "Artists",
+            fmt_int(a.artists as u64),
+            fmt_int(b.artists as u64),
+            change(a.artists as u64, b.artists as u64),
+        ),
+        (
+            "Tracks",
+            fmt_int(a.tracks as u64),
+            fmt_int(b.tracks as u64),
+            change(a.tracks as u64, b.tracks as u64),
+        ),
+    ];
+    let movers = |kind: EntityKind, title: &str, list: &engine::compare::Movers| {
+        let rank = |r: Option<usize>| r.map_or("–".to_string(), |r| format!("#{r}"));
+        let item = |mv: &engine::compare::Mover, what: &str| {
+            html! {
+                li {
+                    a href=(entry_link(q, kind, &mv.name, mv.by.as_deref()).unwrap_or_default()) { (mv.name) }
+                    @if let Some(by) = &mv.by { " — " (by) }
+                    " " span.value { (what) }
+                }
+            }
+        };
+        let parts: [(String, &[engine::compare::Mover], bool); 4] = [
+            ("Climbed (rank then → now)".to_string(), &list.climbed, true),
+            ("Fell (rank then → now)".to_string(), &list.fell, true),
+            (format!("New in {}", a.label), &list.arrived, false),
+            (format!("Not heard in {}", a.label), &list.left, false),
+        ];
+        html! {
+            section.movers {
+                h3 { (title) }
+                @if parts.iter().all(|(_, l, _)| l.is_empty()) {
+                    p.hint { "Nothing to compare: none heard in these periods." }
+                } @else {
+                    div.two {
+                        @for (heading, l, ranked) in &parts {
+                            @if !l.is_empty() {
+                                div { h4 { (heading) }
+                                    ol { @for mv in l.iter() {
+                                        @if *ranked { (item(mv, &format!("{} → {}", rank(mv.rank_b), rank(mv.rank_a)))) }
+                                        @else if mv.ms_a > 0 { (item(mv, &fmt_hours(mv.ms_a))) }
+                                        @else { (item(mv, &format!("{} in {}", fmt_hours(mv.ms_b), b.label))) }
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let slot = |s: &engine::compare::SlotChange| {
+        html! {
+            li { (s.weekday) " " (s.hour) ":00 " span.value { (fmt_hours(s.ms_a)) " against " (fmt_hours(s.ms_b)) } }
+        }
+    };
+    let body = html! {
+        p { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
+        h1 { (a.label) " against " (b.label) }
+        (controls(q, &m, "/dashboard/compare"))
+        form.range method="get" action="/dashboard/compare" aria-label="The period to compare with" {
+            @for id in &q.uploads { input type="hidden" name="u" value=(id); }
+            @if q.range != RangeChoice::All { input type="hidden" name="range" value=(q.range.param()); }
+            @if let RangeChoice::Custom(f, t) = q.range {
+                @if let Some(f) = f { input type="hidden" name="from" value=(f.label()); }
+                @if let Some(t) = t { input type="hidden" name="to" value=(t.label()); }
+            }
+            @if q.content != Content::All { input type="hidden" name="content" value=(q.content.as_str()); }
+            input type="hidden" name="vs_range" value="custom";
+            label for="vs_from" { "Compare with: from" }
+            input id="vs_from" name="vs_from" type="date" value=[vs.0.map(Day::label)];
+            label for="vs_to" { "to" }
+            input id="vs_to" name="vs_to" type="date" value=[vs.1.map(Day::label)];
+            button type="submit" { "Compare" }
+        }
+        p.lead data-finding="comparison" { (cmp.summary) }
+        table.compare {
+            caption.visually-hidden { "The two periods in numbers" }
+            thead { tr { th scope="col" { span.visually-hidden { "What" } } th scope="col" { (a.label) } th scope="col" { (b.label) } th scope="col" { "Change" } } }
+            tbody { @for (what, x, y, d) in &rows { tr { th scope="row" { (what) } td { (x) } td { (y) } td { (d) } } } }
+        }
+        (movers(EntityKind::Artist, "Artists", &cmp.artists))
+        (movers(EntityKind::Track, "Tracks", &cmp.tracks))
+        (movers(EntityKind::Album, "Albums", &cmp.albums))
+        section {
+            h3 { "When in the week" }
+            div.two {
+                div { h4 { "More listening in " (a.label) } @if cmp.more_at.is_empty() { p.hint { "None." } } ol { @for s in &cmp.more_at { (slot(s)) } } }
+                div { h4 { "Less listening in " (a.label) } @if cmp.less_at.is_empty() { p.hint { "None." } } ol { @for s in &cmp.less_at { (slot(s)) } } }
+            }
+        }
+    };
+    Ok((format!("{} against {}", a.label, b.label), body))
+}
+
+/// `GET /api/v1/dashboard/compare`.
+pub async fn api_compare(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<engine::compare::Comparison>, ApiError> {
+    let c = api_context(&state, &v, raw.as_deref()).await?;
+    Ok(Json(comparison(&c)?.as_ref().clone()))
+}
+
 fn recap(c: &Ctx, year: i32) -> Arc<panels::Recap> {
     let p = c.prepared.clone();
     let content = c.q.content;
@@ -1159,38 +1366,15 @@ pub async fn recap_page(
 }
 
 /// How a year compares with the one before, in words that stay sane when either is nearly
-/// empty: a percentage only between two years of real listening (ten hours or more each) and
-/// for a change of at most tenfold; otherwise the two amounts side by side.
+/// empty ([`engine::compare::change_words`]).
 pub fn year_comparison(year: i32, this_ms: u64, previous_ms: Option<u64>) -> Option<String> {
-    const REAL_YEAR_MS: u64 = 10 * 3_600_000;
-    let prev = previous_ms?;
-    let before = year - 1;
-    if prev == 0 {
-        return None;
-    }
-    if prev < REAL_YEAR_MS || this_ms < REAL_YEAR_MS {
-        return Some(format!(
-            "{} in {year}, against {} in {before}.",
-            fmt_hours(this_ms),
-            fmt_hours(prev)
-        ));
-    }
-    let ratio = this_ms as f64 / prev as f64;
-    Some(if ratio > 10.0 {
-        format!("{} times your listening of {before}.", ratio.round() as u64)
-    } else if ratio >= 1.0 {
-        format!(
-            "Up {} from {before} ({}).",
-            fmt_pct(ratio - 1.0),
-            fmt_hours(prev)
-        )
-    } else {
-        format!(
-            "Down {} from {before} ({}).",
-            fmt_pct(1.0 - ratio),
-            fmt_hours(prev)
-        )
-    })
+    engine::compare::change_words(
+        &year.to_string(),
+        this_ms,
+        &(year - 1).to_string(),
+        previous_ms?,
+        fmt_hours,
+    )
 }
 
 /// A local hour as people say it: `"14:00–15:00"`.
@@ -1323,7 +1507,7 @@ fn month_name(label: &str) -> String {
 
 /// The dashboards' parameters that have a type (a date, a choice, a number).
 const TYPED: &[&str] = &[
-    "range", "from", "to", "content", "by", "kind", "page", "gap",
+    "range", "from", "to", "content", "by", "kind", "page", "gap", "vs_range", "vs_from", "vs_to",
 ];
 
 /// The API refuses a typed parameter given empty (`to=`), naming it, as it refuses any other
@@ -1614,11 +1798,11 @@ mod tests {
     fn a_year_is_compared_with_the_one_before_in_sane_words() {
         assert_eq!(
             year_comparison(2024, 150 * HOUR, Some(100 * HOUR)).as_deref(),
-            Some("Up 50 % from 2023 (100 h).")
+            Some("150 h in 2024: up 50 % from 2023 (100 h).")
         );
         assert_eq!(
             year_comparison(2024, 75 * HOUR, Some(100 * HOUR)).as_deref(),
-            Some("Down 25 % from 2023 (100 h).")
+            Some("75 h in 2024: down 25 % from 2023 (100 h).")
         );
         // Against a near-empty year: the two amounts, no "up 1,080,439 %".
         assert_eq!(
@@ -1627,7 +1811,7 @@ mod tests {
         );
         assert_eq!(
             year_comparison(2024, 500 * HOUR, Some(20 * HOUR)).as_deref(),
-            Some("25 times your listening of 2023.")
+            Some("500 h in 2024: 25 times your listening of 2023 (20 h).")
         );
         assert_eq!(year_comparison(2024, HOUR, None), None);
         assert_eq!(year_comparison(2024, HOUR, Some(0)), None);

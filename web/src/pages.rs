@@ -63,6 +63,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard/track", get(crate::board::track_page))
         .route("/dashboard/album", get(crate::board::album_page))
         .route("/dashboard/show", get(crate::board::show_page))
+        .route("/dashboard/compare", get(crate::board::compare_page))
         .route("/dashboard/recap/{year}", get(crate::board::recap_page))
         .route("/admin", get(admin))
         .route("/admin/reingest", post(reingest))
