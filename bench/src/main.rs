@@ -22,6 +22,7 @@ mod artifact;
 mod parse;
 mod phases;
 mod pipeline;
+mod search;
 mod seed;
 
 #[derive(Debug, Parser)]
@@ -56,6 +57,15 @@ enum Mode {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Searching one history (`engine::search`), warm, beside scanning every play.
+    Search {
+        /// Streams of the generated lifetime searched.
+        #[arg(long, default_value_t = 1_000_000)]
+        plays: usize,
+        /// Timed runs per query; the median is reported.
+        #[arg(long, default_value_t = 9)]
+        runs: usize,
+    },
     /// Seeds a database with many users of the same generated history (artifact, ready
     /// upload, session, finished views each) and writes their session tokens; for
     /// `bench/many-users.sh`.
@@ -77,6 +87,7 @@ fn main() -> Result<()> {
         Mode::Pipeline(args) => pipeline::run(&args),
         Mode::Artifact { dir, runs } => artifact::run(&history_files(&dir)?, runs.max(1)),
         Mode::SeedUsers(args) => seed::run(&args),
+        Mode::Search { plays, runs } => search::run(plays, runs.max(1)),
     }
 }
 

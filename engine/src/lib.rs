@@ -10,6 +10,7 @@
 //! - [`overview`]: the overview of a selection in a range (`/api/v1/stats`).
 //! - [`panels`]: the view models of every panel, ranking, artist page and recap.
 //! - [`compare`]: two periods side by side.
+//! - [`search`]: what of a person's own history a few words name.
 //!
 //! The identity of what is counted (docs/DESIGN.md, "Identity"): an artist or show by its
 //! name; a track, album or episode by its artist's (show's) name and its own.
@@ -18,6 +19,7 @@ pub mod compare;
 pub mod overview;
 pub mod panels;
 pub mod regions;
+pub mod search;
 pub mod selection;
 
 pub use selection::{Content, DayRange, Prepared, RangeChoice};

@@ -1972,6 +1972,86 @@ async fn every_name_links_to_its_page_and_tracks_albums_and_shows_have_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_finds_names_in_the_history_each_a_link_to_its_page() {
+    let records = [
+        track(
+            "2024-04-01T10:00:00Z",
+            200_000,
+            "Daft Punk",
+            "One More Time",
+        ),
+        track("2024-04-02T10:00:00Z", 500_000, "Daft Punk", "Digital Love"),
+        track("2024-04-03T10:00:00Z", 100_000, "Punkish", "Time Again"),
+        episode("2024-04-04T10:00:00Z", 900_000, "Punk History", "Episode 1"),
+    ];
+    let (_app, mut c, _) = with_history("search@example.com", &records).await;
+    let r = get_json(&mut c, "/api/v1/dashboard/search?q=punk").await;
+    let found: Vec<(String, String)> = r["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["kind"].as_str().unwrap().into(),
+                h["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("artist", "Daft Punk"),
+        ("artist", "Punkish"),
+        ("album", "Daft Punk album"),
+        ("album", "Punkish album"),
+        ("show", "Punk History"),
+    ]
+    .iter()
+    .map(|(k, n)| (k.to_string(), n.to_string()))
+    .collect();
+    assert_eq!(found, want, "by kind, most listened first");
+    assert_eq!(
+        r["hits"][0]["ms_played"], 700_000,
+        "the artist's time, all time"
+    );
+    let one = get_json(&mut c, "/api/v1/dashboard/search?q=TIME%20one").await;
+    assert_eq!(one["total"], 1);
+    assert_eq!(one["hits"][0]["by"], "Daft Punk");
+    let none = get_json(&mut c, "/api/v1/dashboard/search?q=zzz").await;
+    assert_eq!(
+        (
+            none["total"].as_u64(),
+            none["hits"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+    // The page: links to each thing's page; the dashboard carries the form.
+    let page = c.get("/dashboard/search?q=punk").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("href=\"/dashboard/artist?name=Daft+Punk\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("href=\"/dashboard/show?name=Punk+History\"")
+    );
+    assert!(page.body.contains("5 matches for “punk”"), "{}", page.body);
+    let nothing = c.get("/dashboard/search?q=zzz").await;
+    assert!(
+        nothing
+            .body
+            .contains("Nothing in your history matches “zzz”.")
+    );
+    assert!(
+        c.get("/dashboard")
+            .await
+            .body
+            .contains("action=\"/dashboard/search\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_periods_compare_with_the_numbers_of_each_and_the_artists_that_moved() {
     let records = [
         // 2023: Ada 3 h, Bo 2 h, Gone 1 h.

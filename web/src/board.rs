@@ -51,6 +51,8 @@ pub struct BoardQuery {
     /// A comparison: the period to compare with (`vs_range`, `vs_from`, `vs_to`); the one
     /// just before the range when absent.
     pub vs: Option<RangeChoice>,
+    /// A search: the words (`q`).
+    pub search: Option<String>,
     /// A pause of at least this many minutes ends a listening session.
     pub gap_minutes: u32,
 }
@@ -151,6 +153,7 @@ impl BoardQuery {
             page,
             name: get("name").map(str::to_string).filter(|n| !n.is_empty()),
             artist: get("artist").map(str::to_string).filter(|n| !n.is_empty()),
+            search: get("q").map(str::to_string),
             vs: match (get("vs_range"), get("vs_from"), get("vs_to")) {
                 (r, f, t)
                     if [r, f, t]
@@ -606,6 +609,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 a href="/uploads" { "upload your own export" } " to see yours." }
         }
         (controls(q, m, "/dashboard"))
+        (search_form(q, ""))
         @if q.range != RangeChoice::All {
             p { a href=(q.link("/dashboard/compare", &[])) { "Compare this period with the one before →" } }
         }
@@ -1138,6 +1142,95 @@ fn item_body(c: &Ctx, kind: panels::ItemKind) -> Result<(String, Markup), AppErr
         None => it.name.clone(),
     };
     Ok((title, body))
+}
+
+/// What the search words find in the selection (all time, all content).
+fn search(c: &Ctx) -> engine::search::SearchResults {
+    let p = c.prepared.clone();
+    let index = c.prepared.memo("search-index".into(), move || {
+        engine::search::SearchIndex::new(&p.stats(Content::All, (None, None)), &p.strings)
+    });
+    index.search(c.q.search.as_deref().unwrap_or(""), &c.prepared.strings)
+}
+
+/// The search form: GET, so that it works in a finished view and without JavaScript.
+fn search_form(q: &BoardQuery, value: &str) -> Markup {
+    html! {
+        form.search method="get" action="/dashboard/search" role="search" {
+            @for id in &q.uploads { input type="hidden" name="u" value=(id); }
+            label for="search-q" { "Search your history" }
+            input id="search-q" name="q" type="search" value=(value) maxlength="100"
+                placeholder="An artist, a track, an album, a podcast";
+            button type="submit" { "Search" }
+        }
+    }
+}
+
+/// `GET /dashboard/search?q=…`: the artists, tracks, albums, podcasts and episodes of the
+/// visitor's history whose names hold the words, each a link to its page.
+pub async fn search_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let r = search(&c);
+    let q = &c.q;
+    let kind_of = |k: &str| match k {
+        "artist" => EntityKind::Artist,
+        "track" => EntityKind::Track,
+        "album" => EntityKind::Album,
+        "show" => EntityKind::Show,
+        _ => EntityKind::Episode,
+    };
+    let heading = |k: &str| match k {
+        "artist" => "Artists",
+        "track" => "Tracks",
+        "album" => "Albums",
+        "show" => "Podcasts",
+        _ => "Episodes",
+    };
+    let body = html! {
+        p { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
+        h1 { "Search" }
+        (search_form(q, &r.query))
+        @if r.query.is_empty() {
+            p.hint { "Type a few letters of a name: every word must appear, in any order, in any case." }
+        } @else if r.hits.is_empty() {
+            p role="status" { "Nothing in your history matches “" (r.query) "”." }
+        } @else {
+            p role="status" { (fmt_int(r.total as u64)) (if r.total == 1 { " match" } else { " matches" }) " for “" (r.query) "”, most listened first." }
+            @for kind in ["artist", "track", "album", "show", "episode"] {
+                @let hits: Vec<&engine::search::SearchHit> = r.hits.iter().filter(|h| h.kind == kind).collect();
+                @if !hits.is_empty() {
+                    section.results {
+                        h2 { (heading(kind)) }
+                        ol { @for h in hits {
+                            li {
+                                @match entry_link(q, kind_of(kind), &h.name, h.by.as_deref()) {
+                                    Some(href) => { a href=(href) { (h.name) } }
+                                    None => { (h.name) }
+                                }
+                                @if let Some(by) = &h.by { " — " (by) }
+                                " " span.value { (fmt_hours(h.ms_played)) " · " (plural(h.plays, "play")) }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(view::layout("Search", &nav(&state, &v), body).into_response())
+}
+
+/// `GET /api/v1/dashboard/search?q=…`.
+pub async fn api_search(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<engine::search::SearchResults>, ApiError> {
+    let c = api_context(&state, &v, raw.as_deref()).await?;
+    Ok(Json(search(&c)))
 }
 
 /// The two periods of a comparison: the range, and `vs` or the period just before it.
