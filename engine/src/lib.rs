@@ -10,11 +10,13 @@
 //! - [`overview`]: the overview of a selection in a range (`/api/v1/stats`).
 //! - [`panels`]: the view models of every panel, ranking, artist page and recap.
 //! - [`compare`]: two periods side by side.
+//! - [`anatomy`]: where, when and on what you skip; how much you chose.
 //! - [`search`]: what of a person's own history a few words name.
 //!
 //! The identity of what is counted (docs/DESIGN.md, "Identity"): an artist or show by its
 //! name; a track, album or episode by its artist's (show's) name and its own.
 
+pub mod anatomy;
 pub mod compare;
 pub mod overview;
 pub mod panels;

@@ -47,8 +47,11 @@ pub struct SearchResults {
 /// lower case.
 #[derive(Debug)]
 pub struct SearchIndex {
-    entries: Vec<(Entity, u64, u64)>,
-    lower: HashMap<Sym, String>,
+    /// Entity, time, plays, index of its name in `names`; most listened first.
+    entries: Vec<(Entity, u64, u64, u32)>,
+    /// Each name once, lower-cased: a query tests each name once, however many entities
+    /// share it (an artist and their self-titled album).
+    names: Vec<String>,
 }
 
 const KINDS: [(EntityKind, &str); 5] = [
@@ -70,21 +73,25 @@ impl SearchIndex {
                 t.1 += c.plays;
             }
         }
-        let mut lower = HashMap::new();
-        for e in totals.keys() {
-            lower
-                .entry(e.name)
-                .or_insert_with(|| strings.get(e.name).to_lowercase());
-        }
-        let mut entries: Vec<(Entity, u64, u64)> =
-            totals.into_iter().map(|(e, (ms, n))| (e, ms, n)).collect();
+        let mut slot: HashMap<Sym, u32> = HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut entries: Vec<(Entity, u64, u64, u32)> = totals
+            .into_iter()
+            .map(|(e, (ms, n))| {
+                let i = *slot.entry(e.name).or_insert_with(|| {
+                    names.push(strings.get(e.name).to_lowercase());
+                    (names.len() - 1) as u32
+                });
+                (e, ms, n, i)
+            })
+            .collect();
         // Most listened first, so that a query keeps the first hits of each kind it meets.
         entries.sort_by(|a, b| {
             b.1.cmp(&a.1)
                 .then_with(|| strings.get(a.0.name).cmp(strings.get(b.0.name)))
                 .then_with(|| strings.get(a.0.owner).cmp(strings.get(b.0.owner)))
         });
-        SearchIndex { entries, lower }
+        SearchIndex { entries, names }
     }
 
     /// What `query` finds: names holding every word of it (case-insensitive), in any order.
@@ -99,9 +106,13 @@ impl SearchIndex {
         let mut per_kind = [0usize; KINDS.len()];
         let mut total = 0;
         if !words.is_empty() {
-            for (e, ms, plays) in &self.entries {
-                let name = &self.lower[&e.name];
-                if !words.iter().all(|w| name.contains(w.as_str())) {
+            let matched: Vec<bool> = self
+                .names
+                .iter()
+                .map(|name| words.iter().all(|w| name.contains(w.as_str())))
+                .collect();
+            for (e, ms, plays, name) in &self.entries {
+                if !matched[*name as usize] {
                     continue;
                 }
                 total += 1;

@@ -426,6 +426,26 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     await ctx.screenshot('compare');
     ctx.assertClean('compare');
 
+    // Search, from the dashboard's form: the first artist, by a part of its name.
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    const firstArtist = (await page.locator('figure#top-artists svg a text').first().textContent()).replace(/^1\. /, '');
+    await page.fill('#search-q', firstArtist.slice(0, 4).toUpperCase());
+    await Promise.all([page.waitForURL((u) => u.pathname === '/dashboard/search'), page.getByRole('button', { name: 'Search', exact: true }).click()]);
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the search keeps the selection');
+    const hit = page.locator('section.results a', { hasText: firstArtist }).first();
+    await hit.waitFor();
+    await ctx.screenshot('search');
+    await follow(page, hit, (u) => u.pathname === '/dashboard/artist');
+    assert.equal(await page.locator('h1').innerText(), firstArtist);
+
+    // The skips in depth, from the dashboard's link.
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    await follow(page, page.getByRole('link', { name: /Your skips in depth/ }), (u) => u.pathname === '/dashboard/skips');
+    assert.match(await page.locator('p.lead').innerText(), /^[\d,]+ of [\d,]+ music streams? skipped/);
+    assert.match(await page.locator('figure#skip-position figcaption').innerText(), /Skips by how far into the track/);
+    await ctx.screenshot('skips');
+    ctx.assertClean('search and skips');
+
     // The dark theme follows the system setting.
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);

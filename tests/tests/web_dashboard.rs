@@ -1972,6 +1972,73 @@ async fn every_name_links_to_its_page_and_tracks_albums_and_shows_have_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_skip_anatomy_places_each_skip_in_its_track_and_says_how_listening_began() {
+    let skip = |ts: &str, ms: u64, title: &str, start: &str, shuffle: bool| {
+        let mut r = track(ts, ms, "Ada", title);
+        r["reason_start"] = json!(start);
+        r["reason_end"] = json!("fwdbtn");
+        r["skipped"] = json!(true);
+        r["shuffle"] = json!(shuffle);
+        r
+    };
+    let mut chosen = track("2024-04-01T10:00:00Z", 200_000, "Ada", "Song");
+    chosen["reason_start"] = json!("clickrow");
+    let records = [
+        // "Song" is 200 s long: it played to its end.
+        chosen,
+        // Skipped at 30 s (15 %) with shuffle on, at 190 s (95 %) with shuffle on.
+        skip("2024-04-02T10:00:00Z", 30_000, "Song", "trackdone", true),
+        skip("2024-04-03T10:00:00Z", 190_000, "Song", "fwdbtn", true),
+        // Never played to its end: its skip cannot be placed.
+        skip("2024-04-04T10:00:00Z", 10_000, "Other", "appload", false),
+    ];
+    let (_app, mut c, _) = with_history("anatomy@example.com", &records).await;
+    let a = get_json(&mut c, "/api/v1/dashboard/skips").await;
+    assert_eq!(
+        (&a["streams"], &a["skips"], &a["placed"]),
+        (&json!(4), &json!(3), &json!(2))
+    );
+    assert_eq!(a["position"], json!([0, 1, 0, 0, 0, 0, 0, 0, 0, 1]));
+    assert_eq!(a["shuffle"][0]["label"], "on");
+    assert_eq!(a["shuffle"][0]["rate"], 1.0);
+    assert_eq!(a["shuffle"][1]["rate"], 0.5);
+    let began: Vec<(String, u64)> = a["origins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["label"].as_str().unwrap().into(),
+                o["streams"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        began,
+        [
+            ("chosen".to_string(), 1),
+            ("continued".into(), 2),
+            ("resumed".into(), 1),
+            ("unknown".into(), 0)
+        ]
+    );
+    let page = c.get("/dashboard/skips").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("3 of 4 music streams skipped (75 %)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("You chose it"));
+    assert!(
+        c.get("/dashboard")
+            .await
+            .body
+            .contains("href=\"/dashboard/skips\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_finds_names_in_the_history_each_a_link_to_its_page() {
     let records = [
         track(
