@@ -57,7 +57,8 @@ enum Mode {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
-    /// Searching one history (`engine::search`), warm, beside scanning every play.
+    /// Searching one history (`engine::search`), warm, beside scanning every play; and the
+    /// skip anatomy (`engine::anatomy`) beside the all-time stats.
     Search {
         /// Streams of the generated lifetime searched.
         #[arg(long, default_value_t = 1_000_000)]

@@ -1,4 +1,4 @@
-//! Amazon Cognito accounts behind [`web::idp::IdentityProvider`]: a user pool whose users sign
+//! Amazon Cognito accounts behind [`accounts::idp::IdentityProvider`]: a user pool whose users sign
 //! in with their e-mail address (`UsernameAttributes: [email]`) through an app client with a
 //! secret, as `stack.yaml`'s `UserPool` and `UserPoolClient` set up. Every call is one of
 //! Cognito's public user APIs (SignUp, InitiateAuth, ChangePassword, ...); ID tokens are
@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use accounts::Password;
+use accounts::idp::{Identity, IdentityProvider, IdpError, SignUpOutcome, Tokens};
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;
@@ -18,8 +20,6 @@ use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
-use web::auth::Password;
-use web::idp::{Identity, IdentityProvider, IdpError, SignUpOutcome, Tokens};
 
 use crate::jwks::{JwksVerifier, error_chain};
 

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use accounts::idp::{Identity, IdpError};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::{BodyExt as _, Limited};
@@ -26,7 +27,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use serde::Deserialize;
-use web::idp::{Identity, IdpError};
 
 /// The least time between two fetches of the key set.
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);

@@ -14,6 +14,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use accounts::Password;
+use accounts::idp::{IdentityProvider, IdpError, SignUpOutcome};
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AccountRecoverySettingType, ExplicitAuthFlowsType, PasswordPolicyType,
@@ -22,8 +24,6 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use cloud::cognito::{Cognito, CognitoConfig};
 use cloud::moto::MotoServer;
-use web::auth::Password;
-use web::idp::{IdentityProvider, IdpError, SignUpOutcome};
 
 const EMAIL: &str = "listener@example.com";
 

@@ -77,31 +77,33 @@ async fn the_same_event_delivered_twice_leaves_one_copy_of_each_play(engine: Eng
 /// seconds on it, so it can be killed in the middle of writing.
 const KILL_TEST_PLAYS: usize = 20_000;
 
-/// Waits until a worker is writing the upload's plays (its transaction open, not committed).
+/// Waits until a worker is inside the upload's ingest transaction (open, not committed): on
+/// PostgreSQL waiting on the user's row the test holds, on SQLite writing.
 async fn wait_until_writing(p: &Pipeline, upload_id: &str) {
     let within = Duration::from_secs(90);
     match p.engine() {
         Engine::Postgres => {
-            // The ingest's transaction is the only one that stays open for long: the worker's
-            // other writes (state changes, heartbeats) are single statements.
-            eventually(within, "the worker writing plays", || async {
-                let writers: i64 = on_pool!(p.db(), c => sqlx::query_scalar(
+            // The ingest's transaction waits on the user's row, which the test holds.
+            eventually(
+                within,
+                "the worker's ingest waiting on the user's row",
+                || async {
+                    let writers: i64 = on_pool!(p.db(), c => sqlx::query_scalar(
                     "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                     AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL \
-                     AND state IN ('active', 'idle in transaction') \
-                     AND xact_start < now() - interval '300 milliseconds'",
+                     AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
                 )
                 .fetch_one(c)
                 .await)
-                .unwrap();
-                let u = p.upload(upload_id).await.unwrap();
-                assert_ne!(
-                    u.state,
-                    State::Ready,
-                    "the ingest finished before it could be killed: use a larger export"
-                );
-                (writers > 0).then_some(())
-            })
+                    .unwrap();
+                    let u = p.upload(upload_id).await.unwrap();
+                    assert_ne!(
+                        u.state,
+                        State::Ready,
+                        "the ingest finished before it could be killed: use a larger export"
+                    );
+                    (writers > 0).then_some(())
+                },
+            )
             .await;
         }
         Engine::Sqlite => {
@@ -180,12 +182,25 @@ async fn a_worker_killed_mid_ingest_leaves_nothing_behind_and_the_next_worker_in
     let p = Pipeline::new(engine).await;
     let (user, upload) = import_queued(&p, "killed@example.com", &zip).await;
 
+    // On PostgreSQL the test holds the user's row, so the worker's ingest transaction, once
+    // open, waits on it however fast the machine: the kill always lands inside it.
+    let held = match engine {
+        Engine::Postgres => {
+            let mut tx = p.db().begin().await.unwrap();
+            storage::plays::lock_user(&mut tx, &user.id).await.unwrap();
+            Some(tx)
+        }
+        Engine::Sqlite => None,
+    };
     let mut first = WorkerProcess::start(&p, "worker-1");
     p.wait_for_state(&upload.id, State::Processing, Duration::from_secs(60))
         .await;
     wait_until_writing(&p, &upload.id).await;
     first.assert_running();
     first.kill().await;
+    if let Some(tx) = held {
+        tx.rollback().await.unwrap();
+    }
 
     // Killed mid-transaction: nothing of the upload is visible, and it is not lost.
     let u = p.upload(&upload.id).await.unwrap();

@@ -12,28 +12,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::AppError;
 
-/// A password as typed, kept out of logs and debug output.
-#[derive(Clone, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Password(String);
-
-impl Password {
-    /// Wraps a typed password.
-    pub fn new(s: impl Into<String>) -> Password {
-        Password(s.into())
-    }
-
-    /// The text, for hashing and checking only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
+pub use accounts::Password;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,7 +23,7 @@ pub mod dash;
 pub mod dashboard;
 pub mod error;
 mod export;
-pub mod idp;
+pub use accounts::idp;
 mod idp_accounts;
 pub mod idp_tokens;
 pub mod metrics;

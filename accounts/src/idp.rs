@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::auth::Password;
+use crate::Password;
 
 /// Tokens from a sign-in or a refresh.
 #[derive(Clone, PartialEq, Eq)]
