@@ -11,6 +11,7 @@
 //! - [`panels`]: the view models of every panel, ranking, artist page and recap.
 //! - [`compare`]: two periods side by side.
 //! - [`anatomy`]: where, when and on what you skip; how much you chose.
+//! - [`overlaps`]: listening on two devices at once, and the time with overlaps counted once.
 //! - [`search`]: what of a person's own history a few words name.
 //!
 //! The identity of what is counted (docs/DESIGN.md, "Identity"): an artist or show by its
@@ -18,6 +19,7 @@
 
 pub mod anatomy;
 pub mod compare;
+pub mod overlaps;
 pub mod overview;
 pub mod panels;
 pub mod regions;

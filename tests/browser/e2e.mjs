@@ -444,7 +444,18 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     assert.match(await page.locator('p.lead').innerText(), /^[\d,]+ of [\d,]+ music streams? skipped/);
     assert.match(await page.locator('figure#skip-position figcaption').innerText(), /Skips by how far into the track/);
     await ctx.screenshot('skips');
-    ctx.assertClean('search and skips');
+
+    // Two devices at once, from the dashboard's link: the time counted once is at most the sum.
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    await follow(page, page.getByRole('link', { name: /Listening on two devices at once/ }), (u) => u.pathname === '/dashboard/overlaps');
+    const hoursOf = async (stat) => {
+      const text = (await page.locator(`[data-stat=${stat}]`).innerText()).replace(/,/g, '');
+      const n = parseFloat(text.replace(/^</, ''));
+      return /min$/.test(text) ? n / 60 : n;
+    };
+    assert.ok((await hoursOf('overlap-once')) <= (await hoursOf('overlap-sum')), 'counted once is at most added up');
+    await ctx.screenshot('overlaps');
+    ctx.assertClean('search, skips and overlaps');
 
     // The dark theme follows the system setting.
     await page.emulateMedia({ colorScheme: 'dark' });

@@ -2039,6 +2039,37 @@ async fn the_skip_anatomy_places_each_skip_in_its_track_and_says_how_listening_b
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_on_two_devices_at_once_are_counted_once_there_and_told_apart() {
+    // 10:00–11:00 on the phone, 10:30–11:30 on a computer: 30 minutes on both.
+    let mut desktop = track("2024-04-01T11:30:00Z", 3_600_000, "Bo", "Two");
+    desktop["platform"] = json!("Windows 10 (10.0.19045; x64)");
+    let records = [
+        track("2024-04-01T11:00:00Z", 3_600_000, "Ada", "One"),
+        desktop,
+    ];
+    let (_app, mut c, _) = with_history("overlaps@example.com", &records).await;
+    let o = get_json(&mut c, "/api/v1/dashboard/overlaps").await;
+    assert_eq!(o["ms_played"], 7_200_000);
+    assert_eq!(o["counted_once_ms"], 5_400_000);
+    assert_eq!(o["overlap_ms"], 1_800_000);
+    assert_eq!(o["across_devices_ms"], 1_800_000);
+    assert_eq!(o["pairs"][0]["ms"], 1_800_000);
+    assert_eq!(o["episodes"][0]["start"], "2024-04-01T10:30:00Z");
+    // Monday 10:00 holds its 60 minutes once, not 90.
+    assert_eq!(o["counted_once_by_hour"][0][10], 3_600_000);
+    let page = c.get("/dashboard/overlaps").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(stat(&page.body, "overlap-once"), "1.5 h");
+    assert_eq!(stat(&page.body, "overlap-twice"), "30 min");
+    assert!(
+        c.get("/dashboard")
+            .await
+            .body
+            .contains("href=\"/dashboard/overlaps\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_finds_names_in_the_history_each_a_link_to_its_page() {
     let records = [
         track(
@@ -2183,10 +2214,15 @@ async fn two_periods_compare_with_the_numbers_of_each_and_the_artists_that_moved
         "{}",
         page.body
     );
-    // All time has nothing before it: a message, not a guess.
-    let all = c.get("/api/v1/dashboard/compare").await;
-    assert_eq!(all.status, StatusCode::BAD_REQUEST);
-    assert!(api_message(&all).contains("all time has nothing before it"));
+    // All time has nothing before it: said so, not guessed.
+    let all = get_json(&mut c, "/api/v1/dashboard/compare").await;
+    assert!(
+        all["summary"]
+            .as_str()
+            .unwrap()
+            .contains("All time has nothing before it")
+    );
+    assert_eq!(all["b"]["total"]["ms_played"], 0);
     let bad = c
         .get("/api/v1/dashboard/compare?range=2024&vs_from=yesterday")
         .await;

@@ -745,6 +745,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
         }
         section id="platforms" {
             h2 { "Devices and countries" }
+            p { a href=(q.link("/dashboard/overlaps", &[])) { "Listening on two devices at once, and your time with overlaps counted once →" } }
             div.two {
                 div { (breakdown("platforms", "Listening by device family", &b.platforms, crate::words::platform)) }
                 div { (breakdown("countries", "Listening by country", &b.countries, |n| crate::words::country(n).to_string())) }
@@ -1247,6 +1248,82 @@ pub async fn api_anatomy(
     Ok(Json(anatomy(&c).as_ref().clone()))
 }
 
+fn overlaps(c: &Ctx) -> Arc<engine::overlaps::Overlaps> {
+    let p = c.prepared.clone();
+    let (q, days) = (c.q.clone(), c.days);
+    c.prepared.memo(q.key(days, "overlaps"), move || {
+        let plays: Vec<schema::Play> = p
+            .slice(days)
+            .iter()
+            .filter(|x| q.content.admits(x.kind))
+            .copied()
+            .collect();
+        engine::overlaps::overlaps(&plays, p.settings)
+    })
+}
+
+/// `GET /dashboard/overlaps`: listening on two devices at once, and the listening time with
+/// every overlap counted once.
+pub async fn overlaps_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let c = context(&state, &v, raw.as_deref()).await?;
+    let o = overlaps(&c);
+    let m = meta(&c);
+    let q = &c.q;
+    let device = crate::words::platform;
+    let body = html! {
+        p { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
+        h1 { "Listening on two devices at once" }
+        (controls(q, &m, "/dashboard/overlaps"))
+        p.lead {
+            "Every other view adds up each stream's time. Streams that played at the same time (a phone left playing beside the computer) count twice there; here they count once."
+        }
+        section.cards aria-label="In numbers" {
+            (card("Streams' time added up", "overlap-sum", fmt_hours(o.ms_played)))
+            (card("Counted once", "overlap-once", fmt_hours(o.counted_once_ms)))
+            (card("Counted twice", "overlap-twice", fmt_hours(o.overlap_ms)))
+            (card("On two devices at once", "overlap-devices", fmt_hours(o.across_devices_ms)))
+        }
+        div.two {
+            section {
+                h2 { "Which devices played together" }
+                @if o.pairs.is_empty() { p.hint { "Never two devices at once in this range." } }
+                @else { ol { @for pair in &o.pairs { li { (device(pair.a)) " and " (device(pair.b)) " " span.value { (fmt_hours(pair.ms)) } } } } }
+            }
+            section {
+                h2 { "The longest stretches" }
+                @if o.episodes.is_empty() { p.hint { "None." } }
+                @else { ol { @for e in &o.episodes {
+                    li { (charts::fmt_instant(&e.start)) ", " (fmt_hours(e.ms)) " on " (e.devices.iter().map(|d| device(d)).collect::<Vec<_>>().join(" and ")) }
+                } } }
+            }
+        }
+        div.two {
+            (charts::bars(&Chart::new("overlap-months", "Hours per month, overlaps counted once").with_label_name("Month"),
+                &o.months.iter().map(|mo| Bar::new(mo.month.clone(), hours(mo.counted_once_ms)).with_tooltip(format!("{}: {} counted once, {} added up", mo.month, fmt_hours(mo.counted_once_ms), fmt_hours(mo.ms_played)))).collect::<Vec<_>>(), "h"))
+            (charts::heatmap(&Chart::new("overlap-hours", "Hours by weekday and hour of day, counted once").with_label_name("Weekday"),
+                &o.weekdays.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &o.hours.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &o.counted_once_by_hour.iter().map(|r| r.iter().map(|&ms| hours(ms)).collect()).collect::<Vec<Vec<f64>>>(),
+                &[], "h"))
+        }
+    };
+    Ok(view::layout("Two devices at once", &nav(&state, &v), body).into_response())
+}
+
+/// `GET /api/v1/dashboard/overlaps`.
+pub async fn api_overlaps(
+    State(state): State<AppState>,
+    v: Visitor,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<engine::overlaps::Overlaps>, ApiError> {
+    let c = api_context(&state, &v, raw.as_deref()).await?;
+    Ok(Json(overlaps(&c).as_ref().clone()))
+}
+
 /// What the search words find in the selection (all time, all content).
 fn search(c: &Ctx) -> engine::search::SearchResults {
     let p = c.prepared.clone();
@@ -1336,33 +1413,44 @@ pub async fn api_search(
     Ok(Json(search(&c)))
 }
 
-/// The two periods of a comparison: the range, and `vs` or the period just before it.
-fn periods(c: &Ctx) -> Result<(DayRange, DayRange), AppError> {
+/// The two periods of a comparison: the range, and `vs` or the period just before it
+/// (`None` when there is none: all time, or a history without listening).
+fn periods(c: &Ctx) -> (DayRange, Option<DayRange>) {
     let before = match c.q.vs {
         Some(vs) => Some(vs.days(c.prepared.span())),
         None => engine::selection::period_before(c.days),
     };
-    match before {
-        Some(b) if b.0.is_some() || b.1.is_some() => Ok((c.days, b)),
-        _ => Err(AppError::BadRequest(
-            "Choose a period to compare (a year, the last 4 weeks or 6 months, or from and to): all time has nothing before it, and the period to compare with needs an end.".into(),
-        )),
-    }
+    (c.days, before)
 }
 
-fn comparison(c: &Ctx) -> Result<Arc<engine::compare::Comparison>, AppError> {
-    let (a, b) = periods(c)?;
+/// What a comparison says when there is nothing to compare with.
+const NOTHING_BEFORE: &str = "All time has nothing before it: choose a year or a range (the last 4 weeks, 6 months, from and to) to compare it with the one before, or a period to compare with.";
+
+fn comparison(c: &Ctx) -> Arc<engine::compare::Comparison> {
+    let (a, b) = periods(c);
     let p = c.prepared.clone();
     let content = c.q.content;
     let key = format!("compare|{}|{a:?}|{b:?}", content.as_str());
-    Ok(c.prepared.memo(key, move || {
-        let (sa, sb) = (p.stats(content, a), p.stats(content, b));
+    c.prepared.memo(key, move || {
+        let sa = p.stats(content, a);
+        let sb = match b {
+            Some(b) => p.stats(content, b),
+            None => Arc::new(schema::Stats::build(&[], p.settings)),
+        };
         let labels = (
             engine::selection::period_label(a),
-            engine::selection::period_label(b),
+            b.map_or_else(
+                || "nothing before it".to_string(),
+                engine::selection::period_label,
+            ),
         );
-        engine::compare::compare(&sa, &sb, &p.strings, (&labels.0, &labels.1), fmt_hours)
-    }))
+        let mut cmp =
+            engine::compare::compare(&sa, &sb, &p.strings, (&labels.0, &labels.1), fmt_hours);
+        if b.is_none() {
+            cmp.summary = NOTHING_BEFORE.to_string();
+        }
+        cmp
+    })
 }
 
 /// `GET /dashboard/compare`: the range against the period before it (or `vs_range`,
@@ -1379,11 +1467,11 @@ pub async fn compare_page(
 
 /// A comparison's title and content.
 fn compare_body(c: &Ctx) -> Result<(String, Markup), AppError> {
-    let cmp = comparison(c)?;
+    let cmp = comparison(c);
     let m = meta(c);
     let q = &c.q;
     let (a, b) = (&cmp.a, &cmp.b);
-    let (_, vs) = periods(c)?;
+    let vs = periods(c).1.unwrap_or((None, None));
     let change = |x: u64, y: u64| -> String {
         match (x, y) {
             (_, 0) => "–".into(),
@@ -1521,7 +1609,7 @@ pub async fn api_compare(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<engine::compare::Comparison>, ApiError> {
     let c = api_context(&state, &v, raw.as_deref()).await?;
-    Ok(Json(comparison(&c)?.as_ref().clone()))
+    Ok(Json(comparison(&c).as_ref().clone()))
 }
 
 fn recap(c: &Ctx, year: i32) -> Arc<panels::Recap> {

@@ -66,6 +66,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard/compare", get(crate::board::compare_page))
         .route("/dashboard/search", get(crate::board::search_page))
         .route("/dashboard/skips", get(crate::board::anatomy_page))
+        .route("/dashboard/overlaps", get(crate::board::overlaps_page))
         .route("/dashboard/recap/{year}", get(crate::board::recap_page))
         .route("/admin", get(admin))
         .route("/admin/reingest", post(reingest))
