@@ -58,7 +58,8 @@ enum Mode {
         runs: usize,
     },
     /// Searching one history (`engine::search`), warm, beside scanning every play; and the
-    /// skip anatomy (`engine::anatomy`) beside the all-time stats.
+    /// skip anatomy and the overlaps (`engine::anatomy`, `engine::overlaps`) beside the
+    /// all-time stats.
     Search {
         /// Streams of the generated lifetime searched.
         #[arg(long, default_value_t = 1_000_000)]
