@@ -93,6 +93,24 @@ fn main() -> Result<()> {
     }
 }
 
+/// A generated export of `plays` streams (`synth`, `seed`) parsed and deduplicated, as the
+/// worker holds an upload's plays; with its dedupe report and export size.
+fn generated_library(plays: usize, seed: u64) -> (schema::Library, schema::DedupeReport, u64) {
+    let export = synth::generate(&synth::Options {
+        plays,
+        seed,
+        ..synth::Options::default()
+    });
+    let names: Vec<String> = export.files.iter().map(|(p, _)| p.clone()).collect();
+    let mut lib = schema::load(
+        &names,
+        |i| Ok(std::io::Cursor::new(export.files[i].1.as_slice())),
+        &schema::Limits::default(),
+    );
+    let report = schema::dedupe(&mut lib.plays);
+    (lib, report, export.facts.bytes)
+}
+
 /// The listening-history files below `dir` in name order: every `*.json` except the
 /// generator's `expected.json`.
 fn history_files(dir: &Path) -> Result<Vec<PathBuf>> {

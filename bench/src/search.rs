@@ -3,12 +3,10 @@
 //! play (what a search without an index does). The index's one-off build is timed too (the
 //! first search of a prepared selection pays it).
 
-use std::io::Cursor;
-
 use anyhow::Result;
 use engine::search::SearchIndex;
 use engine::{Content, Prepared};
-use schema::{Limits, Settings, Sym};
+use schema::{Settings, Sym};
 
 use crate::{Sample, load_average, median, ms, timed};
 
@@ -17,20 +15,8 @@ const QUERIES: [&str; 8] = ["a", "the", "love", "night sky", "ar", "zzqx", "e o"
 
 /// Runs the queries `runs` times each on a generated lifetime of `plays` streams (seed 1).
 pub fn run(plays: usize, runs: usize) -> Result<()> {
-    let export = synth::generate(&synth::Options {
-        plays,
-        seed: 1,
-        ..synth::Options::default()
-    });
-    let names: Vec<String> = export.files.iter().map(|(p, _)| p.clone()).collect();
-    let mut lib = schema::load(
-        &names,
-        |i| Ok(Cursor::new(export.files[i].1.as_slice())),
-        &Limits::default(),
-    );
+    let (lib, _, _) = crate::generated_library(plays, 1);
     anyhow::ensure!(!lib.plays.is_empty(), "the generated export has no plays");
-    schema::dedupe(&mut lib.plays);
-    drop(export);
     let plays = lib.plays.len();
     let prepared = Prepared::new(lib.plays, lib.strings, Settings::default());
     let all = prepared.stats(Content::All, (None, None));

@@ -7,7 +7,7 @@
 //! same database. Every user has the same plays: what differs per request is whose artifact
 //! and views are read, which is what the many-users benchmark is about.
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -188,18 +188,7 @@ async fn run_async(args: &Args) -> Result<()> {
 /// Generates the export, parses and deduplicates it, and builds its artifact (one region,
 /// renamed per user) and its ingest summary, as the worker does for an owner's only upload.
 fn template(plays: usize, seed: u64) -> Result<Template> {
-    let export = synth::generate(&synth::Options {
-        plays,
-        seed,
-        ..synth::Options::default()
-    });
-    let names: Vec<String> = export.files.iter().map(|(p, _)| p.clone()).collect();
-    let mut lib = schema::load(
-        &names,
-        |i| Ok(Cursor::new(export.files[i].1.as_slice())),
-        &Limits::default(),
-    );
-    let report = schema::dedupe(&mut lib.plays);
+    let (lib, report, export_bytes) = crate::generated_library(plays, seed);
     let stats = Stats::build(&lib.plays, Settings::default());
     let summary = serde_json::to_string(&Summary::new(&lib, &report, &stats))?;
     let artifact = Artifact::build(
@@ -210,7 +199,7 @@ fn template(plays: usize, seed: u64) -> Result<Template> {
     Ok(Template {
         artifact,
         summary,
-        export_bytes: export.facts.bytes,
+        export_bytes,
     })
 }
 

@@ -1056,34 +1056,9 @@ fn item(c: &Ctx, kind: panels::ItemKind) -> Result<Arc<panels::ItemView>, AppErr
         .ok_or(AppError::NotFound)
 }
 
-/// `GET /dashboard/track?artist=…&name=…`: one track and its history.
-pub async fn track_page(
-    state: State<AppState>,
-    v: Visitor,
-    raw: RawQuery,
-) -> Result<Response, PageError> {
-    item_page(state, v, raw, panels::ItemKind::Track).await
-}
-
-/// `GET /dashboard/album?artist=…&name=…`: one album, its tracks and its history.
-pub async fn album_page(
-    state: State<AppState>,
-    v: Visitor,
-    raw: RawQuery,
-) -> Result<Response, PageError> {
-    item_page(state, v, raw, panels::ItemKind::Album).await
-}
-
-/// `GET /dashboard/show?name=…`: one podcast show, its episodes and its history.
-pub async fn show_page(
-    state: State<AppState>,
-    v: Visitor,
-    raw: RawQuery,
-) -> Result<Response, PageError> {
-    item_page(state, v, raw, panels::ItemKind::Show).await
-}
-
-async fn item_page(
+/// `GET /dashboard/track?artist=…&name=…`, `/dashboard/album?artist=…&name=…` and
+/// `/dashboard/show?name=…`: one track, album or podcast, its parts and its history.
+pub async fn item_page(
     State(state): State<AppState>,
     v: Visitor,
     RawQuery(raw): RawQuery,

@@ -4,10 +4,11 @@
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use engine::panels::ItemKind;
 use futures_util::TryStreamExt;
 use maud::Markup;
 use serde::Deserialize;
@@ -60,9 +61,24 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard", get(crate::board::page))
         .route("/dashboard/ranking", get(crate::board::ranking_page))
         .route("/dashboard/artist", get(crate::board::artist_page))
-        .route("/dashboard/track", get(crate::board::track_page))
-        .route("/dashboard/album", get(crate::board::album_page))
-        .route("/dashboard/show", get(crate::board::show_page))
+        .route(
+            "/dashboard/track",
+            get(|s: State<AppState>, v: Visitor, q: RawQuery| {
+                crate::board::item_page(s, v, q, ItemKind::Track)
+            }),
+        )
+        .route(
+            "/dashboard/album",
+            get(|s: State<AppState>, v: Visitor, q: RawQuery| {
+                crate::board::item_page(s, v, q, ItemKind::Album)
+            }),
+        )
+        .route(
+            "/dashboard/show",
+            get(|s: State<AppState>, v: Visitor, q: RawQuery| {
+                crate::board::item_page(s, v, q, ItemKind::Show)
+            }),
+        )
         .route("/dashboard/compare", get(crate::board::compare_page))
         .route("/dashboard/search", get(crate::board::search_page))
         .route("/dashboard/skips", get(crate::board::anatomy_page))
