@@ -109,7 +109,9 @@ impl StatsView {
             from: range.0.map(|d| d.label()),
             to: range.1.map(|d| d.label()),
             tz: tz.to_string(),
-            min_play_seconds: settings.min_play_ms / 1000,
+            min_play_seconds: u64::from(crate::selection::play_threshold_seconds(
+                i64::try_from(settings.min_play_ms).unwrap_or(i64::MAX),
+            )),
             total: Totals::default(),
             days_listened: 0,
             longest_streak_days: 0,

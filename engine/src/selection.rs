@@ -219,6 +219,12 @@ pub fn parse_day(s: &str, what: &str) -> Result<Day, BadInput> {
     Ok(day)
 }
 
+/// The shortest stream that counts as a play, in whole seconds as the pages and the API show
+/// it, from the stored milliseconds (never negative).
+pub fn play_threshold_seconds(min_play_ms: i64) -> u32 {
+    (min_play_ms.max(0) / 1000).min(i64::from(u32::MAX)) as u32
+}
+
 /// The settings a user's views are computed under, from what their account stores: the time
 /// zone's name (UTC when unknown) and the shortest stream that counts as a play, in ms.
 pub fn settings(tz: &str, min_play_ms: i64) -> Settings {

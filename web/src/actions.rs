@@ -763,7 +763,7 @@ impl From<&User> for SettingsView {
     fn from(u: &User) -> Self {
         SettingsView {
             tz: u.tz.clone(),
-            min_play_seconds: (u.min_play_ms / 1000).clamp(0, i64::from(u32::MAX)) as u32,
+            min_play_seconds: engine::selection::play_threshold_seconds(u.min_play_ms),
         }
     }
 }

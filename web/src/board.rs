@@ -382,7 +382,9 @@ fn meta(c: &Ctx) -> Meta {
             "plays"
         },
         tz: c.user.tz.clone(),
-        min_play_seconds: (c.user.min_play_ms.max(0) / 1000) as u64,
+        min_play_seconds: u64::from(engine::selection::play_threshold_seconds(
+            c.user.min_play_ms,
+        )),
         history_first_day: p.span().map(|s| s.0.label()),
         history_last_day: p.span().map(|s| s.1.label()),
         years,
@@ -1219,8 +1221,10 @@ pub async fn api_anatomy(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<engine::anatomy::SkipAnatomy>, ApiError> {
-    let c = api_context(&state, &v, raw.as_deref()).await?;
-    Ok(Json(anatomy(&c).as_ref().clone()))
+    api_view(&state, &v, raw.as_deref(), |c| {
+        Ok(anatomy(c).as_ref().clone())
+    })
+    .await
 }
 
 fn overlaps(c: &Ctx) -> Arc<engine::overlaps::Overlaps> {
@@ -1295,8 +1299,10 @@ pub async fn api_overlaps(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<engine::overlaps::Overlaps>, ApiError> {
-    let c = api_context(&state, &v, raw.as_deref()).await?;
-    Ok(Json(overlaps(&c).as_ref().clone()))
+    api_view(&state, &v, raw.as_deref(), |c| {
+        Ok(overlaps(c).as_ref().clone())
+    })
+    .await
 }
 
 /// What the search words find in the selection (all time, all content).
@@ -1384,8 +1390,7 @@ pub async fn api_search(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<engine::search::SearchResults>, ApiError> {
-    let c = api_context(&state, &v, raw.as_deref()).await?;
-    Ok(Json(search(&c)))
+    api_view(&state, &v, raw.as_deref(), |c| Ok(search(c))).await
 }
 
 /// The two periods of a comparison: the range, and `vs` or the period just before it
@@ -1583,8 +1588,10 @@ pub async fn api_compare(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<engine::compare::Comparison>, ApiError> {
-    let c = api_context(&state, &v, raw.as_deref()).await?;
-    Ok(Json(comparison(&c).as_ref().clone()))
+    api_view(&state, &v, raw.as_deref(), |c| {
+        Ok(comparison(c).as_ref().clone())
+    })
+    .await
 }
 
 fn recap(c: &Ctx, year: i32) -> Arc<panels::Recap> {
@@ -1791,6 +1798,17 @@ async fn api_context(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result
     v.require_user()?;
     refuse_blank(raw, TYPED)?;
     context(state, v, raw).await
+}
+
+/// A JSON twin: the view `f` computes for the request's selection, range and choices.
+async fn api_view<T: Serialize>(
+    state: &AppState,
+    v: &Visitor,
+    raw: Option<&str>,
+    f: impl FnOnce(&Ctx) -> Result<T, AppError>,
+) -> Result<Json<T>, ApiError> {
+    let c = api_context(state, v, raw).await?;
+    Ok(Json(f(&c)?))
 }
 
 /// `GET /api/v1/dashboard`: every panel, as the page shows them.
@@ -2031,8 +2049,10 @@ pub async fn api_artist(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<panels::ArtistView>, ApiError> {
-    let c = api_context(&state, &v, raw.as_deref()).await?;
-    Ok(Json(artist(&c)?.as_ref().clone()))
+    api_view(&state, &v, raw.as_deref(), |c| {
+        Ok(artist(c)?.as_ref().clone())
+    })
+    .await
 }
 
 /// `GET /api/v1/dashboard/recap/{year}`.
