@@ -9,16 +9,12 @@
 //!    worked by pools of 1, 2 and 4 workers: uploads per minute for each pool size.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ingest_worker::Deps;
-use ingest_worker::notify::LogNotifier;
 use storage::Db;
-use storage::objects::LocalDir;
-use storage::queue::TableQueue;
 use storage::uploads::{self, Selection, State};
 use tokio::sync::watch;
 
@@ -109,20 +105,6 @@ async fn scratch_db(
     let db = Db::connect(&url).await?;
     db.migrate().await?;
     Ok((db, url))
-}
-
-fn deps(db: Db, objects: &Path) -> Result<Deps> {
-    let settings = queue_config::QueueSettings::DEFAULT;
-    Ok(Deps {
-        queue: Arc::new(TableQueue::new(db.clone(), "ingest", settings.max_receives)),
-        store: Arc::new(LocalDir::new(objects)?),
-        notifier: Arc::new(LogNotifier),
-        db,
-        settings,
-        limits: schema::Limits::default(),
-        max_upload_bytes: 4 << 30,
-        after_change: Default::default(),
-    })
 }
 
 async fn wait_all(deps: &Deps, ids: &[String]) -> Result<()> {
@@ -247,7 +229,7 @@ async fn run_async(args: &Args) -> Result<()> {
         for _ in 0..args.runs {
             n += 1;
             let (db, _) = scratch_db(engine, args.postgres.as_deref(), tmp.path(), n).await?;
-            let deps = deps(db, &tmp.path().join(format!("objects-{n}")))?;
+            let deps = crate::seed::deps(db, &tmp.path().join(format!("objects-{n}")))?;
             let upload = submit_for_new_user(&deps, &format!("bench{n}@example.com"), &zip).await?;
             times.push(work(&deps, 1, &[upload]).await?);
             deps.db.close().await;
@@ -271,7 +253,7 @@ async fn run_async(args: &Args) -> Result<()> {
         for engine in &engines {
             n += 1;
             let (db, _) = scratch_db(engine, args.postgres.as_deref(), tmp.path(), n).await?;
-            let deps = deps(db, &tmp.path().join(format!("objects-{n}")))?;
+            let deps = crate::seed::deps(db, &tmp.path().join(format!("objects-{n}")))?;
             let mut ids = Vec::new();
             for i in 0..args.bulk {
                 ids.push(

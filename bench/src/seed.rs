@@ -292,8 +292,8 @@ fn write_tokens(path: &Path, tokens: &[String]) -> Result<()> {
 }
 
 /// The worker's dependencies over `db`, as `backspin` wires them (objects in a scratch
-/// folder: no upload's file is ever read here).
-fn deps(db: Db, objects: &Path) -> Result<Deps> {
+/// folder), for the benchmarks that run the pipeline in process.
+pub(crate) fn deps(db: Db, objects: &Path) -> Result<Deps> {
     let settings = queue_config::QueueSettings::DEFAULT;
     Ok(Deps {
         queue: Arc::new(TableQueue::new(db.clone(), "ingest", settings.max_receives)),
