@@ -12,13 +12,18 @@
 //! - [`compare`]: two periods side by side.
 //! - [`anatomy`]: where, when and on what you skip; how much you chose.
 //! - [`overlaps`]: listening on two devices at once, and the time with overlaps counted once.
+//! - [`chapters`]: the eras of a history, where the mix of artists shifts, and its album
+//!   sittings.
+//! - [`moments`]: trips abroad, this day in other years, and milestones.
 //! - [`search`]: what of a person's own history a few words name.
 //!
 //! The identity of what is counted (docs/DESIGN.md, "Identity"): an artist or show by its
 //! name; a track, album or episode by its artist's (show's) name and its own.
 
 pub mod anatomy;
+pub mod chapters;
 pub mod compare;
+pub mod moments;
 pub mod overlaps;
 pub mod overview;
 pub mod panels;

@@ -99,6 +99,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_sample_uploads.sql"),
         postgres: include_str!("../migrations/postgres/0007_sample_uploads.sql"),
     },
+    Migration {
+        version: 8,
+        name: "shares",
+        sqlite: include_str!("../migrations/sqlite/0008_shares.sql"),
+        postgres: include_str!("../migrations/postgres/0008_shares.sql"),
+    },
 ];
 
 /// Milliseconds since the Unix epoch, now.

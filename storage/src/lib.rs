@@ -7,6 +7,7 @@ pub mod objects;
 pub mod plays;
 pub mod queue;
 pub mod sessions;
+pub mod shares;
 pub mod uploads;
 pub mod users;
 pub mod views;

@@ -249,7 +249,7 @@ async function focusedText(page) {
   return page.evaluate(() => (document.activeElement?.textContent ?? '').trim());
 }
 
-test('dashboard flow: two uploads merged, range presets, ranking by keyboard, artist drill-down, year recap', async () => {
+test('dashboard flow: two uploads merged, range presets, ranking by keyboard, artist drill-down, year recap and its share link', async () => {
   await withContext('dashboard', async (ctx) => {
     const { page } = ctx;
     await page.goto('/signup');
@@ -400,6 +400,65 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     }
     await ctx.screenshot('recap');
     ctx.assertClean('recap');
+    const recapUrl = page.url();
+
+    // Share the recap: make a link, open it in a browser that never signed in (exactly the
+    // recap, under the chosen name, nowhere to go from it), revoke it, and see it gone.
+    await follow(page, page.getByRole('link', { name: 'Share this view →' }), (u) => u.pathname === '/shares/new');
+    await ctx.screenshot('share-form');
+    await page.fill('#display_name', 'Dash D.');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/shares'),
+      page.getByRole('button', { name: 'Create the link' }).click(),
+    ]);
+    const shareUrl = await page.locator('#share_url').inputValue();
+    assert.match(shareUrl, /\/s\/[A-Za-z0-9_-]{43}$/, 'the whole link is shown');
+    const preview = page.locator('figure.share-card img');
+    await preview.evaluate((img) => img.decode());
+    assert.deepEqual(
+      await preview.evaluate((img) => [img.naturalWidth, img.naturalHeight]),
+      [1200, 630],
+      'the card is an Open Graph image',
+    );
+    await ctx.screenshot('share-created');
+    ctx.assertClean('share link made');
+    const stranger = await freshContext('shared');
+    try {
+      const sp = stranger.page;
+      const answer = await sp.goto(shareUrl);
+      assert.equal(answer.status(), 200);
+      assert.equal(answer.headers()['x-robots-tag'], 'noindex, nofollow');
+      assert.equal(await sp.locator('h1').innerText(), `Dash D.’s ${firstYear} in music`);
+      assert.equal(count(await sp.locator('[data-stat=recap-plays]').innerText()), perYear[firstYear], 'the shared recap counts the year');
+      const hrefs = await sp.locator('a[href]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      const card = new URL(shareUrl).pathname + '/card.png';
+      assert.deepEqual([...new Set(hrefs)].sort(), ['/', card].sort(), 'the shared page leads nowhere but home and its card');
+      assert.equal(await sp.locator('form').count(), 0, 'no form on a shared page');
+      assert.equal(await sp.locator('meta[property="og:image"]').getAttribute('content'), new URL(card, shareUrl).href);
+      await stranger.screenshot('shared-recap');
+      stranger.assertClean('shared recap');
+    } finally {
+      await stranger.close();
+    }
+    await page.goto('/account');
+    const link = page.locator('#shares li', { hasText: 'Dash D.' });
+    assert.match(await link.innerText(), new RegExp(`${firstYear} recap`));
+    await ctx.screenshot('account-shares');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/account' && u.searchParams.get('done') === 'revoked'),
+      link.getByRole('button', { name: 'Revoke' }).click(),
+    ]);
+    assert.equal(await page.locator('#shares li', { hasText: 'Dash D.' }).count(), 0, 'the link left the list');
+    const late = await freshContext('shared-revoked');
+    try {
+      late.expected.push(/status of 404/);
+      const answer = await late.page.goto(shareUrl);
+      assert.equal(answer.status(), 404, 'a revoked link opens nothing');
+      await late.screenshot('shared-revoked');
+    } finally {
+      await late.close();
+    }
+    await page.goto(recapUrl);
 
     // Every name is a link: the recap's artist of the year opens the artist's page, the
     // dashboard's top track its track page, and that page its album's.

@@ -273,6 +273,8 @@ async fn stored(app: &WebApp) -> Vec<String> {
         "SELECT 'stats ' || user_id || ' ' || region || ' ' || CAST(streams AS TEXT) || ' ' || CAST(ms_played AS TEXT) \
          FROM stats ORDER BY user_id, region",
         "SELECT 'message ' || queue || ' ' || body FROM queue_messages ORDER BY id",
+        "SELECT 'share ' || id || ' ' || user_id || ' ' || display_name || ' ' || view || ' ' || uploads \
+         FROM shares ORDER BY id",
     ] {
         out.extend(texts(app, sql).await);
     }
@@ -1168,6 +1170,28 @@ async fn victim_for(app: &WebApp, (method, path): &Route, n: usize) -> (Client, 
                         Shape::Empty
                     }
                 }
+                ("POST", "/shares") => {
+                    let u = app
+                        .upload_and_ingest(&mut c, HISTORY_NAME, &small_history())
+                        .await;
+                    Shape::Form(share_fields("dashboard", "", u["id"].as_str().expect("id")))
+                }
+                ("POST", "/shares/{share}/revoke") => {
+                    let u = app
+                        .upload_and_ingest(&mut c, HISTORY_NAME, &small_history())
+                        .await;
+                    make_share(&mut c, "dashboard", "", u["id"].as_str().expect("id")).await;
+                    let ids = texts(
+                        app,
+                        &format!(
+                            "SELECT s.id FROM shares s JOIN users u ON u.id = s.user_id \
+                             WHERE u.email = '{email}'"
+                        ),
+                    )
+                    .await;
+                    concrete = path.replace("{share}", &ids[0]);
+                    Shape::Form(vec![])
+                }
                 ("POST", "/admin/reingest") => {
                     // Something to re-ingest, so that doing it shows.
                     let u = app
@@ -1564,6 +1588,7 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
         .upload_and_ingest(&mut admin, HISTORY_NAME, &small_history())
         .await;
     let id = u["id"].as_str().expect("id");
+    let token = make_share(&mut admin, "dashboard", "", id).await;
 
     let gets: Vec<String> = declared_routes()
         .into_iter()
@@ -1587,6 +1612,10 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
             } else if p.ends_with("/dashboard/show") {
                 // No podcast in this history: its page is "not found", with the headers too.
                 vec![format!("{p}?name=No%20Such%20Show")]
+            } else if p == "/shares/new" {
+                vec![format!("{p}?view=dashboard")]
+            } else if p.contains("{token}") {
+                vec![p.replace("{token}", &token)]
             } else {
                 vec![p.replace("{id}", id).replace("{year}", "2024")]
             }
@@ -2468,4 +2497,425 @@ async fn one_address_creates_a_few_accounts_then_is_told_to_wait() {
     app.client_from("10.7.0.2:1")
         .sign_up("elsewhere@example.com")
         .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Share links: exactly the view chosen, to anyone with the link, until it is revoked.
+
+/// The form fields that make a link to `view` (with its `query`) of `uploads`.
+fn share_fields(view: &str, query: &str, uploads: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("view", view.to_string()),
+        ("query", query.to_string()),
+        ("uploads", uploads.to_string()),
+        ("display_name", "Victim V.".to_string()),
+        ("days", "30".to_string()),
+    ]
+}
+
+/// The link's token in the page that made it (`…/s/<token>`).
+fn token_in(body: &str) -> String {
+    let at = body
+        .find("/s/")
+        .unwrap_or_else(|| panic!("no link in {body}"))
+        + 3;
+    body[at..at + 43].to_string()
+}
+
+/// Makes a link as `c` (through the form) and returns its token.
+async fn make_share(c: &mut Client, view: &str, query: &str, uploads: &str) -> String {
+    let fields = share_fields(view, query, uploads);
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = c.post_form("/shares", &borrowed).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    token_in(&r.body)
+}
+
+/// The value of every `href="…"` in a page.
+fn hrefs(body: &str) -> Vec<String> {
+    body.match_indices("href=\"")
+        .map(|(i, m)| {
+            let from = i + m.len();
+            body[from..from + body[from..].find('"').expect("closed")].replace("&amp;", "&")
+        })
+        .collect()
+}
+
+/// Ana's history: her artist (30 minutes) and a second one (12 minutes), all in March 2024.
+fn anas_history() -> Vec<u8> {
+    let mut records = Vec::new();
+    for i in 0..10 {
+        records.push(stream(
+            i,
+            180_000,
+            "Lantern Song",
+            "Ada Quartz",
+            "Quartz Album",
+        ));
+    }
+    for i in 10..14 {
+        records.push(stream(i, 180_000, "Flint Tune", "Bea Flint", "Flint Album"));
+    }
+    serde_json::to_vec(&records).expect("JSON")
+}
+
+/// `/s/<token>` and its card answer 404 (a page that says so), as for a token never made.
+async fn assert_link_gone(c: &mut Client, token: &str, why: &str) {
+    for path in [format!("/s/{token}"), format!("/s/{token}/card.png")] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{why}: {path}: {}", r.body);
+        assert!(!r.body.contains("Ada Quartz"), "{why}: {path}");
+    }
+}
+
+both_engines!(a_share_link_shows_exactly_its_view_to_anyone_and_nothing_else);
+async fn a_share_link_shows_exactly_its_view_to_anyone_and_nothing_else(engine: Engine) {
+    let app = WebApp::new(engine).await;
+    let mut ana = app.client();
+    ana.sign_up("ana@example.com").await;
+    let upload = app
+        .upload_and_ingest(&mut ana, HISTORY_NAME, &anas_history())
+        .await;
+    assert_eq!(upload["state"], "ready", "{upload}");
+    let upload_id = upload["id"].as_str().expect("id").to_string();
+
+    // From her recap, "Share this view" opens the form for exactly that view.
+    let recap = ana.get("/dashboard/recap/2024").await;
+    let share_href = hrefs(&recap.body)
+        .into_iter()
+        .find(|h| h.starts_with("/shares/new"))
+        .expect("a Share this view link on the recap");
+    let form = ana.get(&share_href).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("action=\"/shares\""), "{}", form.body);
+    assert!(form.body.contains("value=\"recap/2024\""), "{}", form.body);
+    assert!(form.body.contains("2024 recap"), "{}", form.body);
+
+    let r = ana
+        .post_form(
+            "/shares",
+            &[
+                ("view", "recap/2024"),
+                ("query", ""),
+                ("uploads", &upload_id),
+                ("display_name", "Ana L."),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let token = token_in(&r.body);
+    assert!(
+        r.body
+            .contains(&format!("value=\"http://backspin.test/s/{token}\"")),
+        "the page shows the whole link: {}",
+        r.body
+    );
+    // Only the token's hash is stored.
+    let hashes = texts(&app, "SELECT token_hash FROM shares").await;
+    assert_eq!(hashes.len(), 1);
+    assert!(!hashes[0].contains(&token) && hashes[0].len() == 64);
+    assert!(stored(&app).await.iter().all(|l| !l.contains(&token)));
+
+    // A browser that never signed in opens it.
+    let mut stranger = app.client_from("10.9.9.9:999");
+    let page = stranger.get(&format!("/s/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in [
+        "Ana L.’s 2024 in music",
+        "Ada Quartz",
+        "Lantern Song",
+        "42 min",
+    ] {
+        assert!(page.body.contains(shown), "{shown} in {}", page.body);
+    }
+    assert!(
+        page.body
+            .contains("<meta name=\"robots\" content=\"noindex, nofollow\">")
+    );
+    assert!(page.body.contains(&format!(
+        "<meta property=\"og:image\" content=\"http://backspin.test/s/{token}/card.png\">"
+    )));
+    assert_eq!(page.header("x-robots-tag"), Some("noindex, nofollow"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    for secret in [
+        "ana@example.com",
+        upload_id.as_str(),
+        HISTORY_NAME,
+        "<form",
+        "csrf",
+    ] {
+        assert!(
+            !page.body.contains(secret),
+            "the shared page shows {secret}"
+        );
+    }
+    let card = format!("/s/{token}/card.png");
+    for href in hrefs(&page.body) {
+        assert!(
+            href == "/" || href == card || href.starts_with("/static/") || href == "data:,",
+            "the shared page leads to {href}"
+        );
+    }
+    // The address's query changes nothing: no other range, content or upload.
+    for other in [
+        "?range=2023",
+        "?content=podcasts",
+        "?u=0123456789abcdef0123456789abcdef",
+    ] {
+        let again = stranger.get(&format!("/s/{token}{other}")).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert_eq!(again.body, page.body, "{other}");
+    }
+
+    // Its card: a PNG of Open Graph's size.
+    let png = stranger.get(&card).await;
+    assert_eq!(png.status, StatusCode::OK);
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert_eq!(png.header("x-robots-tag"), Some("noindex, nofollow"));
+
+    // The token opens nothing else: every other route, with the token in each of its
+    // parameters or its query, from the stranger and from another account.
+    let mut bob = app.client_from("10.9.9.8:999");
+    bob.sign_up("bob@example.com").await;
+    let share_routes = [
+        route("GET", "/s/{token}"),
+        route("GET", "/s/{token}/card.png"),
+    ];
+    let mut walked = 0;
+    for (method, path) in declared_routes() {
+        if share_routes.contains(&(method.clone(), path.clone())) {
+            continue;
+        }
+        let with_token = if path.contains('{') {
+            let mut p = path.clone();
+            while let (Some(a), Some(b)) = (p.find('{'), p.find('}')) {
+                p.replace_range(a..=b, &token);
+            }
+            p
+        } else {
+            format!("{path}?token={token}&share={token}&s={token}")
+        };
+        for (who, c) in [("a stranger", &mut stranger), ("Bob", &mut bob)] {
+            // Without a CSRF token: a state change the token might smuggle is refused anyway,
+            // and the walk itself changes nothing (Bob stays signed in).
+            let r = c
+                .send(
+                    Request::builder()
+                        .method(method.as_str())
+                        .uri(&with_token)
+                        .body(Body::empty())
+                        .expect("request"),
+                )
+                .await;
+            assert!(
+                !r.body.contains("Ada Quartz") && !r.body.contains("Lantern Song"),
+                "{who}: {method} {with_token} shows the shared view"
+            );
+            if path.contains('{') {
+                assert!(
+                    r.status.is_client_error(),
+                    "{who}: {method} {with_token}: {}",
+                    r.status
+                );
+            }
+            walked += 1;
+        }
+    }
+    assert!(walked > 80, "{walked} requests");
+    let cut = &token[..42];
+    let upper = token.to_ascii_uppercase();
+    for near in [
+        format!("/s/{token}/"),
+        format!("/s/{token}x"),
+        format!("/s/{cut}"),
+        format!("/s/{upper}"),
+        format!("/s/{token}/card.svg"),
+        format!("/s/{token}/card.png/x"),
+        format!("/s/{token}/dashboard"),
+        "/s/".to_string(),
+    ] {
+        let r = stranger.get(&near).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{near}");
+        assert!(!r.body.contains("Ada Quartz"), "{near}");
+    }
+
+    // Bob can neither revoke Ana's link nor share her upload.
+    let account = ana.get("/account").await;
+    assert!(account.body.contains("Ana L."), "{}", account.body);
+    assert!(account.body.contains("2024 recap"), "{}", account.body);
+    let revoke = hrefs(&account.body); // forms carry actions, not hrefs
+    assert!(revoke.iter().all(|h| !h.contains("/revoke")));
+    let at = account.body.find("/revoke\"").expect("a revoke form");
+    let from = account.body[..at].rfind("/shares/").expect("its action");
+    let revoke_path = format!("{}/revoke", &account.body[from..at]);
+    let r = bob.post_form(&revoke_path, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = bob
+        .post_form(
+            "/shares",
+            &[
+                ("view", "dashboard"),
+                ("query", ""),
+                ("uploads", &upload_id),
+                ("display_name", "Bob"),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(
+        stranger.get(&format!("/s/{token}")).await.status,
+        StatusCode::OK
+    );
+
+    // Ana revokes it: it stops at once, and leaves her list.
+    let r = ana.post_form(&revoke_path, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_link_gone(&mut stranger, &token, "revoked").await;
+    let account = ana
+        .get(r.location().expect("back to the account page"))
+        .await;
+    assert!(!account.body.contains("Ana L."), "{}", account.body);
+    assert!(account.body.contains("The link was revoked"));
+}
+
+#[tokio::test]
+async fn share_links_die_with_their_expiry_uploads_and_account_and_never_reach_a_log() {
+    // Thread-local capture: this test runs on one thread.
+    let log = CapturedLog::default();
+    let _capture = tracing::subscriber::set_default(log.subscriber_at(tracing::Level::TRACE));
+    let app = WebApp::new(Engine::Sqlite).await;
+
+    // An anonymous visitor cannot make a link; the form says how to.
+    let mut cleo = app.client_from("10.9.9.7:999");
+    let hers = app
+        .upload_and_ingest(&mut cleo, HISTORY_NAME, &small_history())
+        .await;
+    let asked = cleo.get("/shares/new?view=dashboard").await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.body.contains("sign up"), "{}", asked.body);
+    let fields = share_fields("dashboard", "", hers["id"].as_str().expect("id"));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = cleo.post_form("/shares", &borrowed).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(texts(&app, "SELECT id FROM shares").await.is_empty());
+
+    let mut ana = app.client();
+    ana.sign_up("ana@example.com").await;
+    let first = app
+        .upload_and_ingest(&mut ana, HISTORY_NAME, &anas_history())
+        .await;
+    let first = first["id"].as_str().expect("id").to_string();
+
+    // A name that is an e-mail address, no name, or a lifetime not offered: refused, nothing kept.
+    for (name, days, status, says) in [
+        (
+            "ana@example.com",
+            "30",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not an e-mail address",
+        ),
+        (
+            "  ",
+            "30",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose the name",
+        ),
+        ("Ana", "2", StatusCode::BAD_REQUEST, "“days” must be"),
+    ] {
+        let r = ana
+            .post_form(
+                "/shares",
+                &[
+                    ("view", "dashboard"),
+                    ("query", ""),
+                    ("uploads", &first),
+                    ("display_name", name),
+                    ("days", days),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, status, "{name:?} {days}: {}", r.body);
+        assert!(page_alert(&r).contains(says), "{}", page_alert(&r));
+    }
+    assert!(texts(&app, "SELECT id FROM shares").await.is_empty());
+
+    let dashboard = make_share(&mut ana, "dashboard", "content=music", &first).await;
+    let artist = make_share(&mut ana, "artist", "name=Ada+Quartz", &first).await;
+    let expiring = make_share(&mut ana, "compare", "range=2024", &first).await;
+    let mut stranger = app.client_from("10.9.9.6:999");
+    for t in [&dashboard, &artist, &expiring] {
+        assert_eq!(
+            stranger.get(&format!("/s/{t}")).await.status,
+            StatusCode::OK
+        );
+    }
+
+    // Expired: 404 at once, and gone from the list.
+    let expired = app
+        .pipeline
+        .execute(&format!(
+            "UPDATE shares SET expires_ms = {} WHERE view = 'compare'",
+            storage::db::now_ms() - 1
+        ))
+        .await;
+    assert_eq!(expired, 1);
+    assert_link_gone(&mut stranger, &expiring, "expired").await;
+
+    // A later upload never shows through a link made before it.
+    let second = app
+        .upload_and_ingest(
+            &mut ana,
+            "Streaming_History_Audio_2024_1.json",
+            &history(&[("New Dawn", "Zed Newcomer", "Fresh")], 5, 200_000),
+        )
+        .await;
+    assert!(ana.get("/dashboard").await.body.contains("Zed Newcomer"));
+    let shared = stranger.get(&format!("/s/{dashboard}")).await;
+    assert_eq!(shared.status, StatusCode::OK);
+    assert!(shared.body.contains("Ada Quartz") && !shared.body.contains("Zed Newcomer"));
+
+    // Deleting an upload behind links ends them.
+    let r = ana
+        .act(Method::DELETE, &format!("/api/v1/uploads/{first}"))
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.work().await;
+    assert_link_gone(&mut stranger, &dashboard, "upload deleted").await;
+    assert_link_gone(&mut stranger, &artist, "upload deleted").await;
+    let account = ana.get("/account").await;
+    assert!(account.body.contains("Links you shared") && !account.body.contains("Victim V."));
+
+    // Deleting the account ends the rest.
+    let last = make_share(
+        &mut ana,
+        "dashboard",
+        "",
+        second["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(
+        stranger.get(&format!("/s/{last}")).await.status,
+        StatusCode::OK
+    );
+    let r = ana
+        .json(
+            Method::DELETE,
+            "/api/v1/account",
+            &json!({"password": PASSWORD}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let last_gone = last.clone();
+    assert_link_gone(&mut stranger, &last_gone, "account deleted").await;
+    assert!(texts(&app, "SELECT id FROM shares").await.is_empty());
+
+    // No token ever reached the log.
+    let text = log.text();
+    assert!(text.contains("share link created"), "the capture works");
+    for t in [&dashboard, &artist, &expiring, &last] {
+        assert!(!text.contains(t.as_str()), "a token in the log");
+    }
 }

@@ -347,7 +347,10 @@ struct Ctx {
 }
 
 async fn context(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Ctx, AppError> {
-    let user = v.require_user()?.clone();
+    context_for(state, v.require_user()?.clone(), raw).await
+}
+
+async fn context_for(state: &AppState, user: User, raw: Option<&str>) -> Result<Ctx, AppError> {
     let q = BoardQuery::parse(raw)?;
     let chosen = crate::actions::selection(state, &user, &q.uploads).await?;
     let ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
@@ -613,8 +616,9 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
         (controls(q, m, "/dashboard"))
         (search_form(q, ""))
         @if q.range != RangeChoice::All {
-            p { a href=(q.link("/dashboard/compare", &[])) { "Compare this period with the one before →" } }
+            p.go { a href=(q.link("/dashboard/compare", &[])) { "Compare this period with the one before →" } }
         }
+        (share_link(q, Shareable::Dashboard))
         section.cards aria-label="Overview" {
             (card("Listening time", "hours", fmt_hours(o.total.ms_played)))
             (card("Plays", "plays", fmt_int(o.total.plays)))
@@ -644,7 +648,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
             @let cal = calendar_days(b);
             (charts::calendar(&Chart::new("calendar", "Calendar of the range's last 12 months").with_table(false), &cal, "h"))
             @if m.years.len() > 1 {
-                p.hint { "Each year's calendar: "
+                p.hint.go { "Each year's calendar: "
                     @for (i, y) in m.years.iter().enumerate() {
                         @if i > 0 { ", " }
                         a href={ (q.link("/dashboard", &[("range", &y.to_string()), ("from", ""), ("to", "")])) "#calendar" } { (y) }
@@ -677,9 +681,9 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
             h2 { "Top " (if q.by == RankBy::Time { "by listening time" } else { "by plays" }) }
             div.two {
                 div { (ranked_bars(q, EntityKind::Artist, ("top-artists", "Top artists"), &b.tops.artists, q.by))
-                      p { a href=(q.link("/dashboard/ranking", &[("kind", "artists")])) { "All artists, ranked →" } } }
+                      p.go { a href=(q.link("/dashboard/ranking", &[("kind", "artists")])) { "All artists, ranked →" } } }
                 div { (ranked_bars(q, EntityKind::Track, ("top-tracks", "Top tracks"), &b.tops.tracks, q.by))
-                      p { a href=(q.link("/dashboard/ranking", &[("kind", "tracks")])) { "All tracks, ranked →" } } }
+                      p.go { a href=(q.link("/dashboard/ranking", &[("kind", "tracks")])) { "All tracks, ranked →" } } }
                 div { (ranked_bars(q, EntityKind::Album, ("top-albums", "Top albums"), &b.tops.albums, q.by)) }
                 @if !b.tops.shows.is_empty() { div { (ranked_bars(q, EntityKind::Show, ("top-shows", "Top podcasts"), &b.tops.shows, q.by)) } }
                 @if !b.tops.episodes.is_empty() { div { (ranked_bars(q, EntityKind::Episode, ("top-episodes", "Top episodes"), &b.tops.episodes, q.by)) } }
@@ -723,7 +727,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
         }
         section id="skips" {
             h2 { "Skips, shuffle and why streams start and end" }
-            p { a href=(q.link("/dashboard/skips", &[])) { "Your skips in depth: where in a track, on what, the tracks you play and skip →" } }
+            p.go { a href=(q.link("/dashboard/skips", &[])) { "Your skips in depth: where in a track, on what, the tracks you play and skip →" } }
             div.cards {
                 (card("Skipped", "skip-rate", b.skips.skipped.share.map_or("–".into(), fmt_pct)))
                 (card("Shuffle on", "shuffle", b.skips.shuffle.share.map_or("–".into(), fmt_pct)))
@@ -747,7 +751,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
         }
         section id="platforms" {
             h2 { "Devices and countries" }
-            p { a href=(q.link("/dashboard/overlaps", &[])) { "Listening on two devices at once, and your time with overlaps counted once →" } }
+            p.go { a href=(q.link("/dashboard/overlaps", &[])) { "Listening on two devices at once, and your time with overlaps counted once →" } }
             div.two {
                 div { (breakdown("platforms", "Listening by device family", &b.platforms, crate::words::platform)) }
                 div { (breakdown("countries", "Listening by country", &b.countries, |n| crate::words::country(n).to_string())) }
@@ -759,7 +763,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
                 &b.ridgeline.ridges.iter().map(|r| (r.month.clone(), r.ms_played[..r.days_in_month as usize].iter().map(|&ms| hours(ms)).collect())).collect::<Vec<_>>(),
                 &(1..=31).map(|d: u32| d.to_string()).collect::<Vec<_>>(), "h"))
         }
-        section id="recaps" {
+        section.go id="recaps" {
             h2 { "Year recaps" }
             ul.presets { @for y in m.years.iter().rev() { li { a href=(q.link(&format!("/dashboard/recap/{y}"), &[("range", ""), ("from", ""), ("to", "")])) { (y) } } } }
         }
@@ -982,8 +986,9 @@ fn artist_body(c: &Ctx) -> Result<(String, Markup), AppError> {
     let rows: Vec<String> = a.weekdays.iter().map(|s| s.to_string()).collect();
     let cols: Vec<String> = a.blocks.iter().map(|s| s.to_string()).collect();
     let body = html! {
-        p { a href=(c.q.link("/dashboard/ranking", &[("kind", "artists"), ("name", "")])) { "← Ranking" } }
+        p.go { a href=(c.q.link("/dashboard/ranking", &[("kind", "artists"), ("name", "")])) { "← Ranking" } }
         h1 { (a.name) }
+        (share_link(&c.q, Shareable::Artist))
         (controls(&c.q, &m, "/dashboard/artist"))
         section.cards {
             (card("In this range", "artist-hours", fmt_hours(a.range.ms_played)))
@@ -1091,7 +1096,7 @@ fn item_body(c: &Ctx, kind: panels::ItemKind) -> Result<(String, Markup), AppErr
         panels::ItemKind::Show => ("Podcast", "Its episodes in this range"),
     };
     let body = html! {
-        p { a href=(c.q.link("/dashboard", &[("name", ""), ("artist", "")])) { "← Dashboard" } }
+        p.go { a href=(c.q.link("/dashboard", &[("name", ""), ("artist", "")])) { "← Dashboard" } }
         p.kicker { (noun) }
         h1 { (it.name) }
         @if let Some(by) = &it.by {
@@ -1155,7 +1160,7 @@ pub async fn anatomy_page(
             .collect()
     };
     let body = html! {
-        p { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
+        p.go { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { "Your skips" }
         (controls(q, &m, "/dashboard/skips"))
         @if a.streams == 0 {
@@ -1254,7 +1259,7 @@ pub async fn overlaps_page(
     let q = &c.q;
     let device = crate::words::platform;
     let body = html! {
-        p { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
+        p.go { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { "Listening on two devices at once" }
         (controls(q, &m, "/dashboard/overlaps"))
         p.lead {
@@ -1352,7 +1357,7 @@ pub async fn search_page(
         _ => "Episodes",
     };
     let body = html! {
-        p { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
+        p.go { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { "Search" }
         (search_form(q, &r.query))
         @if r.query.is_empty() {
@@ -1544,8 +1549,9 @@ fn compare_body(c: &Ctx) -> Result<(String, Markup), AppError> {
         }
     };
     let body = html! {
-        p { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
+        p.go { a href=(q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { (a.label) " against " (b.label) }
+        (share_link(q, Shareable::Compare))
         (controls(q, &m, "/dashboard/compare"))
         form.range method="get" action="/dashboard/compare" aria-label="The period to compare with" {
             @for id in &q.uploads { input type="hidden" name="u" value=(id); }
@@ -1662,8 +1668,9 @@ fn recap_body(c: &Ctx, year: i32) -> Markup {
         .span()
         .is_some_and(|(first, _)| first.ymd().0 == year);
     html! {
-        p { a href=(c.q.link("/dashboard", &[])) { "← Dashboard" } }
+        p.go { a href=(c.q.link("/dashboard", &[])) { "← Dashboard" } }
         h1 { "Your " (year) " in music" }
+        (share_link(&c.q, Shareable::Recap(year)))
         @if r.total.streams == 0 { p { "No listening in " (year) "." } }
         @else {
             ol.story {
@@ -2113,4 +2120,210 @@ mod tests {
             format!("{v}:/dashboard/ranking?kind=tracks&name=a+b")
         );
     }
+}
+
+// -------------------------------------------------------------------------------------------
+// Shared views
+
+/// A view a share link can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shareable {
+    /// The dashboard, with its range and content kind.
+    Dashboard,
+    /// A year's recap.
+    Recap(i32),
+    /// A comparison of two periods.
+    Compare,
+    /// An artist's page.
+    Artist,
+}
+
+impl Shareable {
+    /// From its stored name: `dashboard`, `recap/2024`, `compare`, `artist`.
+    pub fn parse(s: &str) -> Option<Shareable> {
+        Some(match s {
+            "dashboard" => Shareable::Dashboard,
+            "compare" => Shareable::Compare,
+            "artist" => Shareable::Artist,
+            _ => Shareable::Recap(check_year(s.strip_prefix("recap/")?.parse().ok()?).ok()?),
+        })
+    }
+
+    /// Its stored name.
+    pub fn name(self) -> String {
+        match self {
+            Shareable::Dashboard => "dashboard".into(),
+            Shareable::Recap(y) => format!("recap/{y}"),
+            Shareable::Compare => "compare".into(),
+            Shareable::Artist => "artist".into(),
+        }
+    }
+
+    /// The owner's own page of it (`path?query`, the query as [`shared_query`] keeps it).
+    pub fn page(self, query: &str) -> String {
+        let path = match self {
+            Shareable::Dashboard => "/dashboard".to_string(),
+            Shareable::Recap(y) => format!("/dashboard/recap/{y}"),
+            Shareable::Compare => "/dashboard/compare".into(),
+            Shareable::Artist => "/dashboard/artist".into(),
+        };
+        if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        }
+    }
+}
+
+/// The link to the form that shares this view (it names the view's uploads, which the form
+/// freezes); a page a share shows drops it with every other way out.
+fn share_link(q: &BoardQuery, view: Shareable) -> Markup {
+    let query = query_with_vs(q);
+    let sep = if query.is_empty() { "" } else { "&" };
+    let href = format!("/shares/new?view={}{sep}{query}", view.name());
+    html! { p.go.share { a href=(href) { "Share this view →" } } }
+}
+
+/// What a view of `raw` is about, as a share link keeps it: the range, content kind, ranking
+/// order, session pause, artist and compared period; never the uploads (a link keeps the ids
+/// they stood for when it was made), a ranking page or a search.
+pub fn shared_query(raw: Option<&str>) -> Result<String, AppError> {
+    let mut q = BoardQuery::parse(raw)?;
+    q.uploads.clear();
+    q.kind = EntityKind::Artist;
+    q.artist = None;
+    Ok(query_with_vs(&q))
+}
+
+/// The query of `q`'s links with the compared period (`vs_range`, `vs_from`, `vs_to`) kept.
+fn query_with_vs(q: &BoardQuery) -> String {
+    let vs: Vec<(&str, String)> = match q.vs {
+        Some(RangeChoice::Custom(f, t)) => vec![
+            ("vs_range", "custom".into()),
+            ("vs_from", f.map(Day::label).unwrap_or_default()),
+            ("vs_to", t.map(Day::label).unwrap_or_default()),
+        ],
+        Some(r) => vec![("vs_range", r.param())],
+        None => Vec::new(),
+    };
+    let change: Vec<(&str, &str)> = vs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    q.link("", &change).trim_start_matches('?').to_string()
+}
+
+/// What a share card shows: a title, the period, three figures, and one of the page's charts.
+#[derive(Debug, Clone)]
+pub struct CardFacts {
+    /// What the view is (`Listening`, `2024 in music`, …).
+    pub title: String,
+    /// The period it covers, in words.
+    pub period: String,
+    /// Up to three figures: what, how much.
+    pub figures: Vec<(String, String)>,
+    /// The chart, as the page draws it.
+    pub chart: Markup,
+}
+
+/// A shared view of `owner`'s `uploads`: the page's title and content (as the owner sees it),
+/// and its card. Not found when an upload is gone or not ready.
+pub async fn shared_view(
+    state: &AppState,
+    owner: &User,
+    view: Shareable,
+    query: &str,
+    uploads: &[String],
+) -> Result<(String, Markup, CardFacts), AppError> {
+    if uploads.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    pairs.retain(|(k, _)| k != "u" && k != "uploads");
+    pairs.extend(uploads.iter().map(|u| ("u".to_string(), u.clone())));
+    let raw = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let c = context_for(state, owner.clone(), Some(&raw)).await?;
+    if c.chosen
+        .iter()
+        .any(|u| u.state != storage::uploads::State::Ready)
+    {
+        return Err(AppError::NotFound);
+    }
+    let period = engine::selection::period_label(c.days);
+    let top5 = |id: &str, title: &str, list: &[panels::RankedEntry]| {
+        ranked_bars(
+            &c.q,
+            EntityKind::Artist,
+            (id, title),
+            &list[..list.len().min(5)],
+            RankBy::Time,
+        )
+    };
+    Ok(match view {
+        Shareable::Dashboard => {
+            let b = board(&c);
+            let o = &b.overview;
+            let card = CardFacts {
+                title: "Listening".into(),
+                period,
+                figures: vec![
+                    ("Listening time".into(), fmt_hours(o.total.ms_played)),
+                    ("Plays".into(), fmt_int(o.total.plays)),
+                    ("Artists".into(), fmt_int(o.artists as u64)),
+                ],
+                chart: top5("card-artists", "Top artists", &b.tops.artists),
+            };
+            ("Dashboard".into(), render_board(&c.q, &b), card)
+        }
+        Shareable::Recap(year) => {
+            let r = recap(&c, year);
+            let card = CardFacts {
+                title: format!("{year} in music"),
+                period: year.to_string(),
+                figures: vec![
+                    ("Listening time".into(), fmt_hours(r.total.ms_played)),
+                    ("Plays".into(), fmt_int(r.total.plays)),
+                    (
+                        "Artist of the year".into(),
+                        r.top_artists.first().map_or("–".into(), |a| a.name.clone()),
+                    ),
+                ],
+                chart: top5("card-artists", "Top artists", &r.top_artists),
+            };
+            (format!("{year} recap"), recap_body(&c, year), card)
+        }
+        Shareable::Compare => {
+            let cmp = comparison(&c);
+            let (title, body) = compare_body(&c)?;
+            let bars = [&cmp.a, &cmp.b]
+                .iter()
+                .map(|p| Bar::new(p.label.clone(), hours(p.total.ms_played)))
+                .collect::<Vec<_>>();
+            let card = CardFacts {
+                title: "Two periods".into(),
+                period: format!("{} against {}", cmp.a.label, cmp.b.label),
+                figures: vec![
+                    (cmp.a.label.clone(), fmt_hours(cmp.a.total.ms_played)),
+                    (cmp.b.label.clone(), fmt_hours(cmp.b.total.ms_played)),
+                ],
+                chart: charts::hbars(&Chart::new("card-periods", "Listening time"), &bars, "h"),
+            };
+            (title, body, card)
+        }
+        Shareable::Artist => {
+            let a = artist(&c)?;
+            let (title, body) = artist_body(&c)?;
+            let card = CardFacts {
+                title: a.name.clone(),
+                period,
+                figures: vec![
+                    ("Listening time".into(), fmt_hours(a.range.ms_played)),
+                    ("Plays".into(), fmt_int(a.range.plays)),
+                    (
+                        "First heard".into(),
+                        a.first_listen.clone().unwrap_or_else(|| "–".into()),
+                    ),
+                ],
+                chart: top5("card-tracks", "Top tracks", &a.top_tracks),
+            };
+            (title, body, card)
+        }
+    })
 }

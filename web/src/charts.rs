@@ -44,6 +44,15 @@ const INK_ON: [&str; 8] = [
     "#fff", "#000", "#000", "#000", "#000", "#000", "#000", "#fff",
 ];
 
+/// The attributes of a name drawn as a link inside a chart, and of the same name drawn as
+/// plain text: a shared view ([`crate::shares::freeze`]) swaps the one for the other.
+pub(crate) fn link_text_attributes() -> (String, String) {
+    (
+        format!(" fill=\"{LINK}\" text-decoration=\"underline\""),
+        format!(" fill=\"{INK}\""),
+    )
+}
+
 /// What the page shows instead of a chart with nothing in it.
 pub const NO_DATA: &str = "No data in this range.";
 

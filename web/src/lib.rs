@@ -32,6 +32,7 @@ pub mod pages;
 pub mod quota;
 pub mod security;
 pub mod session;
+pub mod shares;
 pub mod view;
 pub mod views;
 pub mod words;

@@ -84,6 +84,11 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard/skips", get(crate::board::anatomy_page))
         .route("/dashboard/overlaps", get(crate::board::overlaps_page))
         .route("/dashboard/recap/{year}", get(crate::board::recap_page))
+        .route("/shares/new", get(crate::shares::new_form))
+        .route("/shares", post(crate::shares::create))
+        .route("/shares/{share}/revoke", post(crate::shares::revoke))
+        .route("/s/{token}", get(crate::shares::page))
+        .route("/s/{token}/card.png", get(crate::shares::card_png))
         .route("/admin", get(admin))
         .route("/admin/reingest", post(reingest))
 }
@@ -210,7 +215,7 @@ async fn sign_in_form(
 }
 
 /// Re-renders a form with the message for errors the visitor can fix; others become pages.
-fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
+pub(crate) fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
     match e {
         AppError::Invalid(_)
         | AppError::Conflict(_)
@@ -407,6 +412,7 @@ fn done_message(done: Option<&str>) -> Option<&'static str> {
         ),
         "password" => Some("Password changed. Your other sessions were signed out."),
         "deleted" => Some("The upload was deleted."),
+        "revoked" => Some("The link was revoked: it no longer opens anything."),
         "reingest" => Some("Uploads queued for re-ingestion."),
         "sent" => Some("We e-mailed you a code. Enter it here to confirm your address."),
         "code" => Some(
@@ -437,7 +443,8 @@ async fn account(
         error: None,
         info: done_message(q.done.as_deref()),
     };
-    Ok(view::account(&nav(&state, &v), &SettingsView::from(user), &flash).into_response())
+    let links = shares_section(&state, &v, user).await?;
+    Ok(view::account(&nav(&state, &v), &SettingsView::from(user), &flash, links).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -478,7 +485,10 @@ async fn settings(
     };
     match r {
         Ok(_) => Ok(Redirect::to("/account?done=settings").into_response()),
-        Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+        Err(e) => {
+            let links = shares_section(&state, &v, &user).await?;
+            form_error(e, |m| account_with_error(&state, &v, &user, m, links))
+        }
     }
 }
 
@@ -529,12 +539,24 @@ async fn settings_anywhere(
 }
 
 /// The account page again, with what went wrong.
-fn account_with_error(state: &AppState, v: &Visitor, user: &User, message: &str) -> Markup {
+/// The account page's list of the links the user shared.
+async fn shares_section(state: &AppState, v: &Visitor, user: &User) -> Result<Markup, AppError> {
+    let links = crate::shares::live_links(state, user).await?;
+    Ok(crate::shares::account_section(&nav(state, v), &links))
+}
+
+fn account_with_error(
+    state: &AppState,
+    v: &Visitor,
+    user: &User,
+    message: &str,
+    links: Markup,
+) -> Markup {
     let flash = Flash {
         error: Some(message),
         info: None,
     };
-    view::account(&nav(state, v), &SettingsView::from(user), &flash)
+    view::account(&nav(state, v), &SettingsView::from(user), &flash, links)
 }
 
 #[derive(Debug, Deserialize)]
@@ -553,7 +575,10 @@ async fn password(
         Ok(s) => Ok(redirect_with("/account?done=password", s.cookie)),
         Err(e) => match or_sign_in_again(e) {
             Ok(r) => Ok(r),
-            Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+            Err(e) => {
+                let links = shares_section(&state, &v, &user).await?;
+                form_error(e, |m| account_with_error(&state, &v, &user, m, links))
+            }
         },
     }
 }
@@ -588,7 +613,10 @@ async fn delete_account(
         }
         Err(e) => match or_sign_in_again(e) {
             Ok(r) => Ok(r),
-            Err(e) => form_error(e, |m| account_with_error(&state, &v, &user, m)),
+            Err(e) => {
+                let links = shares_section(&state, &v, &user).await?;
+                form_error(e, |m| account_with_error(&state, &v, &user, m, links))
+            }
         },
     }
 }

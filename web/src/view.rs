@@ -65,7 +65,7 @@ pub fn layout(title: &str, nav: &Nav, body: Markup) -> Markup {
                 }
                 main id="main" { (body) }
                 footer {
-                    p { "Backspin shows your own Spotify listening history. Your data is never shared; IP addresses and device ids in the export are never stored." }
+                    p { "Backspin shows your own Spotify listening history. Nothing of it is shown to anyone else unless you share a view; IP addresses and device ids in the export are never stored." }
                 }
             }
         }
@@ -350,7 +350,7 @@ pub fn settings_page(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> M
 }
 
 /// The account page: settings, password, export, deletion.
-pub fn account(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> Markup {
+pub fn account(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>, shares: Markup) -> Markup {
     layout(
         "Account",
         nav,
@@ -371,6 +371,7 @@ pub fn account(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> Markup 
                     button type="submit" { "Change password" }
                 }
             }
+            (shares)
             section.card {
                 h2 { "Export my data" }
                 p { "Every play Backspin holds for you, each stream once." }
