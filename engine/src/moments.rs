@@ -15,8 +15,8 @@
 //! trip is a maximal run of streams in one country other than home in which no pause from one
 //! stream's end to the next one's start exceeds [`TRIP_GAP_MS`]. A stream at home or in
 //! another foreign country ends the run; streams of unknown country are passed over (they
-//! neither end a trip nor count in it). Runs of fewer than [`MIN_TRIP_STREAMS`] streams are
-//! not trips (a VPN, a mislabelled stream).
+//! neither end a trip nor count in it). Runs of fewer than [`MIN_TRIP_PLAYS`] plays are
+//! not trips (a VPN, a mislabelled stream, a few seconds of a phone abroad).
 //!
 //! # Milestones
 //!
@@ -37,8 +37,8 @@ const DAY_MS: i64 = 86_400_000;
 /// The longest pause between two streams of one trip (3 days).
 pub const TRIP_GAP_MS: i64 = 3 * DAY_MS;
 
-/// Streams a trip needs.
-pub const MIN_TRIP_STREAMS: u64 = 5;
+/// Plays (streams of at least the play threshold) a trip needs.
+pub const MIN_TRIP_PLAYS: u64 = 5;
 
 /// Trips listed, the newest first.
 pub const TRIPS_LISTED: usize = 100;
@@ -185,10 +185,11 @@ pub fn trips(range: &[Play], strings: &Strings, settings: Settings, content: Con
         last: usize,
         end_ms: i64,
         streams: u64,
+        plays: u64,
     }
     let mut runs: Vec<Run> = Vec::new();
     let mut close = |run: Option<Run>| {
-        runs.extend(run.filter(|r| r.streams >= MIN_TRIP_STREAMS));
+        runs.extend(run.filter(|r| r.plays >= MIN_TRIP_PLAYS));
     };
     let mut open: Option<Run> = None;
     for (i, p) in range.iter().enumerate().filter(|(_, p)| counted(p)) {
@@ -203,6 +204,7 @@ pub fn trips(range: &[Play], strings: &Strings, settings: Settings, content: Con
             r.last = i;
             r.end_ms = r.end_ms.max(p.end_ms);
             r.streams += 1;
+            r.plays += u64::from(p.ms_played >= settings.min_play_ms);
             continue;
         }
         close(open.take());
@@ -212,6 +214,7 @@ pub fn trips(range: &[Play], strings: &Strings, settings: Settings, content: Con
             last: i,
             end_ms: p.end_ms,
             streams: 1,
+            plays: u64::from(p.ms_played >= settings.min_play_ms),
         });
     }
     close(open);
@@ -565,6 +568,10 @@ mod tests {
         // Italy, four streams: too few.
         for h in 12..16 {
             plays.push(abroad(s, "IT", at(2022, 7, 1, h, 0), 4 * MIN, "Cy"));
+        }
+        // Portugal, five streams of 10 s: not one play among them, so no trip.
+        for h in 12..17 {
+            plays.push(abroad(s, "PT", at(2022, 7, 10, h, 0), 10_000, "Cy"));
         }
         // France three, Spain one, France three: Spain ends each run.
         for (h, c) in ["FR", "FR", "FR", "ES", "FR", "FR", "FR"]

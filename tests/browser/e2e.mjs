@@ -516,6 +516,24 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     await ctx.screenshot('overlaps');
     ctx.assertClean('search, skips and overlaps');
 
+    // The stories: chapters (eras, album sittings) and moments (this day, trips, milestones).
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    await follow(page, page.getByRole('link', { name: /^Your chapters/ }), (u) => u.pathname === '/dashboard/chapters');
+    assert.deepEqual(selectedIds(page), [a.id, b.id].sort(), 'the chapters keep the selection');
+    assert.equal(await page.locator('figure#era-hours figcaption').innerText(), 'Hours per chapter');
+    assert.ok((await page.locator('ol.eras li').count()) >= 1, 'at least one era');
+    await ctx.screenshot('chapters');
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    await follow(page, page.getByRole('link', { name: /^Your moments/ }), (u) => u.pathname === '/dashboard/moments');
+    assert.match(await page.locator('section#milestones').innerText(), /Play 1\b/, 'the first play is a milestone');
+    const firstDay = await page.locator('section#milestones li').first().innerText();
+    const [, md] = firstDay.match(/\d{4}-(\d{2}-\d{2})/);
+    await page.fill('#on', `2020-${md}`);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/dashboard/moments' && u.searchParams.get('on') === `2020-${md}`), page.getByRole('button', { name: 'Show' }).last().click()]);
+    assert.ok((await page.locator('section#on-this-day li.finding').count()) >= 1, "the first play's date has listening");
+    await ctx.screenshot('moments');
+    ctx.assertClean('chapters and moments');
+
     // The dark theme follows the system setting.
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);

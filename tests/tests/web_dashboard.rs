@@ -2518,3 +2518,207 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
     assert_eq!(get_json(&mut fifth, "/api/v1/dashboard").await, b);
     assert_eq!(state.dash().bytes(), 0, "served finished");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapters_and_moments_find_eras_sittings_trips_this_day_and_milestones() {
+    let mut records = Vec::new();
+    // Eras: three months of one artist, then three of another (May's plays after the trip).
+    for (month, artist, title, days) in [
+        (1, "Alpha Era", "Alpha Song", 1..=10),
+        (2, "Alpha Era", "Alpha Song", 1..=10),
+        (3, "Alpha Era", "Alpha Song", 1..=10),
+        (4, "Beta Era", "Beta Song", 1..=10),
+        (5, "Beta Era", "Beta Song", 11..=20),
+        (6, "Beta Era", "Beta Song", 1..=10),
+    ] {
+        for d in days {
+            records.push(track(
+                &format!("2023-{month:02}-{d:02}T08:03:00Z"),
+                180_000,
+                artist,
+                title,
+            ));
+        }
+    }
+    // An album sat through: five of its tracks back to back on 10 February 2023.
+    for i in 0..5 {
+        records.push(track(
+            &format!("2023-02-10T10:{:02}:00Z", 3 + 3 * i),
+            180_000,
+            "Sitter",
+            &format!("Part {}", i + 1),
+        ));
+    }
+    // A stream under the play threshold the same day.
+    records.push(track(
+        "2023-02-10T12:00:00Z",
+        10_000,
+        "Alpha Era",
+        "Short Blip",
+    ));
+    // Three days in Portugal, six streams.
+    for i in 0..6 {
+        let mut r = track(
+            &format!("2023-05-0{}T{}:03:00Z", 1 + i / 2, 12 + i),
+            180_000,
+            "Beta Era",
+            "Lisbon Song",
+        );
+        r["conn_country"] = json!("PT");
+        records.push(r);
+    }
+    // One stream a year later, at 02:00 UTC on 10 February (the evening before in New York).
+    records.push(track(
+        "2024-02-10T02:00:00Z",
+        240_000,
+        "Gamma Late",
+        "Late Song",
+    ));
+    let (_app, mut c, _) = with_history("stories@example.com", &records).await;
+
+    let ch = get_json(&mut c, "/api/v1/dashboard/chapters").await;
+    let eras: Vec<(String, String, Vec<String>)> = ch["eras"]["chapters"]
+        .as_array()
+        .expect("chapters")
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().expect("from").to_string(),
+                e["to"].as_str().expect("to").to_string(),
+                e["defining"]
+                    .as_array()
+                    .expect("defining")
+                    .iter()
+                    .map(|a| a["name"].as_str().expect("name").to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    let owned = |a: &str, b: &str, names: &[&str]| {
+        (
+            a.to_string(),
+            b.to_string(),
+            names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        eras,
+        vec![
+            owned("2023-01", "2023-03", &["Alpha Era", "Sitter"]),
+            owned("2023-04", "2023-06", &["Beta Era"]),
+            owned("2024-02", "2024-02", &["Gamma Late"]),
+        ]
+    );
+    // The first chapter's time: 30 plays of 3 minutes, the sitting, the short stream.
+    assert_eq!(
+        ch["eras"]["chapters"][0]["ms_played"],
+        json!(35 * 180_000 + 10_000)
+    );
+    assert_eq!(ch["sittings"]["sittings"], json!(1));
+    assert_eq!(
+        ch["sittings"]["latest"],
+        json!([{"album": "Sitter album", "artist": "Sitter", "day": "2023-02-10", "tracks": 5, "ms_played": 900_000}])
+    );
+
+    let mo = get_json(&mut c, "/api/v1/dashboard/moments?on=02-10").await;
+    let years: Vec<(i64, u64, u64, u64)> = mo["on_this_day"]["years"]
+        .as_array()
+        .expect("years")
+        .iter()
+        .map(|y| {
+            (
+                y["year"].as_i64().expect("year"),
+                u64_at(y, "/streams"),
+                u64_at(y, "/plays"),
+                u64_at(y, "/ms_played"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        years,
+        vec![(2024, 1, 1, 240_000), (2023, 7, 6, 6 * 180_000 + 10_000)]
+    );
+    assert_eq!(mo["trips"]["home"], json!("DE"));
+    assert_eq!(mo["trips"]["total"], json!(1));
+    let trip = &mo["trips"]["trips"][0];
+    assert_eq!(
+        (
+            &trip["country"],
+            &trip["from"],
+            &trip["to"],
+            &trip["days"],
+            &trip["plays"]
+        ),
+        (
+            &json!("PT"),
+            &json!("2023-05-01"),
+            &json!("2023-05-03"),
+            &json!(3),
+            &json!(6)
+        )
+    );
+    assert_eq!(trip["tracks"][0]["name"], json!("Lisbon Song"));
+    let miles = &mo["milestones"];
+    assert_eq!(miles["plays"], json!(72));
+    assert_eq!(
+        miles["marks"],
+        json!([{"play": 1, "day": "2023-01-01", "title": "Alpha Song", "by": "Alpha Era"}])
+    );
+    assert_eq!(
+        (
+            &miles["top_artist"]["artist"],
+            &miles["top_artist"]["day"],
+            &miles["top_artist"]["track"]
+        ),
+        (
+            &json!("Beta Era"),
+            &json!("2023-04-01"),
+            &json!("Beta Song")
+        )
+    );
+
+    // The range: 2024 holds one chapter, no first play, and its 10 February only.
+    let y2024 = get_json(&mut c, "/api/v1/dashboard/moments?on=2019-02-10&range=2024").await;
+    assert_eq!(y2024["milestones"]["marks"], json!([]));
+    assert_eq!(
+        y2024["on_this_day"]["years"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let ch2024 = get_json(&mut c, "/api/v1/dashboard/chapters?range=2024").await;
+    assert_eq!(ch2024["eras"]["chapters"].as_array().map(Vec::len), Some(1));
+
+    // The time zone: in New York the 2024 stream was on 9 February.
+    settings(&mut c, "America/New_York", 30).await;
+    let ny = get_json(&mut c, "/api/v1/dashboard/moments?on=02-10").await;
+    let ny_years: Vec<i64> = ny["on_this_day"]["years"]
+        .as_array()
+        .expect("years")
+        .iter()
+        .map(|y| y["year"].as_i64().expect("year"))
+        .collect();
+    assert_eq!(ny_years, vec![2023]);
+
+    // The pages show it, every name a link, linked from the dashboard.
+    let board = c.get("/dashboard").await.body;
+    assert!(
+        board.contains("href=\"/dashboard/chapters\"")
+            && board.contains("href=\"/dashboard/moments\"")
+    );
+    let page = c.get("/dashboard/chapters").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Sitter album"), "{}", page.body);
+    assert!(page.body.contains(&format!(
+        "href=\"/dashboard/artist?name={}\"",
+        enc("Alpha Era")
+    )));
+    let page = c.get("/dashboard/moments?on=2023-05-02").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Portugal") && page.body.contains("On 2 May"),
+        "{}",
+        page.body
+    );
+    let r = c.get("/api/v1/dashboard/moments?on=13-01").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(api_message(&r).contains("“on”"), "{}", r.body);
+}

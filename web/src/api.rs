@@ -54,6 +54,8 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard/search", get(crate::board::api_search))
         .route("/dashboard/skips", get(crate::board::api_anatomy))
         .route("/dashboard/overlaps", get(crate::board::api_overlaps))
+        .route("/dashboard/chapters", get(crate::stories::api_chapters))
+        .route("/dashboard/moments", get(crate::stories::api_moments))
         .route("/dashboard/recap/{year}", get(crate::board::api_recap))
         .route("/export", get(export))
         .layer(axum::middleware::from_fn(crate::security::json_errors))

@@ -338,15 +338,19 @@ pub struct Board {
 }
 
 /// A request's context: who, which uploads, which prepared selection, which days.
-struct Ctx {
-    user: User,
-    q: BoardQuery,
-    chosen: Vec<Upload>,
-    prepared: Arc<Prepared>,
-    days: DayRange,
+pub(crate) struct Ctx {
+    pub(crate) user: User,
+    pub(crate) q: BoardQuery,
+    pub(crate) chosen: Vec<Upload>,
+    pub(crate) prepared: Arc<Prepared>,
+    pub(crate) days: DayRange,
 }
 
-async fn context(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Ctx, AppError> {
+pub(crate) async fn context(
+    state: &AppState,
+    v: &Visitor,
+    raw: Option<&str>,
+) -> Result<Ctx, AppError> {
     context_for(state, v.require_user()?.clone(), raw).await
 }
 
@@ -365,7 +369,7 @@ async fn context_for(state: &AppState, user: User, raw: Option<&str>) -> Result<
     })
 }
 
-fn meta(c: &Ctx) -> Meta {
+pub(crate) fn meta(c: &Ctx) -> Meta {
     let p = &c.prepared;
     let years = match p.span() {
         Some((a, b)) => (a.ymd().0..=b.ymd().0).collect(),
@@ -484,7 +488,7 @@ pub async fn page(
     .into_response())
 }
 
-fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
+pub(crate) fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
     let presets: Vec<(String, String)> = {
         let mut v = vec![
             ("4w".to_string(), "Last 4 weeks".to_string()),
@@ -762,6 +766,11 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
             (charts::ridgeline(&Chart::new("ridgeline", "Hours by day of month, one ridge per month").with_table(false),
                 &b.ridgeline.ridges.iter().map(|r| (r.month.clone(), r.ms_played[..r.days_in_month as usize].iter().map(|&ms| hours(ms)).collect())).collect::<Vec<_>>(),
                 &(1..=31).map(|d: u32| d.to_string()).collect::<Vec<_>>(), "h"))
+        }
+        section.go id="stories" {
+            h2 { "Stories" }
+            p { a href=(q.link("/dashboard/chapters", &[])) { "Your chapters: eras and the albums you sat through →" } }
+            p { a href=(q.link("/dashboard/moments", &[])) { "Your moments: this day in other years, trips and their soundtrack, milestones →" } }
         }
         section.go id="recaps" {
             h2 { "Year recaps" }
@@ -1753,7 +1762,7 @@ fn recap_body(c: &Ctx, year: i32) -> Markup {
 }
 
 /// `2024-03` → `"March 2024"`.
-fn month_name(label: &str) -> String {
+pub(crate) fn month_name(label: &str) -> String {
     const NAMES: [&str; 12] = [
         "January",
         "February",
@@ -1781,6 +1790,7 @@ fn month_name(label: &str) -> String {
 /// The dashboards' parameters that have a type (a date, a choice, a number).
 const TYPED: &[&str] = &[
     "range", "from", "to", "content", "by", "kind", "page", "gap", "vs_range", "vs_from", "vs_to",
+    "on",
 ];
 
 /// The API refuses a typed parameter given empty (`to=`), naming it, as it refuses any other
@@ -1808,7 +1818,7 @@ async fn api_context(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result
 }
 
 /// A JSON twin: the view `f` computes for the request's selection, range and choices.
-async fn api_view<T: Serialize>(
+pub(crate) async fn api_view<T: Serialize>(
     state: &AppState,
     v: &Visitor,
     raw: Option<&str>,
@@ -2276,7 +2286,10 @@ pub async fn shared_view(
             let r = recap(&c, year);
             let card = CardFacts {
                 title: format!("{year} in music"),
-                period: year.to_string(),
+                period: format!(
+                    "{} of listening in {year}",
+                    plural(r.days_listened as u64, "day")
+                ),
                 figures: vec![
                     ("Listening time".into(), fmt_hours(r.total.ms_played)),
                     ("Plays".into(), fmt_int(r.total.plays)),

@@ -33,6 +33,7 @@ pub mod quota;
 pub mod security;
 pub mod session;
 pub mod shares;
+pub mod stories;
 pub mod view;
 pub mod views;
 pub mod words;

@@ -61,7 +61,12 @@ fn placed_chart(chart: &str, (x, y, w, h): (u32, u32, u32, u32)) -> Option<Strin
 
 /// The card's SVG: who shares, what, the period, up to three figures, and the chart.
 pub fn svg(shared_by: &str, facts: &CardFacts) -> String {
-    let chart = placed_chart(&facts.chart.0, (640, 150, 500, 420));
+    // The chart's names are links on the page; on a picture they are plain text.
+    let (linked, plain) = crate::charts::link_text_attributes();
+    let chart = placed_chart(
+        &facts.chart.0.replace(&linked, &plain),
+        (640, 150, 500, 420),
+    );
     html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(WIDTH) height=(HEIGHT)
             viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } font-family=(FONT_FAMILY) {

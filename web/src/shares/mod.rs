@@ -307,7 +307,7 @@ pub async fn create(
     let url = format!("{}/s/{token}", origin(&state, &headers));
     let body = html! {
         h1 { "Your link is ready" }
-        p { "Anyone with this link sees " strong { (describe(p.view, &p.query)) } " under the name " strong { (name) } " until " (day(share.expires_ms)) ". It is shown only now: copy it." }
+        p { "Anyone with this link sees this view (" strong { (describe(p.view, &p.query)) } ") under the name " strong { (name) } ", until " (day(share.expires_ms)) ". The link is shown only now: copy it." }
         label for="share_url" { "The link" }
         input.share-url id="share_url" type="text" readonly value=(url);
         p { a.button href=(url) { "Open it" } " "
