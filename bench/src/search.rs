@@ -69,37 +69,56 @@ pub fn run(plays: usize, runs: usize) -> Result<()> {
     }
     println!("slowest query (median of its runs): {worst:.2} ms");
 
-    // The skip anatomy and the overlaps of all time (each computed once per question, then
-    // kept with the prepared selection), beside building the all-time stats from the same
-    // plays: the dashboard's own first step.
-    let mut anatomy = Vec::new();
-    let mut overlaps = Vec::new();
+    // The insights of all time (each computed once per question, then kept with the prepared
+    // selection), beside building the all-time stats from the same plays: the dashboard's own
+    // first step.
+    let (p, strings, settings) = (&prepared.plays, &prepared.strings, prepared.settings);
+    let insights: [(&str, &dyn Fn()); 7] = [
+        ("skip anatomy", &|| {
+            engine::anatomy::skip_anatomy(p, p, strings, settings);
+        }),
+        ("two devices at once", &|| {
+            engine::overlaps::overlaps(p, settings);
+        }),
+        ("eras", &|| {
+            engine::chapters::eras(p, strings, settings);
+        }),
+        ("album sittings", &|| {
+            engine::chapters::sittings(p, strings, settings);
+        }),
+        ("trips", &|| {
+            engine::moments::trips(p, strings, settings, Content::All);
+        }),
+        ("this day in other years", &|| {
+            engine::moments::on_this_day(p, strings, settings, Content::All, 3, 14);
+        }),
+        ("milestones", &|| {
+            engine::moments::milestones(p, strings, settings, Content::All);
+        }),
+    ];
     let mut stats = Vec::new();
+    let mut times: Vec<Vec<Sample>> = vec![Vec::new(); insights.len()];
     for _ in 0..runs.max(1) {
-        let (_, t) = timed(|| engine::overlaps::overlaps(&prepared.plays, prepared.settings));
-        overlaps.push(t);
-        let (_, t) = timed(|| {
-            engine::anatomy::skip_anatomy(
-                &prepared.plays,
-                &prepared.plays,
-                &prepared.strings,
-                prepared.settings,
-            )
-        });
-        anatomy.push(t);
-        let (_, t) = timed(|| schema::Stats::build_parallel(&prepared.plays, prepared.settings));
+        for ((_, f), t) in insights.iter().zip(times.iter_mut()) {
+            t.push(timed(f).1);
+        }
+        let (_, t) = timed(|| schema::Stats::build_parallel(p, settings));
         stats.push(t);
     }
-    let (a, o, st) = (median(&anatomy), median(&overlaps), median(&stats));
+    let st = median(&stats);
     println!(
-        "all time: skip anatomy {:.1} ms ({:.2}× the stats), two devices at once {:.1} ms ({:.2}×), the all-time stats {:.1} ms; load average after: {}",
-        ms(a.wall),
-        ms(a.wall) / ms(st.wall).max(1e-6),
-        ms(o.wall),
-        ms(o.wall) / ms(st.wall).max(1e-6),
-        ms(st.wall),
-        load_average()
+        "all time: the all-time stats (the baseline) {:.1} ms",
+        ms(st.wall)
     );
+    for ((name, _), t) in insights.iter().zip(&times) {
+        let m = median(t);
+        println!(
+            "all time: {name} {:.1} ms ({:.2}× the stats)",
+            ms(m.wall),
+            ms(m.wall) / ms(st.wall).max(1e-6)
+        );
+    }
+    println!("load average after: {}", load_average());
     Ok(())
 }
 

@@ -488,3 +488,124 @@ mod tests {
         }
     }
 }
+
+/// What a user can hide from every view.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HiddenKind {
+    /// An artist: their tracks.
+    Artist,
+    /// A podcast show: its episodes.
+    Show,
+    /// One track, by its artist's name and its title.
+    Track,
+}
+
+impl HiddenKind {
+    /// `artist`, `show`, `track`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HiddenKind::Artist => "artist",
+            HiddenKind::Show => "show",
+            HiddenKind::Track => "track",
+        }
+    }
+
+    /// Parses [`HiddenKind::as_str`].
+    pub fn parse(s: &str) -> Option<HiddenKind> {
+        Some(match s {
+            "artist" => HiddenKind::Artist,
+            "show" => HiddenKind::Show,
+            "track" => HiddenKind::Track,
+            _ => return None,
+        })
+    }
+}
+
+/// `plays` without what is hidden: the tracks of a hidden artist, the episodes of a hidden
+/// show, the streams of a hidden track (its artist and title, docs/DESIGN.md "Identity").
+/// Each entry is a kind, a name and, for a track, its artist.
+pub fn without_hidden(
+    mut plays: Vec<Play>,
+    strings: &Strings,
+    hidden: &[(HiddenKind, String, String)],
+) -> Vec<Play> {
+    let mut artists = std::collections::HashSet::new();
+    let mut shows = std::collections::HashSet::new();
+    let mut tracks = std::collections::HashSet::new();
+    for (kind, name, by) in hidden {
+        let Some(n) = strings.lookup(name) else {
+            continue;
+        };
+        match kind {
+            HiddenKind::Artist => {
+                artists.insert(n);
+            }
+            HiddenKind::Show => {
+                shows.insert(n);
+            }
+            HiddenKind::Track => {
+                if let Some(b) = strings.lookup(by) {
+                    tracks.insert((b, n));
+                }
+            }
+        }
+    }
+    if artists.is_empty() && shows.is_empty() && tracks.is_empty() {
+        return plays;
+    }
+    plays.retain(|p| match p.kind {
+        Kind::Track => !artists.contains(&p.creator) && !tracks.contains(&(p.creator, p.title)),
+        Kind::Episode => !shows.contains(&p.creator),
+        _ => true,
+    });
+    plays
+}
+
+#[cfg(test)]
+mod hiding_tests {
+    use super::*;
+    use schema::{Source, Sym};
+
+    #[test]
+    fn hidden_artists_shows_and_tracks_leave_every_other_stream() {
+        let mut s = Strings::default();
+        let mut play = |kind, title: &str, creator: &str, end| {
+            Play::bare(
+                end,
+                60_000,
+                kind,
+                Source::Extended,
+                [s.intern(title), s.intern(creator), Sym::NONE],
+            )
+        };
+        let plays = vec![
+            play(Kind::Track, "Lullaby", "Kids Choir", 1),
+            play(Kind::Track, "Lullaby", "Ada", 2),
+            play(Kind::Track, "Storm", "Ada", 3),
+            play(Kind::Episode, "Rain 8 h", "Sleep Sounds", 4),
+            play(Kind::Episode, "Kids Choir", "News", 5),
+            play(Kind::Track, "Rain 8 h", "Bo", 6),
+        ];
+        let hidden = vec![
+            (HiddenKind::Artist, "Kids Choir".to_string(), String::new()),
+            (HiddenKind::Show, "Sleep Sounds".to_string(), String::new()),
+            (HiddenKind::Track, "Storm".to_string(), "Ada".to_string()),
+            (
+                HiddenKind::Artist,
+                "Nobody Heard".to_string(),
+                String::new(),
+            ),
+        ];
+        let kept: Vec<i64> = without_hidden(plays.clone(), &s, &hidden)
+            .iter()
+            .map(|p| p.end_ms)
+            .collect();
+        // Ada's other track, the show named like the artist, Bo's track named like the
+        // episode stay.
+        assert_eq!(kept, vec![2, 5, 6]);
+        assert_eq!(without_hidden(plays.clone(), &s, &[]), plays);
+    }
+}

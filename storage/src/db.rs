@@ -105,6 +105,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_shares.sql"),
         postgres: include_str!("../migrations/postgres/0008_shares.sql"),
     },
+    Migration {
+        version: 9,
+        name: "hidden",
+        sqlite: include_str!("../migrations/sqlite/0009_hidden.sql"),
+        postgres: include_str!("../migrations/postgres/0009_hidden.sql"),
+    },
 ];
 
 /// Milliseconds since the Unix epoch, now.

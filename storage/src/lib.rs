@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod held;
+pub mod hidden;
 pub mod ids;
 pub mod objects;
 pub mod plays;

@@ -640,6 +640,41 @@ async fn the_dashboard_of_a_generated_export_matches_the_generators_facts(engine
         );
     }
 
+    // A year against the one before (issue 17): each side's totals are its year's, by the
+    // months above, and within an hour of the generator's facts (which go by the stream's end).
+    assert!(
+        years.len() >= 2,
+        "the generated history spans years: {years:?}"
+    );
+    for w in years.windows(2) {
+        let (before, y) = (w[0], w[1]);
+        let cmp = get_json(&mut c, &format!("/api/v1/dashboard/compare?range={y}")).await;
+        for (side, year) in [("a", y), ("b", before)] {
+            let (ms, plays) = months
+                .iter()
+                .filter(|m| m.0.starts_with(&format!("{year}-")))
+                .fold((0, 0), |(ms, plays), m| (ms + m.1, plays + m.2));
+            assert_eq!(cmp[side]["label"], json!(year.to_string()), "{y}: {side}");
+            assert_eq!(
+                u64_at(&cmp, &format!("/{side}/total/ms_played")),
+                ms,
+                "{y}: {side} time"
+            );
+            assert_eq!(
+                u64_at(&cmp, &format!("/{side}/total/plays")),
+                plays,
+                "{y}: {side} plays"
+            );
+            let fact = e["ms_played_by_year"][year.to_string()]
+                .as_u64()
+                .expect("the generator's year");
+            assert!(
+                ms.abs_diff(fact) < 3_600_000,
+                "{y}: {side} {ms} against {fact}"
+            );
+        }
+    }
+
     // A recap is its year's slice of the months.
     for &y in &years {
         let r = get_json(&mut c, &format!("/api/v1/dashboard/recap/{y}")).await;
@@ -2721,4 +2756,169 @@ async fn chapters_and_moments_find_eras_sittings_trips_this_day_and_milestones()
     let r = c.get("/api/v1/dashboard/moments?on=13-01").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(api_message(&r).contains("“on”"), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_artists_shows_and_tracks_leave_every_view_at_once_and_come_back() {
+    let mut records = Vec::new();
+    for d in 1..=4 {
+        records.push(track(
+            &format!("2024-04-0{d}T10:00:00Z"),
+            180_000,
+            "Ada",
+            "Song A",
+        ));
+    }
+    for d in 1..=2 {
+        records.push(track(
+            &format!("2024-04-0{d}T11:00:00Z"),
+            180_000,
+            "Ada",
+            "Song B",
+        ));
+    }
+    for d in 1..=5 {
+        records.push(track(
+            &format!("2024-04-0{d}T19:00:00Z"),
+            180_000,
+            "Kids Choir",
+            "Lullaby",
+        ));
+    }
+    for d in 1..=2 {
+        records.push(episode(
+            &format!("2024-04-0{d}T23:00:00Z"),
+            600_000,
+            "Sleep Sounds",
+            "Rain",
+        ));
+    }
+    let (_app, mut c, _) = with_history("hiding@example.com", &records).await;
+    let totals = |b: &Value| {
+        (
+            u64_at(b, "/overview/total/ms_played"),
+            u64_at(b, "/overview/total/plays"),
+        )
+    };
+    let all = get_json(&mut c, "/api/v1/dashboard").await;
+    assert_eq!(totals(&all), (11 * 180_000 + 2 * 600_000, 13));
+
+    // Hide the choir, the rain and one of Ada's tracks.
+    let hide = json!({"hidden": [
+        {"kind": "artist", "name": "Kids Choir"},
+        {"kind": "show", "name": "Sleep Sounds", "by": null},
+        {"kind": "track", "name": "Song B", "by": "Ada"},
+    ]});
+    let r = c.json(Method::PUT, "/api/v1/settings/hidden", &hide).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["hidden"].as_array().map(Vec::len), Some(3));
+    let b = get_json(&mut c, "/api/v1/dashboard").await;
+    assert_eq!(totals(&b), (4 * 180_000, 4), "only Ada's Song A is left");
+    assert_eq!(b["overview"]["artists"], json!(1));
+    let stats = get_json(&mut c, "/api/v1/stats").await;
+    assert_eq!(u64_at(&stats, "/total/ms_played"), 4 * 180_000, "{stats}");
+    let recap = get_json(&mut c, "/api/v1/dashboard/recap/2024").await;
+    let names: Vec<&str> = recap["top_artists"]
+        .as_array()
+        .expect("top artists")
+        .iter()
+        .map(|a| a["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, vec!["Ada"]);
+    let page = c.get("/dashboard").await.body;
+    assert!(
+        !page.contains("Kids Choir") && !page.contains("Sleep Sounds") && !page.contains("Song B")
+    );
+    let settings = c.get("/settings").await.body;
+    assert!(
+        settings.contains("Kids Choir")
+            && settings.contains("Sleep Sounds")
+            && settings.contains("Song B")
+    );
+    // The export keeps every play: nothing was deleted.
+    let export = c.get("/account/export.json").await.json();
+    assert_eq!(export.as_array().map(Vec::len), Some(13));
+
+    // Refused, with the reason, and nothing changes.
+    for (bad, says) in [
+        (
+            json!({"hidden": [{"kind": "track", "name": "Song A"}]}),
+            "“by”",
+        ),
+        (
+            json!({"hidden": [{"kind": "artist", "name": "Ada", "by": "Ada"}]}),
+            "Only a track",
+        ),
+        (
+            json!({"hidden": [{"kind": "artist", "name": "  "}]}),
+            "Give the name",
+        ),
+    ] {
+        let r = c.json(Method::PUT, "/api/v1/settings/hidden", &bad).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.body
+        );
+        assert!(api_message(&r).contains(says), "{}", api_message(&r));
+    }
+    let r = c
+        .json(
+            Method::PUT,
+            "/api/v1/settings/hidden",
+            &json!({"hidden": [{"kind": "album", "name": "X"}]}),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+    assert_eq!(
+        get_json(&mut c, "/api/v1/settings/hidden").await["hidden"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+
+    // Shown again from the settings page: the choir is back at once.
+    let r = c
+        .post_form(
+            "/settings/hidden/remove",
+            &[("kind", "artist"), ("name", "Kids Choir"), ("by", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let b = get_json(&mut c, "/api/v1/dashboard").await;
+    assert_eq!(totals(&b), (9 * 180_000, 9));
+    // The artist page offers to hide the artist; the form comes filled in.
+    let artist = c
+        .get(&format!("/dashboard/artist?name={}", enc("Kids Choir")))
+        .await
+        .body;
+    assert!(
+        artist.contains("Hide this artist from every view"),
+        "{artist}"
+    );
+    let form = c
+        .get(&format!("/settings?hide=artist&name={}", enc("Kids Choir")))
+        .await
+        .body;
+    assert!(form.contains("value=\"Kids Choir\""), "{form}");
+    let r = c
+        .post_form(
+            "/settings/hidden",
+            &[("kind", "artist"), ("name", "Kids Choir")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        totals(&get_json(&mut c, "/api/v1/dashboard").await),
+        (4 * 180_000, 4)
+    );
+    // Showing what is not hidden is "not found".
+    let r = c
+        .post_form(
+            "/settings/hidden/remove",
+            &[("kind", "artist"), ("name", "Nobody")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -273,6 +273,8 @@ async fn stored(app: &WebApp) -> Vec<String> {
         "SELECT 'stats ' || user_id || ' ' || region || ' ' || CAST(streams AS TEXT) || ' ' || CAST(ms_played AS TEXT) \
          FROM stats ORDER BY user_id, region",
         "SELECT 'message ' || queue || ' ' || body FROM queue_messages ORDER BY id",
+        "SELECT 'hidden ' || user_id || ' ' || kind || ' ' || name || ' ' || by_name FROM hidden \
+         ORDER BY user_id, kind, name, by_name",
         "SELECT 'share ' || id || ' ' || user_id || ' ' || display_name || ' ' || view || ' ' || uploads \
          FROM shares ORDER BY id",
     ] {
@@ -1170,6 +1172,26 @@ async fn victim_for(app: &WebApp, (method, path): &Route, n: usize) -> (Client, 
                         Shape::Empty
                     }
                 }
+                ("POST", "/settings/hidden") => Shape::Form(vec![
+                    ("kind", "artist".into()),
+                    ("name", "The Echoes".into()),
+                ]),
+                ("POST", "/settings/hidden/remove") => {
+                    let r = c
+                        .post_form(
+                            "/settings/hidden",
+                            &[("kind", "artist"), ("name", "The Echoes")],
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+                    Shape::Form(vec![
+                        ("kind", "artist".into()),
+                        ("name", "The Echoes".into()),
+                    ])
+                }
+                ("PUT", "/api/v1/settings/hidden") => Shape::Json(
+                    json!({"hidden": [{"kind": "track", "name": "Blue Night", "by": "The Echoes"}]}),
+                ),
                 ("POST", "/shares") => {
                     let u = app
                         .upload_and_ingest(&mut c, HISTORY_NAME, &small_history())

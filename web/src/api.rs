@@ -55,6 +55,10 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard/skips", get(crate::board::api_anatomy))
         .route("/dashboard/overlaps", get(crate::board::api_overlaps))
         .route("/dashboard/chapters", get(crate::stories::api_chapters))
+        .route(
+            "/settings/hidden",
+            get(crate::hiding::api_list).put(crate::hiding::api_replace),
+        )
         .route("/dashboard/moments", get(crate::stories::api_moments))
         .route("/dashboard/recap/{year}", get(crate::board::api_recap))
         .route("/export", get(export))

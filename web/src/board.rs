@@ -998,6 +998,7 @@ fn artist_body(c: &Ctx) -> Result<(String, Markup), AppError> {
         p.go { a href=(c.q.link("/dashboard/ranking", &[("kind", "artists"), ("name", "")])) { "← Ranking" } }
         h1 { (a.name) }
         (share_link(&c.q, Shareable::Artist))
+        (crate::hiding::hide_link(engine::selection::HiddenKind::Artist, &a.name, None))
         (controls(&c.q, &m, "/dashboard/artist"))
         section.cards {
             (card("In this range", "artist-hours", fmt_hours(a.range.ms_played)))
@@ -1110,6 +1111,11 @@ fn item_body(c: &Ctx, kind: panels::ItemKind) -> Result<(String, Markup), AppErr
         h1 { (it.name) }
         @if let Some(by) = &it.by {
             p.lead { "by " a href=(entry_link(&c.q, EntityKind::Artist, by, None).unwrap_or_default()) { (by) } }
+        }
+        @match kind {
+            panels::ItemKind::Track => (crate::hiding::hide_link(engine::selection::HiddenKind::Track, &it.name, it.by.as_deref())),
+            panels::ItemKind::Show => (crate::hiding::hide_link(engine::selection::HiddenKind::Show, &it.name, None)),
+            panels::ItemKind::Album => {},
         }
         (controls(&c.q, &m, &path))
         section.cards aria-label="In numbers" {

@@ -244,9 +244,11 @@ pub(crate) async fn build(
         .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))?;
     let started = std::time::Instant::now();
     let settings = engine::selection::settings(&user.tz, user.min_play_ms);
+    let hidden = crate::hiding::for_engine(state, user).await?;
     let (plays, strings, from) = streams(state, user, ids).await?;
     let load_ms = started.elapsed().as_millis() as u64;
     let prepared = tokio::task::spawn_blocking(move || {
+        let plays = engine::selection::without_hidden(plays, &strings, &hidden);
         let p = Prepared::new(plays, strings, settings);
         // The all-time view of everything is the first one asked for: build it now.
         p.stats(Content::All, (None, None));

@@ -23,6 +23,7 @@ pub mod dash;
 pub mod dashboard;
 pub mod error;
 mod export;
+pub mod hiding;
 pub use accounts::idp;
 mod idp_accounts;
 pub mod idp_tokens;

@@ -43,6 +43,8 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/account", get(account))
         .route("/account/settings", post(settings))
         .route("/settings", get(settings_page).post(settings_anywhere))
+        .route("/settings/hidden", post(crate::hiding::hide))
+        .route("/settings/hidden/remove", post(crate::hiding::show_again))
         .route("/account/password", post(password))
         .route("/account/delete", post(delete_account))
         .route("/account/export.csv", get(export_csv))
@@ -415,6 +417,8 @@ fn done_message(done: Option<&str>) -> Option<&'static str> {
         "password" => Some("Password changed. Your other sessions were signed out."),
         "deleted" => Some("The upload was deleted."),
         "revoked" => Some("The link was revoked: it no longer opens anything."),
+        "hidden" => Some("Hidden: every view now leaves it out."),
+        "shown" => Some("Shown again in every view."),
         "reingest" => Some("Uploads queued for re-ingestion."),
         "sent" => Some("We e-mailed you a code. Enter it here to confirm your address."),
         "code" => Some(
@@ -499,13 +503,17 @@ async fn settings_page(
     State(state): State<AppState>,
     v: Visitor,
     Query(q): Query<FlashQuery>,
+    RawQuery(raw): RawQuery,
 ) -> PageResult {
     let user = v.require_user()?;
     let flash = Flash {
         error: None,
         info: done_message(q.done.as_deref()),
     };
-    Ok(view::settings_page(&nav(&state, &v), &SettingsView::from(user), &flash).into_response())
+    let nav = nav(&state, &v);
+    let hidden =
+        crate::hiding::section(&state, &nav, user, crate::hiding::prefill(raw.as_deref())).await?;
+    Ok(view::settings_page(&nav, &SettingsView::from(user), &flash, hidden).into_response())
 }
 
 /// `POST /settings`: saves them and shows them again.
@@ -528,15 +536,19 @@ async fn settings_anywhere(
             f.min_play_seconds.trim()
         ))),
     };
+    let nav = nav(&state, &v);
     match r {
         Ok(_) => Ok(Redirect::to("/settings?done=settings").into_response()),
-        Err(e) => form_error(e, |m| {
-            let flash = Flash {
-                error: Some(m),
-                info: None,
-            };
-            view::settings_page(&nav(&state, &v), &SettingsView::from(&user), &flash)
-        }),
+        Err(e) => {
+            let hidden = crate::hiding::section(&state, &nav, &user, None).await?;
+            form_error(e, |m| {
+                let flash = Flash {
+                    error: Some(m),
+                    info: None,
+                };
+                view::settings_page(&nav, &SettingsView::from(&user), &flash, hidden)
+            })
+        }
     }
 }
 

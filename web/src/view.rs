@@ -336,7 +336,12 @@ fn settings_form(nav: &Nav, settings: &SettingsView, action: &str) -> Markup {
 
 /// The dashboard settings on a page of their own: for every visitor with uploads, anonymous
 /// ones too (the dashboard's "Change" link).
-pub fn settings_page(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> Markup {
+pub fn settings_page(
+    nav: &Nav,
+    settings: &SettingsView,
+    flash: &Flash<'_>,
+    hidden: Markup,
+) -> Markup {
     layout(
         "Dashboard settings",
         nav,
@@ -344,6 +349,7 @@ pub fn settings_page(nav: &Nav, settings: &SettingsView, flash: &Flash<'_>) -> M
             h1 { "Dashboard settings" }
             (notice(flash.error, flash.info))
             (settings_form(nav, settings, "/settings"))
+            (hidden)
             p { a href="/dashboard" { "← Back to the dashboard" } }
         },
     )

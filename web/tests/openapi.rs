@@ -673,6 +673,20 @@ fn rust_enum(name: &str) -> Option<Vec<Value>> {
                     .collect(),
             )
         }
+        "HiddenKind" => {
+            use engine::selection::HiddenKind as H;
+            let all = [H::Artist, H::Show, H::Track];
+            for k in all {
+                match k {
+                    H::Artist | H::Show | H::Track => {}
+                }
+            }
+            Some(
+                all.iter()
+                    .map(|k| serde_json::to_value(k).expect("serialises"))
+                    .collect(),
+            )
+        }
         _ => None,
     }
 }
