@@ -384,6 +384,27 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     assert.equal(await page.locator('h1').innerText(), artist);
     ctx.assertClean('artist');
 
+    // Hide the artist from every view, from its page; the dashboard counts it no more; show
+    // it again from the settings.
+    const artistPage = page.url();
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    const before = await cards(page);
+    await page.goto(artistPage);
+    await follow(page, page.getByRole('link', { name: 'Hide this artist from every view…' }), (u) => u.pathname === '/settings');
+    assert.equal(await page.locator('#hide_name').inputValue(), artist, 'the form comes filled in');
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('done') === 'hidden'), page.getByRole('button', { name: 'Hide it' }).click()]);
+    assert.ok((await page.locator('#hidden ul').innerText()).includes(artist), 'the artist is listed as hidden');
+    await ctx.screenshot('hidden');
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    const hidden = await cards(page);
+    assert.equal(hidden.artists, before.artists - 1, 'one artist fewer');
+    assert.ok(hidden.plays < before.plays, 'their plays are left out');
+    await page.goto('/settings');
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('done') === 'shown'), page.getByRole('button', { name: `Show ${artist} again` }).click()]);
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    assert.deepEqual(await cards(page), before, 'all back');
+    ctx.assertClean('hiding');
+
     // A year recap, from the dashboard's "Year recaps" links.
     await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
     const recaps = page.locator('section#recaps');
