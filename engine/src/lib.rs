@@ -15,6 +15,8 @@
 //! - [`chapters`]: the eras of a history, where the mix of artists shifts, and its album
 //!   sittings.
 //! - [`moments`]: trips abroad, this day in other years, and milestones.
+//! - [`ledger`]: where each upload's streams went: kinds, duplicates in other uploads,
+//!   coverage by extended history, what it added to the uploads before it.
 //! - [`search`]: what of a person's own history a few words name.
 //!
 //! The identity of what is counted (docs/DESIGN.md, "Identity"): an artist or show by its
@@ -23,6 +25,7 @@
 pub mod anatomy;
 pub mod chapters;
 pub mod compare;
+pub mod ledger;
 pub mod moments;
 pub mod overlaps;
 pub mod overview;

@@ -118,6 +118,10 @@ pub struct Library {
     pub plays: Vec<Play>,
     /// One report per file seen.
     pub files: Vec<FileReport>,
+    /// The newest date the zip records for a history file in it (`YYYY-MM-DD`): the day the
+    /// export was made, for an export as Spotify sends it. `None` for plain files, and for
+    /// zips that record no date (or the zip format's "no date", 1980-01-01).
+    pub exported: Option<String>,
 }
 
 impl Library {
@@ -178,6 +182,8 @@ pub(crate) struct Job {
     /// The zip entry's own name, or the input's name for a whole file.
     pub(crate) inner: String,
     pub(crate) unit: Unit,
+    /// A zip entry's modification time, as the zip records it.
+    pub(crate) modified: Option<zip::DateTime>,
 }
 
 const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
@@ -216,6 +222,13 @@ where
         }
     }
 
+    let exported = jobs
+        .iter()
+        .filter_map(|j| j.modified)
+        .filter(|d| d.year() > 1980)
+        .map(|d| (d.year(), d.month(), d.day()))
+        .max()
+        .map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"));
     let workers: Vec<Worker> = on_all_cores(&jobs, &open, limits, |reader, w: &mut Worker, i| {
         let outcome = reader.parse(&jobs[i], &mut w.strings);
         w.done.push((i, outcome));
@@ -223,7 +236,10 @@ where
 
     // Gather in input order, each worker's symbols mapped onto the library's table (the first
     // worker's, taken as it is).
-    let mut lib = Library::default();
+    let mut lib = Library {
+        exported,
+        ..Library::default()
+    };
     let mut maps: Vec<Option<Vec<Sym>>> = Vec::with_capacity(workers.len());
     let mut outcomes: Vec<(usize, usize, Outcome)> = Vec::with_capacity(jobs.len());
     for (w, worker) in workers.into_iter().enumerate() {
@@ -342,6 +358,7 @@ where
                 name: name.to_string(),
                 inner: name.to_string(),
                 unit: Unit::Whole { input, bytes },
+                modified: None,
             }],
             vec![],
         ));
@@ -404,6 +421,7 @@ where
                 index,
                 declared,
             },
+            modified: entry.last_modified(),
         });
     }
     if jobs.is_empty() && reports.is_empty() {

@@ -234,7 +234,8 @@ where
         } else {
             CompressionMethod::Stored
         })
-        .last_modified_time(zip::DateTime::default())
+        // The export's own date, kept (the import ledger reads it).
+        .last_modified_time(job.modified.unwrap_or_default())
         .large_file(bytes >= u64::from(u32::MAX));
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     zip.start_file(name, options).map_err(write)?;

@@ -127,6 +127,10 @@ pub struct Summary {
     pub first_ts: Option<String>,
     /// Last stream end, RFC 3339 UTC.
     pub last_ts: Option<String>,
+    /// The day the export was made, as its zip records it (`YYYY-MM-DD`; absent for plain
+    /// files and zips without dates). Spotify's exports end a few days before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exported: Option<String>,
     /// Listening time per year of stream end.
     pub ms_played_by_year: BTreeMap<String, u64>,
     /// Top 10 artists by listening time.
@@ -233,6 +237,7 @@ impl Summary {
                 })
                 .collect(),
             records: lib.records(),
+            exported: lib.exported.clone(),
             unique_records: lib.plays.len(),
             duplicates_dropped: report.exact_duplicates,
             account_rows_covered_by_extended: report.account_rows_covered_by_extended,

@@ -555,6 +555,16 @@ test('dashboard flow: two uploads merged, range presets, ranking by keyboard, ar
     await ctx.screenshot('moments');
     ctx.assertClean('chapters and moments');
 
+    // The import ledger: the second upload holds only streams the first has.
+    await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);
+    await follow(page, page.getByRole('link', { name: /the import ledger/ }), (u) => u.pathname === '/dashboard/ledger');
+    const later = page.locator(`#ledger-${b.id}`);
+    assert.match(await later.locator('[data-ledger=added]').innerText(), /^Against the uploads before it: 0 new streams, [\d,]+ streams already known, 0 new days/);
+    const kept = async (id) => count(await page.locator(`#ledger-${id} [data-ledger=kept]`).innerText());
+    assert.equal(await kept(b.id), await kept(a.id), 'the same streams in both');
+    await ctx.screenshot('ledger');
+    ctx.assertClean('ledger');
+
     // The dark theme follows the system setting.
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`/dashboard?u=${encodeURIComponent(a.id)}&u=${encodeURIComponent(b.id)}`);

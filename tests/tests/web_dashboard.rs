@@ -2922,3 +2922,188 @@ async fn hidden_artists_shows_and_tracks_leave_every_view_at_once_and_come_back(
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// A zip of `files` whose entries are dated `(year, month, day)`, as Spotify's export is.
+fn dated_zip(files: &[(&str, Vec<u8>)], (y, m, d): (u16, u8, u8)) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .last_modified_time(zip::DateTime::from_date_and_time(y, m, d, 9, 30, 0).expect("a date"));
+    for (name, bytes) in files {
+        zip.start_file(*name, options).expect("entry");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.finish().expect("zip").into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_ledger_accounts_for_every_record_of_every_upload() {
+    // The first upload: a plain extended-history file of eight records.
+    let mut skipped = track("2024-04-02T10:00:00Z", 180_000, "Ada", "Two");
+    skipped["skipped"] = json!(true);
+    let mut private = track("2024-04-04T10:00:00Z", 180_000, "Ada", "Four");
+    private["incognito_mode"] = json!(true);
+    let three = track("2024-04-03T10:00:00Z", 180_000, "Ada", "Three");
+    let one = track("2024-04-01T10:00:00Z", 180_000, "Ada", "One");
+    let mut bad = track("2024-04-01T11:00:00Z", 180_000, "Ada", "Bad");
+    bad["ts"] = json!("not a time");
+    let first = vec![
+        one.clone(),
+        one.clone(), // repeated within the upload
+        skipped,
+        three.clone(),
+        track("2024-04-03T11:00:00Z", 10_000, "Ada", "Blip"), // under the threshold
+        episode("2024-04-02T20:00:00Z", 600_000, "Talk", "Ep 1"),
+        private.clone(),
+        bad,
+    ];
+    let (app, mut c, a) = with_history("ledger@example.com", &first).await;
+
+    // The second: an export zip dated 15 April, holding two of the same streams, a new one,
+    // and account data: a row its own extended history covers (5 April, inside 3–10 April) and
+    // one the first upload's covers (2 April).
+    let second_ext = vec![
+        three,
+        private,
+        track("2024-04-10T10:00:00Z", 180_000, "Bo", "Ten"),
+    ];
+    let account = json!([
+        {"endTime": "2024-04-02 12:00", "artistName": "Cy", "trackName": "Old", "msPlayed": 200_000},
+        {"endTime": "2024-04-05 12:00", "artistName": "Cy", "trackName": "Mid", "msPlayed": 200_000},
+    ]);
+    let zip = dated_zip(
+        &[
+            (
+                "Spotify Extended Streaming History/Streaming_History_Audio_2024.json",
+                history(&second_ext),
+            ),
+            (
+                "Spotify Account Data/StreamingHistory_music_0.json",
+                serde_json::to_vec(&account).expect("JSON"),
+            ),
+        ],
+        (2024, 4, 15),
+    );
+    let b = ready_upload(&app, &mut c, "my_spotify_data.zip", &zip).await;
+
+    let l = get_json(&mut c, "/api/v1/dashboard/ledger").await;
+    let ups = l["uploads"].as_array().expect("uploads");
+    assert_eq!(ups.len(), 2);
+    let (la, lb) = (&ups[0], &ups[1]);
+    assert_eq!(
+        (la["upload"].as_str(), lb["upload"].as_str()),
+        (Some(a.as_str()), Some(b.as_str()))
+    );
+    let n = |v: &Value, p: &str| u64_at(v, p);
+    // Every record accounted for: refused, repeated, covered, kept.
+    for u in [la, lb] {
+        assert_eq!(
+            n(u, "/records"),
+            n(u, "/unreadable")
+                + n(u, "/repeated")
+                + n(u, "/covered_by_own_extended")
+                + n(u, "/kept"),
+            "{u}"
+        );
+        let s = &u["streams"];
+        assert_eq!(
+            n(s, "/streams"),
+            n(u, "/kept"),
+            "the artifact holds what the upload kept"
+        );
+        assert_eq!(
+            n(s, "/streams"),
+            n(s, "/music_plays")
+                + n(s, "/podcast_plays")
+                + n(s, "/audiobook_plays")
+                + n(s, "/short")
+                + n(s, "/without_metadata")
+        );
+    }
+    assert_eq!(
+        [
+            n(la, "/records"),
+            n(la, "/unreadable"),
+            n(la, "/repeated"),
+            n(la, "/covered_by_own_extended"),
+            n(la, "/kept")
+        ],
+        [8, 1, 1, 0, 6]
+    );
+    assert!(
+        la["unreadable_reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("Streaming_History_Audio_2024.json")),
+        "{la}"
+    );
+    let sa = &la["streams"];
+    assert_eq!(
+        [
+            n(sa, "/music_plays"),
+            n(sa, "/podcast_plays"),
+            n(sa, "/short"),
+            n(sa, "/skipped"),
+            n(sa, "/incognito")
+        ],
+        [4, 1, 1, 1, 1]
+    );
+    assert_eq!(
+        [
+            n(sa, "/new_streams"),
+            n(sa, "/known_streams"),
+            n(sa, "/days"),
+            n(sa, "/new_days")
+        ],
+        [6, 0, 4, 4]
+    );
+    assert_eq!(sa["also_in"], json!([{"upload": b, "streams": 2}]));
+    assert_eq!(
+        la["exported"],
+        Value::Null,
+        "a plain file has no export date"
+    );
+
+    assert_eq!(
+        [
+            n(lb, "/records"),
+            n(lb, "/unreadable"),
+            n(lb, "/repeated"),
+            n(lb, "/covered_by_own_extended"),
+            n(lb, "/kept")
+        ],
+        [5, 0, 0, 1, 4]
+    );
+    let sb = &lb["streams"];
+    assert_eq!(
+        [
+            n(sb, "/new_streams"),
+            n(sb, "/known_streams"),
+            n(sb, "/days"),
+            n(sb, "/new_days")
+        ],
+        [2, 2, 4, 1]
+    );
+    assert_eq!(sb["also_in"], json!([{"upload": a, "streams": 2}]));
+    assert_eq!(sb["covered_by"], json!([{"upload": a, "streams": 1}]));
+    assert_eq!(
+        (&lb["exported"], &lb["last_stream_day"], &lb["gap_days"]),
+        (&json!("2024-04-15"), &json!("2024-04-10"), &json!(5))
+    );
+
+    // The page says it in words, linked from the dashboard.
+    assert!(
+        c.get("/dashboard")
+            .await
+            .body
+            .contains("href=\"/dashboard/ledger\"")
+    );
+    let page = c.get("/dashboard/ledger").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Spotify left out 5 days before the export"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("1 new day"), "{}", page.body);
+}

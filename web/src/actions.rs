@@ -372,6 +372,10 @@ pub struct UploadSummary {
     pub first_ts: Option<String>,
     /// Last stream end (RFC 3339, UTC).
     pub last_ts: Option<String>,
+    /// The day the export was made, as its zip records it (absent for plain files, zips
+    /// without dates, and uploads read before Backspin kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exported: Option<String>,
     /// Files found, with their formats.
     #[serde(default)]
     pub files: Vec<FileView>,
@@ -391,6 +395,12 @@ pub struct FileView {
     /// Records.
     #[serde(default)]
     pub records: u64,
+    /// Records refused for bad values.
+    #[serde(default)]
+    pub rejected: u64,
+    /// What was wrong with the first few refused records.
+    #[serde(default)]
+    pub problems: Vec<String>,
     /// Why it could not be read.
     #[serde(default)]
     pub error: Option<String>,

@@ -55,6 +55,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard/skips", get(crate::board::api_anatomy))
         .route("/dashboard/overlaps", get(crate::board::api_overlaps))
         .route("/dashboard/chapters", get(crate::stories::api_chapters))
+        .route("/dashboard/ledger", get(crate::ledger::api_ledger))
         .route(
             "/settings/hidden",
             get(crate::hiding::api_list).put(crate::hiding::api_replace),

@@ -771,6 +771,7 @@ fn render_board(q: &BoardQuery, b: &Board) -> Markup {
             h2 { "Stories" }
             p { a href=(q.link("/dashboard/chapters", &[])) { "Your chapters: eras and the albums you sat through →" } }
             p { a href=(q.link("/dashboard/moments", &[])) { "Your moments: this day in other years, trips and their soundtrack, milestones →" } }
+            p { a href=(q.link("/dashboard/ledger", &[])) { "Where every record of your uploads went: the import ledger →" } }
         }
         section.go id="recaps" {
             h2 { "Year recaps" }

@@ -24,6 +24,7 @@ pub mod dashboard;
 pub mod error;
 mod export;
 pub mod hiding;
+pub mod ledger;
 pub use accounts::idp;
 mod idp_accounts;
 pub mod idp_tokens;

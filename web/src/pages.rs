@@ -86,6 +86,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/dashboard/skips", get(crate::board::anatomy_page))
         .route("/dashboard/overlaps", get(crate::board::overlaps_page))
         .route("/dashboard/chapters", get(crate::stories::chapters_page))
+        .route("/dashboard/ledger", get(crate::ledger::page))
         .route("/dashboard/moments", get(crate::stories::moments_page))
         .route("/dashboard/recap/{year}", get(crate::board::recap_page))
         .route("/shares/new", get(crate::shares::new_form))
