@@ -73,7 +73,10 @@ pub fn run(plays: usize, runs: usize) -> Result<()> {
     // selection), beside building the all-time stats from the same plays: the dashboard's own
     // first step.
     let (p, strings, settings) = (&prepared.plays, &prepared.strings, prepared.settings);
-    let insights: [(&str, &dyn Fn()); 7] = [
+    // The ledger reads the artifact's regions: here the history is one upload's.
+    let regions = vec!["u1".to_string()];
+    let regions_of = vec![0u32; p.len()];
+    let insights: [(&str, &dyn Fn()); 8] = [
         ("skip anatomy", &|| {
             engine::anatomy::skip_anatomy(p, p, strings, settings);
         }),
@@ -94,6 +97,9 @@ pub fn run(plays: usize, runs: usize) -> Result<()> {
         }),
         ("milestones", &|| {
             engine::moments::milestones(p, strings, settings, Content::All);
+        }),
+        ("the import ledger", &|| {
+            engine::ledger::ledger(p, &regions, &regions_of, &["u1"], settings);
         }),
     ];
     let mut stats = Vec::new();

@@ -33,9 +33,19 @@ pub struct HiddenItem {
     pub kind: HiddenKind,
     /// The artist's or show's name, or the track's title, exactly as the pages show it.
     pub name: String,
-    /// A track's artist; absent (or null) for an artist or a show.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A track's artist; absent for an artist or a show (a string when given: not null).
+    #[serde(
+        default,
+        deserialize_with = "a_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub by: Option<String>,
+}
+
+/// A field that may be absent but, when given, is a string (the document says so; null is
+/// refused like any other wrong type).
+fn a_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// `GET` and `PUT /api/v1/settings/hidden`: everything hidden from every view.

@@ -25,15 +25,22 @@ pub struct Nav {
     pub idp: bool,
 }
 
+/// What the head of every page starts with: the encoding, the viewport, both colour schemes.
+pub fn head_start() -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        meta name="color-scheme" content="light dark";
+    }
+}
+
 /// The page frame: head, navigation, main content, footer.
 pub fn layout(title: &str, nav: &Nav, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
+                (head_start())
                 meta name="csrf-token" content=(nav.csrf);
                 title { (title) " · Backspin" }
                 link rel="icon" href="data:,";

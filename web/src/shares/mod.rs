@@ -476,9 +476,7 @@ pub async fn page(
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
+                (view::head_start())
                 meta name="robots" content="noindex, nofollow";
                 meta name="referrer" content="no-referrer";
                 meta property="og:type" content="website";
