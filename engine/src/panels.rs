@@ -1752,7 +1752,6 @@ fn artist_years(all: &Stats, strings: &Strings, me: Entity) -> (Vec<YearRank>, V
 mod tests {
     use super::*;
     use schema::Settings;
-    use schema::Source;
     use schema::time::parse_spotify_ts;
 
     const MIN: u64 = 60_000;
@@ -1762,24 +1761,7 @@ mod tests {
     }
 
     fn play(s: &mut Strings, end: &str, ms: u64, artist: &str, track: &str) -> Play {
-        Play {
-            end_ms: at(end),
-            ms_played: ms,
-            kind: Kind::Track,
-            source: Source::Extended,
-            title: s.intern(track),
-            creator: s.intern(artist),
-            collection: Sym::NONE,
-            uri: Sym::NONE,
-            reason_start: Sym::NONE,
-            reason_end: Sym::NONE,
-            shuffle: Some(true),
-            skipped: Some(false),
-            offline: None,
-            incognito: None,
-            platform: Platform::Phone,
-            country: Country::parse("SE"),
-        }
+        schema::testing::track(s, at(end), ms, artist, track)
     }
 
     fn berlin() -> Settings {

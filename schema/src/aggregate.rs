@@ -955,7 +955,6 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Country, Source};
     use crate::time::parse_spotify_ts;
 
     fn at(s: &str) -> EpochMs {
@@ -963,24 +962,7 @@ mod tests {
     }
 
     fn play(strings: &mut Strings, end: &str, minutes: u64, artist: &str, track: &str) -> Play {
-        Play {
-            end_ms: at(end),
-            ms_played: minutes * 60_000,
-            kind: Kind::Track,
-            source: Source::Extended,
-            title: strings.intern(track),
-            creator: strings.intern(artist),
-            collection: Sym::NONE,
-            uri: Sym::NONE,
-            reason_start: Sym::NONE,
-            reason_end: Sym::NONE,
-            shuffle: Some(true),
-            skipped: Some(false),
-            offline: None,
-            incognito: None,
-            platform: Platform::Phone,
-            country: Country::parse("SE"),
-        }
+        crate::testing::track(strings, at(end), minutes * 60_000, artist, track)
     }
 
     fn tz(name: &str) -> Settings {

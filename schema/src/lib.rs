@@ -10,6 +10,7 @@ pub mod load;
 pub mod model;
 pub mod scrub;
 pub mod summary;
+pub mod testing;
 pub mod time;
 
 pub use aggregate::{Cell, Entity, EntityKind, Month, RankBy, Settings, Stats};
