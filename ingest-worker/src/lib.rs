@@ -6,6 +6,8 @@ use storage::Db;
 use storage::objects::ObjectStore;
 use storage::queue::Queue;
 
+pub mod artifact;
+pub mod failure;
 pub mod lifecycle;
 pub mod notify;
 pub mod pool;

@@ -8,7 +8,7 @@ use tokio::io::AsyncRead;
 use tracing::info;
 
 use crate::Deps;
-use crate::process::drop_plays;
+use crate::artifact::drop_plays;
 
 /// Why an upload could not be accepted.
 #[derive(Debug)]
@@ -342,7 +342,7 @@ async fn backfill_artifacts(deps: &Deps) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?
         {
-            crate::process::rebuild_artifact(deps, &user)
+            crate::artifact::rebuild_artifact(deps, &user)
                 .await
                 .map_err(|e| e.to_string())?;
             deps.after_change.run(id).await;

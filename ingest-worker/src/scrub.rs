@@ -18,7 +18,7 @@ use storage::uploads::{self, Upload};
 use tracing::info;
 
 use crate::Deps;
-use crate::process::Failure;
+use crate::failure::Failure;
 
 /// Replaces `upload`'s stored object (`fetched`, already read by the ingest) by its scrubbed
 /// copy. Nothing to do when the upload is stored scrubbed already.

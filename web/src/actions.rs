@@ -202,7 +202,7 @@ pub(crate) async fn keep_visitor_uploads(
     else {
         return Ok(());
     };
-    let moved = ingest_worker::process::adopt(state.deps(), &anon.id, &account.id).await?;
+    let moved = ingest_worker::artifact::adopt(state.deps(), &anon.id, &account.id).await?;
     if moved > 0 {
         lifecycle::keep_uploads(state.deps(), &account.id).await?;
         state.deps().after_change.run(&account.id).await;
