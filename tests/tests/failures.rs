@@ -213,16 +213,17 @@ async fn a_transfer_cut_off_by_a_crash_leaves_no_row_and_no_file_once_the_pool_s
         stop,
         ingest_worker::pool::PoolStatus::default(),
     ));
+    // The row goes first, then the half-written file (`lifecycle::clean_interrupted`): wait
+    // for both, not for the row alone (under load the file went a moment after).
     e2e::eventually(
         Duration::from_secs(30),
-        "the cut-off upload removed",
+        "the cut-off upload and its half-written file removed",
         || {
-            let (p, id) = (&p, cut.id.clone());
-            async move { p.upload(&id).await.is_none().then_some(()) }
+            let (p, id, partial) = (&p, cut.id.clone(), partial.clone());
+            async move { (p.upload(&id).await.is_none() && !partial.exists()).then_some(()) }
         },
     )
     .await;
-    assert!(!partial.exists(), "the half-written file");
     e2e::eventually(
         Duration::from_secs(30),
         "the finished upload ingested",
