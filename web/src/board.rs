@@ -488,6 +488,14 @@ pub async fn page(
     .into_response())
 }
 
+/// Pages whose content has no ranking order to choose.
+const UNRANKED: [&str; 4] = [
+    "/dashboard/skips",
+    "/dashboard/overlaps",
+    "/dashboard/chapters",
+    "/dashboard/moments",
+];
+
 pub(crate) fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
     let presets: Vec<(String, String)> = {
         let mut v = vec![
@@ -516,9 +524,12 @@ pub(crate) fn controls(q: &BoardQuery, m: &Meta, path: &str) -> Markup {
                         aria-current=[(q.content.as_str() == c).then_some("true")] { (label) } }
                 }
             }
-            ul.presets {
-                li { a href=(q.link(path, &[("by", "")])) aria-current=[(q.by == RankBy::Time).then_some("true")] { "Rank by time" } }
-                li { a href=(q.link(path, &[("by", "plays")])) aria-current=[(q.by == RankBy::Plays).then_some("true")] { "Rank by plays" } }
+            // Only where something is ranked.
+            @if !UNRANKED.contains(&path) {
+                ul.presets {
+                    li { a href=(q.link(path, &[("by", "")])) aria-current=[(q.by == RankBy::Time).then_some("true")] { "Rank by time" } }
+                    li { a href=(q.link(path, &[("by", "plays")])) aria-current=[(q.by == RankBy::Plays).then_some("true")] { "Rank by plays" } }
+                }
             }
             form.range method="get" action=(path) {
                 @for id in &q.uploads { input type="hidden" name="u" value=(id); }
