@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// Run no ingest workers in this process (they run elsewhere, e.g. `backspin worker`).
     #[arg(long, env = "BACKSPIN_NO_WORKERS")]
     no_workers: bool,
+    /// On SIGTERM, answer `/readyz` with 503 for this many seconds while still serving, so
+    /// that a load balancer checking it stops sending requests here before the process stops
+    /// listening (a rolling restart without failed requests); 0 stops at once.
+    #[arg(long, env = "BACKSPIN_DRAIN_SECS", default_value_t = 0)]
+    drain_secs: u64,
     #[command(flatten)]
     quotas: QuotaArgs,
     #[command(flatten)]
@@ -178,8 +183,17 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
             args.storage.data_dir.display()
         );
         let mut web_stop = stop_rx.clone();
+        let (draining, drain) = (state.clone(), Duration::from_secs(args.drain_secs));
         tokio::spawn(async move {
             wait_for_signal().await;
+            if !drain.is_zero() {
+                tracing::info!(
+                    seconds = drain.as_secs(),
+                    "draining: /readyz says 503, requests still served"
+                );
+                draining.drain();
+                tokio::time::sleep(drain).await;
+            }
             tracing::info!("stopping: finishing requests and the uploads in hand");
             let _ = stop_tx.send(true);
         });

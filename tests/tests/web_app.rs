@@ -1358,7 +1358,7 @@ async fn health_readiness_and_metrics_report_what_the_process_does() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
         r.json(),
-        json!({"ready": true, "database": "ok", "store": "ok", "queue": "ok"})
+        json!({"ready": true, "database": "ok", "store": "ok", "queue": "ok", "draining": false})
     );
 
     let r = c.get("/metrics").await;
@@ -1516,4 +1516,22 @@ async fn the_server_answers_on_a_real_socket_and_stops_on_shutdown() {
         tokio::net::TcpStream::connect(address).await.is_err(),
         "nothing listens any more"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_process_says_so_to_the_load_balancer_and_still_serves() {
+    let app = WebApp::new(Engine::Sqlite).await;
+    let mut c = app.client();
+    c.sign_up("drain@example.com").await;
+    app.state.drain();
+    let r = c.get("/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({"ready": false, "database": "ok", "store": "ok", "queue": "ok", "draining": true})
+    );
+    // Requests still arriving are served, sessions included.
+    assert_eq!(c.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(c.get("/uploads").await.status, StatusCode::OK);
+    assert_eq!(c.get("/api/v1/session").await.json()["anonymous"], false);
 }

@@ -143,6 +143,7 @@ struct Inner {
     metrics: metrics::Metrics,
     dash: dash::DashCache,
     finished: dash::FinishedCache,
+    draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -166,8 +167,25 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 dash,
                 finished,
+                draining: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// From now on `/readyz` answers 503 (`draining`), so that a load balancer stops sending
+    /// new requests here while the ones in flight, and any still arriving, are served; the
+    /// process stops once the balancer has noticed (`backspin serve --drain-secs`).
+    pub fn drain(&self) {
+        self.inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`AppState::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.inner
+            .draining
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The Content-Security-Policy every response carries.

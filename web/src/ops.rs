@@ -27,6 +27,9 @@ pub struct Readiness {
     pub store: String,
     /// `"ok"` or what failed.
     pub queue: String,
+    /// The process is about to stop (a rolling restart): it still serves, but takes no new
+    /// traffic from a load balancer that checks this.
+    pub draining: bool,
 }
 
 fn status<E: std::fmt::Display>(r: Result<(), E>) -> String {
@@ -61,8 +64,9 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         store,
         queue,
         ready: false,
+        draining: state.is_draining(),
     };
-    let ready = r.database == "ok" && r.store == "ok" && r.queue == "ok";
+    let ready = r.database == "ok" && r.store == "ok" && r.queue == "ok" && !r.draining;
     let code = if ready {
         StatusCode::OK
     } else {
