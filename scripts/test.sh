@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, docs, unit, integration and property tests, the
 # end-to-end tests on SQLite and PostgreSQL, the browser test (scripts/browser-test.sh), the
-# API fuzzing against its OpenAPI document (scripts/api-fuzz.sh) and the checks on stack.yaml
-# (scripts/stack-checks.sh).
+# API fuzzing against its OpenAPI document (scripts/api-fuzz.sh), the checks on stack.yaml
+# (scripts/stack-checks.sh) and the failure drill of several processes (scripts/drill.sh,
+# steps 1-3 of issue 19).
 # Installs what it needs when missing and fails (never skips) when something cannot start.
 #
 #   scripts/test.sh        everything
@@ -160,3 +161,6 @@ scripts/browser-test.sh
 
 step "API fuzzing against the document (scripts/api-fuzz.sh)"
 scripts/api-fuzz.sh
+
+step "failure drill: HAProxy, two web processes, two workers (scripts/drill.sh)"
+scripts/drill.sh

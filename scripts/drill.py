@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+"""The failure drill (issue 19), steps 1-3: a cluster of several processes under a steady
+mixed load, then faults, with a JSON summary of what users noticed.
+
+The cluster, all on loopback: HAProxy health-checking /readyz in front of two web processes
+(`backspin serve --no-workers --drain-secs`), two workers (`backspin worker`), one PostgreSQL
+database, one data folder (the object store and the queue's held-message journal).
+
+The load: virtual users, each a browser of its own (cookie jar), signed up once, uploading a
+small history and reading dashboards, pages and the JSON API in a loop, now and then deleting
+an upload and sending it again.
+
+The steps:
+  1. kill -9 one web process: only requests in flight on it may fail; sessions continue on
+     the other; HAProxy takes it out, and back when it returns.
+  2. kill -9 the worker ingesting a large upload: the upload ends ready once, with exactly
+     its plays (the generator's facts).
+  3. a rolling restart of every process, one at a time, web processes draining first: no
+     request fails.
+
+Run by scripts/drill.sh, which builds the binary and finds PostgreSQL and HAProxy. Prints one
+JSON object; exits 1 when a promise fails. Standard library only.
+"""
+
+import argparse
+import functools
+import http.client
+import http.cookiejar
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+PASSWORD = "drill-passphrase-not-common-42"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, check, timeout=60.0, every=0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as e:  # noqa: BLE001 - not up yet
+            last = e
+        time.sleep(every)
+    raise SystemExit(f"drill: {what} did not happen within {timeout:.0f} s (last error: {last!r})")
+
+
+def http_status(url, timeout=2.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+# ------------------------------------------------------------------------------------------
+# Exports to upload
+
+
+def stream(ts, ms, artist, title):
+    return {
+        "ts": ts,
+        "platform": "android",
+        "ms_played": ms,
+        "conn_country": "DE",
+        "master_metadata_track_name": title,
+        "master_metadata_album_artist_name": artist,
+        "master_metadata_album_album_name": f"{artist} album",
+        "spotify_track_uri": None,
+        "episode_name": None,
+        "episode_show_name": None,
+        "spotify_episode_uri": None,
+        "reason_start": "trackdone",
+        "reason_end": "trackdone",
+        "shuffle": False,
+        "skipped": False,
+        "offline": False,
+        "offline_timestamp": 0,
+        "incognito_mode": False,
+    }
+
+
+def small_history(user, n=40):
+    """A history of `n` streams of three minutes, different for every user."""
+    rng = random.Random(user)
+    out = []
+    for i in range(n):
+        day, hour = 1 + i % 28, i % 24
+        out.append(
+            stream(
+                f"2024-0{1 + i % 9}-{day:02d}T{hour:02d}:{rng.randrange(60):02d}:00Z",
+                180_000,
+                f"Artist {rng.randrange(12)}",
+                f"Song {rng.randrange(40)}",
+            )
+        )
+    return json.dumps(out).encode()
+
+
+# ------------------------------------------------------------------------------------------
+# A browser
+
+
+class FromAddress(urllib.request.HTTPHandler):
+    """Connections from one loopback address: each virtual user is a visitor of its own to
+    the per-address limits (HAProxy's X-Forwarded-For hop names it)."""
+
+    def __init__(self, ip):
+        super().__init__()
+        self.ip = ip
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(self.ip, 0)), req)
+
+
+class Browser:
+    def __init__(self, base, ip):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            FromAddress(ip), urllib.request.HTTPCookieProcessor(self.jar)
+        )
+        self.csrf = None
+
+    def request(self, method, path, body=None, headers=None, timeout=30.0):
+        h = dict(headers or {})
+        if method != "GET" and self.csrf:
+            h["X-CSRF-Token"] = self.csrf
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=h)
+        try:
+            with self.opener.open(req, timeout=timeout) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def json(self, method, path, value):
+        return self.request(
+            method, path, json.dumps(value).encode(), {"Content-Type": "application/json"}
+        )
+
+    def refresh_csrf(self):
+        status, body = self.request("GET", "/api/v1/session")
+        if status == 200:
+            self.csrf = json.loads(body)["csrf_token"]
+        return status
+
+
+# ------------------------------------------------------------------------------------------
+# The cluster
+
+
+class Cluster:
+    def __init__(self, binary, database_url, work):
+        self.binary, self.database_url, self.work = binary, database_url, work
+        self.data = os.path.join(work, "data")
+        os.makedirs(self.data, exist_ok=True)
+        self.secret = "drill-" + "x" * 40
+        self.web_ports = [free_port(), free_port()]
+        self.lb_port, self.stats_port = free_port(), free_port()
+        self.procs = {}
+
+    def log(self, name):
+        return open(os.path.join(self.work, f"{name}.log"), "ab")
+
+    def start_web(self, i):
+        name = f"web{i + 1}"
+        args = [
+            self.binary, "serve", "--no-workers",
+            "--bind", f"127.0.0.1:{self.web_ports[i]}",
+            "--database-url", self.database_url,
+            "--data-dir", self.data,
+            "--secret", self.secret,
+            "--drain-secs", "2",
+            "--trust-forwarded-for",
+            # Users re-upload in a loop: more than the hourly upload limit of one address or
+            # account allows (the limits themselves are tested elsewhere).
+            "--uploads-per-address", "10000",
+            "--mib-per-address", "100000",
+        ]
+        self.procs[name] = subprocess.Popen(args, stdout=self.log(name), stderr=subprocess.STDOUT)
+        wait_until(f"{name} ready", lambda: http_status(f"http://127.0.0.1:{self.web_ports[i]}/readyz") == 200)
+
+    def start_worker(self, i):
+        name = f"worker{i + 1}"
+        args = [self.binary, "worker", "--database-url", self.database_url, "--data-dir", self.data]
+        self.procs[name] = subprocess.Popen(args, stdout=self.log(name), stderr=subprocess.STDOUT)
+
+    def start_haproxy(self, haproxy):
+        cfg = os.path.join(self.work, "haproxy.cfg")
+        servers = "\n".join(
+            f"    server web{i + 1} 127.0.0.1:{p} check inter 250ms fall 2 rise 2"
+            for i, p in enumerate(self.web_ports)
+        )
+        with open(cfg, "w") as f:
+            f.write(f"""global
+    maxconn 512
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+    option forwardfor
+frontend drill
+    bind 127.0.0.1:{self.lb_port}
+    default_backend web
+backend web
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+{servers}
+listen stats
+    bind 127.0.0.1:{self.stats_port}
+    stats enable
+    stats uri /stats
+""")
+        self.procs["haproxy"] = subprocess.Popen(
+            [haproxy, "-f", cfg, "-db"], stdout=self.log("haproxy"), stderr=subprocess.STDOUT
+        )
+        wait_until("HAProxy sees both web processes up", lambda: self.servers_up() == {"web1", "web2"})
+
+    def servers_up(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.stats_port}/stats;csv", timeout=2) as r:
+            rows = r.read().decode().splitlines()
+        head = rows[0].lstrip("# ").split(",")
+        up = set()
+        for line in rows[1:]:
+            row = dict(zip(head, line.split(",")))
+            if row.get("pxname") == "web" and row.get("svname", "").startswith("web") and row.get("status", "").startswith("UP"):
+                up.add(row["svname"])
+        return up
+
+    def kill(self, name, sig=signal.SIGKILL):
+        p = self.procs[name]
+        p.send_signal(sig)
+        p.wait(timeout=60)
+
+    def stop_all(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+
+
+# ------------------------------------------------------------------------------------------
+# The load
+
+
+class Load:
+    """Virtual users making requests through the load balancer; every answer is recorded
+    under the step in progress."""
+
+    def __init__(self, base, users):
+        self.base, self.users = base, users
+        self.step = "warm-up"
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.records = []  # (step, what, ok, detail)
+        self.threads = []
+
+    def record(self, what, ok, detail=""):
+        with self.lock:
+            self.records.append((self.step, what, ok, detail))
+
+    def call(self, b, what, method, path, body=None, headers=None, expect=(200,)):
+        try:
+            status, data = b.request(method, path, body, headers)
+        except Exception as e:  # noqa: BLE001 - a failed request is what is counted
+            self.record(what, False, f"{method} {path}: {e}")
+            return None, None
+        ok = status in expect
+        self.record(what, ok, "" if ok else f"{method} {path}: {status} {data[:200]!r}")
+        return status, data
+
+    def user(self, n):
+        b = Browser(self.base, f"127.0.1.{n + 1}")
+        b.refresh_csrf()
+        status, _ = self.call(
+            b, "sign-up", "POST", "/api/v1/signup",
+            json.dumps({"email": f"drill{n}@example.com", "password": PASSWORD}).encode(),
+            {"Content-Type": "application/json"}, expect=(201,),
+        )
+        b.refresh_csrf()
+        upload = None
+        rng = random.Random(n)
+        while not self.stop.is_set():
+            if upload is None:
+                status, data = self.call(
+                    b, "upload", "POST", f"/api/v1/uploads?name=drill{n}.json",
+                    small_history(f"{n}-{rng.random()}"), {"Content-Type": "application/octet-stream"},
+                    expect=(202,),
+                )
+                if status == 202:
+                    upload = json.loads(data)["upload"]["id"]
+                continue
+            choice = rng.random()
+            if choice < 0.4:
+                self.call(b, "dashboard", "GET", "/dashboard")
+            elif choice < 0.7:
+                self.call(b, "dashboard-api", "GET", "/api/v1/dashboard")
+            elif choice < 0.9:
+                self.call(b, "upload-status", "GET", f"/api/v1/uploads/{upload}")
+            elif choice < 0.95:
+                self.call(b, "ranking", "GET", "/dashboard/ranking")
+            else:
+                status, _ = self.call(
+                    b, "delete", "DELETE", f"/api/v1/uploads/{upload}", expect=(200, 202, 204)
+                )
+                if status in (200, 202, 204):
+                    upload = None
+            time.sleep(0.1)
+
+    def start(self):
+        for n in range(self.users):
+            t = threading.Thread(target=self.user, args=(n,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=60)
+
+    def failures(self, step):
+        return [r for r in self.records if r[0] == step and not r[2]]
+
+    def count(self, step):
+        return sum(1 for r in self.records if r[0] == step)
+
+
+# ------------------------------------------------------------------------------------------
+# The steps
+
+
+def step_kill_web(cluster, load, summary):
+    load.step = "1-kill-web"
+    time.sleep(1.0)
+    killed_at = time.monotonic()
+    cluster.kill("web1")
+    wait_until("HAProxy takes web1 out", lambda: "web1" not in cluster.servers_up(), timeout=10)
+    out_after = time.monotonic() - killed_at
+    time.sleep(2.0)
+    cluster.start_web(0)
+    back = time.monotonic()
+    wait_until("HAProxy takes web1 back", lambda: "web1" in cluster.servers_up(), timeout=10)
+    back_after = time.monotonic() - back
+    time.sleep(1.0)
+    failed = load.failures("1-kill-web")
+    summary["steps"]["1-kill-web"] = {
+        "requests": load.count("1-kill-web"),
+        "failed": len(failed),
+        "allowed": load.users,
+        "out_of_rotation_s": round(out_after, 2),
+        "back_in_rotation_s": round(back_after, 2),
+        "failures": [f[3] for f in failed[:5]],
+        "ok": len(failed) <= load.users,
+    }
+
+
+def step_kill_worker(cluster, binary, load, summary):
+    load.step = "2-kill-worker"
+    work = cluster.work
+    export = os.path.join(work, "big")
+    subprocess.run(
+        [binary, "generate", "--plays", "120000", "--seed", "19", "--zip", "--out", export],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    zipped = os.path.join(export, "my_spotify_data.zip")
+    facts = json.load(open(os.path.join(export, "expected.json")))
+    # One worker only, so that the kill finds the upload in its hands.
+    cluster.kill("worker2", signal.SIGTERM)
+    b = Browser(load.base, "127.0.2.1")
+    b.refresh_csrf()
+    b.json("POST", "/api/v1/signup", {"email": "drill-big@example.com", "password": PASSWORD})
+    b.refresh_csrf()
+    status, data = b.request(
+        "POST", "/api/v1/uploads?name=my_spotify_data.zip", open(zipped, "rb").read(),
+        {"Content-Type": "application/octet-stream"}, timeout=120,
+    )
+    if status != 202:
+        raise SystemExit(f"drill: the large upload was refused: {status} {data[:300]!r}")
+    upload = json.loads(data)["upload"]["id"]
+
+    def state():
+        s, body = b.request("GET", f"/api/v1/uploads/{upload}")
+        return json.loads(body) if s == 200 else {}
+
+    wait_until("the large upload being ingested", lambda: state().get("state") == "processing", timeout=60, every=0.02)
+    cluster.kill("worker1")
+    killed = time.monotonic()
+    cluster.start_worker(0)
+    cluster.start_worker(1)
+    wait_until("the large upload ready", lambda: state().get("state") == "ready", timeout=300)
+    ready_after = time.monotonic() - killed
+    final = state()
+    plays = (final.get("summary") or {}).get("plays")
+    s, body = b.request("GET", "/api/v1/uploads")
+    mine = [u for u in json.loads(body)] if s == 200 else []
+    summary["steps"]["2-kill-worker"] = {
+        "ready_after_kill_s": round(ready_after, 2),
+        "plays": plays,
+        "expected_plays": facts.get("plays_at_least_30s"),
+        "uploads_of_the_user": len(mine),
+        "ok": plays == facts.get("plays_at_least_30s") and len(mine) == 1,
+    }
+    summary["uploads_lost"] += 0 if final.get("state") == "ready" else 1
+    summary["uploads_doubled"] += max(0, len(mine) - 1)
+
+
+def step_rolling_restart(cluster, load, summary):
+    load.step = "3-rolling-restart"
+    started = time.monotonic()
+    for i in range(2):
+        cluster.kill(f"web{i + 1}", signal.SIGTERM)
+        cluster.start_web(i)
+        wait_until(f"HAProxy takes web{i + 1} back", lambda: f"web{i + 1}" in cluster.servers_up(), timeout=10)
+    for i in range(2):
+        cluster.kill(f"worker{i + 1}", signal.SIGTERM)
+        cluster.start_worker(i)
+    time.sleep(1.0)
+    failed = load.failures("3-rolling-restart")
+    summary["steps"]["3-rolling-restart"] = {
+        "requests": load.count("3-rolling-restart"),
+        "failed": len(failed),
+        "seconds": round(time.monotonic() - started, 2),
+        "failures": [f[3] for f in failed[:5]],
+        "ok": not failed,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--database-url", required=True)
+    ap.add_argument("--haproxy", default="haproxy")
+    ap.add_argument("--users", type=int, default=6)
+    ap.add_argument("--work", default=None)
+    args = ap.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix="backspin-drill-")
+    cluster = Cluster(args.binary, args.database_url, work)
+    summary = {"work": work, "steps": {}, "uploads_lost": 0, "uploads_doubled": 0}
+    load = None
+    try:
+        subprocess.run(
+            [args.binary, "migrate", "--database-url", args.database_url, "--data-dir", cluster.data],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        cluster.start_web(0)
+        cluster.start_web(1)
+        cluster.start_worker(0)
+        cluster.start_worker(1)
+        cluster.start_haproxy(args.haproxy)
+        load = Load(f"http://127.0.0.1:{cluster.lb_port}", args.users)
+        load.start()
+        time.sleep(3.0)
+        step_kill_web(cluster, load, summary)
+        load.step = "between"
+        step_kill_worker(cluster, args.binary, load, summary)
+        load.step = "between"
+        step_rolling_restart(cluster, load, summary)
+        load.step = "end"
+        time.sleep(1.0)
+    finally:
+        if load:
+            load.finish()
+        cluster.stop_all()
+    summary["requests"] = len(load.records) if load else 0
+    summary["failures_by_step"] = {
+        step: sum(1 for r in load.records if r[0] == step and not r[2])
+        for step in sorted({r[0] for r in load.records})
+    } if load else {}
+    summary["ok"] = all(s["ok"] for s in summary["steps"].values()) and not summary["uploads_lost"] and not summary["uploads_doubled"]
+    print(json.dumps(summary, indent=2))
+    if summary["ok"] and not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    elif not summary["ok"]:
+        print(f"drill: the processes' logs are in {work}", file=sys.stderr)
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
