@@ -385,24 +385,35 @@ def step_kill_web(cluster, load, summary):
     }
 
 
-def step_kill_worker(cluster, binary, load, summary):
-    load.step = "2-kill-worker"
-    zipped, expected = generated(binary, cluster.work, "big", 120000, 19)
-    # One worker only, so that the kill finds the upload in its hands.
-    cluster.kill("worker2", signal.SIGTERM)
-    b = signed_up(load.base, "127.0.2.1", "drill-big@example.com")
+def send_export(b, zipped, what):
+    """Uploads a zipped export as `b`; returns a function that reads the upload's state."""
     status, data = b.request(
         "POST", "/api/v1/uploads?name=my_spotify_data.zip", zipped,
         {"Content-Type": "application/octet-stream"}, timeout=120,
     )
     if status != 202:
-        raise SystemExit(f"drill: the large upload was refused: {status} {data[:300]!r}")
+        raise SystemExit(f"drill: {what} was refused: {status} {data[:300]!r}")
     upload = json.loads(data)["upload"]["id"]
 
     def state():
         s, body = b.request("GET", f"/api/v1/uploads/{upload}")
         return json.loads(body) if s == 200 else {}
 
+    return state
+
+
+def uploads_of(b):
+    s, body = b.request("GET", "/api/v1/uploads")
+    return json.loads(body) if s == 200 else []
+
+
+def step_kill_worker(cluster, binary, load, summary):
+    load.step = "2-kill-worker"
+    zipped, expected = generated(binary, cluster.work, "big", 120000, 19)
+    # One worker only, so that the kill finds the upload in its hands.
+    cluster.kill("worker2", signal.SIGTERM)
+    b = signed_up(load.base, "127.0.2.1", "drill-big@example.com")
+    state = send_export(b, zipped, "the large upload")
     wait_until("the large upload being ingested", lambda: state().get("state") == "processing", timeout=60, every=0.02)
     cluster.kill("worker1")
     killed = time.monotonic()
@@ -412,8 +423,7 @@ def step_kill_worker(cluster, binary, load, summary):
     ready_after = time.monotonic() - killed
     final = state()
     plays = (final.get("summary") or {}).get("plays")
-    s, body = b.request("GET", "/api/v1/uploads")
-    mine = json.loads(body) if s == 200 else []
+    mine = uploads_of(b)
     summary["steps"]["2-kill-worker"] = {
         "ready_after_kill_s": round(ready_after, 2),
         "plays": plays,
@@ -448,13 +458,7 @@ def step_database_restart(cluster, binary, load, summary, pg_stop, pg_start):
     load.step = "4-database-restart"
     zipped, expected = generated(binary, cluster.work, "during-outage", 20000, 4)
     b = signed_up(load.base, "127.0.2.2", "drill-outage@example.com")
-    status, data = b.request(
-        "POST", "/api/v1/uploads?name=my_spotify_data.zip", zipped,
-        {"Content-Type": "application/octet-stream"}, timeout=120,
-    )
-    if status != 202:
-        raise SystemExit(f"drill: the upload before the outage was refused: {status} {data[:300]!r}")
-    upload = json.loads(data)["upload"]["id"]
+    state = send_export(b, zipped, "the upload before the outage")
     subprocess.run(pg_stop, shell=True, check=True, stdout=subprocess.DEVNULL)
     time.sleep(5.0)
     subprocess.run(pg_start, shell=True, check=True, stdout=subprocess.DEVNULL)
@@ -463,15 +467,10 @@ def step_database_restart(cluster, binary, load, summary, pg_stop, pg_start):
     wait_until("serving again after the database returned", lambda: http_status(lb) == 200, timeout=60)
     serving_after = time.monotonic() - back
 
-    def state():
-        s, body = b.request("GET", f"/api/v1/uploads/{upload}")
-        return json.loads(body) if s == 200 else {}
-
     wait_until("the upload sent before the outage ready", lambda: state().get("state") == "ready", timeout=120)
     ready_after = time.monotonic() - back
     plays = (state().get("summary") or {}).get("plays")
-    s, body = b.request("GET", "/api/v1/uploads")
-    mine = json.loads(body) if s == 200 else []
+    mine = uploads_of(b)
     in_step = [r for r in load.records if r[0] == "4-database-restart"]
     failed = [r for r in in_step if not r[2]]
     not_503 = [r for r in failed if r[5] != 503]
