@@ -1811,6 +1811,16 @@ const TYPED: &[&str] = &[
     "on",
 ];
 
+/// The last value of `key` in a query (as the pages' forms and links send it), if any.
+pub fn query_value(raw: Option<&str>, key: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).ok()?;
+    pairs
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
 /// The API refuses a typed parameter given empty (`to=`), naming it, as it refuses any other
 /// value that is not of its type. The pages take it as absent: their forms send empty fields
 /// for what was not chosen.

@@ -291,14 +291,7 @@ pub async fn section(
 
 /// What a page's "Hide" link asks to fill in (`hide`, `name`, `by`), if anything.
 pub fn prefill(raw: Option<&str>) -> Option<HiddenItem> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).ok()?;
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |k: &str| crate::board::query_value(raw, k);
     Some(HiddenItem {
         kind: HiddenKind::parse(&get("hide")?)?,
         name: get("name")?,

@@ -109,16 +109,6 @@ fn moments_of(c: &Ctx, (month, day): (u32, u32)) -> std::sync::Arc<Moments> {
     )
 }
 
-/// The `on` parameter of a request.
-fn on_param(raw: Option<&str>) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).ok()?;
-    pairs
-        .into_iter()
-        .rev()
-        .find(|(k, _)| k == "on")
-        .map(|(_, v)| v)
-}
-
 fn artist_link(c: &Ctx, name: &str) -> Markup {
     match entry_link(&c.q, EntityKind::Artist, name, None) {
         Some(href) => html! { a href=(href) { (name) } },
@@ -274,7 +264,10 @@ pub async fn moments_page(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let c = context(&state, &v, raw.as_deref()).await?;
-    let on = on_date(&c, on_param(raw.as_deref()).as_deref())?;
+    let on = on_date(
+        &c,
+        crate::board::query_value(raw.as_deref(), "on").as_deref(),
+    )?;
     let mo = moments_of(&c, on);
     let m = meta(&c);
     let q = &c.q;
@@ -383,7 +376,7 @@ pub async fn api_moments(
     v: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Moments>, ApiError> {
-    let on = on_param(raw.as_deref());
+    let on = crate::board::query_value(raw.as_deref(), "on");
     api_view(&state, &v, raw.as_deref(), |c| {
         let date = on_date(c, on.as_deref())?;
         Ok(moments_of(c, date).as_ref().clone())

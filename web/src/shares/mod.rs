@@ -153,12 +153,7 @@ pub async fn new_form(
 /// `view` and the rest of a query.
 fn split_view(raw: &str) -> (String, String) {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_default();
-    let view = pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "view")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let view = board::query_value(Some(raw), "view").unwrap_or_default();
     let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "view").collect();
     (view, serde_urlencoded::to_string(rest).unwrap_or_default())
 }
