@@ -40,6 +40,9 @@ enum Command {
     Import(pipeline::ImportArgs),
     /// Admin: queue existing uploads for ingestion again (safe to run twice).
     Reingest(pipeline::ReingestArgs),
+    /// Admin, after restoring the database from a backup: bring back from the object store
+    /// the uploads that arrived since, drop those deleted since, and report what it could not.
+    Recover(pipeline::RecoverArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => pipeline::worker(&args),
         Command::Import(args) => pipeline::import(&args),
         Command::Reingest(args) => pipeline::reingest(&args),
+        Command::Recover(args) => pipeline::recover(&args),
     };
     match result {
         Ok(code) => code,

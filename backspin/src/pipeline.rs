@@ -1,4 +1,4 @@
-//! The pipeline's commands: `migrate`, `worker`, `import`, `reingest`.
+//! The pipeline's commands: `migrate`, `worker`, `import`, `reingest`, `recover`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use ingest_worker::Deps;
 use ingest_worker::pool::{PoolStatus, PoolTiming};
+use queue_config::ScalingPolicy;
 use storage::uploads::{self, Selection, State, Upload};
 use tokio::sync::watch;
 
@@ -60,12 +61,39 @@ pub fn migrate(args: &MigrateArgs) -> Result<ExitCode> {
 pub struct WorkerArgs {
     #[command(flatten)]
     storage: Storage,
+    /// Most workers this process runs at once (the scaling policy's maximum; 1 turns scaling off).
+    #[arg(long, env = "BACKSPIN_MAX_WORKERS", default_value_t = ScalingPolicy::DEFAULT.max_workers)]
+    max_workers: u32,
+    /// Seconds from any scaling activity to the pool's next scale-in (the policy's cooldown).
+    #[arg(
+        long,
+        env = "BACKSPIN_SCALE_IN_COOLDOWN_SECS",
+        default_value_t = ScalingPolicy::DEFAULT.scale_in_cooldown.as_secs()
+    )]
+    scale_in_cooldown_secs: u64,
+}
+
+impl WorkerArgs {
+    /// The embedded pool's policy with this process's bounds; errors name the setting.
+    fn policy(&self) -> Result<ScalingPolicy> {
+        let policy = ScalingPolicy {
+            max_workers: self.max_workers,
+            min_workers: ScalingPolicy::DEFAULT.min_workers.min(self.max_workers),
+            scale_in_cooldown: Duration::from_secs(self.scale_in_cooldown_secs),
+            ..ScalingPolicy::DEFAULT
+        };
+        policy
+            .validate()
+            .map_err(|e| anyhow::anyhow!("BACKSPIN_MAX_WORKERS: {e}"))?;
+        Ok(policy)
+    }
 }
 
 /// Consumes the queue with an autoscaled pool until SIGINT or SIGTERM; the messages in hand
 /// are finished first.
 pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
     init_logging();
+    let policy = args.policy()?;
     runtime()?.block_on(async {
         let deps = args.storage.open().await?;
         // The worker stores each changed user's finished views, computed by the web tier's own
@@ -84,7 +112,7 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
         });
         ingest_worker::pool::run(
             deps,
-            queue_config::ScalingPolicy::DEFAULT,
+            policy,
             PoolTiming::default(),
             rx,
             PoolStatus::default(),
@@ -222,6 +250,83 @@ pub fn reingest(args: &ReingestArgs) -> Result<ExitCode> {
             .await
             .map_err(anyhow::Error::msg)?;
         println!("queued {} uploads for re-ingestion", queued.len());
+        follow(&deps, &queued, &args.wait).await
+    })
+}
+
+/// `backspin recover`.
+#[derive(Debug, clap::Args)]
+pub struct RecoverArgs {
+    #[command(flatten)]
+    storage: Storage,
+    /// Print what was done as one JSON object (on stdout) instead of in words.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    wait: Wait,
+}
+
+/// After a restore from a backup: makes the database agree with the object store (rows
+/// recreated for the uploads that arrived since, deleted for those deleted since, queued
+/// again for those the backup caught in flight), prints what it did and what it could not
+/// recover, and follows the queued uploads.
+pub fn recover(args: &RecoverArgs) -> Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let deps = args.storage.open().await?;
+        let report = ingest_worker::recover::recover(&deps)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        if args.json {
+            let value = serde_json::json!({
+                "objects": report.objects,
+                "recreated": report.recreated,
+                "requeued": report.requeued,
+                "repointed": report.repointed,
+                "deleted": report.deleted,
+                "owner_unknown": report.owner_unknown,
+                "unrecognised": report.unrecognised,
+            });
+            println!("{value}");
+        } else {
+            println!("uploads in the object store: {}", report.objects);
+            println!(
+                "recreated and queued (arrived after the backup): {}",
+                report.recreated.len()
+            );
+            println!(
+                "queued again (queued or ingesting in the backup): {}",
+                report.requeued.len()
+            );
+            println!(
+                "pointed at their scrubbed copy (scrubbed after the backup): {}",
+                report.repointed.len()
+            );
+            println!(
+                "deleted (their object is gone: deleted after the backup): {}",
+                report.deleted.len()
+            );
+            println!(
+                "not recovered, kept in the store: {} objects whose owner is not in the database \
+                 (signed up after the backup: they must sign up again)",
+                report.owner_unknown.len()
+            );
+            for key in &report.owner_unknown {
+                println!("  {key}");
+            }
+            if !report.unrecognised.is_empty() {
+                println!(
+                    "left alone: {} objects that are not an upload's",
+                    report.unrecognised.len()
+                );
+            }
+        }
+        let mut queued = Vec::new();
+        for id in report.recreated.iter().chain(&report.requeued) {
+            if let Some(u) = uploads::by_id(&deps.db, id).await? {
+                queued.push(u);
+            }
+        }
         follow(&deps, &queued, &args.wait).await
     })
 }

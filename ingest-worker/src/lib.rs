@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod notify;
 pub mod pool;
 pub mod process;
+pub mod recover;
 pub mod scrub;
 
 /// What a worker works with. Cheap to clone.

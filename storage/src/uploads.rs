@@ -219,6 +219,33 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
     })
 }
 
+/// Recreates the row of an upload whose object outlived it (the database was restored from a
+/// backup taken before the upload arrived): under the id and key its object has, `queued`,
+/// size and checksum unknown (the worker measures the file, as it does a direct upload's).
+/// Returns whether it inserted a row (false: the upload has one).
+pub async fn insert_recovered(
+    db: &Db,
+    id: &str,
+    owner_id: &str,
+    key: &str,
+    original_name: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let n = on_pool!(db, p => sqlx::query(
+        "INSERT INTO uploads (id, owner_id, object_key, original_name, size_bytes, checksum, state, created_ms, updated_ms, expires_ms, sample) \
+         VALUES ($1, $2, $3, $4, 0, '', 'queued', $5, $5, NULL, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(owner_id)
+    .bind(key)
+    .bind(original_name)
+    .bind(now)
+    .bind(false)
+    .execute(p)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Records the stored object's size and checksum.
 pub async fn set_object(db: &Db, id: &str, size: u64, checksum: &str) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("UPDATE uploads SET size_bytes = $2, checksum = $3, updated_ms = $4 WHERE id = $1")
