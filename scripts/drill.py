@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The failure drill (issue 19), steps 1-4: a cluster of several processes under a steady
+"""The failure drill (issue 19): a cluster of several processes under a steady
 mixed load, then faults, with a JSON summary of what users noticed.
 
 The cluster, all on loopback: HAProxy health-checking /readyz (every 500 ms, out after three
@@ -21,9 +21,17 @@ The steps:
   4. PostgreSQL stopped for five seconds and started again: quick 503s while it is down, no
      hangs; serving again and the upload sent before the outage ingested within seconds of
      its return, with exactly its plays, once.
+  5. a backlog of uploads sent at once, drained by one worker process whose pool scales on
+     the queue's depth, then by one held at a single worker: uploads per minute of each, the
+     pool's size over time (scripts/drill_backlog.py).
+  6. disaster recovery: a library of users backed up with pg_dump, the load going on, the
+     database dropped, restored into a fresh one, every process pointed at it, and
+     `backspin recover` bringing back from the object store what arrived after the backup:
+     RPO and RTO (scripts/drill_recovery.py).
 
 Run by scripts/drill.sh, which builds the binary and finds PostgreSQL and HAProxy. Prints one
-JSON object; exits 1 when a promise fails. Standard library only.
+JSON object; exits 1 when a promise fails. Standard library only. `--short` is the test
+suite's form (smaller backlog and library); `--steps` runs some steps only.
 """
 
 import argparse
@@ -201,9 +209,9 @@ class Cluster:
         self.procs[name] = subprocess.Popen(args, stdout=self.log(name), stderr=subprocess.STDOUT)
         wait_until(f"{name} ready", lambda: http_status(f"http://127.0.0.1:{self.web_ports[i]}/readyz") == 200)
 
-    def start_worker(self, i):
-        name = f"worker{i + 1}"
-        args = [self.binary, "worker", "--database-url", self.database_url, "--data-dir", self.data]
+    def start_worker(self, i, extra=(), name=None):
+        name = name or f"worker{i + 1}"
+        args = [self.binary, "worker", "--database-url", self.database_url, "--data-dir", self.data, *extra]
         self.procs[name] = subprocess.Popen(args, stdout=self.log(name), stderr=subprocess.STDOUT)
 
     def start_haproxy(self, haproxy):
@@ -268,6 +276,79 @@ listen stats
                 p.wait()
 
 
+class Pg:
+    """psql and pg_dump against the drill's PostgreSQL server."""
+
+    def __init__(self, bin_dir, url):
+        self.bin, self.url = bin_dir, url
+
+    def at(self, database):
+        """The server's URL with another database."""
+        return self.url.rsplit("/", 1)[0] + "/" + database
+
+    def query(self, sql, database=None):
+        """Rows of `sql` (fields split on |)."""
+        out = subprocess.run(
+            [os.path.join(self.bin, "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+             "-d", database or self.url, "-c", sql],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        return [line.split("|") for line in out.splitlines() if line]
+
+    def states(self, ids):
+        """`{upload id: state}` of the uploads that have a row."""
+        found = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            listed = ",".join(f"'{u}'" for u in ids[i:i + 500])
+            for row in self.query(f"SELECT id, state FROM uploads WHERE id IN ({listed})"):
+                found[row[0]] = row[1]
+        return found
+
+
+def wait_ready(pg, ids, what, timeout):
+    """Waits until every upload in `ids` is ready (failing the drill on a failed one); returns
+    the time each became ready, as seen by polling."""
+    ids = set(ids)
+    ready_at = {}
+    deadline = time.monotonic() + timeout
+    while len(ready_at) < len(ids):
+        states = pg.states(ids - set(ready_at))
+        now = time.monotonic()
+        for u, st in states.items():
+            if st == "ready":
+                ready_at[u] = now
+            elif st == "failed":
+                raise SystemExit(f"drill: {what}: upload {u} failed")
+        if now > deadline:
+            raise SystemExit(f"drill: {what}: {len(ids) - len(ready_at)} of {len(ids)} not ready within {timeout:.0f} s")
+        time.sleep(0.25)
+    return ready_at
+
+
+def send_small(base, ip, key, browser=None):
+    """One small history (`small_history(key)`, 40 plays) uploaded from `ip`, as an anonymous
+    visitor unless `browser` is given; returns (browser, upload id)."""
+    b = browser or Browser(base, ip)
+    if browser is None:
+        b.refresh_csrf()
+    status, data = b.request(
+        "POST", f"/api/v1/uploads?name={key}.json", small_history(key),
+        {"Content-Type": "application/octet-stream"}, timeout=120,
+    )
+    if status != 202:
+        raise SystemExit(f"drill: upload {key} was refused: {status} {data[:300]!r}")
+    return b, json.loads(data)["upload"]["id"]
+
+
+def in_parallel(fn, items, threads=16):
+    """`fn` over `items` on a few threads; results in order (the first error raised)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as ex:
+        return list(ex.map(fn, items))
+
+
 # ------------------------------------------------------------------------------------------
 # The load
 
@@ -280,6 +361,9 @@ class Load:
         self.base, self.users = base, users
         self.step = "warm-up"
         self.stop = threading.Event()
+        # Set while a step measures the workers alone: users keep reading but neither delete
+        # nor upload.
+        self.no_uploads = threading.Event()
         self.lock = threading.Lock()
         self.records = []  # (step, what, ok, detail)
         self.threads = []
@@ -312,7 +396,7 @@ class Load:
         upload = None
         rng = random.Random(n)
         while not self.stop.is_set():
-            if upload is None:
+            if upload is None and not self.no_uploads.is_set():
                 status, data = self.call(
                     b, "upload", "POST", f"/api/v1/uploads?name=drill{n}.json",
                     small_history(f"{n}-{rng.random()}"), {"Content-Type": "application/octet-stream"},
@@ -322,6 +406,8 @@ class Load:
                     upload = json.loads(data)["upload"]["id"]
                 continue
             choice = rng.random()
+            if upload is None or (choice >= 0.95 and self.no_uploads.is_set()):
+                choice = rng.random() * 0.4
             if choice < 0.4:
                 self.call(b, "dashboard", "GET", "/dashboard")
             elif choice < 0.7:
@@ -516,6 +602,9 @@ def step_rolling_restart(cluster, load, summary):
 
 
 def main():
+    import drill_backlog
+    import drill_recovery
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--binary", required=True)
     ap.add_argument("--database-url", required=True)
@@ -524,7 +613,18 @@ def main():
     ap.add_argument("--work", default=None)
     ap.add_argument("--pg-stop", required=True, help="a shell command that stops PostgreSQL at once")
     ap.add_argument("--pg-start", required=True, help="a shell command that starts it again")
+    ap.add_argument("--pg-bin", required=True, help="the folder of psql, pg_dump and pg_restore")
+    ap.add_argument("--backlog", type=int, default=200, help="uploads sent at once in step 5")
+    ap.add_argument("--scale-in-cooldown", type=int, default=60,
+                    help="the pool's scale-in cooldown in step 5, seconds (the policy's: 60)")
+    ap.add_argument("--library", type=int, default=100, help="users with uploads before step 6's backup")
+    ap.add_argument("--short", action="store_true",
+                    help="the test suite's form: a backlog of 40, a 5 s scale-in cooldown, a library of 20")
+    ap.add_argument("--steps", default="1,2,3,4,5,6,7", help="which steps to run (comma-separated)")
     args = ap.parse_args()
+    if args.short:
+        args.backlog, args.scale_in_cooldown, args.library = 40, 5, 20
+    steps = set(args.steps.split(","))
     work = args.work or tempfile.mkdtemp(prefix="backspin-drill-")
     cluster = Cluster(args.binary, args.database_url, work)
     summary = {"work": work, "steps": {}, "uploads_lost": 0, "uploads_doubled": 0}
@@ -542,13 +642,19 @@ def main():
         load = Load(f"http://127.0.0.1:{cluster.lb_port}", args.users)
         load.start()
         time.sleep(3.0)
-        step_kill_web(cluster, load, summary)
-        load.step = "between"
-        step_kill_worker(cluster, args.binary, load, summary)
-        load.step = "between"
-        step_rolling_restart(cluster, load, summary)
-        load.step = "between"
-        step_database_restart(cluster, args.binary, load, summary, args.pg_stop, args.pg_start)
+        pg = Pg(args.pg_bin, args.database_url)
+        plan = [
+            ("1", lambda: step_kill_web(cluster, load, summary)),
+            ("2", lambda: step_kill_worker(cluster, args.binary, load, summary)),
+            ("3", lambda: step_rolling_restart(cluster, load, summary)),
+            ("4", lambda: step_database_restart(cluster, args.binary, load, summary, args.pg_stop, args.pg_start)),
+            ("5", lambda: drill_backlog.step_backlog(cluster, pg, load, summary, args.backlog, args.scale_in_cooldown)),
+            ("6", lambda: drill_recovery.step_disaster_recovery(cluster, pg, load, summary, args.library)),
+        ]
+        for step, run in plan:
+            if step in steps:
+                run()
+                load.step = "between"
         load.step = "end"
         time.sleep(1.0)
     finally:

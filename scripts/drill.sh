@@ -40,8 +40,10 @@ trap 'eval "$stop" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 $as "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync --no-instructions >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
 eval "$start" >/dev/null || { cat "$dir/server.log" >&2; die "the drill's PostgreSQL did not start"; }
+# The app's database: one the drill can drop (step 6) while the server and its `postgres` stay.
+"$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres backspin || die "createdb backspin failed"
 
 cargo build -p backspin --locked --quiet
 python3 scripts/drill.py --binary "$CARGO_TARGET_DIR/debug/backspin" \
-  --database-url "postgres://postgres@127.0.0.1:$port/postgres" --haproxy "$haproxy" \
-  --pg-stop "$stop" --pg-start "$start" "$@"
+  --database-url "postgres://postgres@127.0.0.1:$port/backspin" --haproxy "$haproxy" \
+  --pg-stop "$stop" --pg-start "$start" --pg-bin "$bin" "$@"
