@@ -28,8 +28,12 @@ The steps:
      database dropped, restored into a fresh one, every process pointed at it, and
      `backspin recover` bringing back from the object store what arrived after the backup:
      RPO and RTO (scripts/drill_recovery.py).
+  7. stack.yaml created in moto's CloudFormation (a template derived from it at run time where
+     moto refuses it; what moto lacks listed), a web process and a worker in the AWS mode
+     configured from the stack's outputs, uploads through them (scripts/drill_aws.py,
+     scripts/drill_stack.py).
 
-Run by scripts/drill.sh, which builds the binary and finds PostgreSQL and HAProxy. Prints one
+Run by scripts/drill.sh, which builds the binary and finds PostgreSQL, HAProxy and moto. Prints one
 JSON object; exits 1 when a promise fails. Standard library only. `--short` is the test
 suite's form (smaller backlog and library); `--steps` runs some steps only.
 """
@@ -602,6 +606,7 @@ def step_rolling_restart(cluster, load, summary):
 
 
 def main():
+    import drill_aws
     import drill_backlog
     import drill_recovery
 
@@ -621,6 +626,7 @@ def main():
     ap.add_argument("--short", action="store_true",
                     help="the test suite's form: a backlog of 40, a 5 s scale-in cooldown, a library of 20")
     ap.add_argument("--steps", default="1,2,3,4,5,6,7", help="which steps to run (comma-separated)")
+    ap.add_argument("--moto-server", required=True, help="moto's server (scripts/moto.sh), for step 7")
     args = ap.parse_args()
     if args.short:
         args.backlog, args.scale_in_cooldown, args.library = 40, 5, 20
@@ -650,6 +656,7 @@ def main():
             ("4", lambda: step_database_restart(cluster, args.binary, load, summary, args.pg_stop, args.pg_start)),
             ("5", lambda: drill_backlog.step_backlog(cluster, pg, load, summary, args.backlog, args.scale_in_cooldown)),
             ("6", lambda: drill_recovery.step_disaster_recovery(cluster, pg, load, summary, args.library)),
+            ("7", lambda: drill_aws.step_stack(cluster, pg, summary, args.moto_server, 3)),
         ]
         for step, run in plan:
             if step in steps:

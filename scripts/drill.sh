@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The failure drill (issue 19): scripts/drill.py against a cluster of real processes on
 # loopback: HAProxy in front of two `backspin serve --no-workers`, two `backspin worker`, and a
-# PostgreSQL server of the drill's own (the drill stops and starts it). Prints the drill's JSON
+# PostgreSQL server of the drill's own (the drill stops and starts it, drops and restores its
+# database), and moto's server for stack.yaml and the AWS mode. Prints the drill's JSON
 # summary; exits non-zero when a promise fails.
 #
-#   scripts/drill.sh
+#   scripts/drill.sh             the full drill (DEPLOY.md's figures; about 10 minutes)
+#   scripts/drill.sh --short     the test suite's form (a smaller backlog and library)
 #
-# Installs HAProxy and the PostgreSQL server from Debian's packages when missing; fails, never
-# skips, when either cannot be had or started. Builds the binary (debug) into CARGO_TARGET_DIR.
+# Installs HAProxy and the PostgreSQL server from Debian's packages, and moto (scripts/moto.sh),
+# when missing; fails, never skips, when one cannot be had or started. Builds the binary
+# (debug) into CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { echo "scripts/drill.sh: $*" >&2; exit 1; }
@@ -44,6 +47,7 @@ eval "$start" >/dev/null || { cat "$dir/server.log" >&2; die "the drill's Postgr
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres backspin || die "createdb backspin failed"
 
 cargo build -p backspin --locked --quiet
+moto_server="$(scripts/moto.sh)" || die "moto's server (scripts/moto.sh) could not be installed"
 python3 scripts/drill.py --binary "$CARGO_TARGET_DIR/debug/backspin" \
   --database-url "postgres://postgres@127.0.0.1:$port/backspin" --haproxy "$haproxy" \
-  --pg-stop "$stop" --pg-start "$start" --pg-bin "$bin" "$@"
+  --pg-stop "$stop" --pg-start "$start" --pg-bin "$bin" --moto-server "$moto_server" "$@"
