@@ -214,7 +214,9 @@ impl Storage {
         let db = Db::connect_with(&url, self.db_max_connections)
             .await
             .with_context(|| format!("DATABASE_URL: cannot connect to {}", redact(&url)))?;
-        db.migrate().await.context("applying database migrations")?;
+        ingest_worker::artifact::migrate(&db)
+            .await
+            .context("applying database migrations")?;
         let aws = &self.aws;
         let sdk = match aws.any() {
             true => Some(cloud::sdk::load(&aws.endpoint()).await),

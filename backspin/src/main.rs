@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod alloc;
 mod config;
 mod generate;
 mod inspect;
@@ -14,7 +13,7 @@ mod pipeline;
 mod serve;
 
 #[global_allocator]
-static ALLOCATOR: alloc::HugeWhenLarge = alloc::HugeWhenLarge;
+static ALLOCATOR: heap::HugeWhenLarge = heap::HugeWhenLarge;
 
 /// Backspin: your whole Spotify listening history, as dashboards.
 #[derive(Debug, Parser)]

@@ -46,7 +46,12 @@ pub fn migrate(args: &MigrateArgs) -> Result<ExitCode> {
                 crate::config::redact(&url)
             )
         })?;
-        let applied = db.migrate().await.context("applying migrations")?;
+        let (applied, carried) = ingest_worker::artifact::migrate(&db)
+            .await
+            .context("applying migrations")?;
+        if carried > 0 {
+            println!("carried the play rows of {carried} users over into their artifacts");
+        }
         if applied.is_empty() {
             println!("database is up to date");
         } else {

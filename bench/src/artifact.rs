@@ -82,6 +82,9 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
                 (bytes.len() - names_only) as f64 / 1e6
             );
         }
+        if run == 0 {
+            memory(&bytes, &artifact)?;
+        }
         let (decoded, d) = timed(|| Artifact::decode(&bytes));
         t.push(d);
         let decoded = decoded.context("decoding the artifact")?;
@@ -123,5 +126,38 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         let d = median(t);
         println!("| {name} | {:.1} | {:.1} |", ms(d.wall), ms(d.cpu));
     }
+    Ok(())
+}
+
+/// What preparing a user costs in memory, measured by the allocator: the most held at once
+/// above what was held before, while a web instance decodes the stored artifact, selects its
+/// streams, finds their local days and builds the all-time stats (as `web::dash::build` does),
+/// against the artifact decoded (its streams, regions and names: what the preparation starts
+/// from) and encoded (what is stored).
+fn memory(bytes: &[u8], artifact: &Artifact) -> Result<()> {
+    let before = heap::live().context("the counting allocator is not in use")?;
+    heap::reset_peak();
+    let decoded = Artifact::decode(bytes).context("decoding the artifact")?;
+    let decoded_bytes = heap::live().unwrap_or(0) - before;
+    let plays = decoded.select(&["upload"]);
+    let strings = decoded.strings.clone();
+    drop(decoded);
+    let prepared = engine::Prepared::new(plays, strings, Settings::default());
+    prepared.stats(engine::Content::All, (None, None));
+    let peak = heap::peak().unwrap_or(0) - before;
+    let kept = heap::live().unwrap_or(0) - before;
+    let estimate = prepared.bytes();
+    drop(prepared);
+    println!(
+        "memory of a preparation: peak {:.1} MB above before, kept {:.1} MB (Prepared::bytes estimates {:.1} MB); the artifact decoded {:.1} MB, encoded {:.1} MB: peak / decoded {:.2}x, peak / encoded {:.2}x ({} streams)",
+        peak as f64 / 1e6,
+        kept as f64 / 1e6,
+        estimate as f64 / 1e6,
+        decoded_bytes as f64 / 1e6,
+        bytes.len() as f64 / 1e6,
+        peak as f64 / decoded_bytes.max(1) as f64,
+        peak as f64 / bytes.len().max(1) as f64,
+        artifact.plays.len(),
+    );
     Ok(())
 }

@@ -82,6 +82,11 @@ enum Mode {
     },
 }
 
+/// The `backspin` binary's allocator, which counts what it holds: `bench artifact` reads the
+/// peak of a preparation from it.
+#[global_allocator]
+static ALLOCATOR: heap::HugeWhenLarge = heap::HugeWhenLarge;
+
 fn main() -> Result<()> {
     match Cli::parse().mode {
         Mode::Parse { dir, runs, only } => parse::run(&history_files(&dir)?, runs.max(1), &only),

@@ -272,7 +272,7 @@ async fn seed_user(
     Spent::add(&spent.artifact, t);
 
     let t = Instant::now();
-    let stored = web::board::precompute(state, &user.id)
+    let stored = web::board::precompute(state, &user.id, None)
         .await
         .map_err(|e| anyhow::anyhow!("user {i}: the finished views: {e:?}"))?;
     anyhow::ensure!(stored > 0, "user {i}: no finished views stored");

@@ -1,7 +1,8 @@
-//! A user's artifact written again: without an upload (a delete, a failure), from what they
-//! have stored (the backfill of users stored before artifacts), from two users' (an anonymous
-//! visitor's uploads adopted by the account they signed in to), or with an upload being
-//! committed. Every rewrite runs in a transaction that holds the owner's row.
+//! A user's artifact written again: without an upload (a delete, a failure), from two users'
+//! (an anonymous visitor's uploads adopted by the account they signed in to), or with an
+//! upload being committed; and written the first time from the play rows versions before the
+//! artifact kept ([`migrate`]). Every rewrite runs in a transaction that holds the owner's
+//! row.
 
 use storage::plays;
 use storage::uploads::Upload;
@@ -20,17 +21,45 @@ pub(crate) async fn drop_plays(
     rebuild(tx, &upload.owner_id, &upload.id, None, &mut strings).await
 }
 
-/// Writes a user's artifact again from what they have stored, without fetching or parsing any
-/// file: what the sweeper runs for a user stored before artifacts (from their play rows).
-pub async fn rebuild_artifact(
-    deps: &Deps,
-    user: &users::User,
-) -> Result<(), storage::db::SqlxError> {
-    let mut tx = deps.db.begin().await?;
-    plays::lock_user(&mut tx, &user.id).await?;
+/// Applies the database's migrations, carrying the play rows of versions before the artifact
+/// over into their users' artifacts before the migration that drops them
+/// ([`storage::db::CONTRACT_PLAYS`]): what every process runs at start, and `backspin
+/// migrate`. Returns the migrations applied and the users carried over.
+pub async fn migrate(db: &storage::Db) -> Result<(Vec<i64>, usize), storage::db::SqlxError> {
+    let mut applied = db.migrate_until(storage::db::CONTRACT_PLAYS).await?;
+    let mut carried = 0;
+    if !db.applied(storage::db::CONTRACT_PLAYS).await? {
+        for id in plays::users_with_rows(db).await? {
+            carry_over(db, &id).await?;
+            carried += 1;
+        }
+    }
+    applied.extend(db.migrate().await?);
+    Ok((applied, carried))
+}
+
+/// Writes a user's artifact from their play rows and deletes the rows, in one transaction
+/// (rows of a user who is gone are only deleted).
+async fn carry_over(db: &storage::Db, user_id: &str) -> Result<(), storage::db::SqlxError> {
+    let mut tx = db.begin().await?;
+    plays::lock_user(&mut tx, user_id).await?;
     let mut strings = schema::Strings::default();
-    rebuild(&mut tx, &user.id, "", None, &mut strings).await?;
-    tx.commit().await
+    let rows = plays::load_for_user(&mut tx, user_id, "", &mut strings).await?;
+    if users::exists_in_tx(&mut tx, user_id).await? {
+        let (regions, streams) = engine::regions::streams_by_region(
+            rows.iter().map(|r| (r.upload_id.as_str(), r.key, r.play)),
+        );
+        let artifact = schema::Artifact::build(regions, streams, &strings);
+        write(&mut tx, user_id, &artifact).await?;
+    }
+    plays::delete_rows_for_user(&mut tx, user_id).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user = user_id,
+        streams = rows.len(),
+        "play rows carried over into the artifact"
+    );
+    Ok(())
 }
 
 /// Moves everything an anonymous visitor (`from`) stored to the account they signed in to
@@ -74,9 +103,7 @@ pub(crate) type Current<'a> = (&'a str, &'a [schema::Play]);
 
 /// Rewrites a user's artifact from the streams of their uploads (all but those being deleted
 /// or failed, and `except`), plus `current` (an upload being committed in this transaction,
-/// given from memory), and bumps their `stats_version`. The other uploads' streams come from
-/// the user's artifact, or, for a user stored before artifacts, from their play rows, which
-/// go (with their region stats) once the artifact holds them.
+/// given from memory), and bumps their `stats_version`: [`build`], then [`write`].
 pub(crate) async fn rebuild(
     tx: &mut storage::Tx,
     owner_id: &str,
@@ -84,6 +111,20 @@ pub(crate) async fn rebuild(
     current: Option<Current<'_>>,
     strings: &mut schema::Strings,
 ) -> Result<(), storage::db::SqlxError> {
+    let artifact = build(tx, owner_id, except, current, strings).await?;
+    write(tx, owner_id, &artifact).await
+}
+
+/// A user's artifact as it is about to be: the streams of their uploads (all but those being
+/// deleted or failed, and `except`) plus `current`, each once with its region. The other
+/// uploads' streams come from the user's artifact.
+pub(crate) async fn build(
+    tx: &mut storage::Tx,
+    owner_id: &str,
+    except: &str,
+    current: Option<Current<'_>>,
+    strings: &mut schema::Strings,
+) -> Result<schema::Artifact, storage::db::SqlxError> {
     let started = std::time::Instant::now();
     let others = stored_streams(tx, owner_id, except, strings).await?;
     let load_ms = started.elapsed().as_millis() as u64;
@@ -109,15 +150,24 @@ pub(crate) async fn rebuild(
         }
     };
     let artifact = schema::Artifact::build(regions, streams, strings);
-    let bytes = artifact.encode();
     tracing::debug!(
         others = others.len(),
         load_ms,
         build_ms = started.elapsed().as_millis() as u64 - load_ms,
         streams = artifact.plays.len(),
-        bytes = bytes.len(),
-        "artifact rebuilt"
+        "artifact built"
     );
+    Ok(artifact)
+}
+
+/// Stores `artifact` as the user's (encoded), bumping their `stats_version`.
+pub(crate) async fn write(
+    tx: &mut storage::Tx,
+    owner_id: &str,
+    artifact: &schema::Artifact,
+) -> Result<(), storage::db::SqlxError> {
+    let bytes = artifact.encode();
+    tracing::debug!(bytes = bytes.len(), "artifact encoded");
     plays::replace_artifact(
         tx,
         owner_id,
@@ -125,25 +175,21 @@ pub(crate) async fn rebuild(
         artifact.plays.len(),
         &bytes,
     )
-    .await?;
-    plays::delete_rows_for_user(tx, owner_id).await?;
-    Ok(())
+    .await
 }
 
 /// The streams a user's uploads hold now, but for `except` and uploads being deleted or
 /// failed, as `(upload, digest, play)` with names on `strings`: one per upload holding a
-/// stream. Read from the user's artifact; from their play rows when they have none yet.
+/// stream, read from the user's artifact (none without one). An artifact of a format this
+/// build cannot read is an error, never taken for an empty one.
 async fn stored_streams(
     tx: &mut storage::Tx,
     owner_id: &str,
     except: &str,
     strings: &mut schema::Strings,
 ) -> Result<Vec<plays::StoredPlay>, storage::db::SqlxError> {
-    let stored = plays::artifact_in_tx(tx, owner_id)
-        .await?
-        .filter(|a| a.format == i16::from(schema::artifact::FORMAT));
-    let Some(stored) = stored else {
-        return plays::load_for_user(tx, owner_id, except, strings).await;
+    let Some(stored) = plays::artifact_in_tx(tx, owner_id).await? else {
+        return Ok(Vec::new());
     };
     let artifact = schema::Artifact::decode(&stored.bytes)
         .map_err(|e| storage::db::SqlxError::Decode(Box::new(e)))?;

@@ -44,6 +44,27 @@ pub trait AfterChange: Send + Sync + std::fmt::Debug {
     /// Called with the user whose data just changed. Failures are the implementation's to log:
     /// the views are an optimisation, the data is committed.
     async fn user_changed(&self, user_id: &str);
+
+    /// The views the user opens first (name and stored text, as `storage::views` keeps
+    /// them), computed from their artifact in memory while an ingest writes it: the worker
+    /// stores them in the transaction that marks the upload ready, so they are there the
+    /// moment it is. None by default; failures are the implementation's to log.
+    async fn first_views(&self, first: FirstViews) -> Vec<(String, String)> {
+        let _ = first;
+        Vec::new()
+    }
+}
+
+/// What [`AfterChange::first_views`] computes from: the user and their uploads as they are once
+/// the ingest commits, and the artifact being written.
+#[derive(Debug, Clone)]
+pub struct FirstViews {
+    /// The owner, with the data version the artifact will have.
+    pub user: storage::users::User,
+    /// Their uploads, the one being ingested counted ready.
+    pub uploads: Vec<storage::uploads::Upload>,
+    /// Their artifact as the ingest writes it.
+    pub artifact: Arc<schema::Artifact>,
 }
 
 /// Where [`AfterChange`] is plugged in, once the web tier exists (after the [`Deps`] it is
@@ -61,6 +82,14 @@ impl AfterChangeHook {
     pub async fn run(&self, user_id: &str) {
         if let Some(hook) = self.0.get() {
             hook.user_changed(user_id).await;
+        }
+    }
+
+    /// The hook's first views, when one is plugged in.
+    pub async fn first_views(&self, first: FirstViews) -> Vec<(String, String)> {
+        match self.0.get() {
+            Some(hook) => hook.first_views(first).await,
+            None => Vec::new(),
         }
     }
 }

@@ -270,7 +270,6 @@ pub async fn sweep(deps: &Deps) -> Result<usize, String> {
     storage::sessions::delete_expired(&deps.db, now)
         .await
         .map_err(|e| e.to_string())?;
-    backfill_artifacts(deps).await?;
     backfill_scrubbing(deps).await?;
     let interrupted = if deps.store.emits_events() {
         0
@@ -321,35 +320,6 @@ pub async fn clean_interrupted(deps: &Deps, before_ms: i64) -> Result<usize, Str
         info!(removed, "cleaned up transfers a crash interrupted");
     }
     Ok(removed)
-}
-
-/// Users whose artifacts one sweep writes at most (each reads the user's plays once).
-const ARTIFACTS_PER_SWEEP: i64 = 16;
-
-/// Writes the play artifact of users who have none in the current format (their data was
-/// stored before artifacts existed, or in an older format), a few per sweep: their dashboards
-/// read it from then on.
-async fn backfill_artifacts(deps: &Deps) -> Result<(), String> {
-    let missing = storage::plays::users_without_artifact(
-        &deps.db,
-        schema::artifact::FORMAT,
-        ARTIFACTS_PER_SWEEP,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    for id in &missing {
-        if let Some(user) = storage::users::by_id(&deps.db, id)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            crate::artifact::rebuild_artifact(deps, &user)
-                .await
-                .map_err(|e| e.to_string())?;
-            deps.after_change.run(id).await;
-            info!(user = %id, "play artifact written");
-        }
-    }
-    Ok(())
 }
 
 /// Uploads one sweep sends to be ingested again so that their raw file is scrubbed.

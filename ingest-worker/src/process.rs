@@ -15,11 +15,11 @@ use schema::{Settings, Stats, Status, Summary};
 use storage::plays;
 use storage::queue::Received;
 use storage::uploads::{self, State, Upload};
-use storage::users;
+use storage::users::{self, User};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::Deps;
-use crate::artifact::{drop_plays, rebuild};
+use crate::artifact::{build, drop_plays, write};
 use crate::failure::Failure;
 
 /// Bumped whenever parsing or aggregation changes what an upload yields; `backspin reingest
@@ -177,7 +177,6 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
     let Some(user) = users::by_id(&deps.db, &upload.owner_id).await? else {
         return Ok("owner gone".into());
     };
-    let settings = settings_of(&user);
     let (name, limits) = (upload.original_name.clone(), deps.limits);
     let started = std::time::Instant::now();
     let fetched = std::sync::Arc::new(fetched);
@@ -187,15 +186,15 @@ async fn ingest(deps: &Deps, upload: &Upload) -> Result<String, Failure> {
         .map_err(|e| Failure::Unexpected(format!("the parser crashed: {e}")))??;
     let parse_ms = started.elapsed().as_millis();
     let plays = parsed.lib.plays.len();
-    commit(deps, upload, parsed, settings).await?;
+    commit(deps, upload, parsed, user).await?;
     info!(
         plays,
         parse_ms,
         total_ms = started.elapsed().as_millis() as u64,
         "upload ready"
     );
-    // Ready for its owner already: their finished views first (what they open next), then
-    // the raw file scrubbed; the message stays until both are done.
+    // Ready for its owner already, with the dashboard they open first: their other finished
+    // views next, then the raw file scrubbed; the message stays until both are done.
     deps.after_change.run(&upload.owner_id).await;
     crate::scrub::replace_with_scrubbed(deps, upload, fetched).await?;
     Ok(format!("ready: {plays} plays"))
@@ -278,13 +277,9 @@ fn no_history_reason(lib: &schema::Library) -> String {
     )
 }
 
-async fn commit(
-    deps: &Deps,
-    upload: &Upload,
-    parsed: Parsed,
-    settings: Settings,
-) -> Result<(), Failure> {
+async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Result<(), Failure> {
     let Parsed { lib, report } = parsed;
+    let settings = settings_of(&user);
     let started = std::time::Instant::now();
     // The upload's summary is built on another thread while its owner's artifact is rebuilt
     // (on a copy of its names, to which the other uploads' names are added).
@@ -311,17 +306,37 @@ async fn commit(
     let mut strings = lib.strings.clone();
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &upload.owner_id).await?;
+    // The row is held: the artifact written below is stamped with exactly the next version.
+    let version = plays::data_version(&mut tx, &upload.owner_id).await? + 1;
     let current = Some((upload.id.as_str(), lib.plays.as_slice()));
-    rebuild(&mut tx, &upload.owner_id, &upload.id, current, &mut strings).await?;
+    let built = build(&mut tx, &upload.owner_id, &upload.id, current, &mut strings).await?;
+    let built = std::sync::Arc::new(built);
+    // The dashboard its owner opens first, computed from the artifact while it is written,
+    // and stored with the upload's readiness: any instance serves it the moment it is ready.
+    let owner = User {
+        stats_version: version,
+        ..user
+    };
+    let first = first_views(deps, upload, &owner, built.clone()).await?;
+    write(&mut tx, &upload.owner_id, &built).await?;
+    drop(built);
     let artifact_ms = started.elapsed().as_millis() as u64;
     let summary = summary
         .await
         .map_err(|e| Failure::Unexpected(format!("building the summary: {e}")))?
         .map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
+    let views = first.await.unwrap_or_else(|e| {
+        warn!(error = %e, "computing the first views crashed");
+        Vec::new()
+    });
+    for (name, body) in &views {
+        storage::views::put_in_tx(&mut tx, &owner, version, name, body).await?;
+    }
     if uploads::mark_ready(&mut tx, &upload.id, &summary, PARSER_VERSION).await? {
         tx.commit().await?;
         info!(
             artifact_ms,
+            views = views.len(),
             commit_ms = started.elapsed().as_millis() as u64,
             "committed"
         );
@@ -330,6 +345,27 @@ async fn commit(
         tx.rollback().await?;
     }
     Ok(())
+}
+
+/// Starts computing the owner's first views ([`crate::AfterChange::first_views`]) from
+/// `artifact`, with their uploads as they are once `upload` is ready.
+async fn first_views(
+    deps: &Deps,
+    upload: &Upload,
+    owner: &User,
+    artifact: std::sync::Arc<schema::Artifact>,
+) -> Result<tokio::task::JoinHandle<Vec<(String, String)>>, Failure> {
+    let mut mine = uploads::list_for_owner(&deps.db, &owner.id).await?;
+    for u in mine.iter_mut().filter(|u| u.id == upload.id) {
+        u.state = State::Ready;
+    }
+    let first = crate::FirstViews {
+        user: owner.clone(),
+        uploads: mine,
+        artifact,
+    };
+    let hook = deps.after_change.clone();
+    Ok(tokio::spawn(async move { hook.first_views(first).await }))
 }
 
 /// Marks an upload failed. Streams an earlier ingest left (a re-ingest the current parser

@@ -111,7 +111,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_hidden.sql"),
         postgres: include_str!("../migrations/postgres/0009_hidden.sql"),
     },
+    Migration {
+        version: CONTRACT_PLAYS,
+        name: "contract_plays",
+        sqlite: include_str!("../migrations/sqlite/0010_contract_plays.sql"),
+        postgres: include_str!("../migrations/postgres/0010_contract_plays.sql"),
+    },
 ];
+
+/// The migration that drops the play rows and region stats the artifacts replaced: it applies
+/// only once every user's rows were carried over into their artifact (the caller runs
+/// [`Db::migrate_until`] it, carries them over, then [`Db::migrate`]).
+pub const CONTRACT_PLAYS: i64 = 10;
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
@@ -213,10 +224,22 @@ impl Db {
     /// the versions applied. Safe to run from several processes at once on PostgreSQL (an
     /// advisory lock serialises them) and on SQLite (the write lock does).
     pub async fn migrate(&self) -> Result<Vec<i64>, sqlx::Error> {
+        self.migrate_until(i64::MAX).await
+    }
+
+    /// Whether migration `version` has been applied.
+    pub async fn applied(&self, version: i64) -> Result<bool, sqlx::Error> {
+        let sql = "SELECT COUNT(*) FROM backspin_migrations WHERE version = $1";
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(sql).bind(version).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
+    /// [`Db::migrate`], but only the migrations numbered below `below`.
+    pub async fn migrate_until(&self, below: i64) -> Result<Vec<i64>, sqlx::Error> {
         const TABLE: &str = "CREATE TABLE IF NOT EXISTS backspin_migrations \
              (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)";
         let mut applied = Vec::new();
-        for m in MIGRATIONS {
+        for m in MIGRATIONS.iter().take_while(|m| m.version < below) {
             let mut tx = self.begin().await?;
             let done = on_tx!(&mut tx, c => {
                 sqlx::query(TABLE).execute(&mut **c).await?;

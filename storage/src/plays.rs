@@ -3,11 +3,11 @@
 //! Every stream of a user is kept once in the user's artifact ([`schema::artifact`]), with the
 //! uploads that contain it, so deleting one upload never touches what another holds. Versions
 //! before the artifact kept one row per play and upload in `plays` (keyed by a digest of the
-//! stream's identity, [`schema::dedupe::stream_digest`]); those rows are read once, to write
-//! the user's artifact, and deleted. Stats are stored per *region* (see
-//! `engine::regions`): the uploads that contain a stream, and those whose extended
-//! history shadows it. Each stream falls in exactly one region, so the stats of any selection
-//! of uploads are the merge of the regions that count for it, and no stream is counted twice.
+//! stream's identity, [`schema::dedupe::stream_digest`]) and stats documents per region in
+//! `stats`: a process starting on such a database reads each user's rows once, writes their
+//! artifact and deletes the rows ([`users_with_rows`], [`load_for_user`],
+//! [`delete_rows_for_user`]), then migration 10 drops both tables
+//! ([`crate::db::CONTRACT_PLAYS`]).
 
 use schema::{Country, Kind, Platform, Play, Source, Strings, Sym};
 use sqlx::Row;
@@ -115,26 +115,11 @@ pub async fn load_for_user(
     })
 }
 
-/// [`load_for_user`] outside a write transaction (a dashboard or export of a user whose
-/// artifact is not written yet): every upload of the user except those being deleted. On
-/// SQLite it does not take the write lock.
-pub async fn load_all_for_user(
-    db: &crate::db::Db,
-    user_id: &str,
-    strings: &mut Strings,
-) -> Result<Vec<StoredPlay>, sqlx::Error> {
-    Ok(match db {
-        crate::db::Db::Sqlite(p) => {
-            let mut conn = p.acquire().await?;
-            let c = &mut conn;
-            load_rows!(c, user_id, "", strings)
-        }
-        crate::db::Db::Postgres(p) => {
-            let mut conn = p.acquire().await?;
-            let c = &mut conn;
-            load_rows!(c, user_id, "", strings)
-        }
-    })
+/// Users who still have play rows (stored before artifacts), before migration 10 only.
+pub async fn users_with_rows(db: &crate::db::Db) -> Result<Vec<String>, sqlx::Error> {
+    crate::on_pool!(db, p => sqlx::query_scalar("SELECT DISTINCT user_id FROM plays ORDER BY user_id")
+        .fetch_all(p)
+        .await)
 }
 
 /// Locks a user's stats against concurrent rewrites until the transaction ends (SQLite's
@@ -147,6 +132,16 @@ pub async fn lock_user(tx: &mut Tx, user_id: &str) -> Result<(), sqlx::Error> {
             .await?;
     }
     Ok(())
+}
+
+/// A user's `stats_version` inside a transaction that holds their row ([`lock_user`]):
+/// nobody else bumps it before the transaction ends, so the next [`replace_artifact`] in it
+/// stamps exactly this plus one.
+pub async fn data_version(tx: &mut Tx, user_id: &str) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_scalar("SELECT stats_version FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&mut **c)
+        .await)
 }
 
 /// A user's play artifact as stored (`schema::artifact`).
@@ -238,23 +233,4 @@ pub async fn artifact_for_user(
         .fetch_optional(p)
         .await)?;
     Ok(row.map(stored_artifact))
-}
-
-/// Users with ready uploads but no artifact of the current format (written before artifacts
-/// existed, or in an older format): the worker writes theirs.
-pub async fn users_without_artifact(
-    db: &crate::db::Db,
-    format: u8,
-    limit: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    crate::on_pool!(db, p => sqlx::query_scalar(
-        "SELECT DISTINCT u.owner_id FROM uploads u \
-         WHERE u.state = 'ready' AND NOT EXISTS \
-         (SELECT 1 FROM artifacts a WHERE a.user_id = u.owner_id AND a.format = $1) \
-         ORDER BY u.owner_id LIMIT $2",
-    )
-    .bind(i16::from(format))
-    .bind(limit)
-    .fetch_all(p)
-    .await)
 }

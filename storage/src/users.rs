@@ -314,6 +314,15 @@ pub async fn delete_in_tx(tx: &mut crate::db::Tx, id: &str) -> Result<(), sqlx::
     Ok(())
 }
 
+/// Whether a user row exists, inside a transaction.
+pub async fn exists_in_tx(tx: &mut crate::db::Tx, id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = crate::on_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **c)
+        .await)?;
+    Ok(n > 0)
+}
+
 /// Anonymous visitors past their expiry.
 pub async fn expired_anonymous(db: &Db, now: i64) -> Result<Vec<String>, sqlx::Error> {
     on_pool!(db, p => sqlx::query_scalar("SELECT id FROM users WHERE anonymous AND expires_ms IS NOT NULL AND expires_ms <= $1")

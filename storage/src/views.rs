@@ -7,9 +7,28 @@ use std::io::{Read, Write};
 
 use sqlx::Row;
 
-use crate::db::Db;
-use crate::on_pool;
+use crate::db::{Db, Tx};
 use crate::users::User;
+use crate::{on_pool, on_tx};
+
+const PUT: &str = "INSERT INTO views (user_id, name, version, tz, min_play_ms, body) \
+                   VALUES ($1, $2, $3, $4, $5, $6) \
+                   ON CONFLICT (user_id, name) DO UPDATE SET version = excluded.version, \
+                   tz = excluded.tz, min_play_ms = excluded.min_play_ms, body = excluded.body \
+                   WHERE views.version <= excluded.version";
+
+/// The query of [`PUT`] with its values bound, typed for whichever engine runs it.
+macro_rules! put_query {
+    ($user:expr, $version:expr, $name:expr, $bytes:expr) => {
+        sqlx::query(PUT)
+            .bind(&$user.id)
+            .bind($name)
+            .bind($version)
+            .bind(&$user.tz)
+            .bind($user.min_play_ms)
+            .bind($bytes)
+    };
+}
 
 /// Stores (or replaces, deflated) the view `name` of `user`, computed from data version
 /// `version` under `user`'s settings. A row for an older version never replaces a newer one.
@@ -20,27 +39,29 @@ pub async fn put(
     name: &str,
     body: &str,
 ) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO views (user_id, name, version, tz, min_play_ms, body) \
-               VALUES ($1, $2, $3, $4, $5, $6) \
-               ON CONFLICT (user_id, name) DO UPDATE SET version = excluded.version, \
-               tz = excluded.tz, min_play_ms = excluded.min_play_ms, body = excluded.body \
-               WHERE views.version <= excluded.version";
-    let bytes = {
-        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
-        z.write_all(body.as_bytes()).map_err(sqlx::Error::Io)?;
-        z.finish().map_err(sqlx::Error::Io)?
-    };
-    on_pool!(db, p => sqlx::query(sql)
-        .bind(&user.id)
-        .bind(name)
-        .bind(version)
-        .bind(&user.tz)
-        .bind(user.min_play_ms)
-        .bind(&bytes)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let bytes = deflate(body)?;
+    on_pool!(db, p => put_query!(user, version, name, &bytes).execute(p).await.map(|_| ()))?;
     Ok(())
+}
+
+/// [`put`] inside a transaction: the worker stores the views a user opens first in the
+/// transaction that marks their upload ready.
+pub async fn put_in_tx(
+    tx: &mut Tx,
+    user: &User,
+    version: i64,
+    name: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    let bytes = deflate(body)?;
+    on_tx!(tx, c => put_query!(user, version, name, &bytes).execute(&mut **c).await.map(|_| ()))?;
+    Ok(())
+}
+
+fn deflate(body: &str) -> Result<Vec<u8>, sqlx::Error> {
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+    z.write_all(body.as_bytes()).map_err(sqlx::Error::Io)?;
+    z.finish().map_err(sqlx::Error::Io)
 }
 
 /// The view `name` of `user` if one was stored for their current data version and settings.

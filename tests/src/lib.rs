@@ -333,9 +333,39 @@ impl Pipeline {
         .expect("rewrite the artifact");
     }
 
+    /// Puts the database back to before migration 10 ([`storage::db::CONTRACT_PLAYS`]): the
+    /// `plays` and `stats` tables as migration 1 made them, the contract not applied.
+    pub async fn as_before_contract(&self) {
+        let initial = match self.engine() {
+            Engine::Sqlite => include_str!("../../storage/migrations/sqlite/0001_initial.sql"),
+            Engine::Postgres => include_str!("../../storage/migrations/postgres/0001_initial.sql"),
+        };
+        let from = initial
+            .find("CREATE TABLE plays")
+            .expect("migration 1 makes plays");
+        let to = initial
+            .find("CREATE TABLE queue_messages")
+            .expect("and the queue after");
+        on_pool!(self.db(), p => sqlx::raw_sql(&initial[from..to]).execute(p).await.map(|_| ()))
+            .expect("the tables of migration 1");
+        self.execute(&format!(
+            "DELETE FROM backspin_migrations WHERE version = {}",
+            storage::db::CONTRACT_PLAYS
+        ))
+        .await;
+    }
+
+    /// Whether the database has a table `name`.
+    pub async fn has_table(&self, name: &str) -> bool {
+        on_pool!(self.db(), p => sqlx::query(&format!("SELECT 1 FROM {name} WHERE 1 = 0"))
+            .execute(p)
+            .await
+            .is_ok())
+    }
+
     /// Turns a user's artifact back into the play rows versions before it kept (one per
     /// upload holding a stream), and deletes the artifact: a database as it was before the
-    /// artifact's migration.
+    /// artifact's migration (after [`Pipeline::as_before_contract`]).
     pub async fn as_play_rows(&self, user_id: &str) {
         let stored = storage::plays::artifact_for_user(self.db(), user_id)
             .await

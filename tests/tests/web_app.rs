@@ -361,12 +361,14 @@ async fn deleting_an_account_removes_everything_of_it_and_nothing_of_anyone_else
             "uploads",
             "SELECT COUNT(*) FROM uploads WHERE owner_id = $1",
         ),
-        ("plays", "SELECT COUNT(*) FROM plays WHERE user_id = $1"),
         (
             "artifact",
             "SELECT COUNT(*) FROM artifacts WHERE user_id = $1",
         ),
-        ("stats", "SELECT COUNT(*) FROM stats WHERE user_id = $1"),
+        (
+            "finished views",
+            "SELECT COUNT(*) FROM views WHERE user_id = $1",
+        ),
         (
             "sessions",
             "SELECT COUNT(*) FROM sessions WHERE user_id = $1",
@@ -633,7 +635,7 @@ async fn an_unclaimed_visitor_is_swept_with_everything_once_the_anonymous_ttl_pa
     assert_eq!(
         count(
             &app,
-            "SELECT COUNT(*) FROM stats WHERE user_id = $1",
+            "SELECT COUNT(*) FROM views WHERE user_id = $1",
             &owner
         )
         .await,

@@ -1860,9 +1860,8 @@ async fn every_stream_is_stored_once_in_the_artifact_and_the_dashboards_read_it(
         stored.version, user.stats_version,
         "stamped with the stats it goes with"
     );
-    assert_eq!(
-        app.pipeline.execute("DELETE FROM plays").await,
-        0,
+    assert!(
+        !app.pipeline.has_table("plays").await,
         "no play is stored as a row"
     );
     let artifact = schema::Artifact::decode(&stored.bytes).unwrap();
@@ -2278,37 +2277,43 @@ async fn play_rows_stored_before_artifacts_are_carried_over_with_the_same_number
     let csv = c.get("/api/v1/export?format=csv").await;
     let db = app.pipeline.db();
 
-    // As a database from before the migration: a row per play, no artifact.
+    // As a database from before the migrations: a row per play, no artifact.
+    app.pipeline.as_before_contract().await;
     app.pipeline.as_play_rows(&user.id).await;
     app.pipeline
         .execute("UPDATE users SET stats_version = stats_version + 1")
         .await;
-    assert_eq!(
-        shown(&get_json(&mut c, "/api/v1/dashboard").await),
-        all,
-        "read from the rows until the artifact exists"
+    // The contract refuses while a row is not carried over, and loses nothing.
+    assert!(
+        db.migrate().await.is_err(),
+        "dropping rows not carried over is refused"
     );
     assert_eq!(
-        c.get("/api/v1/export?format=csv").await.body,
-        csv.body,
-        "the export too"
+        app.pipeline.execute("UPDATE plays SET kind = kind").await,
+        3
     );
-    ingest_worker::lifecycle::sweep(app.state.deps())
-        .await
-        .unwrap();
+
+    // What every process runs at start: the rows carried over, then the tables dropped.
+    let (applied, carried) = ingest_worker::artifact::migrate(db).await.unwrap();
+    assert_eq!(applied, vec![storage::db::CONTRACT_PLAYS]);
+    assert_eq!(carried, 1, "one user had rows");
     let stored = storage::plays::artifact_for_user(db, &user.id)
         .await
         .unwrap()
-        .expect("the sweeper wrote the missing artifact");
+        .expect("the artifact was written from the rows");
     assert_eq!(stored.streams, 3);
-    assert_eq!(
-        app.pipeline.execute("DELETE FROM plays").await,
-        0,
-        "the rows were carried over"
-    );
+    for table in ["plays", "stats"] {
+        assert!(!app.pipeline.has_table(table).await, "{table} is dropped");
+    }
+    assert!(app.pipeline.has_table("artifacts").await);
     assert_eq!(app.pipeline.play_count(&id).await, 3);
     assert_eq!(shown(&get_json(&mut c, "/api/v1/dashboard").await), all);
     assert_eq!(c.get("/api/v1/export?format=csv").await.body, csv.body);
+    let (again, none) = ingest_worker::artifact::migrate(db).await.unwrap();
+    assert!(
+        again.is_empty() && none == 0,
+        "a second start changes nothing"
+    );
 }
 
 /// A small deterministic generator (64-bit LCG, Knuth's constants): the property below runs the
@@ -2442,6 +2447,59 @@ fn main_of(html: &str) -> &str {
     let start = html.find("<main").expect("a <main>");
     let end = html.rfind("</main>").expect("a </main>");
     &html[start..end]
+}
+
+both_engines!(the_default_dashboard_is_finished_the_moment_the_upload_is_ready);
+
+/// The worker stores the default dashboard and its JSON twin in the transaction that marks the
+/// upload ready: whoever sees the upload ready finds them, for the data version it has, and
+/// another instance serves them without preparing anything. Watched from beside the worker,
+/// polling the upload's row while it ingests.
+async fn the_default_dashboard_is_finished_the_moment_the_upload_is_ready(engine: Engine) {
+    let g = gen_history(3_000, 11, &[]);
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("moment@example.com").await;
+    let r = c.upload("my_spotify_data.zip", &g.zip()).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let id = r.json()["upload"]["id"].as_str().unwrap().to_string();
+    let db = app.pipeline.db().clone();
+    let watcher = tokio::spawn(async move {
+        loop {
+            let u = storage::uploads::by_id(&db, &id).await.unwrap().unwrap();
+            if u.state == storage::uploads::State::Ready {
+                let user = storage::users::by_id(&db, &u.owner_id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let mut found = Vec::new();
+                for name in ["/dashboard", "/api/v1/dashboard"] {
+                    let key = web::board::view_key(name, None);
+                    found.push(
+                        storage::views::get(&db, &user, &key)
+                            .await
+                            .unwrap()
+                            .is_some(),
+                    );
+                }
+                return found;
+            }
+            assert_ne!(u.state, storage::uploads::State::Failed, "{:?}", u.reason);
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+    app.work().await;
+    assert_eq!(
+        watcher.await.unwrap(),
+        vec![true, true],
+        "the page and its JSON twin are there when the upload is seen ready"
+    );
+    let (state, router) = app.another_instance();
+    let mut there = c.to(router);
+    let page = there.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Top artists"), "{}", page.body);
+    assert_eq!(state.dash().bytes(), 0, "served finished, nothing prepared");
 }
 
 both_engines!(another_instance_serves_the_first_default_views_the_worker_finished);

@@ -268,10 +268,7 @@ async fn stored(app: &WebApp) -> Vec<String> {
         "SELECT 'session ' || token_hash || ' ' || user_id FROM sessions ORDER BY token_hash",
         "SELECT 'upload ' || id || ' ' || owner_id || ' ' || original_name || ' ' || state || ' ' \
          || CAST(size_bytes AS TEXT) || ' ' || COALESCE(reason, '-') || ' ' || COALESCE(summary, '-') FROM uploads ORDER BY id",
-        "SELECT 'plays ' || upload_id || ' ' || CAST(COUNT(*) AS TEXT) FROM plays GROUP BY upload_id ORDER BY upload_id",
         "SELECT 'artifact ' || user_id || ' ' || CAST(streams AS TEXT) || ' ' || CAST(version AS TEXT) FROM artifacts ORDER BY user_id",
-        "SELECT 'stats ' || user_id || ' ' || region || ' ' || CAST(streams AS TEXT) || ' ' || CAST(ms_played AS TEXT) \
-         FROM stats ORDER BY user_id, region",
         "SELECT 'message ' || queue || ' ' || body FROM queue_messages ORDER BY id",
         "SELECT 'hidden ' || user_id || ' ' || kind || ' ' || name || ' ' || by_name FROM hidden \
          ORDER BY user_id, kind, name, by_name",

@@ -813,7 +813,7 @@ pub async fn update_settings(
     if user.tz != updated.tz || user.min_play_ms != updated.min_play_ms {
         let (state, id) = (state.clone(), user.id.clone());
         tokio::spawn(async move {
-            if let Err(e) = crate::board::precompute(&state, &id).await {
+            if let Err(e) = crate::board::precompute(&state, &id, None).await {
                 tracing::warn!(user = %id, error = %e, "storing the finished views failed");
             }
         });
@@ -834,14 +834,7 @@ pub async fn selection(
         .filter(|u| u.state != State::Deleting)
         .collect();
     if ids.is_empty() {
-        // Everything: the ready uploads, without the sample history once there is real data
-        // (a sample stays apart; choosing it by id still shows it).
-        let ready: Vec<Upload> = mine
-            .into_iter()
-            .filter(|u| u.state == State::Ready)
-            .collect();
-        let real = ready.iter().any(|u| !u.sample);
-        return Ok(ready.into_iter().filter(|u| !(real && u.sample)).collect());
+        return Ok(everything(mine));
     }
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let chosen: Vec<Upload> = mine
@@ -852,6 +845,17 @@ pub async fn selection(
         return Err(AppError::NotFound);
     }
     Ok(chosen)
+}
+
+/// The uploads "all my uploads" means: the ready ones, without the sample history once there
+/// is real data (a sample stays apart; choosing it by id still shows it).
+pub fn everything(mine: Vec<Upload>) -> Vec<Upload> {
+    let ready: Vec<Upload> = mine
+        .into_iter()
+        .filter(|u| u.state == State::Ready)
+        .collect();
+    let real = ready.iter().any(|u| !u.sample);
+    ready.into_iter().filter(|u| !(real && u.sample)).collect()
 }
 
 pub use crate::dashboard::{StatsQuery, StatsView, stats};

@@ -1955,12 +1955,73 @@ fn key_of(link: &str) -> String {
 /// Artists whose pages are finished in advance: the first ten of the dashboard's top list.
 const FINISHED_ARTISTS: usize = 10;
 
+/// A user's default selection as [`first_views`] prepared it, for [`precompute`] to go on
+/// from instead of preparing it again.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    user: User,
+    ids: Vec<String>,
+    prepared: Arc<Prepared>,
+}
+
+impl Ready {
+    /// This one, if it is `user`'s selection `ids` in their current data and settings.
+    fn fits(self, user: &User, ids: &[String]) -> Option<Arc<Prepared>> {
+        let same = self.user.id == user.id
+            && self.user.stats_version == user.stats_version
+            && self.user.tz == user.tz
+            && self.user.min_play_ms == user.min_play_ms
+            && self.ids == ids;
+        same.then_some(self.prepared)
+    }
+}
+
+/// The views a user opens first, the default dashboard and its JSON twin, computed from their
+/// artifact in memory while an ingest writes it (the worker stores them with the upload's
+/// readiness), and the selection they were computed from, for [`precompute`].
+pub async fn first_views(
+    state: &AppState,
+    first: ingest_worker::FirstViews,
+) -> Result<(Vec<(String, String)>, Option<Ready>), AppError> {
+    let chosen = crate::actions::everything(first.uploads);
+    if chosen.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    ids.sort();
+    let user = first.user;
+    let started = std::time::Instant::now();
+    let prepared = crate::dash::build_from(state, &user, ids.clone(), first.artifact).await?;
+    let prepare_ms = started.elapsed().as_millis() as u64;
+    let ready = Ready {
+        user: user.clone(),
+        ids,
+        prepared: prepared.clone(),
+    };
+    let c = user_view_ctx(user, chosen, prepared)?;
+    let views = tokio::task::spawn_blocking(move || dashboard_views(&c))
+        .await
+        .map_err(|e| AppError::Internal(format!("finishing the dashboard: {e}")))??;
+    tracing::info!(
+        user = %ready.user.id,
+        prepare_ms,
+        views_ms = started.elapsed().as_millis() as u64 - prepare_ms,
+        "first views computed"
+    );
+    Ok((views, Some(ready)))
+}
+
 /// Computes the views a user is likely to open first, by the pages' own code, and stores them
 /// finished for their current data version and settings: the default dashboard and its JSON
 /// twin, its range presets (last 4 weeks, 6 months, latest year), the rankings it links to,
-/// the recap of every year, the pages of its top artists.
+/// the recap of every year, the pages of its top artists. `ready` is the selection
+/// [`first_views`] prepared, used when it is still the user's.
 /// Returns how many it stored (none for a user without a ready upload).
-pub async fn precompute(state: &AppState, user_id: &str) -> Result<usize, AppError> {
+pub async fn precompute(
+    state: &AppState,
+    user_id: &str,
+    ready: Option<Ready>,
+) -> Result<usize, AppError> {
     let Some(user) = storage::users::by_id(state.db(), user_id).await? else {
         return Ok(0);
     };
@@ -1971,7 +2032,10 @@ pub async fn precompute(state: &AppState, user_id: &str) -> Result<usize, AppErr
     let started = std::time::Instant::now();
     let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
     ids.sort();
-    let prepared = crate::dash::build(state, &user, ids).await?;
+    let prepared = match ready.and_then(|r| r.fits(&user, &ids)) {
+        Some(p) => p,
+        None => crate::dash::build(state, &user, ids).await?,
+    };
     let c = user_view_ctx(user, chosen, prepared)?;
     let views = tokio::task::spawn_blocking(move || finish_views(c))
         .await
@@ -2007,25 +2071,35 @@ fn user_view_ctx(
     })
 }
 
+/// A page's title and content as a finished view stores them.
+fn finished_page(title: &str, body: Markup) -> Result<String, AppError> {
+    serde_json::to_string(&(title, body.into_string()))
+        .map_err(|e| AppError::Internal(format!("a finished view: {e}")))
+}
+
+/// The default dashboard, as its JSON twin and as the page, each as (name, stored text).
+fn dashboard_views(c: &Ctx) -> Result<Vec<(String, String)>, AppError> {
+    let b = board(c);
+    Ok(vec![
+        (
+            view_key("/api/v1/dashboard", None),
+            serde_json::to_string(b.as_ref())
+                .map_err(|e| AppError::Internal(format!("the dashboard as JSON: {e}")))?,
+        ),
+        (
+            view_key("/dashboard", None),
+            finished_page("Dashboard", render_board(&c.q, &b))?,
+        ),
+    ])
+}
+
 /// The finished views of [`precompute`], each as (name, stored text): a page's title and
 /// content as JSON, or the JSON twin itself.
 #[allow(clippy::type_complexity)]
 fn finish_views(c: Ctx) -> Result<(User, Vec<(String, String)>), AppError> {
-    let page = |title: &str, body: Markup| {
-        serde_json::to_string(&(title, body.into_string()))
-            .map_err(|e| AppError::Internal(format!("a finished view: {e}")))
-    };
-    let mut out = Vec::new();
+    let page = finished_page;
+    let mut out = dashboard_views(&c)?;
     let b = board(&c);
-    out.push((
-        view_key("/api/v1/dashboard", None),
-        serde_json::to_string(b.as_ref())
-            .map_err(|e| AppError::Internal(format!("the dashboard as JSON: {e}")))?,
-    ));
-    out.push((
-        view_key("/dashboard", None),
-        page("Dashboard", render_board(&c.q, &b))?,
-    ));
     // Every address below is the link the dashboard itself shows: first its range presets.
     let at = |link: String| -> Result<Ctx, AppError> {
         let raw = link.split_once('?').map_or("", |(_, q)| q);

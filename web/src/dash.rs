@@ -46,11 +46,21 @@ fn key(user: &User, upload_ids: &[String]) -> Key {
 /// Prepared selections in memory, bounded by their size in bytes (not by their number): the
 /// least recently used are dropped first when a new one would pass the budget. A selection
 /// larger than the whole budget is still served, and dropped as soon as another arrives.
+///
+/// Where the process's allocator counts what it holds (the `backspin` binary's, [`heap`]), the
+/// bound is also on real bytes: while the heap holds more than it did when the cache was made
+/// plus the budget, the least recently used selections are dropped (and their memory given
+/// back to the system), whatever their estimate said. One user's selections are held to a
+/// quarter of the budget by estimate, so one visitor clicking through many selections cannot
+/// push every other user out.
 #[derive(Debug)]
 pub struct DashCache {
     entries: Mutex<HashMap<Key, Entry>>,
     clock: std::sync::atomic::AtomicU64,
     budget: usize,
+    /// Where the heap may go (what it held when the cache was made, plus the budget), when the
+    /// allocator counts.
+    heap_limit: Option<usize>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -79,6 +89,7 @@ impl DashCache {
             entries: Mutex::new(HashMap::new()),
             clock: std::sync::atomic::AtomicU64::new(0),
             budget,
+            heap_limit: heap::live().map(|base| base + budget),
         }
     }
 
@@ -137,6 +148,7 @@ impl DashCache {
             entry.cell.clone()
         };
         if let Some(p) = cell.get() {
+            self.trim(&key);
             return Ok(p.clone());
         }
         let (task_state, task_user, task_cell) = (state.clone(), user.clone(), cell.clone());
@@ -153,26 +165,84 @@ impl DashCache {
     }
 
     /// Records the size of a built selection and drops the least recently used others until
-    /// the cache is within its budget.
+    /// the cache is within its budget: first the same user's beyond their share, then
+    /// anyone's; then, where the heap is counted, until the heap is within its limit.
     fn admit(&self, key: &Key, bytes: usize) {
-        let mut entries = self.entries.lock().expect("cache lock");
-        match entries.get_mut(key) {
-            Some(e) => e.bytes = bytes,
-            None => return,
-        }
-        let mut total: usize = entries.values().map(|e| e.bytes).sum();
-        while total > self.budget {
-            let Some(oldest) = entries
+        {
+            let mut entries = self.entries.lock().expect("cache lock");
+            match entries.get_mut(key) {
+                Some(e) => e.bytes = bytes,
+                None => return,
+            }
+            let share = self.budget / 4;
+            let mine = |k: &Key| k.0 == key.0;
+            let mut users: usize = entries
                 .iter()
-                .filter(|(k, e)| *k != key && e.bytes > 0)
-                .min_by_key(|(_, e)| e.used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
+                .filter(|(k, _)| mine(k))
+                .map(|(_, e)| e.bytes)
+                .sum();
+            while users > share {
+                let Some((k, b)) = oldest(&entries, key, mine) else {
+                    break;
+                };
+                entries.remove(&k);
+                users -= b;
+            }
+            let mut total: usize = entries.values().map(|e| e.bytes).sum();
+            while total > self.budget {
+                let Some((k, b)) = oldest(&entries, key, |_| true) else {
+                    break;
+                };
+                entries.remove(&k);
+                total -= b;
+            }
+        }
+        self.trim(key);
+    }
+
+    /// Where the heap is counted and holds more than its limit: drops the least recently used
+    /// selections but `keep` until it does not (or nothing else is left), then gives the freed
+    /// memory back to the system. A selection a request still reads is freed when it is done.
+    fn trim(&self, keep: &Key) {
+        let Some(limit) = self.heap_limit else {
+            return;
+        };
+        let mut dropped = 0;
+        while heap::live().is_some_and(|live| live > limit) {
+            let gone = {
+                let mut entries = self.entries.lock().expect("cache lock");
+                let Some((k, _)) = oldest(&entries, keep, |_| true) else {
+                    break;
+                };
+                entries.remove(&k)
             };
-            total -= entries.remove(&oldest).map_or(0, |e| e.bytes);
+            drop(gone);
+            dropped += 1;
+        }
+        if dropped > 0 {
+            heap::release_free();
+            tracing::debug!(
+                dropped,
+                heap = heap::live(),
+                limit,
+                "prepared selections dropped for memory"
+            );
         }
     }
+}
+
+/// The least recently used built entry among those `which` takes, but `keep`: its key and
+/// estimated size.
+fn oldest(
+    entries: &HashMap<Key, Entry>,
+    keep: &Key,
+    which: impl Fn(&Key) -> bool,
+) -> Option<(Key, usize)> {
+    entries
+        .iter()
+        .filter(|(k, e)| *k != keep && e.bytes > 0 && which(k))
+        .min_by_key(|(_, e)| e.used)
+        .map(|(k, e)| (k.clone(), e.bytes))
 }
 
 /// Turns to prepare a selection, one per core, for the whole process.
@@ -183,34 +253,26 @@ fn preparing() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// Every stream of the user with its region: their artifact (one read), or for a user whose
-/// artifact the worker has not written yet (stored before artifacts, until the sweeper's
-/// backfill reaches them) the same built from their play rows.
+/// Every stream of the user with its region: their artifact, in one read (an empty one for a
+/// user the worker has not written one for: nothing ready yet).
 pub(crate) async fn user_artifact(
     state: &AppState,
     user: &User,
-) -> Result<(schema::Artifact, &'static str), AppError> {
-    let stored = storage::plays::artifact_for_user(state.db(), &user.id).await?;
+) -> Result<schema::Artifact, AppError> {
+    let Some(stored) = storage::plays::artifact_for_user(state.db(), &user.id).await? else {
+        return Ok(schema::Artifact::build(
+            Vec::new(),
+            Vec::new(),
+            &Strings::default(),
+        ));
+    };
     let owner = user.id.clone();
-    if let Some(a) = stored.filter(|a| a.format == i16::from(schema::artifact::FORMAT)) {
-        return tokio::task::spawn_blocking(move || {
-            schema::Artifact::decode(&a.bytes)
-                .map(|a| (a, "artifact"))
-                .map_err(|e| AppError::Internal(format!("user {owner}: {e}")))
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("reading the artifact: {e}")))?;
-    }
-    let mut strings = Strings::default();
-    let stored = storage::plays::load_all_for_user(state.db(), &user.id, &mut strings).await?;
     tokio::task::spawn_blocking(move || {
-        let (regions, streams) = engine::regions::streams_by_region(
-            stored.iter().map(|s| (s.upload_id.as_str(), s.key, s.play)),
-        );
-        (schema::Artifact::build(regions, streams, &strings), "rows")
+        schema::Artifact::decode(&stored.bytes)
+            .map_err(|e| AppError::Internal(format!("user {owner}: {e}")))
     })
     .await
-    .map_err(|e| AppError::Internal(format!("reading the plays: {e}")))
+    .map_err(|e| AppError::Internal(format!("reading the artifact: {e}")))?
 }
 
 /// The streams of a selection, and the names they use.
@@ -218,11 +280,11 @@ async fn streams(
     state: &AppState,
     user: &User,
     ids: Vec<String>,
-) -> Result<(Vec<Play>, Strings, &'static str), AppError> {
-    let (artifact, from) = user_artifact(state, user).await?;
+) -> Result<(Vec<Play>, Strings), AppError> {
+    let artifact = user_artifact(state, user).await?;
     tokio::task::spawn_blocking(move || {
         let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
-        (artifact.select(&selection), artifact.strings, from)
+        (artifact.select(&selection), artifact.strings)
     })
     .await
     .map_err(|e| AppError::Internal(format!("selecting plays: {e}")))
@@ -243,19 +305,60 @@ pub(crate) async fn build(
         .await
         .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))?;
     let started = std::time::Instant::now();
-    let settings = engine::selection::settings(&user.tz, user.min_play_ms);
     let hidden = crate::hiding::for_engine(state, user).await?;
-    let (plays, strings, from) = streams(state, user, ids).await?;
+    let (plays, strings) = streams(state, user, ids).await?;
     let load_ms = started.elapsed().as_millis() as u64;
+    let settings = engine::selection::settings(&user.tz, user.min_play_ms);
+    let prepared = tokio::task::spawn_blocking(move || prepare(plays, strings, &hidden, settings))
+        .await
+        .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
+    log_prepared(user, "artifact", load_ms, started, &prepared);
+    Ok(Arc::new(prepared))
+}
+
+/// Prepares a selection from an artifact already in memory (the worker's, as an ingest
+/// writes it), as [`build`] does from the stored one.
+pub(crate) async fn build_from(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+    artifact: Arc<schema::Artifact>,
+) -> Result<Arc<Prepared>, AppError> {
+    let started = std::time::Instant::now();
+    let hidden = crate::hiding::for_engine(state, user).await?;
+    let settings = engine::selection::settings(&user.tz, user.min_play_ms);
     let prepared = tokio::task::spawn_blocking(move || {
-        let plays = engine::selection::without_hidden(plays, &strings, &hidden);
-        let p = Prepared::new(plays, strings, settings);
-        // The all-time view of everything is the first one asked for: build it now.
-        p.stats(Content::All, (None, None));
-        p
+        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let plays = artifact.select(&selection);
+        prepare(plays, artifact.strings.clone(), &hidden, settings)
     })
     .await
     .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
+    log_prepared(user, "memory", 0, started, &prepared);
+    Ok(Arc::new(prepared))
+}
+
+/// A selection's streams, without what the user hid, prepared with the all-time stats of
+/// everything (the first view asked for) built.
+fn prepare(
+    plays: Vec<Play>,
+    strings: Strings,
+    hidden: &[(engine::selection::HiddenKind, String, String)],
+    settings: schema::Settings,
+) -> Prepared {
+    let plays = engine::selection::without_hidden(plays, &strings, hidden);
+    let p = Prepared::new(plays, strings, settings);
+    p.stats(Content::All, (None, None));
+    p
+}
+
+fn log_prepared(
+    user: &User,
+    from: &str,
+    load_ms: u64,
+    started: std::time::Instant,
+    prepared: &Prepared,
+) {
     tracing::info!(
         user = %user.id,
         from,
@@ -265,7 +368,6 @@ pub(crate) async fn build(
         ms = started.elapsed().as_millis() as u64,
         "dashboard prepared"
     );
-    Ok(Arc::new(prepared))
 }
 
 /// Finished views read from the database (`storage::views`), kept as text so that a view

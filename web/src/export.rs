@@ -78,7 +78,7 @@ fn exported<'a>(p: &Play, s: &'a Strings) -> ExportedPlay<'a> {
 
 /// The user's plays, each stream once, in time order.
 async fn plays(state: &AppState, user: &User) -> Result<(Vec<Play>, Strings), AppError> {
-    let (artifact, _) = crate::dash::user_artifact(state, user).await?;
+    let artifact = crate::dash::user_artifact(state, user).await?;
     Ok((artifact.plays, artifact.strings))
 }
 

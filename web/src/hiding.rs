@@ -137,7 +137,7 @@ async fn replace(state: &AppState, user: &User, items: &[HiddenItem]) -> Result<
     tracing::info!(user = %user.id, hidden = all.len(), "hidden list changed");
     let (state, id) = (state.clone(), user.id.clone());
     tokio::spawn(async move {
-        if let Err(e) = crate::board::precompute(&state, &id).await {
+        if let Err(e) = crate::board::precompute(&state, &id, None).await {
             tracing::warn!(user = %id, error = %e, "storing the finished views failed");
         }
     });

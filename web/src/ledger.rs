@@ -79,7 +79,7 @@ async fn compute(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Led
             .then_with(|| a.id.cmp(&b.id))
     });
     let settings = engine::selection::settings(&user.tz, user.min_play_ms);
-    let (artifact, _) = crate::dash::user_artifact(state, user).await?;
+    let artifact = crate::dash::user_artifact(state, user).await?;
     let ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
     let streams = tokio::task::spawn_blocking(move || {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();

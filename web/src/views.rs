@@ -1,9 +1,13 @@
-//! The web tier's part in the worker's [`AfterChange`] hook: once a user's data changed, their
-//! finished default views are computed (`board::precompute`) and stored for every instance.
+//! The web tier's part in the worker's [`AfterChange`] hook: while an ingest writes a user's
+//! artifact, their default dashboard is computed from it (`board::first_views`) and stored
+//! with the upload's readiness; once the data changed, their other finished views are
+//! (`board::precompute`), from the same preparation when there is one.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
-use ingest_worker::AfterChange;
+use ingest_worker::{AfterChange, FirstViews};
+
+use crate::board::Ready;
 
 use crate::AppState;
 
@@ -12,6 +16,9 @@ use crate::AppState;
 #[derive(Debug, Default)]
 pub struct Precomputer {
     state: OnceLock<AppState>,
+    /// The selection the last first views were computed from, until the views after them
+    /// take it (one at a time: a worker ingests one upload at a time per task).
+    ready: Mutex<Option<Ready>>,
 }
 
 impl Precomputer {
@@ -27,8 +34,26 @@ impl AfterChange for Precomputer {
         let Some(state) = self.state.get() else {
             return;
         };
-        if let Err(e) = crate::board::precompute(state, user_id).await {
+        let ready = self.ready.lock().expect("ready lock").take();
+        if let Err(e) = crate::board::precompute(state, user_id, ready).await {
             tracing::warn!(user = user_id, error = %e, "storing the finished views failed");
+        }
+    }
+
+    async fn first_views(&self, first: FirstViews) -> Vec<(String, String)> {
+        let Some(state) = self.state.get() else {
+            return Vec::new();
+        };
+        let user = first.user.id.clone();
+        match crate::board::first_views(state, first).await {
+            Ok((views, ready)) => {
+                *self.ready.lock().expect("ready lock") = ready;
+                views
+            }
+            Err(e) => {
+                tracing::warn!(user, error = %e, "computing the first views failed");
+                Vec::new()
+            }
         }
     }
 }
