@@ -227,8 +227,14 @@ class Cluster:
         with open(cfg, "w") as f:
             f.write(f"""global
     maxconn 512
+    # A request is retried on the other process only when HAProxy holds all of it: room for
+    # the users' uploads (about 20 KB; the default buffer is 16 KB).
+    tune.bufsize 65536
 defaults
     mode http
+    # Read the body before connecting, so that a POST whose connection the draining process
+    # closed can be sent again (a 502 in a rolling restart, once, without it).
+    option http-buffer-request
     timeout connect 2s
     timeout client 60s
     timeout server 60s

@@ -47,7 +47,9 @@ def drain(cluster, pg, load, n, tag, worker_args, shrink_timeout):
     since = time.time()
     cluster.start_worker(0, extra=worker_args, name=name)
     log = f"{cluster.work}/{name}.log"
-    drill.wait_until(f"the {tag} worker's pool started", lambda: size_now(log, since) == 1, timeout=60)
+    drill.wait_until(f"the {tag} worker's pool started", lambda: size_now(log, since) is not None, timeout=60)
+    drill.wait_until(f"the {tag} worker's pool idle at one worker", lambda: size_now(log, since) == 1,
+                     timeout=shrink_timeout, every=0.5)
     # An idle pool, as a backlog finds it: past the policy's scale-out cooldown (5 s) since
     # its start.
     time.sleep(6.0)
@@ -102,6 +104,14 @@ def step_backlog(cluster, pg, load, summary, n, scale_in_cooldown):
     load.step = "5-backlog"
     # The same backlog for both drains: the users' own uploads pause (they keep reading).
     load.no_uploads.set()
+    # The queue empty first (the users' last uploads ingested), so that the backlog is all
+    # the worker finds.
+    drill.wait_until(
+        "the queue empty",
+        lambda: pg.query("SELECT count(*) FROM queue_messages WHERE queue = 'ingest'")[0][0] == "0"
+        and pg.query("SELECT count(*) FROM uploads WHERE state IN ('queued', 'processing')")[0][0] == "0",
+        timeout=120, every=0.5,
+    )
     for i in range(2):
         cluster.kill(f"worker{i + 1}", signal.SIGTERM)
     cooldown = ["--scale-in-cooldown-secs", str(scale_in_cooldown)]
