@@ -316,15 +316,21 @@ class Pg:
         return found
 
 
-def wait_ready(pg, ids, what, timeout):
-    """Waits until every upload in `ids` is ready (failing the drill on a failed one); returns
-    the time each became ready, as seen by polling."""
+def wait_ready(pg, ids, what, timeout, vanish_ok=False):
+    """Waits until every upload in `ids` is ready (failing the drill on a failed one, or on
+    one that has no row, unless `vanish_ok`: its owner deleted it); returns the time each
+    became ready, as seen by polling."""
     ids = set(ids)
     ready_at = {}
     deadline = time.monotonic() + timeout
     while len(ready_at) < len(ids):
-        states = pg.states(ids - set(ready_at))
+        waiting = ids - set(ready_at)
+        states = pg.states(waiting)
         now = time.monotonic()
+        for u in waiting - set(states):
+            if not vanish_ok:
+                raise SystemExit(f"drill: {what}: upload {u} has no row")
+            ready_at[u] = None
         for u, st in states.items():
             if st == "ready":
                 ready_at[u] = now
