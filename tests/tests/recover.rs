@@ -1,7 +1,8 @@
 //! Disaster recovery (`backspin recover`): after the database was restored from a backup,
 //! the uploads that arrived since come back from the object store with their plays, those
 //! deleted since go, those the backup caught queued are ingested, and objects of owners the
-//! backup does not know are kept and reported. A second run finds nothing to do.
+//! backup does not know are kept and reported; a row whose file was scrubbed since names the
+//! scrubbed copy again. A second run finds nothing to do.
 
 use e2e::{Engine, Pipeline, both_engines, fixtures};
 use ingest_worker::recover::{Report, recover};
@@ -47,6 +48,18 @@ async fn recovering_after_a_restore_brings_back_what_arrived_since_and_drops_wha
         p.store.delete(&key).await.unwrap();
     }
     p.execute("DELETE FROM queue_messages").await;
+    // `kept` was scrubbed after the backup: its row names the original, which is gone.
+    let kept_row = p.upload(&kept.id).await.unwrap();
+    let original = kept_row.object_key.replacen("clean/", "uploads/", 1);
+    assert_ne!(
+        original, kept_row.object_key,
+        "ingested uploads are stored scrubbed"
+    );
+    p.execute(&format!(
+        "UPDATE uploads SET object_key = '{original}' WHERE id = '{}'",
+        kept.id
+    ))
+    .await;
     // Someone who signed up after the backup: the database does not know them.
     let stranger = format!(
         "uploads/{}/{}/late.json",
@@ -62,7 +75,7 @@ async fn recovering_after_a_restore_brings_back_what_arrived_since_and_drops_wha
             objects: 5,
             recreated: vec![arrived_id.clone()],
             requeued: vec![queued.id.clone()],
-            repointed: vec![],
+            repointed: vec![kept.id.clone()],
             deleted: vec![deleted.id.clone()],
             owner_unknown: vec![stranger.clone()],
             unrecognised: vec![],
@@ -81,6 +94,11 @@ async fn recovering_after_a_restore_brings_back_what_arrived_since_and_drops_wha
         "the deleted upload stays deleted"
     );
     assert_eq!(p.play_count(&kept.id).await, kept_plays);
+    assert_eq!(
+        p.upload(&kept.id).await.unwrap().object_key,
+        kept_row.object_key,
+        "pointed at its scrubbed copy again"
+    );
     let mine: Vec<String> = uploads::list_for_owner(p.db(), &alice.id)
         .await
         .unwrap()
