@@ -646,6 +646,7 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="backspin-drill-")
     cluster = Cluster(args.binary, args.database_url, work)
     summary = {"work": work, "steps": {}, "uploads_lost": 0, "uploads_doubled": 0}
+    began = time.monotonic()
     load = None
     try:
         subprocess.run(
@@ -680,6 +681,7 @@ def main():
         if load:
             load.finish()
         cluster.stop_all()
+    summary["seconds"] = round(time.monotonic() - began, 1)
     summary["requests"] = len(load.records) if load else 0
     summary["failures_by_step"] = {
         step: sum(1 for r in load.records if r[0] == step and not r[2])

@@ -48,6 +48,6 @@ eval "$start" >/dev/null || { cat "$dir/server.log" >&2; die "the drill's Postgr
 
 cargo build -p backspin --locked --quiet
 moto_server="$(scripts/moto.sh)" || die "moto's server (scripts/moto.sh) could not be installed"
-python3 scripts/drill.py --binary "$CARGO_TARGET_DIR/debug/backspin" \
+PYTHONDONTWRITEBYTECODE=1 python3 scripts/drill.py --binary "$CARGO_TARGET_DIR/debug/backspin" \
   --database-url "postgres://postgres@127.0.0.1:$port/backspin" --haproxy "$haproxy" \
   --pg-stop "$stop" --pg-start "$start" --pg-bin "$bin" --moto-server "$moto_server" "$@"
