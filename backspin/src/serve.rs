@@ -44,7 +44,8 @@ pub struct ServeArgs {
     #[arg(long, env = "BACKSPIN_STATIC_DIR")]
     static_dir: Option<std::path::PathBuf>,
     /// MiB of prepared dashboards kept in memory, shared by all users (least recently used
-    /// dropped first).
+    /// dropped first, one user at most a quarter); prepared dashboards are also dropped while
+    /// the process's heap holds more than at start plus this.
     #[arg(long, env = "BACKSPIN_DASH_CACHE_MIB", default_value_t = 512)]
     dash_cache_mib: usize,
     /// Run no ingest workers in this process (they run elsewhere, e.g. `backspin worker`).

@@ -49,22 +49,37 @@ pub trait AfterChange: Send + Sync + std::fmt::Debug {
     /// them), computed from their artifact in memory while an ingest writes it: the worker
     /// stores them in the transaction that marks the upload ready, so they are there the
     /// moment it is. None by default; failures are the implementation's to log.
-    async fn first_views(&self, first: FirstViews) -> Vec<(String, String)> {
+    async fn first_views(&self, first: FirstViews) -> FirstViewsDone {
         let _ = first;
-        Vec::new()
+        FirstViewsDone::default()
     }
+}
+
+/// What [`AfterChange::first_views`] computed.
+#[derive(Debug, Default)]
+pub struct FirstViewsDone {
+    /// The views, as (name, stored text).
+    pub views: Vec<(String, String)>,
 }
 
 /// What [`AfterChange::first_views`] computes from: the user and their uploads as they are once
 /// the ingest commits, and the artifact being written.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FirstViews {
     /// The owner, with the data version the artifact will have.
     pub user: storage::users::User,
     /// Their uploads, the one being ingested counted ready.
     pub uploads: Vec<storage::uploads::Upload>,
+    /// The upload being ingested.
+    pub upload: String,
     /// Their artifact as the ingest writes it.
     pub artifact: Arc<schema::Artifact>,
+    /// Where to send the selection as soon as it is prepared, when the worker asks (the
+    /// artifact holds the ingested upload alone) and it is exactly the upload's streams
+    /// (nothing hidden): its all-time stats are the upload's, and the worker reads the
+    /// upload's summary off them while the views are drawn, instead of building them twice.
+    /// Dropped unsent otherwise.
+    pub upload_alone: Option<tokio::sync::oneshot::Sender<Arc<engine::Prepared>>>,
 }
 
 /// Where [`AfterChange`] is plugged in, once the web tier exists (after the [`Deps`] it is
@@ -86,10 +101,10 @@ impl AfterChangeHook {
     }
 
     /// The hook's first views, when one is plugged in.
-    pub async fn first_views(&self, first: FirstViews) -> Vec<(String, String)> {
+    pub async fn first_views(&self, first: FirstViews) -> FirstViewsDone {
         match self.0.get() {
             Some(hook) => hook.first_views(first).await,
-            None => Vec::new(),
+            None => FirstViewsDone::default(),
         }
     }
 }

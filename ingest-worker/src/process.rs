@@ -281,8 +281,6 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
     let Parsed { lib, report } = parsed;
     let settings = settings_of(&user);
     let started = std::time::Instant::now();
-    // The upload's summary is built on another thread while its owner's artifact is rebuilt
-    // (on a copy of its names, to which the other uploads' names are added).
     let lib = std::sync::Arc::new(lib);
     // Read from a scrubbed copy (a re-ingest), the files are the copy's: the report of the
     // files the person uploaded (their generations, sizes, the files left out) stays.
@@ -292,17 +290,6 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
         .flatten()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
         .and_then(|mut s| s.get_mut("files").map(serde_json::Value::take));
-    let summary = {
-        let lib = lib.clone();
-        tokio::task::spawn_blocking(move || {
-            let stats = Stats::build(&lib.plays, settings);
-            let mut summary = serde_json::to_value(Summary::new(&lib, &report, &stats))?;
-            if let (Some(files), Some(slot)) = (uploaded_files, summary.get_mut("files")) {
-                *slot = files;
-            }
-            serde_json::to_string(&summary)
-        })
-    };
     let mut strings = lib.strings.clone();
     let mut tx = deps.db.begin().await?;
     plays::lock_user(&mut tx, &upload.owner_id).await?;
@@ -310,6 +297,13 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
     let version = plays::data_version(&mut tx, &upload.owner_id).await? + 1;
     let current = Some((upload.id.as_str(), lib.plays.as_slice()));
     let built = build(&mut tx, &upload.owner_id, &upload.id, current, &mut strings).await?;
+    // The owner's only upload (the usual first one): its stats are those of the dashboard
+    // computed below, built once there. Otherwise the upload's own, on another thread.
+    let alone = built.uploads() == [upload.id.as_str()];
+    let own_stats = (!alone).then(|| {
+        let lib = lib.clone();
+        tokio::task::spawn_blocking(move || Stats::build(&lib.plays, settings))
+    });
     let built = std::sync::Arc::new(built);
     // The dashboard its owner opens first, computed from the artifact while it is written,
     // and stored with the upload's readiness: any instance serves it the moment it is ready.
@@ -317,18 +311,60 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
         stats_version: version,
         ..user
     };
-    let first = first_views(deps, upload, &owner, built.clone()).await?;
+    let (alone_tx, alone_rx) = tokio::sync::oneshot::channel();
+    let first = first_views(
+        deps,
+        upload,
+        &owner,
+        built.clone(),
+        alone.then_some(alone_tx),
+    )
+    .await?;
     write(&mut tx, &upload.owner_id, &built).await?;
     drop(built);
     let artifact_ms = started.elapsed().as_millis() as u64;
+    // The summary, while the views are drawn: off the upload's own stats, or off the first
+    // dashboard's selection when that is the upload alone, or (no such selection: something
+    // hidden, or no web tier plugged in) built here.
+    let own_stats = match own_stats {
+        Some(task) => Some(
+            task.await
+                .map_err(|e| Failure::Unexpected(format!("building the upload's stats: {e}")))?,
+        ),
+        None => None,
+    };
+    let prepared = match own_stats {
+        None => alone_rx.await.ok(),
+        Some(_) => None,
+    };
+    let summary = tokio::task::spawn_blocking(move || {
+        let summary = match (own_stats, prepared) {
+            (Some(stats), _) => Summary::new(&lib, &report, &stats),
+            (None, Some(p)) => {
+                let stats = p.stats(engine::Content::All, (None, None));
+                Summary::with_names(&lib, &report, &stats, &p.strings)
+            }
+            (None, None) => Summary::new(&lib, &report, &Stats::build(&lib.plays, settings)),
+        };
+        let mut summary = serde_json::to_value(summary)?;
+        if let (Some(files), Some(slot)) = (uploaded_files, summary.get_mut("files")) {
+            *slot = files;
+        }
+        serde_json::to_string(&summary)
+    });
+    let views = first
+        .await
+        .unwrap_or_else(|e| {
+            warn!(error = %e, "computing the first views crashed");
+            crate::FirstViewsDone::default()
+        })
+        .views;
+    let views_ms = started.elapsed().as_millis() as u64;
     let summary = summary
         .await
         .map_err(|e| Failure::Unexpected(format!("building the summary: {e}")))?
         .map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
-    let views = first.await.unwrap_or_else(|e| {
-        warn!(error = %e, "computing the first views crashed");
-        Vec::new()
-    });
+    let summary_ms = started.elapsed().as_millis() as u64;
     for (name, body) in &views {
         storage::views::put_in_tx(&mut tx, &owner, version, name, body).await?;
     }
@@ -337,6 +373,8 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
         info!(
             artifact_ms,
             views = views.len(),
+            views_ms,
+            summary_ms,
             commit_ms = started.elapsed().as_millis() as u64,
             "committed"
         );
@@ -354,7 +392,8 @@ async fn first_views(
     upload: &Upload,
     owner: &User,
     artifact: std::sync::Arc<schema::Artifact>,
-) -> Result<tokio::task::JoinHandle<Vec<(String, String)>>, Failure> {
+    upload_alone: Option<tokio::sync::oneshot::Sender<std::sync::Arc<engine::Prepared>>>,
+) -> Result<tokio::task::JoinHandle<crate::FirstViewsDone>, Failure> {
     let mut mine = uploads::list_for_owner(&deps.db, &owner.id).await?;
     for u in mine.iter_mut().filter(|u| u.id == upload.id) {
         u.state = State::Ready;
@@ -362,7 +401,9 @@ async fn first_views(
     let first = crate::FirstViews {
         user: owner.clone(),
         uploads: mine,
+        upload: upload.id.clone(),
         artifact,
+        upload_alone,
     };
     let hook = deps.after_change.clone();
     Ok(tokio::spawn(async move { hook.first_views(first).await }))

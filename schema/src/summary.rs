@@ -178,10 +178,23 @@ impl Summary {
     /// Summarises a library whose plays have been deduplicated (with `report`) and aggregated
     /// (into `stats`).
     pub fn new(lib: &Library, report: &DedupeReport, stats: &Stats) -> Summary {
+        Summary::with_names(lib, report, stats, &lib.strings)
+    }
+
+    /// [`Summary::new`] with `stats` built on another table of names, `names` (the same
+    /// plays, named by `names`' symbols: the worker's first dashboard, built from the artifact,
+    /// serves a first upload's summary too).
+    pub fn with_names(
+        lib: &Library,
+        report: &DedupeReport,
+        stats: &Stats,
+        names: &Strings,
+    ) -> Summary {
         Summary::of_facts(
             lib,
             report,
-            &Facts::of_stats(stats, &lib.plays, &lib.strings),
+            &Facts::of_stats(stats, &lib.plays, names),
+            names,
         )
     }
 
@@ -193,11 +206,11 @@ impl Summary {
             lib,
             report,
             &Facts::tally(&lib.plays, &lib.strings, settings),
+            &lib.strings,
         )
     }
 
-    fn of_facts(lib: &Library, report: &DedupeReport, facts: &Facts) -> Summary {
-        let s = &lib.strings;
+    fn of_facts(lib: &Library, report: &DedupeReport, facts: &Facts, s: &Strings) -> Summary {
         let ranked = |v: &[(Entity, Cell)]| v.iter().map(|&ec| to_ranked(s, ec)).collect();
         let kind_ms = |k: Kind| facts.by_kind[k as usize].ms;
         let years: Vec<YearSummary> = facts

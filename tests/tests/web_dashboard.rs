@@ -2502,6 +2502,45 @@ async fn the_default_dashboard_is_finished_the_moment_the_upload_is_ready(engine
     assert_eq!(state.dash().bytes(), 0, "served finished, nothing prepared");
 }
 
+both_engines!(an_uploads_summary_is_inspects_whether_read_off_the_first_dashboard_or_built_alone);
+
+/// A first upload's summary is read off the stats its first dashboard built (the same plays);
+/// a second upload's is built from its own plays. Either is what `backspin inspect` prints for
+/// the same file (`Summary::tally`), number for number.
+async fn an_uploads_summary_is_inspects_whether_read_off_the_first_dashboard_or_built_alone(
+    engine: Engine,
+) {
+    let app = WebApp::new(engine).await;
+    let mut c = app.client();
+    c.sign_up("summary@example.com").await;
+    for seed in [21, 22] {
+        let zip = gen_history(2_000, seed, &[]).zip();
+        let id = ready_upload(&app, &mut c, "my_spotify_data.zip", &zip).await;
+        let stored: Value = serde_json::from_str(
+            &app.pipeline
+                .upload(&id)
+                .await
+                .unwrap()
+                .summary
+                .expect("a summary"),
+        )
+        .unwrap();
+        let mut lib = schema::load(
+            &["my_spotify_data.zip".to_string()],
+            |_| Ok(std::io::Cursor::new(zip.as_slice())),
+            &schema::Limits::default(),
+        );
+        let report = schema::dedupe(&mut lib.plays);
+        let inspect = serde_json::to_value(schema::Summary::tally(
+            &lib,
+            &report,
+            schema::Settings::default(),
+        ))
+        .unwrap();
+        assert_eq!(stored, inspect, "upload of seed {seed}");
+    }
+}
+
 both_engines!(another_instance_serves_the_first_default_views_the_worker_finished);
 
 /// Once the worker has ingested an upload, the default dashboard, its JSON twin and the

@@ -1978,21 +1978,31 @@ impl Ready {
 
 /// The views a user opens first, the default dashboard and its JSON twin, computed from their
 /// artifact in memory while an ingest writes it (the worker stores them with the upload's
-/// readiness), and the selection they were computed from, for [`precompute`].
+/// readiness; when the selection is the upload alone, it reads the upload's summary off it),
+/// and the selection they were computed from, for [`precompute`].
 pub async fn first_views(
     state: &AppState,
     first: ingest_worker::FirstViews,
-) -> Result<(Vec<(String, String)>, Option<Ready>), AppError> {
+) -> Result<(ingest_worker::FirstViewsDone, Option<Ready>), AppError> {
     let chosen = crate::actions::everything(first.uploads);
     if chosen.is_empty() {
-        return Ok((Vec::new(), None));
+        return Ok((Default::default(), None));
     }
+    let streams = first.artifact.plays.len();
     let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
     ids.sort();
     let user = first.user;
     let started = std::time::Instant::now();
     let prepared = crate::dash::build_from(state, &user, ids.clone(), first.artifact).await?;
     let prepare_ms = started.elapsed().as_millis() as u64;
+    // Exactly the ingested upload's streams (its owner's only upload, nothing hidden): the
+    // worker reads the upload's summary off it while the views are drawn.
+    if let Some(to) = first.upload_alone
+        && ids == [first.upload.as_str()]
+        && prepared.plays.len() == streams
+    {
+        let _ = to.send(prepared.clone());
+    }
     let ready = Ready {
         user: user.clone(),
         ids,
@@ -2008,7 +2018,7 @@ pub async fn first_views(
         views_ms = started.elapsed().as_millis() as u64 - prepare_ms,
         "first views computed"
     );
-    Ok((views, Some(ready)))
+    Ok((ingest_worker::FirstViewsDone { views }, Some(ready)))
 }
 
 /// Computes the views a user is likely to open first, by the pages' own code, and stores them

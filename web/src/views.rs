@@ -5,7 +5,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use ingest_worker::{AfterChange, FirstViews};
+use ingest_worker::{AfterChange, FirstViews, FirstViewsDone};
 
 use crate::board::Ready;
 
@@ -40,19 +40,19 @@ impl AfterChange for Precomputer {
         }
     }
 
-    async fn first_views(&self, first: FirstViews) -> Vec<(String, String)> {
+    async fn first_views(&self, first: FirstViews) -> FirstViewsDone {
         let Some(state) = self.state.get() else {
-            return Vec::new();
+            return FirstViewsDone::default();
         };
         let user = first.user.id.clone();
         match crate::board::first_views(state, first).await {
-            Ok((views, ready)) => {
+            Ok((done, ready)) => {
                 *self.ready.lock().expect("ready lock") = ready;
-                views
+                done
             }
             Err(e) => {
                 tracing::warn!(user, error = %e, "computing the first views failed");
-                Vec::new()
+                FirstViewsDone::default()
             }
         }
     }
