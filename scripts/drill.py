@@ -195,7 +195,7 @@ class Cluster:
     def log(self, name):
         return open(os.path.join(self.work, f"{name}.log"), "ab")
 
-    def start_web(self, i):
+    def start_web(self, i, wait=True):
         name = f"web{i + 1}"
         args = [
             self.binary, "serve", "--no-workers",
@@ -211,7 +211,8 @@ class Cluster:
             "--mib-per-address", "100000",
         ]
         self.procs[name] = subprocess.Popen(args, stdout=self.log(name), stderr=subprocess.STDOUT)
-        wait_until(f"{name} ready", lambda: http_status(f"http://127.0.0.1:{self.web_ports[i]}/readyz") == 200)
+        if wait:
+            wait_until(f"{name} ready", lambda: http_status(f"http://127.0.0.1:{self.web_ports[i]}/readyz") == 200)
 
     def start_worker(self, i, extra=(), name=None):
         name = name or f"worker{i + 1}"
@@ -636,12 +637,12 @@ def main():
                     help="the pool's scale-in cooldown in step 5, seconds (the policy's: 60)")
     ap.add_argument("--library", type=int, default=100, help="users with uploads before step 6's backup")
     ap.add_argument("--short", action="store_true",
-                    help="the test suite's form: a backlog of 40, a 5 s scale-in cooldown, a library of 20")
+                    help="the test suite's form: a backlog of 30, a 5 s scale-in cooldown, a library of 12")
     ap.add_argument("--steps", default="1,2,3,4,5,6,7", help="which steps to run (comma-separated)")
     ap.add_argument("--moto-server", required=True, help="moto's server (scripts/moto.sh), for step 7")
     args = ap.parse_args()
     if args.short:
-        args.backlog, args.scale_in_cooldown, args.library = 40, 5, 20
+        args.backlog, args.scale_in_cooldown, args.library = 30, 5, 12
     steps = set(args.steps.split(","))
     work = args.work or tempfile.mkdtemp(prefix="backspin-drill-")
     cluster = Cluster(args.binary, args.database_url, work)
