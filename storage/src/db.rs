@@ -221,8 +221,8 @@ impl Db {
     }
 
     /// Applies the migrations not applied yet, in order, each in its own transaction; returns
-    /// the versions applied. Safe to run from several processes at once on PostgreSQL (an
-    /// advisory lock serialises them) and on SQLite (the write lock does).
+    /// the versions applied. Safe to run from several processes at once, on an empty database
+    /// too: on PostgreSQL an advisory lock serialises them, on SQLite the write lock does.
     pub async fn migrate(&self) -> Result<Vec<i64>, sqlx::Error> {
         self.migrate_until(i64::MAX).await
     }
@@ -241,6 +241,14 @@ impl Db {
         let mut applied = Vec::new();
         for m in MIGRATIONS.iter().take_while(|m| m.version < below) {
             let mut tx = self.begin().await?;
+            // One process at a time from here on PostgreSQL, the table's creation included (two
+            // processes creating it at once on an empty database collide in the catalog);
+            // SQLite's write transaction already is.
+            if let Tx::Postgres(c) = &mut tx {
+                sqlx::query("SELECT pg_advisory_xact_lock(7271955)")
+                    .execute(&mut **c)
+                    .await?;
+            }
             let done = on_tx!(&mut tx, c => {
                 sqlx::query(TABLE).execute(&mut **c).await?;
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM backspin_migrations WHERE version = $1")
@@ -257,18 +265,6 @@ impl Db {
                     sqlx::raw_sql(m.sqlite).execute(&mut **c).await?;
                 }
                 Tx::Postgres(c) => {
-                    sqlx::query("SELECT pg_advisory_xact_lock(7271955)")
-                        .execute(&mut **c)
-                        .await?;
-                    let again: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM backspin_migrations WHERE version = $1",
-                    )
-                    .bind(m.version)
-                    .fetch_one(&mut **c)
-                    .await?;
-                    if again > 0 {
-                        continue;
-                    }
                     sqlx::raw_sql(m.postgres).execute(&mut **c).await?;
                 }
             }

@@ -104,6 +104,15 @@ impl TestDb {
     /// A new database on `engine`. Panics, naming `TEST_DATABASE_URL`, when PostgreSQL is
     /// unreachable: the PostgreSQL tests fail rather than skip.
     pub async fn new(engine: Engine) -> TestDb {
+        let t = TestDb::empty(engine).await;
+        t.db.migrate()
+            .await
+            .expect("migrations apply to a fresh database");
+        t
+    }
+
+    /// [`TestDb::new`] without the migrations applied: an empty database.
+    pub async fn empty(engine: Engine) -> TestDb {
         let dir = tempfile::tempdir().expect("temporary folder");
         let (url, pg_name) = match engine {
             Engine::Sqlite => (
@@ -147,9 +156,6 @@ impl TestDb {
         let db = Db::connect(&url)
             .await
             .unwrap_or_else(|e| panic!("connecting to the test database {url}: {e}"));
-        db.migrate()
-            .await
-            .expect("migrations apply to a fresh database");
         TestDb {
             engine,
             db,
