@@ -50,7 +50,7 @@ async fn carry_over(db: &storage::Db, user_id: &str) -> Result<(), storage::db::
             rows.iter().map(|r| (r.upload_id.as_str(), r.key, r.play)),
         );
         let artifact = schema::Artifact::build(regions, streams, &strings);
-        write(&mut tx, user_id, &artifact).await?;
+        write(&mut tx, user_id, std::sync::Arc::new(artifact)).await?;
     }
     plays::delete_rows_for_user(&mut tx, user_id).await?;
     tx.commit().await?;
@@ -112,7 +112,7 @@ pub(crate) async fn rebuild(
     strings: &mut schema::Strings,
 ) -> Result<(), storage::db::SqlxError> {
     let artifact = build(tx, owner_id, except, current, strings).await?;
-    write(tx, owner_id, &artifact).await
+    write(tx, owner_id, std::sync::Arc::new(artifact)).await
 }
 
 /// A user's artifact as it is about to be: the streams of their uploads (all but those being
@@ -160,22 +160,19 @@ pub(crate) async fn build(
     Ok(artifact)
 }
 
-/// Stores `artifact` as the user's (encoded), bumping their `stats_version`.
+/// Stores `artifact` as the user's (encoded on a blocking thread, which leaves the runtime's
+/// threads to the tasks beside it: an ingest's first views), bumping their `stats_version`.
 pub(crate) async fn write(
     tx: &mut storage::Tx,
     owner_id: &str,
-    artifact: &schema::Artifact,
+    artifact: std::sync::Arc<schema::Artifact>,
 ) -> Result<(), storage::db::SqlxError> {
-    let bytes = artifact.encode();
+    let streams = artifact.plays.len();
+    let bytes = tokio::task::spawn_blocking(move || artifact.encode())
+        .await
+        .map_err(|e| storage::db::SqlxError::Io(std::io::Error::other(e)))?;
     tracing::debug!(bytes = bytes.len(), "artifact encoded");
-    plays::replace_artifact(
-        tx,
-        owner_id,
-        schema::artifact::FORMAT,
-        artifact.plays.len(),
-        &bytes,
-    )
-    .await
+    plays::replace_artifact(tx, owner_id, schema::artifact::FORMAT, streams, &bytes).await
 }
 
 /// The streams a user's uploads hold now, but for `except` and uploads being deleted or

@@ -320,7 +320,7 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
         alone.then_some(alone_tx),
     )
     .await?;
-    write(&mut tx, &upload.owner_id, &built).await?;
+    write(&mut tx, &upload.owner_id, built.clone()).await?;
     drop(built);
     let artifact_ms = started.elapsed().as_millis() as u64;
     // The summary, while the views are drawn: off the upload's own stats, or off the first
