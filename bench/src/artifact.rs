@@ -6,19 +6,21 @@
 use std::io::Cursor;
 
 use anyhow::{Context, Result};
-use schema::aggregate::local_day_hour;
+use schema::aggregate::{LocalClock, local_day_hour};
 use schema::{Artifact, Limits, Settings, Stats};
 
 use crate::{Sample, load_average, median, ms, timed};
 
-const STEPS: [&str; 9] = [
+const STEPS: [&str; 11] = [
     "worker, 2nd upload on: stream digests (stream_digest per play)",
     "worker, 2nd upload on: regions (streams_by_region)",
     "worker: Artifact::build",
     "worker: Artifact::encode (columns, deflate)",
     "web: Artifact::decode (inflate, columns, names)",
     "web: Artifact::select (every upload)",
-    "web: local days (Prepared::new)",
+    "web: local days, a zone look-up per stream (before)",
+    "web: local days through a LocalClock (Prepared::new)",
+    "web: the all-time stats, play by play (Stats::build_per_play, before)",
     "web: the all-time stats (Stats::build, one thread)",
     "web: the all-time stats (Stats::build_parallel, all cores)",
 ];
@@ -91,7 +93,7 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         assert_eq!(decoded.plays.len(), artifact.plays.len());
         let (plays, d) = timed(|| decoded.select(&["upload"]));
         t.push(d);
-        let settings = Settings::default();
+        let settings = settings();
         let (days, d) = timed(|| {
             plays
                 .iter()
@@ -100,6 +102,18 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         });
         t.push(d);
         std::hint::black_box(days);
+        let (days, d) = timed(|| {
+            let mut clock = LocalClock::new(settings.tz);
+            plays
+                .iter()
+                .map(|p| clock.day_hour(p.end_ms).0.0)
+                .collect::<Vec<i32>>()
+        });
+        t.push(d);
+        std::hint::black_box(days);
+        let (stats, d) = timed(|| Stats::build_per_play(&plays, settings));
+        t.push(d);
+        std::hint::black_box(stats);
         let (stats, d) = timed(|| Stats::build(&plays, settings));
         t.push(d);
         std::hint::black_box(stats);
@@ -129,6 +143,15 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
     Ok(())
 }
 
+/// A listener's settings in a zone with daylight saving time (the default's UTC needs no
+/// look-up at all).
+fn settings() -> Settings {
+    Settings {
+        tz: schema::Tz::Europe__Berlin,
+        ..Settings::default()
+    }
+}
+
 /// What preparing a user costs in memory, measured by the allocator: the most held at once
 /// above what was held before, while a web instance decodes the stored artifact, selects its
 /// streams, finds their local days and builds the all-time stats (as `web::dash::build` does),
@@ -142,7 +165,7 @@ fn memory(bytes: &[u8], artifact: &Artifact) -> Result<()> {
     let plays = decoded.select(&["upload"]);
     let strings = decoded.strings.clone();
     drop(decoded);
-    let prepared = engine::Prepared::new(plays, strings, Settings::default());
+    let prepared = engine::Prepared::new(plays, strings, settings());
     prepared.stats(engine::Content::All, (None, None));
     let peak = heap::peak().unwrap_or(0) - before;
     let kept = heap::live().unwrap_or(0) - before;

@@ -20,7 +20,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use schema::aggregate::{Day, Month, Streak, local_day_hour, split_by_local_hour};
+use schema::aggregate::{Day, Month, Streak, local_day_hour, rank_kind, split_by_local_hour};
 use schema::time::{days_from_civil, format_rfc3339};
 use schema::{Cell, Country, Entity, EntityKind, Kind, Platform, Play, RankBy, Stats, Strings};
 use schema::{Sym, Tz};
@@ -501,7 +501,9 @@ pub struct Tops {
 
 /// The first `n` of each kind in `range` by `by`.
 pub fn tops(range: &Stats, strings: &Strings, by: RankBy, n: usize) -> Tops {
-    let top = |kind| entries(range.top(kind, by, None, strings, n), strings, 1);
+    // One pass over the monthly cells for the six kinds.
+    let totals = range.entity_totals();
+    let top = |kind| entries(rank_kind(&totals, kind, by, strings, n), strings, 1);
     Tops {
         by: rank_by_label(by),
         artists: top(EntityKind::Artist),
@@ -716,8 +718,15 @@ pub struct Loop {
 /// (the session gap, so the run stays inside one session). Any other stream in between ends
 /// the run. Longest loops first (ties: earliest first).
 pub fn loops(plays: &[Play], strings: &Strings, gap_ms: i64) -> Vec<Loop> {
-    let mut order: Vec<&Play> = plays.iter().collect();
-    order.sort_unstable_by_key(|p| (p.start_ms(), p.end_ms));
+    // By start, then end, then place: sorting the keys beside each play's index touches far
+    // less memory than sorting references to the plays.
+    let mut keys: Vec<(i64, i64, u32)> = plays
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.start_ms(), p.end_ms, i as u32))
+        .collect();
+    keys.sort_unstable();
+    let order = keys.iter().map(|&(_, _, i)| &plays[i as usize]);
     struct Run {
         title: Sym,
         creator: Sym,
@@ -800,8 +809,8 @@ pub struct Sessions {
 }
 
 /// Listening sessions (`list`: from `schema::aggregate::sessions` over the range's plays with
-/// the gap the viewer chose, or a range's `Stats::sessions`); `loops` (from [`loops`] over the
-/// same plays, or empty) flags the sessions that contain one.
+/// the gap the viewer chose); `loops` (from [`loops`] over the same plays, or empty) flags the
+/// sessions that contain one.
 pub fn sessions(list: &[schema::aggregate::Session], loops: &[Loop]) -> Sessions {
     let mut longest: Vec<_> = list.iter().collect();
     longest.sort_by(|a, b| b.ms.cmp(&a.ms).then(a.start_ms.cmp(&b.start_ms)));
@@ -2044,8 +2053,8 @@ mod tests {
             (&*l.start, &*l.end),
             ("2024-05-01T10:00:00Z", "2024-05-01T10:18:00Z")
         );
-        let st = Stats::build(&plays, Settings::default());
-        let sessions = sessions(&st.sessions, &found);
+        let list = schema::aggregate::sessions(&plays, gap);
+        let sessions = sessions(&list, &found);
         assert_eq!(sessions.count, 2);
         assert!(sessions.longest[0].has_loop);
         assert!(!sessions.longest[1].has_loop);
@@ -2215,7 +2224,7 @@ mod tests {
         let r = recap(&empty, &empty, &s, 2024);
         assert!(r.busiest_hour.is_none() && r.top_artist_share.is_none());
         assert!(hour_weekday(&empty).busiest.is_none());
-        assert!(sessions(&empty.sessions, &[]).mean_ms_played.is_none());
+        assert!(sessions(&[], &[]).mean_ms_played.is_none());
         let json = serde_json::json!({
             "overview": o,
             "over_time": over_time(&empty),
@@ -2224,7 +2233,7 @@ mod tests {
             "tops": tops(&empty, &s, RankBy::Plays, 10),
             "discoveries": d,
             "streaks": streaks(&empty),
-            "sessions": sessions(&empty.sessions, &loops(&[], &s, 1)),
+            "sessions": sessions(&[], &loops(&[], &s, 1)),
             "skips": sk,
             "platforms": platforms(&empty),
             "countries": countries(&empty),

@@ -94,10 +94,8 @@ impl Prepared {
     /// Prepares `plays` (any order) for `settings`.
     pub fn new(mut plays: Vec<Play>, strings: Strings, settings: Settings) -> Prepared {
         plays.sort_by_key(|p| p.end_ms);
-        let days = plays
-            .iter()
-            .map(|p| schema::aggregate::local_day_hour(settings.tz, p.end_ms).0.0)
-            .collect();
+        let mut clock = schema::aggregate::LocalClock::new(settings.tz);
+        let days = plays.iter().map(|p| clock.day_hour(p.end_ms).0.0).collect();
         Prepared {
             strings,
             plays,

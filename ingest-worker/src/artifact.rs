@@ -128,6 +128,24 @@ pub(crate) async fn build(
     let started = std::time::Instant::now();
     let others = stored_streams(tx, owner_id, except, strings).await?;
     let load_ms = started.elapsed().as_millis() as u64;
+    let artifact = assemble(&others, current, strings);
+    tracing::debug!(
+        others = others.len(),
+        load_ms,
+        build_ms = started.elapsed().as_millis() as u64 - load_ms,
+        streams = artifact.plays.len(),
+        "artifact built"
+    );
+    Ok(artifact)
+}
+
+/// The artifact of `others` (the streams the user's other uploads hold, from
+/// [`stored_streams`]) and `current`, each stream once with its region.
+pub(crate) fn assemble(
+    others: &[plays::StoredPlay],
+    current: Option<Current<'_>>,
+    strings: &schema::Strings,
+) -> schema::Artifact {
     let (regions, streams) = match current {
         // The owner's only upload (the usual first one): its plays are deduplicated already,
         // and all lie in one region.
@@ -149,15 +167,7 @@ pub(crate) async fn build(
             engine::regions::streams_by_region(members)
         }
     };
-    let artifact = schema::Artifact::build(regions, streams, strings);
-    tracing::debug!(
-        others = others.len(),
-        load_ms,
-        build_ms = started.elapsed().as_millis() as u64 - load_ms,
-        streams = artifact.plays.len(),
-        "artifact built"
-    );
-    Ok(artifact)
+    schema::Artifact::build(regions, streams, strings)
 }
 
 /// Stores `artifact` as the user's (encoded on a blocking thread, which leaves the runtime's
@@ -179,7 +189,7 @@ pub(crate) async fn write(
 /// failed, as `(upload, digest, play)` with names on `strings`: one per upload holding a
 /// stream, read from the user's artifact (none without one). An artifact of a format this
 /// build cannot read is an error, never taken for an empty one.
-async fn stored_streams(
+pub(crate) async fn stored_streams(
     tx: &mut storage::Tx,
     owner_id: &str,
     except: &str,

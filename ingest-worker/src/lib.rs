@@ -63,7 +63,7 @@ pub struct FirstViewsDone {
 }
 
 /// What [`AfterChange::first_views`] computes from: the user and their uploads as they are once
-/// the ingest commits, and the artifact being written.
+/// the ingest commits, and their streams (the artifact being written, or the upload's plays).
 #[derive(Debug)]
 pub struct FirstViews {
     /// The owner, with the data version the artifact will have.
@@ -72,14 +72,54 @@ pub struct FirstViews {
     pub uploads: Vec<storage::uploads::Upload>,
     /// The upload being ingested.
     pub upload: String,
-    /// Their artifact as the ingest writes it.
-    pub artifact: Arc<schema::Artifact>,
+    /// The streams to compute them from.
+    pub streams: FirstStreams,
     /// Where to send the selection as soon as it is prepared, when the worker asks (the
     /// artifact holds the ingested upload alone) and it is exactly the upload's streams
     /// (nothing hidden): its all-time stats are the upload's, and the worker reads the
     /// upload's summary off them while the views are drawn, instead of building them twice.
     /// Dropped unsent otherwise.
     pub upload_alone: Option<tokio::sync::oneshot::Sender<Arc<engine::Prepared>>>,
+}
+
+/// The streams [`FirstViews`] are computed from.
+#[derive(Debug, Clone)]
+pub enum FirstStreams {
+    /// The owner's artifact as the ingest writes it.
+    Artifact(Arc<schema::Artifact>),
+    /// The ingested upload's deduplicated plays, when the owner has no other streams: the
+    /// artifact being built holds exactly these, so the views need not wait for it.
+    Upload(Arc<schema::Library>),
+}
+
+impl FirstStreams {
+    /// How many streams there are.
+    pub fn len(&self) -> usize {
+        match self {
+            FirstStreams::Artifact(a) => a.plays.len(),
+            FirstStreams::Upload(lib) => lib.plays.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The streams counting for a selection of the owner's uploads, with their names; `None`
+    /// when these streams cannot say (the upload's own plays, asked for another selection).
+    pub fn select(
+        &self,
+        selection: &[&str],
+        upload: &str,
+    ) -> Option<(Vec<schema::Play>, schema::Strings)> {
+        match self {
+            FirstStreams::Artifact(a) => Some((a.select(selection), a.strings.clone())),
+            FirstStreams::Upload(lib) => {
+                (selection == [upload]).then(|| (lib.plays.clone(), lib.strings.clone()))
+            }
+        }
+    }
 }
 
 /// Where [`AfterChange`] is plugged in, once the web tier exists (after the [`Deps`] it is

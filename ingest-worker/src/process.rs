@@ -19,7 +19,8 @@ use storage::users::{self, User};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::Deps;
-use crate::artifact::{build, drop_plays, write};
+use crate::FirstStreams;
+use crate::artifact::{assemble, drop_plays, stored_streams, write};
 use crate::failure::Failure;
 
 /// Bumped whenever parsing or aggregation changes what an upload yields; `backspin reingest
@@ -295,63 +296,82 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
     plays::lock_user(&mut tx, &upload.owner_id).await?;
     // The row is held: the artifact written below is stamped with exactly the next version.
     let version = plays::data_version(&mut tx, &upload.owner_id).await? + 1;
-    let current = Some((upload.id.as_str(), lib.plays.as_slice()));
-    let built = build(&mut tx, &upload.owner_id, &upload.id, current, &mut strings).await?;
-    // The owner's only upload (the usual first one): its stats are those of the dashboard
-    // computed below, built once there. Otherwise the upload's own, on another thread.
-    let alone = built.uploads() == [upload.id.as_str()];
+    let others = stored_streams(&mut tx, &upload.owner_id, &upload.id, &mut strings).await?;
+    // The owner's only upload (the usual first one): the artifact holds exactly its plays,
+    // and its stats are those of the dashboard computed below, built once there. Otherwise
+    // the upload's own, on another thread.
+    let alone = others.is_empty();
     let own_stats = (!alone).then(|| {
         let lib = lib.clone();
         tokio::task::spawn_blocking(move || Stats::build(&lib.plays, settings))
     });
-    let built = std::sync::Arc::new(built);
-    // The dashboard its owner opens first, computed from the artifact while it is written,
+    // The dashboard its owner opens first, computed while the artifact is built and written,
     // and stored with the upload's readiness: any instance serves it the moment it is ready.
+    // From the upload's own plays when they are all the owner has (no need to wait for the
+    // artifact), else from the artifact.
     let owner = User {
         stats_version: version,
         ..user
     };
     let (alone_tx, alone_rx) = tokio::sync::oneshot::channel();
-    let first = first_views(
-        deps,
-        upload,
-        &owner,
-        built.clone(),
-        alone.then_some(alone_tx),
-    )
-    .await?;
+    let mut first = None;
+    if alone {
+        let streams = FirstStreams::Upload(lib.clone());
+        first = Some(first_views(deps, upload, &owner, streams, Some(alone_tx)).await?);
+    }
+    let built = {
+        let (lib, id) = (lib.clone(), upload.id.clone());
+        tokio::task::spawn_blocking(move || {
+            assemble(&others, Some((id.as_str(), lib.plays.as_slice())), &strings)
+        })
+        .await
+        .map_err(|e| Failure::Unexpected(format!("building the artifact crashed: {e}")))?
+    };
+    let built = std::sync::Arc::new(built);
+    let first = match first {
+        Some(first) => first,
+        None => {
+            let streams = FirstStreams::Artifact(built.clone());
+            first_views(deps, upload, &owner, streams, None).await?
+        }
+    };
+    // The summary, while the artifact is written and the views drawn: off the upload's own
+    // stats, or off the first dashboard's selection when that is the upload alone, or (no
+    // such selection: something hidden, or no web tier plugged in) built here.
+    let summary = tokio::spawn(async move {
+        let own_stats =
+            match own_stats {
+                Some(task) => Some(task.await.map_err(|e| {
+                    Failure::Unexpected(format!("building the upload's stats: {e}"))
+                })?),
+                None => None,
+            };
+        let prepared = match own_stats {
+            None => alone_rx.await.ok(),
+            Some(_) => None,
+        };
+        tokio::task::spawn_blocking(move || {
+            let summary = match (own_stats, prepared) {
+                (Some(stats), _) => Summary::new(&lib, &report, &stats),
+                (None, Some(p)) => {
+                    let stats = p.stats(engine::Content::All, (None, None));
+                    Summary::with_names(&lib, &report, &stats, &p.strings)
+                }
+                (None, None) => Summary::new(&lib, &report, &Stats::build(&lib.plays, settings)),
+            };
+            let mut summary = serde_json::to_value(summary)?;
+            if let (Some(files), Some(slot)) = (uploaded_files, summary.get_mut("files")) {
+                *slot = files;
+            }
+            serde_json::to_string(&summary)
+        })
+        .await
+        .map_err(|e| Failure::Unexpected(format!("building the summary: {e}")))?
+        .map_err(|e| Failure::Unexpected(format!("summary: {e}")))
+    });
     write(&mut tx, &upload.owner_id, built.clone()).await?;
     drop(built);
     let artifact_ms = started.elapsed().as_millis() as u64;
-    // The summary, while the views are drawn: off the upload's own stats, or off the first
-    // dashboard's selection when that is the upload alone, or (no such selection: something
-    // hidden, or no web tier plugged in) built here.
-    let own_stats = match own_stats {
-        Some(task) => Some(
-            task.await
-                .map_err(|e| Failure::Unexpected(format!("building the upload's stats: {e}")))?,
-        ),
-        None => None,
-    };
-    let prepared = match own_stats {
-        None => alone_rx.await.ok(),
-        Some(_) => None,
-    };
-    let summary = tokio::task::spawn_blocking(move || {
-        let summary = match (own_stats, prepared) {
-            (Some(stats), _) => Summary::new(&lib, &report, &stats),
-            (None, Some(p)) => {
-                let stats = p.stats(engine::Content::All, (None, None));
-                Summary::with_names(&lib, &report, &stats, &p.strings)
-            }
-            (None, None) => Summary::new(&lib, &report, &Stats::build(&lib.plays, settings)),
-        };
-        let mut summary = serde_json::to_value(summary)?;
-        if let (Some(files), Some(slot)) = (uploaded_files, summary.get_mut("files")) {
-            *slot = files;
-        }
-        serde_json::to_string(&summary)
-    });
     let views = first
         .await
         .unwrap_or_else(|e| {
@@ -362,8 +382,7 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
     let views_ms = started.elapsed().as_millis() as u64;
     let summary = summary
         .await
-        .map_err(|e| Failure::Unexpected(format!("building the summary: {e}")))?
-        .map_err(|e| Failure::Unexpected(format!("summary: {e}")))?;
+        .map_err(|e| Failure::Unexpected(format!("building the summary: {e}")))??;
     let summary_ms = started.elapsed().as_millis() as u64;
     for (name, body) in &views {
         storage::views::put_in_tx(&mut tx, &owner, version, name, body).await?;
@@ -386,12 +405,12 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
 }
 
 /// Starts computing the owner's first views ([`crate::AfterChange::first_views`]) from
-/// `artifact`, with their uploads as they are once `upload` is ready.
+/// `streams`, with their uploads as they are once `upload` is ready.
 async fn first_views(
     deps: &Deps,
     upload: &Upload,
     owner: &User,
-    artifact: std::sync::Arc<schema::Artifact>,
+    streams: FirstStreams,
     upload_alone: Option<tokio::sync::oneshot::Sender<std::sync::Arc<engine::Prepared>>>,
 ) -> Result<tokio::task::JoinHandle<crate::FirstViewsDone>, Failure> {
     let mut mine = uploads::list_for_owner(&deps.db, &owner.id).await?;
@@ -402,7 +421,7 @@ async fn first_views(
         user: owner.clone(),
         uploads: mine,
         upload: upload.id.clone(),
-        artifact,
+        streams,
         upload_alone,
     };
     let hook = deps.after_change.clone();

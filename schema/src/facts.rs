@@ -16,7 +16,7 @@ use foldhash::{HashMap, HashSet};
 
 use crate::aggregate::{
     Cell, Day, Entity, EntityKind, Flag, RankBy, Settings, Stats, Streak, local_day_hour, rank,
-    session_count, split_by_local_hour, streaks_of,
+    rank_kind, rank_years, session_count, split_by_local_hour, streaks_of,
 };
 use crate::model::{Country, Kind, Platform, Play, Strings, Sym};
 use crate::time::EpochMs;
@@ -122,8 +122,11 @@ fn distinct_track_uris(plays: &[Play]) -> usize {
 impl Facts {
     /// Reads the facts off stats built over `plays` (on the string table `strings`).
     pub fn of_stats(stats: &Stats, plays: &[Play], strings: &Strings) -> Facts {
-        let top = |kind| stats.top(kind, RankBy::Time, None, strings, TOP);
-        let year_top = |kind| firsts(stats.top_per_year(kind, RankBy::Time, strings, 1));
+        // Two passes over the monthly cells for the six rankings.
+        let totals = stats.entity_totals();
+        let top = |kind| rank_kind(&totals, kind, RankBy::Time, strings, TOP);
+        let years = stats.year_totals(&[EntityKind::Artist, EntityKind::Track]);
+        let year_top = |kind| firsts(rank_years(&years, kind, RankBy::Time, strings, 1));
         let mut new_artists = BTreeMap::new();
         for (m, n) in stats.discoveries(EntityKind::Artist) {
             *new_artists.entry(m.year()).or_default() += n;
@@ -160,7 +163,7 @@ impl Facts {
             platforms: platforms(stats.platforms.iter().map(|((_, p), c)| (*p, c.ms))),
             countries: countries(stats.countries.iter().map(|((_, c), cell)| (*c, cell.ms))),
             ms_by_weekday_hour: stats.hour_weekday.map(|row| row.map(|c| c.ms)),
-            sessions: stats.sessions.len(),
+            sessions: session_count(plays, stats.settings.session_gap_ms),
         }
     }
 

@@ -718,9 +718,33 @@ proptest! {
             [whole.shuffle, whole.skipped, whole.offline, whole.incognito]
         );
         prop_assert_eq!(merged.skip_seconds, whole.skip_seconds);
-        prop_assert_eq!(&merged.sessions, &whole.sessions);
+        prop_assert_eq!(
+            schema::aggregate::merge_sessions(
+                &schema::aggregate::sessions(&left, session_gap_ms),
+                &schema::aggregate::sessions(&right, session_gap_ms),
+                session_gap_ms,
+            ),
+            schema::aggregate::sessions(&plays, session_gap_ms)
+        );
         prop_assert_eq!(merged.span, whole.span);
         prop_assert_eq!(merged, whole);
+    }
+
+    /// `Stats::build` keeps a month's tables apart and days in a window; adding each play to
+    /// every map gives the same stats, in time order or any other.
+    #[test]
+    fn stats_built_through_month_tables_equal_stats_built_play_by_play(
+        (plays, sorted) in proptest::collection::vec(play(3 * 365 * 86_400_000), 0..80)
+            .prop_flat_map(|p| (Just(p), any::<bool>())),
+        tz in prop_oneof![zone(), Just(Tz::Pacific__Chatham)],
+        min_play_ms in select(vec![0u64, 30_000]),
+    ) {
+        let settings = Settings { tz, min_play_ms, session_gap_ms: 30 * 60_000 };
+        let mut plays = plays;
+        if sorted {
+            plays.sort_by_key(|p| p.end_ms);
+        }
+        prop_assert_eq!(Stats::build(&plays, settings), Stats::build_per_play(&plays, settings));
     }
 
     #[test]

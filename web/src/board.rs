@@ -1988,12 +1988,24 @@ pub async fn first_views(
     if chosen.is_empty() {
         return Ok((Default::default(), None));
     }
-    let streams = first.artifact.plays.len();
+    let streams = first.streams.len();
     let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
     ids.sort();
     let user = first.user;
     let started = std::time::Instant::now();
-    let prepared = crate::dash::build_from(state, &user, ids.clone(), first.artifact).await?;
+    let Some(prepared) = crate::dash::build_from(
+        state,
+        &user,
+        ids.clone(),
+        first.streams,
+        first.upload.clone(),
+    )
+    .await?
+    else {
+        // The upload's plays, while the owner has other uploads after all: the views are
+        // computed once the data is committed instead.
+        return Ok((Default::default(), None));
+    };
     let prepare_ms = started.elapsed().as_millis() as u64;
     // Exactly the ingested upload's streams (its owner's only upload, nothing hidden): the
     // worker reads the upload's summary off it while the views are drawn.

@@ -317,26 +317,31 @@ pub(crate) async fn build(
     Ok(Arc::new(prepared))
 }
 
-/// Prepares a selection from an artifact already in memory (the worker's, as an ingest
-/// writes it), as [`build`] does from the stored one.
+/// Prepares a selection from streams already in memory (the worker's, as an ingest writes
+/// them: the artifact, or the ingested `upload`'s plays), as [`build`] does from the stored
+/// artifact. `None` when the streams do not cover the selection.
 pub(crate) async fn build_from(
     state: &AppState,
     user: &User,
     ids: Vec<String>,
-    artifact: Arc<schema::Artifact>,
-) -> Result<Arc<Prepared>, AppError> {
+    streams: ingest_worker::FirstStreams,
+    upload: String,
+) -> Result<Option<Arc<Prepared>>, AppError> {
     let started = std::time::Instant::now();
     let hidden = crate::hiding::for_engine(state, user).await?;
     let settings = engine::selection::settings(&user.tz, user.min_play_ms);
     let prepared = tokio::task::spawn_blocking(move || {
         let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let plays = artifact.select(&selection);
-        prepare(plays, artifact.strings.clone(), &hidden, settings)
+        let (plays, strings) = streams.select(&selection, &upload)?;
+        Some(prepare(plays, strings, &hidden, settings))
     })
     .await
     .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
+    let Some(prepared) = prepared else {
+        return Ok(None);
+    };
     log_prepared(user, "memory", 0, started, &prepared);
-    Ok(Arc::new(prepared))
+    Ok(Some(Arc::new(prepared)))
 }
 
 /// A selection's streams, without what the user hid, prepared with the all-time stats of
