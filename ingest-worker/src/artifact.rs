@@ -25,26 +25,67 @@ pub(crate) async fn drop_plays(
 /// over into their users' artifacts before the migration that drops them
 /// ([`storage::db::CONTRACT_PLAYS`]): what every process runs at start, and `backspin
 /// migrate`. Returns the migrations applied and the users carried over.
+///
+/// Safe with several processes starting at once: the migration that drops the rows refuses
+/// while any is left, so a process that finds the table gone has nothing left to carry; one
+/// that is refused because another is still carrying carries what is left (each user's rows
+/// once: the other holds the user's row until their rows are gone) and tries again.
 pub async fn migrate(db: &storage::Db) -> Result<(Vec<i64>, usize), storage::db::SqlxError> {
-    let mut applied = db.migrate_until(storage::db::CONTRACT_PLAYS).await?;
+    use storage::db::CONTRACT_PLAYS;
+    let mut applied = db.migrate_until(CONTRACT_PLAYS).await?;
     let mut carried = 0;
-    if !db.applied(storage::db::CONTRACT_PLAYS).await? {
-        for id in plays::users_with_rows(db).await? {
-            carry_over(db, &id).await?;
-            carried += 1;
+    let mut refused = 0;
+    loop {
+        if !db.applied(CONTRACT_PLAYS).await?
+            && let Err(e) = carry_all(db, &mut carried).await
+            // Unless another process dropped the table meanwhile: nothing was left.
+            && !db.applied(CONTRACT_PLAYS).await?
+        {
+            return Err(e);
+        }
+        match db.migrate().await {
+            Ok(more) => {
+                applied.extend(more);
+                return Ok((applied, carried));
+            }
+            // Refused while another process was still carrying its users over.
+            Err(_)
+                if refused < 100
+                    && !db.applied(CONTRACT_PLAYS).await?
+                    && plays::users_with_rows(db)
+                        .await
+                        .is_ok_and(|users| !users.is_empty()) =>
+            {
+                refused += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e),
         }
     }
-    applied.extend(db.migrate().await?);
-    Ok((applied, carried))
+}
+
+/// Carries every user with play rows over, counting in `carried` those this process did.
+async fn carry_all(db: &storage::Db, carried: &mut usize) -> Result<(), storage::db::SqlxError> {
+    for id in plays::users_with_rows(db).await? {
+        if carry_over(db, &id).await? {
+            *carried += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Writes a user's artifact from their play rows and deletes the rows, in one transaction
-/// (rows of a user who is gone are only deleted).
-async fn carry_over(db: &storage::Db, user_id: &str) -> Result<(), storage::db::SqlxError> {
+/// (rows of a user who is gone are only deleted). Returns whether there were rows: none left
+/// (another process carried them since they were listed) leaves the artifact as it is.
+async fn carry_over(db: &storage::Db, user_id: &str) -> Result<bool, storage::db::SqlxError> {
     let mut tx = db.begin().await?;
     plays::lock_user(&mut tx, user_id).await?;
     let mut strings = schema::Strings::default();
     let rows = plays::load_for_user(&mut tx, user_id, "", &mut strings).await?;
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(false);
+    }
     if users::exists_in_tx(&mut tx, user_id).await? {
         let (regions, streams) = engine::regions::streams_by_region(
             rows.iter().map(|r| (r.upload_id.as_str(), r.key, r.play)),
@@ -59,7 +100,7 @@ async fn carry_over(db: &storage::Db, user_id: &str) -> Result<(), storage::db::
         streams = rows.len(),
         "play rows carried over into the artifact"
     );
-    Ok(())
+    Ok(true)
 }
 
 /// Moves everything an anonymous visitor (`from`) stored to the account they signed in to

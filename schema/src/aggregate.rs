@@ -102,6 +102,17 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// One stream: its time, a stream, a play when it lasted `min_play_ms`, a skip when
+    /// marked skipped.
+    pub(crate) fn of(p: &Play, min_play_ms: u64) -> Cell {
+        Cell {
+            ms: p.ms_played,
+            streams: 1,
+            plays: u64::from(p.ms_played >= min_play_ms),
+            skips: u64::from(p.skipped == Some(true)),
+        }
+    }
+
     pub(crate) fn add(&mut self, o: &Cell) {
         self.ms += o.ms;
         self.streams += o.streams;
@@ -276,6 +287,11 @@ pub struct Stats {
     pub skip_seconds: [u64; 61],
     /// Earliest and latest stream end.
     pub span: Option<(EpochMs, EpochMs)>,
+}
+
+/// The earliest and latest of `span` and `t`.
+fn widen(span: Option<(EpochMs, EpochMs)>, t: EpochMs) -> (EpochMs, EpochMs) {
+    span.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))
 }
 
 /// The UTC offset of a zone at an instant, in milliseconds.
@@ -535,22 +551,14 @@ impl Builder {
     }
 
     fn add(&mut self, p: &Play) {
-        let is_play = p.ms_played >= self.s.settings.min_play_ms;
-        let skipped = p.skipped == Some(true);
-        let counted = Cell {
-            ms: p.ms_played,
-            streams: 1,
-            plays: u64::from(is_play),
-            skips: u64::from(skipped),
-        };
+        let counted = Cell::of(p, self.s.settings.min_play_ms);
         let counts_only = Cell { ms: 0, ..counted };
+        let skipped = counted.skips > 0;
         let s = &mut self.s;
 
         s.total.add(&counted);
         self.kinds[kind_index(p.kind)].add(&counted);
-        s.span = Some(s.span.map_or((p.end_ms, p.end_ms), |(a, b)| {
-            (a.min(p.end_ms), b.max(p.end_ms))
-        }));
+        s.span = Some(widen(s.span, p.end_ms));
 
         let (end_day, end_hour) = self.clock.day_hour(p.end_ms);
         self.days.at(end_day).add(&counts_only);
@@ -768,21 +776,13 @@ impl Stats {
 
     fn add(&mut self, p: &Play, monthly: &mut HashMap<(Month, Entity), Cell>) {
         let tz = self.settings.tz;
-        let is_play = p.ms_played >= self.settings.min_play_ms;
-        let skipped = p.skipped == Some(true);
-        let counted = Cell {
-            ms: p.ms_played,
-            streams: 1,
-            plays: u64::from(is_play),
-            skips: u64::from(skipped),
-        };
+        let counted = Cell::of(p, self.settings.min_play_ms);
         let counts_only = Cell { ms: 0, ..counted };
+        let skipped = counted.skips > 0;
 
         self.total.add(&counted);
         self.by_kind.entry(p.kind).or_default().add(&counted);
-        self.span = Some(self.span.map_or((p.end_ms, p.end_ms), |(a, b)| {
-            (a.min(p.end_ms), b.max(p.end_ms))
-        }));
+        self.span = Some(widen(self.span, p.end_ms));
 
         let (end_day, end_hour) = local_day_hour(tz, p.end_ms);
         self.by_day.entry(end_day).or_default().add(&counts_only);

@@ -117,7 +117,7 @@ impl Artifact {
             "a stream in a region not named"
         );
         streams.sort_by_key(|(r, p)| (p.end_ms, *r));
-        let mut own = Strings::default();
+        let mut own = Strings::with_room_for(strings.len(), strings);
         let mut remap: Vec<Sym> = vec![Sym::NONE; strings.len() + 2];
         let mut plays = Vec::with_capacity(streams.len());
         let mut regions_of = Vec::with_capacity(streams.len());
@@ -217,34 +217,43 @@ impl Artifact {
             body.extend_from_slice(r.as_bytes());
         }
         put(&mut body, self.plays.len() as u64);
-        let mut previous = 0i64;
-        column(
-            &mut body,
-            self.plays.iter().map(|p| {
-                let delta = p.end_ms.wrapping_sub(previous);
-                previous = p.end_ms;
-                zigzag(delta)
-            }),
-        );
-        column(&mut body, self.plays.iter().map(|p| p.ms_played));
-        column(&mut body, self.plays.iter().map(|p| u64::from(pack(p))));
-        column(
-            &mut body,
-            self.plays
-                .iter()
-                .map(|p| u64::from(u16::from_be_bytes(p.country.0))),
-        );
-        for field in 0..6 {
-            column(
-                &mut body,
-                self.plays.iter().map(|p| u64::from(p.names()[field].0)),
-            );
+        // The columns on all cores, laid end to end in order.
+        let columns: Vec<Vec<u8>> = {
+            use rayon::prelude::*;
+            (0..COLUMNS)
+                .into_par_iter()
+                .map(|c| self.column(c))
+                .collect()
+        };
+        for col in columns {
+            put(&mut body, col.len() as u64);
+            body.extend_from_slice(&col);
         }
-        column(&mut body, self.regions_of.iter().map(|&r| u64::from(r)));
         let mut out = Vec::with_capacity(body.len() / 3 + 16);
         out.extend_from_slice(MAGIC);
         out.push(FORMAT);
         deflate(&body, out)
+    }
+
+    /// Column `c` of [`COLUMNS`] as varints: end times as deltas (zigzag), lengths, flags,
+    /// countries, the six names, regions.
+    fn column(&self, c: usize) -> Vec<u8> {
+        let plays = self.plays.iter();
+        match c {
+            0 => {
+                let mut previous = 0i64;
+                varints(plays.map(|p| {
+                    let delta = p.end_ms.wrapping_sub(previous);
+                    previous = p.end_ms;
+                    zigzag(delta)
+                }))
+            }
+            1 => varints(plays.map(|p| p.ms_played)),
+            2 => varints(plays.map(|p| u64::from(pack(p)))),
+            3 => varints(plays.map(|p| u64::from(u16::from_be_bytes(p.country.0)))),
+            4..=9 => varints(plays.map(|p| u64::from(p.names()[c - 4].0))),
+            _ => varints(self.regions_of.iter().map(|&r| u64::from(r))),
+        }
     }
 
     /// Reads bytes [`Artifact::encode`] wrote.
@@ -423,14 +432,16 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Appends a column: its length in bytes, then its values as varints.
-fn column(out: &mut Vec<u8>, values: impl Iterator<Item = u64>) {
-    let mut col = Vec::new();
+/// Columns of an encoded artifact: end times, lengths, flags, countries, six names, regions.
+const COLUMNS: usize = 11;
+
+/// Values as varints, one after the other.
+fn varints(values: impl ExactSizeIterator<Item = u64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 2);
     for v in values {
-        put(&mut col, v);
+        put(&mut out, v);
     }
-    put(out, col.len() as u64);
-    out.extend_from_slice(&col);
+    out
 }
 
 struct Reader<'a> {

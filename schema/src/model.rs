@@ -82,6 +82,19 @@ impl std::fmt::Debug for Strings {
 }
 
 impl Strings {
+    /// An empty table with room for `names` names like those of `like` (its text's length
+    /// for theirs): a table built from another grows no more.
+    pub(crate) fn with_room_for(names: usize, like: &Strings) -> Strings {
+        let mut bounds = Vec::with_capacity(names + 2);
+        bounds.extend([0, 0]);
+        Strings {
+            text: String::with_capacity(like.text.len()),
+            bounds,
+            index: HashTable::with_capacity(names),
+            ..Strings::default()
+        }
+    }
+
     /// The symbol for `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> Sym {
         let hash = self.hasher.hash_one(s);
