@@ -274,67 +274,19 @@ impl Artifact {
             .map_err(|e| ArtifactError(format!("its body does not inflate ({e})")))?;
         let mut r = Reader { buf: &body, at: 0 };
         let n_strings = r.len()?;
-        let mut strings = Strings::default();
-        for i in 1..=n_strings {
+        let names_at = r.at;
+        for _ in 0..n_strings {
             let len = r.len()?;
-            let text = std::str::from_utf8(r.take(len)?).map_err(|_| bad("a name is not UTF-8"))?;
-            if strings.intern(text) != Sym(i as u32) {
-                return Err(bad("a name is listed twice"));
-            }
+            r.take(len)?;
         }
-        let n_regions = r.len()?;
-        let mut regions = Vec::with_capacity(n_regions);
-        for _ in 0..n_regions {
-            let len = r.len()?;
-            let text =
-                std::str::from_utf8(r.take(len)?).map_err(|_| bad("a region is not UTF-8"))?;
-            regions.push(text.to_string());
-        }
-        let n = r.len()?;
-        let mut columns: Vec<Reader<'_>> = Vec::with_capacity(11);
-        for _ in 0..11 {
-            let len = r.len()?;
-            columns.push(Reader {
-                buf: r.take(len)?,
-                at: 0,
-            });
-        }
-        let [ends, lengths, packed, countries, names @ .., regions_col] = columns.as_mut_slice()
-        else {
-            unreachable!("eleven columns")
-        };
-        let mut plays = Vec::with_capacity(n);
-        let mut regions_of = Vec::with_capacity(n);
-        let mut end = 0i64;
-        let sym = |c: &mut Reader<'_>| -> Result<Sym, ArtifactError> {
-            let v = c.get()?;
-            if v > n_strings as u64 {
-                return Err(ArtifactError("a play names a name not listed".into()));
-            }
-            Ok(Sym(v as u32))
-        };
-        for _ in 0..n {
-            end = end.wrapping_add(unzigzag(ends.get()?));
-            let ms_played = lengths.get()?;
-            let bits = u16::try_from(packed.get()?).map_err(|_| bad("flags out of range"))?;
-            let country = u16::try_from(countries.get()?)
-                .map_err(|_| bad("a country out of range"))?
-                .to_be_bytes();
-            let region = regions_col.get()?;
-            if region >= regions.len() as u64 {
-                return Err(bad("a play lies in a region not listed"));
-            }
-            let mut play = unpack(bits, end, ms_played, Country(country))
-                .ok_or_else(|| bad("flags out of range"))?;
-            play.title = sym(&mut names[0])?;
-            play.creator = sym(&mut names[1])?;
-            play.collection = sym(&mut names[2])?;
-            play.uri = sym(&mut names[3])?;
-            play.reason_start = sym(&mut names[4])?;
-            play.reason_end = sym(&mut names[5])?;
-            plays.push(play);
-            regions_of.push(region as u32);
-        }
+        let names = &body[names_at..r.at];
+        // The table of names on one core, the streams on another.
+        let (strings, streams) = rayon::join(
+            || read_names(names, n_strings),
+            || read_streams(r, n_strings),
+        );
+        let strings = strings?;
+        let (regions, plays, regions_of) = streams?;
         Ok(Artifact {
             strings,
             regions,
@@ -342,6 +294,81 @@ impl Artifact {
             regions_of,
         })
     }
+}
+
+/// The names of an artifact, `n` of them, each once.
+fn read_names(names: &[u8], n: usize) -> Result<Strings, ArtifactError> {
+    let bad = |why: &str| ArtifactError(why.to_string());
+    let mut r = Reader { buf: names, at: 0 };
+    let mut strings = Strings::with_capacity(n, names.len());
+    for i in 1..=n {
+        let len = r.len()?;
+        let text = std::str::from_utf8(r.take(len)?).map_err(|_| bad("a name is not UTF-8"))?;
+        if strings.intern(text) != Sym(i as u32) {
+            return Err(bad("a name is listed twice"));
+        }
+    }
+    Ok(strings)
+}
+
+/// The regions and the streams of an artifact (with each one's region), read from after its
+/// names; a stream naming a symbol past `n_strings` is refused.
+type Streams = (Vec<String>, Vec<Play>, Vec<u32>);
+
+fn read_streams(mut r: Reader<'_>, n_strings: usize) -> Result<Streams, ArtifactError> {
+    let bad = |why: &str| ArtifactError(why.to_string());
+    let n_regions = r.len()?;
+    let mut regions = Vec::with_capacity(n_regions);
+    for _ in 0..n_regions {
+        let len = r.len()?;
+        let text = std::str::from_utf8(r.take(len)?).map_err(|_| bad("a region is not UTF-8"))?;
+        regions.push(text.to_string());
+    }
+    let n = r.len()?;
+    let mut columns: Vec<Reader<'_>> = Vec::with_capacity(11);
+    for _ in 0..11 {
+        let len = r.len()?;
+        columns.push(Reader {
+            buf: r.take(len)?,
+            at: 0,
+        });
+    }
+    let [ends, lengths, packed, countries, names @ .., regions_col] = columns.as_mut_slice() else {
+        unreachable!("eleven columns")
+    };
+    let mut plays = Vec::with_capacity(n);
+    let mut regions_of = Vec::with_capacity(n);
+    let mut end = 0i64;
+    let sym = |c: &mut Reader<'_>| -> Result<Sym, ArtifactError> {
+        let v = c.get()?;
+        if v > n_strings as u64 {
+            return Err(ArtifactError("a play names a name not listed".into()));
+        }
+        Ok(Sym(v as u32))
+    };
+    for _ in 0..n {
+        end = end.wrapping_add(unzigzag(ends.get()?));
+        let ms_played = lengths.get()?;
+        let bits = u16::try_from(packed.get()?).map_err(|_| bad("flags out of range"))?;
+        let country = u16::try_from(countries.get()?)
+            .map_err(|_| bad("a country out of range"))?
+            .to_be_bytes();
+        let region = regions_col.get()?;
+        if region >= regions.len() as u64 {
+            return Err(bad("a play lies in a region not listed"));
+        }
+        let mut play = unpack(bits, end, ms_played, Country(country))
+            .ok_or_else(|| bad("flags out of range"))?;
+        play.title = sym(&mut names[0])?;
+        play.creator = sym(&mut names[1])?;
+        play.collection = sym(&mut names[2])?;
+        play.uri = sym(&mut names[3])?;
+        play.reason_start = sym(&mut names[4])?;
+        play.reason_end = sym(&mut names[5])?;
+        plays.push(play);
+        regions_of.push(region as u32);
+    }
+    Ok((regions, plays, regions_of))
 }
 
 /// Rewrites a play's names through `remap` (indexed by symbol), asking `add` for the new

@@ -85,10 +85,15 @@ impl Strings {
     /// An empty table with room for `names` names like those of `like` (its text's length
     /// for theirs): a table built from another grows no more.
     pub(crate) fn with_room_for(names: usize, like: &Strings) -> Strings {
+        Strings::with_capacity(names, like.text.len())
+    }
+
+    /// An empty table with room for `names` names of `text` bytes in all.
+    pub(crate) fn with_capacity(names: usize, text: usize) -> Strings {
         let mut bounds = Vec::with_capacity(names + 2);
         bounds.extend([0, 0]);
         Strings {
-            text: String::with_capacity(like.text.len()),
+            text: String::with_capacity(text),
             bounds,
             index: HashTable::with_capacity(names),
             ..Strings::default()
