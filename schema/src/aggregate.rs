@@ -553,7 +553,6 @@ impl Builder {
     fn add(&mut self, p: &Play) {
         let counted = Cell::of(p, self.s.settings.min_play_ms);
         let counts_only = Cell { ms: 0, ..counted };
-        let skipped = counted.skips > 0;
         let s = &mut self.s;
 
         s.total.add(&counted);
@@ -570,15 +569,7 @@ impl Builder {
                 hour_weekday[day.weekday()][hour].ms += ms;
             });
 
-        *s.reason_start.entry(p.reason_start).or_default() += 1;
-        *s.reason_end.entry(p.reason_end).or_default() += 1;
-        s.shuffle.count(p.shuffle);
-        s.skipped.count(p.skipped);
-        s.offline.count(p.offline);
-        s.incognito.count(p.incognito);
-        if skipped {
-            s.skip_seconds[(p.ms_played / 1000).min(60) as usize] += 1;
-        }
+        s.count_reasons_and_flags(p);
 
         let month = end_day.month();
         if self.month != Some(month) {
@@ -778,7 +769,6 @@ impl Stats {
         let tz = self.settings.tz;
         let counted = Cell::of(p, self.settings.min_play_ms);
         let counts_only = Cell { ms: 0, ..counted };
-        let skipped = counted.skips > 0;
 
         self.total.add(&counted);
         self.by_kind.entry(p.kind).or_default().add(&counted);
@@ -800,8 +790,6 @@ impl Stats {
             fl.0 = fl.0.min(p.end_ms);
             fl.1 = fl.1.max(p.end_ms);
         });
-        *self.reason_start.entry(p.reason_start).or_default() += 1;
-        *self.reason_end.entry(p.reason_end).or_default() += 1;
         self.platforms
             .entry((month, p.platform))
             .or_default()
@@ -810,11 +798,19 @@ impl Stats {
             .entry((month, p.country))
             .or_default()
             .add(&counted);
+        self.count_reasons_and_flags(p);
+    }
+
+    /// Counts a stream's start and end reasons, its four flags and, when it was skipped, the
+    /// seconds before the skip: the same in both builders.
+    fn count_reasons_and_flags(&mut self, p: &Play) {
+        *self.reason_start.entry(p.reason_start).or_default() += 1;
+        *self.reason_end.entry(p.reason_end).or_default() += 1;
         self.shuffle.count(p.shuffle);
         self.skipped.count(p.skipped);
         self.offline.count(p.offline);
         self.incognito.count(p.incognito);
-        if skipped {
+        if p.skipped == Some(true) {
             self.skip_seconds[(p.ms_played / 1000).min(60) as usize] += 1;
         }
     }
