@@ -430,15 +430,6 @@ impl Monthly {
         &self.0[from..to.max(from)]
     }
 
-    /// The cell of `entity` in `month`.
-    pub fn get(&self, month: Month, entity: Entity) -> Option<&Cell> {
-        let key = (month, entity);
-        self.0
-            .binary_search_by(|(k, _)| k.cmp(&key))
-            .ok()
-            .map(|i| &self.0[i].1)
-    }
-
     /// Adds another's cells (of disjoint plays): one pass over both lists.
     pub fn merge(&mut self, o: &Monthly) {
         if o.0.is_empty() {

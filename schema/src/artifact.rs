@@ -53,20 +53,22 @@ fn deflate(body: &[u8], out: Vec<u8>) -> Vec<u8> {
     )
 }
 
-/// [`deflate`] in `parts` parts (at least one).
+/// [`deflate`] in `parts` parts (one when fewer than two, or fewer bytes than parts).
 fn deflate_in(body: &[u8], out: Vec<u8>, parts: usize) -> Vec<u8> {
     use rayon::prelude::*;
-    let parts = parts.max(1);
-    let size = body.len().div_ceil(parts).max(1);
-    let last = body.len().saturating_sub(1) / size;
+    let encoder = |out| flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+    if parts < 2 || body.len() < parts {
+        let mut z = encoder(out);
+        z.write_all(body).expect("writing to memory");
+        return z.finish().expect("writing to memory");
+    }
+    let size = body.len().div_ceil(parts);
+    let last = (body.len() - 1) / size;
     let deflated: Vec<Vec<u8>> = body
         .par_chunks(size)
         .enumerate()
         .map(|(i, part)| {
-            let mut z = flate2::write::DeflateEncoder::new(
-                Vec::with_capacity(part.len() / 3 + 64),
-                flate2::Compression::fast(),
-            );
+            let mut z = encoder(Vec::with_capacity(part.len() / 3 + 64));
             z.write_all(part).expect("writing to memory");
             if i == last {
                 z.finish().expect("writing to memory")
@@ -81,12 +83,6 @@ fn deflate_in(body: &[u8], out: Vec<u8>, parts: usize) -> Vec<u8> {
     let mut out = out;
     for part in deflated {
         out.extend_from_slice(&part);
-    }
-    if body.is_empty() {
-        // No part at all: the stream of an empty body.
-        return flate2::write::DeflateEncoder::new(out, flate2::Compression::fast())
-            .finish()
-            .expect("writing to memory");
     }
     out
 }
