@@ -44,8 +44,14 @@ pub async fn replace_with_scrubbed(
             .map_err(std::io::Error::other)
     })
     .await
-    .map_err(|e| Failure::Unexpected(format!("scrubbing the upload crashed: {e}")))?
-    .map_err(|e| Failure::Unexpected(format!("scrubbing the upload: {e}")))?;
+    .map_err(|e| Failure::Unexpected(format!("scrubbing the upload crashed: {e}")))?;
+    let report = match report {
+        Ok(report) => report,
+        // Another worker with a copy of the same event scrubbed it first and removed the
+        // original while this one read it: done already.
+        Err(_) if replaced_meanwhile(deps, upload).await? => return Ok(()),
+        Err(e) => return Err(Failure::Unexpected(format!("scrubbing the upload: {e}"))),
+    };
     let mut body = tokio::fs::File::open(copy.path())
         .await
         .map_err(|e| Failure::Transient(format!("reading the scrubbed copy: {e}")))?;
@@ -66,6 +72,13 @@ pub async fn replace_with_scrubbed(
         "raw upload replaced by its scrubbed copy"
     );
     Ok(())
+}
+
+/// Whether `upload`'s row no longer names the object it was read from (its scrubbed copy
+/// replaced it, or it is gone).
+async fn replaced_meanwhile(deps: &Deps, upload: &Upload) -> Result<bool, Failure> {
+    let now = uploads::by_id(&deps.db, &upload.id).await?;
+    Ok(now.is_none_or(|u| u.object_key != upload.object_key))
 }
 
 /// An event naming an object no upload row names: if it is an upload's original whose
