@@ -108,7 +108,7 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
             web::Config::with_secret(rand::random::<[u8; 32]>().to_vec()),
             PoolStatus::default(),
         );
-        web::views::precompute_after_changes(&views);
+        web::dashboards::precompute::precompute_after_changes(&views);
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;

@@ -66,39 +66,39 @@ pub struct ServeArgs {
 #[derive(Debug, clap::Args)]
 struct QuotaArgs {
     /// Uploads an account keeps.
-    #[arg(long, env = "BACKSPIN_UPLOADS_PER_ACCOUNT", default_value_t = web::quota::Quotas::DEFAULT.uploads_per_account)]
+    #[arg(long, env = "BACKSPIN_UPLOADS_PER_ACCOUNT", default_value_t = web::state::meter::Quotas::DEFAULT.uploads_per_account)]
     uploads_per_account: u32,
     /// MiB of uploads an account keeps.
-    #[arg(long, env = "BACKSPIN_MIB_PER_ACCOUNT", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_account >> 20)]
+    #[arg(long, env = "BACKSPIN_MIB_PER_ACCOUNT", default_value_t = web::state::meter::Quotas::DEFAULT.bytes_per_account >> 20)]
     mib_per_account: u64,
     /// Uploads a visitor without an account keeps.
-    #[arg(long, env = "BACKSPIN_UPLOADS_PER_VISITOR", default_value_t = web::quota::Quotas::DEFAULT.uploads_per_visitor)]
+    #[arg(long, env = "BACKSPIN_UPLOADS_PER_VISITOR", default_value_t = web::state::meter::Quotas::DEFAULT.uploads_per_visitor)]
     uploads_per_visitor: u32,
     /// MiB of uploads a visitor without an account keeps.
-    #[arg(long, env = "BACKSPIN_MIB_PER_VISITOR", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_visitor >> 20)]
+    #[arg(long, env = "BACKSPIN_MIB_PER_VISITOR", default_value_t = web::state::meter::Quotas::DEFAULT.bytes_per_visitor >> 20)]
     mib_per_visitor: u64,
     /// Uploads started from one client address, and by one account, per hour (each web
     /// instance counts its own).
-    #[arg(long, env = "BACKSPIN_UPLOADS_PER_ADDRESS", default_value_t = web::quota::Quotas::DEFAULT.uploads_per_address)]
+    #[arg(long, env = "BACKSPIN_UPLOADS_PER_ADDRESS", default_value_t = web::state::meter::Quotas::DEFAULT.uploads_per_address)]
     uploads_per_address: u32,
     /// MiB uploaded from one client address, and by one account, per hour.
-    #[arg(long, env = "BACKSPIN_MIB_PER_ADDRESS", default_value_t = web::quota::Quotas::DEFAULT.bytes_per_address >> 20)]
+    #[arg(long, env = "BACKSPIN_MIB_PER_ADDRESS", default_value_t = web::state::meter::Quotas::DEFAULT.bytes_per_address >> 20)]
     mib_per_address: u64,
     /// MiB the data folder's disk keeps free: uploads that would leave less are refused.
-    #[arg(long, env = "BACKSPIN_MIN_FREE_DISK_MIB", default_value_t = web::quota::Quotas::DEFAULT.min_free_disk_bytes >> 20)]
+    #[arg(long, env = "BACKSPIN_MIN_FREE_DISK_MIB", default_value_t = web::state::meter::Quotas::DEFAULT.min_free_disk_bytes >> 20)]
     min_free_disk_mib: u64,
 }
 
 impl QuotaArgs {
-    fn quotas(&self) -> web::quota::Quotas {
-        web::quota::Quotas {
+    fn quotas(&self) -> web::state::meter::Quotas {
+        web::state::meter::Quotas {
             uploads_per_account: self.uploads_per_account,
             bytes_per_account: self.mib_per_account << 20,
             uploads_per_visitor: self.uploads_per_visitor,
             bytes_per_visitor: self.mib_per_visitor << 20,
             uploads_per_address: self.uploads_per_address,
             bytes_per_address: self.mib_per_address << 20,
-            window: web::quota::Quotas::DEFAULT.window,
+            window: web::state::meter::Quotas::DEFAULT.window,
             min_free_disk_bytes: self.min_free_disk_mib << 20,
         }
     }
@@ -178,7 +178,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         });
         let state = web::AppState::new(deps, config, status);
         // This process's workers store each changed user's finished views.
-        web::views::precompute_after_changes(&state);
+        web::dashboards::precompute::precompute_after_changes(&state);
         println!(
             "Backspin is running at http://{addr}/  (data in {}; Ctrl-C stops it)",
             args.storage.data_dir.display()

@@ -154,7 +154,7 @@ fn settings() -> Settings {
 
 /// What preparing a user costs in memory, measured by the allocator: the most held at once
 /// above what was held before, while a web instance decodes the stored artifact, selects its
-/// streams, finds their local days and builds the all-time stats (as `web::dash::build` does),
+/// streams, finds their local days and builds the all-time stats (as `web::dashboards::prepare::build` does),
 /// against the artifact decoded (its streams, regions and names: what the preparation starts
 /// from) and encoded (what is stored).
 fn memory(bytes: &[u8], artifact: &Artifact) -> Result<()> {

@@ -3,7 +3,7 @@
 //! then each user gets what an ingest and the worker's after-change hook would have left: a
 //! `users` row, one `ready` upload with the export's summary, the artifact (its one region
 //! renamed to the user's upload id, encoded again), a session whose cookie token goes to the
-//! out file, and the finished default views, computed by `web::board::precompute` over the
+//! out file, and the finished default views, computed by `web::dashboards::precompute::precompute` over the
 //! same database. Every user has the same plays: what differs per request is whose artifact
 //! and views are read, which is what the many-users benchmark is about.
 
@@ -272,7 +272,7 @@ async fn seed_user(
     Spent::add(&spent.artifact, t);
 
     let t = Instant::now();
-    let stored = web::board::precompute(state, &user.id, None)
+    let stored = web::dashboards::precompute::precompute(state, &user.id, None)
         .await
         .map_err(|e| anyhow::anyhow!("user {i}: the finished views: {e:?}"))?;
     anyhow::ensure!(stored > 0, "user {i}: no finished views stored");

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use web::auth::Password;
+use web::accounts::passwords::Password;
 use web::idp::{Identity, IdentityProvider, IdpError, SignUpOutcome, Tokens};
 
 /// The shortest password this provider accepts: longer than Backspin's own minimum (8), so

@@ -19,7 +19,7 @@ use crate::{Engine, Pipeline};
 
 /// Cheap argon2 parameters for tests that sign in many times (one test checks that the
 /// server's default is the recommended cost).
-pub const CHEAP_HASH: web::auth::HashParams = web::auth::HashParams {
+pub const CHEAP_HASH: web::state::config::HashParams = web::state::config::HashParams {
     memory_kib: 256,
     iterations: 1,
     parallelism: 1,
@@ -68,7 +68,7 @@ impl WebApp {
         adjust(&mut config);
         let state = web::AppState::new(deps, config, PoolStatus::default());
         // As `backspin serve` does: its workers store the finished views.
-        web::views::precompute_after_changes(&state);
+        web::dashboards::precompute::precompute_after_changes(&state);
         let router = web::router(state.clone());
         WebApp {
             pipeline,

@@ -937,11 +937,11 @@ async fn overlapping_uploads_selected_together_count_each_stream_once(engine: En
     // The dashboard page of the same selection shows what the API says.
     let page = c.get(&format!("/dashboard?u={a}&u={b}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let hours = web::charts::fmt_hours(total["ms_played"].as_u64().unwrap());
+    let hours = web::ui::charts::fmt_hours(total["ms_played"].as_u64().unwrap());
     assert_eq!(stat(&page.body, "hours"), hours);
     assert_eq!(
         stat(&page.body, "plays"),
-        web::charts::fmt_int(total["plays"].as_u64().unwrap())
+        web::ui::charts::fmt_int(total["plays"].as_u64().unwrap())
     );
     assert!(page.body.contains("a.zip, b.zip") || page.body.contains("b.zip, a.zip"));
     let page = c.get(&format!("/dashboard?u={a}&u=no-such-upload")).await;

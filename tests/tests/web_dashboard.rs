@@ -862,14 +862,17 @@ async fn the_dashboard_of_a_generated_export_matches_the_generators_facts(engine
     // The page shows what the API says.
     let page = c.get("/dashboard").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(stat(&page.body, "hours"), web::charts::fmt_hours(total_ms));
+    assert_eq!(
+        stat(&page.body, "hours"),
+        web::ui::charts::fmt_hours(total_ms)
+    );
     assert_eq!(
         stat(&page.body, "plays"),
-        web::charts::fmt_int(g.n("plays_at_least_30s"))
+        web::ui::charts::fmt_int(g.n("plays_at_least_30s"))
     );
     assert_eq!(
         stat(&page.body, "artists"),
-        web::charts::fmt_int(g.n("distinct_artists"))
+        web::ui::charts::fmt_int(g.n("distinct_artists"))
     );
     for y in &years {
         assert!(
@@ -898,7 +901,7 @@ async fn the_dashboard_of_a_generated_export_matches_the_generators_facts(engine
     let page = c.get("/dashboard").await;
     assert_eq!(
         stat(&page.body, "plays"),
-        web::charts::fmt_int(minute_or_more)
+        web::ui::charts::fmt_int(minute_or_more)
     );
     settings(&mut c, "UTC", 30).await;
     assert_eq!(
@@ -1159,12 +1162,12 @@ async fn an_artist_in_two_uploads_counts_once_on_the_board_the_ranking_and_its_p
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(
         stat(&page.body, "artist-hours"),
-        web::charts::fmt_hours(zed_ms)
+        web::ui::charts::fmt_hours(zed_ms)
     );
     assert_eq!(stat(&page.body, "artist-plays"), "3");
     assert_eq!(
         stat(&page.body, "artist-all-hours"),
-        web::charts::fmt_hours(zed_ms)
+        web::ui::charts::fmt_hours(zed_ms)
     );
     assert_eq!(stat(&page.body, "first"), "2024-04-01");
     assert_eq!(stat(&page.body, "last"), "2024-04-05");
@@ -1172,7 +1175,7 @@ async fn an_artist_in_two_uploads_counts_once_on_the_board_the_ranking_and_its_p
     assert_eq!(stat(&board.body, "artists"), "2");
     assert_eq!(
         stat(&board.body, "hours"),
-        web::charts::fmt_hours(zed_ms + 100_000)
+        web::ui::charts::fmt_hours(zed_ms + 100_000)
     );
 }
 
@@ -2484,7 +2487,7 @@ async fn the_default_dashboard_is_finished_the_moment_the_upload_is_ready(engine
                     .unwrap();
                 let mut found = Vec::new();
                 for name in ["/dashboard", "/api/v1/dashboard"] {
-                    let key = web::board::view_key(name, None);
+                    let key = web::dashboards::finished::view_key(name, None);
                     found.push(
                         storage::views::get(&db, &user, &key)
                             .await
@@ -2570,10 +2573,14 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
         .unwrap();
     for name in ["/dashboard", "/api/v1/dashboard", "/dashboard/ranking"] {
         assert!(
-            storage::views::get(app.pipeline.db(), &user, &web::board::view_key(name, None))
-                .await
-                .unwrap()
-                .is_some(),
+            storage::views::get(
+                app.pipeline.db(),
+                &user,
+                &web::dashboards::finished::view_key(name, None)
+            )
+            .await
+            .unwrap()
+            .is_some(),
             "{name} stored"
         );
     }
@@ -2648,9 +2655,13 @@ async fn another_instance_serves_the_first_default_views_the_worker_finished(eng
         || {
             let (db, user) = (app.pipeline.db().clone(), user.clone());
             async move {
-                storage::views::get(&db, &user, &web::board::view_key("/api/v1/dashboard", None))
-                    .await
-                    .unwrap()
+                storage::views::get(
+                    &db,
+                    &user,
+                    &web::dashboards::finished::view_key("/api/v1/dashboard", None),
+                )
+                .await
+                .unwrap()
             }
         },
     )

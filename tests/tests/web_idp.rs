@@ -16,7 +16,7 @@ use e2e::{CapturedLog, Engine, both_engines, fixtures};
 use serde_json::{Value, json};
 use storage::on_pool;
 use web::idp::{IdentityProvider, IdpError};
-use web::idp_tokens::SessionTokens;
+use web::session::idp_tokens::SessionTokens;
 
 const EMAIL: &str = "ana@example.com";
 /// Passes Backspin's rules (8 characters, not common) but not the provider's (10).
@@ -642,7 +642,7 @@ async fn a_refresh_token_revoked_at_the_provider_ends_the_session_and_asks_to_si
 
     // Another application of the same provider signs the user out everywhere.
     let tokens = fake
-        .sign_in(EMAIL, &web::auth::Password::new(PASSWORD))
+        .sign_in(EMAIL, &web::accounts::passwords::Password::new(PASSWORD))
         .await
         .expect("signed in directly");
     fake.sign_out_everywhere(&tokens.access_token)

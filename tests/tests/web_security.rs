@@ -18,15 +18,37 @@ use e2e::fake_idp::FakeIdp;
 use e2e::web::{Client, PASSWORD, Reply, WebApp, api_message, get_json, page_alert};
 use e2e::{CapturedLog, Engine, both_engines, fixtures};
 use serde_json::{Value, json};
-use web::auth::Password;
+use web::accounts::passwords::Password;
 use web::idp::IdentityProvider;
 
 // ---------------------------------------------------------------------------------------------
 // The router, as its source declares it.
 
-const PAGES_RS: &str = include_str!("../../web/src/pages.rs");
-const API_RS: &str = include_str!("../../web/src/api.rs");
-const LIB_RS: &str = include_str!("../../web/src/lib.rs");
+/// Every feature's `mod.rs`, where its page routes (`pages()`, `routes()`) and its API routes
+/// (`api()`) are.
+const FEATURES: [(&str, &str); 7] = [
+    ("accounts", include_str!("../../web/src/accounts/mod.rs")),
+    ("admin", include_str!("../../web/src/admin/mod.rs")),
+    (
+        "dashboards",
+        include_str!("../../web/src/dashboards/mod.rs"),
+    ),
+    ("ops", include_str!("../../web/src/ops/mod.rs")),
+    ("settings", include_str!("../../web/src/settings/mod.rs")),
+    ("shares", include_str!("../../web/src/shares/mod.rs")),
+    ("uploads", include_str!("../../web/src/uploads/mod.rs")),
+];
+const ROUTER_RS: &str = include_str!("../../web/src/router.rs");
+
+/// The text of `pub fn NAME(` in `src` up to the next `pub fn` (or the end).
+fn function_of<'a>(src: &'a str, name: &str) -> &'a str {
+    let Some(start) = src.find(&format!("pub fn {name}(")) else {
+        return "";
+    };
+    let rest = &src[start + 1..];
+    let end = rest.find("\npub fn ").map_or(src.len(), |e| start + 1 + e);
+    &src[start..end]
+}
 
 /// `(METHOD, path)`, e.g. `("POST", "/uploads/{id}/delete")`.
 type Route = (String, String);
@@ -76,19 +98,29 @@ fn routes_in(src: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// Every route of the application: the pages, the API under `/api/v1` (as `lib.rs` nests
-/// it), and `lib.rs`'s own.
+/// Every route of the application: each feature's pages, and its API under `/api/v1` (as
+/// `router.rs` nests it).
 fn declared_routes() -> BTreeSet<Route> {
     assert!(
-        LIB_RS.contains(".merge(pages::routes(")
-            && LIB_RS.contains(".nest(\"/api/v1\", api::routes("),
-        "lib.rs no longer mounts pages at / and the API at /api/v1: update this test"
+        ROUTER_RS.contains(".nest(\"/api/v1\", api)"),
+        "router.rs no longer mounts the API at /api/v1: update this test"
     );
     let mut all = BTreeSet::new();
-    for (src, prefix) in [(PAGES_RS, ""), (API_RS, "/api/v1"), (LIB_RS, "")] {
-        for (path, methods) in routes_in(src) {
-            for m in methods {
-                all.insert((m, format!("{prefix}{path}")));
+    for (name, src) in FEATURES {
+        assert!(
+            ROUTER_RS.contains(&format!("{name}::")),
+            "router.rs no longer mounts {name}: update this test"
+        );
+        let parts = [
+            (function_of(src, "pages"), ""),
+            (function_of(src, "routes"), ""),
+            (function_of(src, "api"), "/api/v1"),
+        ];
+        for (code, prefix) in parts {
+            for (path, methods) in routes_in(code) {
+                for m in methods {
+                    all.insert((m, format!("{prefix}{path}")));
+                }
             }
         }
     }
@@ -796,16 +828,16 @@ async fn passwords_never_reach_a_log_an_answer_or_the_database_in_clear() {
     assert_ne!(api_hash, form_hash);
 
     // What `Debug` of a request's credentials prints.
-    let c = web::api::Credentials {
+    let c = web::accounts::api::Credentials {
         email: email.into(),
-        password: web::auth::Password::new(first),
+        password: web::accounts::passwords::Password::new(first),
     };
     assert!(!format!("{c:?}").contains(first), "{c:?}");
 
     // The server's default cost is OWASP's (the tests use a cheaper one).
     let defaults = web::Config::with_secret(b"a production secret of 32 bytes!".to_vec());
-    assert_eq!(defaults.argon2, web::auth::HashParams::RECOMMENDED);
-    let h = web::auth::HashParams::RECOMMENDED;
+    assert_eq!(defaults.argon2, web::state::config::HashParams::RECOMMENDED);
+    let h = web::state::config::HashParams::RECOMMENDED;
     assert_eq!((h.memory_kib, h.iterations, h.parallelism), (19_456, 2, 1));
     assert!(!format!("{defaults:?}").contains("production secret"));
 }
@@ -941,7 +973,7 @@ async fn weak_passwords_are_refused_with_the_reason_and_failed_sign_ins_all_read
 async fn repeated_failed_sign_ins_lock_the_guessing_address_out_of_the_account_and_a_busy_address_is_slowed()
  {
     let app = WebApp::with_config(Engine::Sqlite, |c| {
-        c.sign_in_limits = web::auth::Limits {
+        c.sign_in_limits = web::state::limiter::Limits {
             per_account: 3,
             per_address: 10,
             sign_ups_per_address: 5,
@@ -2040,7 +2072,7 @@ fn object_files(app: &WebApp) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_starts_thirty_uploads_an_hour_by_default() {
     let app = WebApp::with_config(Engine::Sqlite, |c| {
-        c.quotas = web::quota::Quotas::DEFAULT;
+        c.quotas = web::state::meter::Quotas::DEFAULT;
     })
     .await;
     let history = small_history();
@@ -2483,7 +2515,7 @@ async fn a_method_a_route_does_not_have_is_405_with_the_methods_it_has() {
 async fn one_address_creates_a_few_accounts_then_is_told_to_wait() {
     // 60 accounts in 1.8 s came from one address. Now the default allows 5 per 15 minutes.
     let app = WebApp::with_config(Engine::Sqlite, |c| {
-        c.sign_in_limits = web::auth::Limits::DEFAULT;
+        c.sign_in_limits = web::state::limiter::Limits::DEFAULT;
     })
     .await;
     for i in 0..5 {

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use maud::Markup;
 use serde::Serialize;
 
 /// What went wrong with a request.
@@ -215,7 +216,7 @@ impl<E: Into<AppError>> From<E> for PageError {
 
 /// What an error page said, kept on its response so that the page can be drawn again for the
 /// visitor who got it (their navigation: signed in, anonymous), which the error itself does
-/// not know ([`crate::pages::errors_know_the_visitor`]).
+/// not know (the `errors_know_the_visitor` layer of the sessions).
 #[derive(Debug, Clone)]
 pub struct ErrorPage {
     /// The status.
@@ -230,11 +231,47 @@ impl IntoResponse for PageError {
         let message = self.0.message();
         let mut r = (
             status,
-            crate::view::error_page(status, &message, &Default::default()),
+            crate::ui::error_page(status, &message, &Default::default()),
         )
             .into_response();
         r.extensions_mut().insert(ErrorPage { status, message });
         self.0.retry_after(&mut r);
         r
+    }
+}
+
+/// An error in the form the route's callers read: JSON under `/api/`, a page elsewhere.
+pub fn error_for(path: &str, e: AppError) -> Response {
+    if path.starts_with("/api/") {
+        ApiError(e).into_response()
+    } else {
+        PageError(e).into_response()
+    }
+}
+
+/// What a page handler returns.
+pub type PageResult = Result<Response, PageError>;
+
+/// What an API handler returns.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Re-renders a form with the message for errors the visitor can fix; others become pages.
+pub fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResult {
+    match e {
+        AppError::Invalid(_)
+        | AppError::Conflict(_)
+        | AppError::TooManyRequests(_)
+        | AppError::Throttled
+        | AppError::BadRequest(_) => {
+            let status = e.status();
+            let mut r = (status, render(&e.message())).into_response();
+            if let AppError::TooManyRequests(secs) = e
+                && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+            {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(r)
+        }
+        other => Err(PageError(other)),
     }
 }

@@ -13,29 +13,9 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::{AppError, error_for};
 use crate::session::{Visitor, csrf_matches};
-use crate::{AppState, SMALL_BODY};
-
-/// The Content-Security-Policy: only our own scripts and styles, nothing inline, no frames;
-/// scripts may talk to, and forms post to, this site only, and to `upload_origin` (the object
-/// store's, where browsers post files directly) when there is one.
-pub fn csp(upload_origin: Option<&str>) -> HeaderValue {
-    let extra = upload_origin
-        .filter(|o| {
-            !o.is_empty()
-                && o.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ":/.-_[]".contains(c))
-        })
-        .map(|o| format!(" {o}"))
-        .unwrap_or_default();
-    let policy = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'{extra}; form-action 'self'{extra}; frame-ancestors 'none'; base-uri 'none'"
-    );
-    HeaderValue::from_str(&policy)
-        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
-}
+use crate::state::{AppState, SMALL_BODY};
 
 /// Middleware: security headers on every response; `no-store` on everything but static files
 /// (pages and API answers hold personal data); over HTTPS, HSTS (a year, subdomains too), so
@@ -72,15 +52,6 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     r
-}
-
-/// An error in the form the route's callers read: JSON under `/api/`, a page elsewhere.
-pub fn error_for(path: &str, e: AppError) -> Response {
-    if path.starts_with("/api/") {
-        ApiError(e).into_response()
-    } else {
-        PageError(e).into_response()
-    }
 }
 
 fn same_origin(req: &Request) -> bool {

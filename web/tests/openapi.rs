@@ -2,8 +2,8 @@
 //!
 //! - the document is OpenAPI 3.1, every `$ref` resolves, every operation has an operationId
 //!   and a 2xx answer, every state change takes the `X-CSRF-Token` header and lists 403;
-//! - its operations are exactly the routes of `src/api.rs` (under the prefix `src/lib.rs` nests
-//!   them at) plus the other routes of `src/lib.rs` but static files, read from the source, so
+//! - its operations are exactly the routes of every feature's `api()` (under the prefix
+//!   `src/router.rs` nests them at) plus `ops::routes()` but static files, read from the source, so
 //!   that a route added without its description fails here;
 //! - each schema names a `pub struct` of `src/` with the same fields, types and nullability
 //!   (`[T; N]` as an array of N items, `serde(rename)` followed), or a string enum with the
@@ -29,7 +29,7 @@ use tower::ServiceExt;
 
 const DOCUMENT: &str = include_str!("../assets/openapi.json");
 
-/// Routes of `src/lib.rs` that are not part of the API description.
+/// Routes of `ops::routes()` that are not part of the API description.
 const UNDOCUMENTED: &[&str] = &["/static/{file}"];
 
 /// HTTP methods as axum's `MethodRouter` spells them.
@@ -249,26 +249,73 @@ fn routes_in(code: &str, prefix: &str) -> BTreeSet<(String, String)> {
     out
 }
 
-/// The operations the router has, read from `src/api.rs` and `src/lib.rs`.
+/// The body of `pub fn NAME(` in `code`.
+fn function_body<'a>(code: &'a str, name: &str) -> Option<&'a str> {
+    let at = code.find(&format!("pub fn {name}("))?;
+    let open = at + code[at..].find('{')?;
+    Some(balanced(code, open, ('{', '}')))
+}
+
+/// Every feature folder's `mod.rs` (`src/accounts/mod.rs`, …), where its routes are.
+fn features() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(src_dir())
+        .expect("src")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("mod.rs").is_file())
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().to_string();
+            let code = source(&format!("{name}/mod.rs"));
+            (name, code)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The operations the router has, read from the source: every feature's `api()` routes,
+/// under the prefix `src/router.rs` nests them at, and the routes of `ops::routes()` but
+/// static files.
 fn routed_operations() -> BTreeSet<(String, String)> {
-    let lib = source("lib.rs");
-    let api = source("api.rs");
-    for unsupported in ["nest", "merge", "route_service", "nest_service", "fallback"] {
-        assert!(
-            calls(&api, unsupported).is_empty(),
-            "src/api.rs calls .{unsupported}(…), which this test does not follow: teach it"
-        );
-    }
-    let nests: Vec<(String, &str)> = calls(&lib, "nest").into_iter().map(path_and_rest).collect();
+    let router = source("router.rs");
+    let nests: Vec<(String, &str)> = calls(&router, "nest")
+        .into_iter()
+        .map(path_and_rest)
+        .collect();
     let prefix = match nests.as_slice() {
-        [(prefix, target)] if target.contains("api::routes") => prefix.clone(),
-        other => {
-            panic!("src/lib.rs should nest api::routes once and nothing else; found {other:?}")
-        }
+        [(prefix, target)] if target.trim() == "api" => prefix.clone(),
+        other => panic!("src/router.rs should nest the API once and nothing else; found {other:?}"),
     };
-    let mut ops = routes_in(&api, &prefix);
+    let mut ops = BTreeSet::new();
+    let mut with_api = 0;
+    for (name, code) in features() {
+        let Some(api) = function_body(&code, "api") else {
+            continue;
+        };
+        with_api += 1;
+        for unsupported in ["nest", "merge", "route_service", "nest_service", "fallback"] {
+            assert!(
+                calls(api, unsupported).is_empty(),
+                "src/{name}/mod.rs: api() calls .{unsupported}(…), which this test does not follow: teach it"
+            );
+        }
+        for op in routes_in(api, &prefix) {
+            assert!(ops.insert(op.clone()), "{op:?} routed twice");
+        }
+    }
+    assert!(with_api >= 5, "only {with_api} features route an API");
+    assert_eq!(
+        calls(&router, "merge")
+            .iter()
+            .filter(|m| m.contains("::api("))
+            .count(),
+        with_api,
+        "src/router.rs should merge every feature's api()"
+    );
+    let ops_routes = function_body(&source("ops/mod.rs"), "routes")
+        .expect("ops::routes")
+        .to_string();
     ops.extend(
-        routes_in(&lib, "")
+        routes_in(&ops_routes, "")
             .into_iter()
             .filter(|(_, p)| !UNDOCUMENTED.contains(&p.as_str())),
     );
@@ -709,19 +756,27 @@ struct RustStruct {
 /// where the view models the API returns are computed).
 fn find_struct(name: &str) -> RustStruct {
     let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/src");
-    let mut files: Vec<PathBuf> = [src_dir(), engine]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(dir).expect("a source folder"))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .collect();
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("a source folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    rust_files(&engine, &mut files);
     files.sort();
     let needle = format!("pub struct {name}");
     let mut found = Vec::new();
     for path in files {
         let file = path
-            .file_name()
-            .expect("name")
+            .strip_prefix(src_dir())
+            .or_else(|_| path.strip_prefix(&engine))
+            .unwrap_or(&path)
             .to_string_lossy()
             .to_string();
         let code = code_only(
@@ -1094,7 +1149,7 @@ impl Client {
             after_change: Default::default(),
         };
         let mut config = web::Config::with_secret(vec![42; 32]);
-        config.argon2 = web::auth::HashParams {
+        config.argon2 = web::state::config::HashParams {
             memory_kib: 8,
             iterations: 1,
             parallelism: 1,

@@ -1,6 +1,6 @@
 //! Share cards: the picture a chat app shows beside a shared link (Open Graph's `og:image`),
 //! and what its owner can download. It is drawn as SVG around one of the page's own charts
-//! (the same SVG the page shows, from [`crate::charts`]) and rasterised on the server by resvg,
+//! (the same SVG the page shows, from [`crate::ui::charts`]) and rasterised on the server by resvg,
 //! with the DejaVu fonts bundled in the binary (no system fonts, nothing fetched).
 
 use std::sync::{Arc, OnceLock};
@@ -8,8 +8,8 @@ use std::sync::{Arc, OnceLock};
 use maud::{PreEscaped, html};
 use resvg::{tiny_skia, usvg};
 
-use crate::board::CardFacts;
 use crate::error::AppError;
+use crate::shares::view::CardFacts;
 
 /// The card's size: Open Graph's usual 1.91:1.
 pub const WIDTH: u32 = 1200;
@@ -62,7 +62,7 @@ fn placed_chart(chart: &str, (x, y, w, h): (u32, u32, u32, u32)) -> Option<Strin
 /// The card's SVG: who shares, what, the period, up to three figures, and the chart.
 pub fn svg(shared_by: &str, facts: &CardFacts) -> String {
     // The chart's names are links on the page; on a picture they are plain text.
-    let (linked, plain) = crate::charts::link_text_attributes();
+    let (linked, plain) = crate::ui::charts::link_text_attributes();
     let chart = placed_chart(
         &facts.chart.0.replace(&linked, &plain),
         (640, 150, 500, 420),
@@ -130,7 +130,7 @@ pub fn png(shared_by: &str, facts: &CardFacts) -> Result<Vec<u8>, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::charts::{self, Bar, Chart};
+    use crate::ui::charts::{self, Bar, Chart};
 
     fn facts() -> CardFacts {
         CardFacts {

@@ -33,7 +33,7 @@ pub fn freeze(html: &str, owner: &str) -> String {
         rest = &rest[end + 1..];
     }
     out.push_str(rest);
-    let (linked, plain) = crate::charts::link_text_attributes();
+    let (linked, plain) = crate::ui::charts::link_text_attributes();
     let out = out.replace(&linked, &plain);
     let heading = "<h1>Your ";
     match out.find(heading) {

@@ -14,25 +14,36 @@
 
 pub mod card;
 pub mod freeze;
+pub mod view;
 
-use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use storage::db::now_ms;
 use storage::shares::{self, NewShare, Share};
 use storage::users::User;
 
-use crate::AppState;
-use crate::board::{self, Shareable};
-use crate::error::{AppError, PageError};
-use crate::pages::{form_error, nav};
-use crate::session::Visitor;
-use crate::view::{self, Nav};
+use crate::dashboards::shareable::Shareable;
+use crate::error::{AppError, PageError, form_error};
+use crate::session::{Visitor, nav};
+use crate::state::AppState;
+use crate::ui::Nav;
 
 type PageResult = Result<Response, PageError>;
+
+/// The shares' pages: making and revoking a link (the owner's), and what a link shows (anyone's).
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/shares/new", get(new_form))
+        .route("/shares", post(create))
+        .route("/shares/{share}/revoke", post(revoke))
+        .route("/s/{token}", get(page))
+        .route("/s/{token}/card.png", get(card_png))
+}
 
 /// How long a link lives unless its owner chooses otherwise, in days.
 pub const DEFAULT_DAYS: u32 = 30;
@@ -70,14 +81,14 @@ async fn proposal(
     let view = Shareable::parse(view).ok_or_else(|| {
         AppError::BadRequest("“view” must be dashboard, recap/YEAR, compare or artist.".into())
     })?;
-    let query = board::shared_query(Some(raw))?;
-    let asked = board::BoardQuery::parse(Some(raw))?;
+    let query = crate::dashboards::shareable::shared_query(Some(raw))?;
+    let asked = crate::dashboards::query::BoardQuery::parse(Some(raw))?;
     if view == Shareable::Artist && asked.name.as_deref().is_none_or(str::is_empty) {
         return Err(AppError::BadRequest(
             "An artist's page needs the artist's “name”.".into(),
         ));
     }
-    let chosen = crate::actions::selection(state, user, &asked.uploads).await?;
+    let chosen = crate::dashboards::context::selection(state, user, &asked.uploads).await?;
     if chosen.is_empty() {
         return Err(AppError::Invalid(
             "Nothing to share yet: upload your data first.".into(),
@@ -101,7 +112,7 @@ async fn proposal(
 
 /// The owner's words for a view.
 fn describe(view: Shareable, query: &str) -> String {
-    let q = board::BoardQuery::parse(Some(query)).ok();
+    let q = crate::dashboards::query::BoardQuery::parse(Some(query)).ok();
     let name = q.as_ref().and_then(|q| q.name.clone()).unwrap_or_default();
     let what = match view {
         Shareable::Dashboard => "Dashboard".to_string(),
@@ -133,7 +144,7 @@ pub async fn new_form(
 ) -> PageResult {
     let nav = nav(&state, &v);
     let Ok(user) = v.require_account() else {
-        return Ok(view::layout(
+        return Ok(crate::ui::layout(
             "Share a view",
             &nav,
             html! {
@@ -153,18 +164,18 @@ pub async fn new_form(
 /// `view` and the rest of a query.
 fn split_view(raw: &str) -> (String, String) {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_default();
-    let view = board::query_value(Some(raw), "view").unwrap_or_default();
+    let view = crate::dashboards::query::query_value(Some(raw), "view").unwrap_or_default();
     let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "view").collect();
     (view, serde_urlencoded::to_string(rest).unwrap_or_default())
 }
 
 fn share_form(nav: &Nav, p: &Proposal, error: Option<&str>, name: &str, days: u32) -> Markup {
-    view::layout(
+    crate::ui::layout(
         "Share a view",
         nav,
         html! {
             h1 { "Share a view" }
-            (view::notice(error, None))
+            (crate::ui::notice(error, None))
             p { "Anyone with the link will see " strong { (describe(p.view, &p.query)) } ", as it is now, and nothing else: no other range, upload or page, and nothing of your account. You can revoke it at any time on "
                 a href="/account#shares" { "your account page" } "." }
             form.card method="post" action="/shares" {
@@ -283,7 +294,7 @@ pub async fn create(
         .into());
     }
     // The view must exist as the owner sees it (an artist they listened to, say).
-    board::shared_view(&state, &user, p.view, &p.query, &p.uploads).await?;
+    view::shared_view(&state, &user, p.view, &p.query, &p.uploads).await?;
     let token = crate::session::new_token();
     let share = shares::create(
         state.db(),
@@ -316,7 +327,7 @@ pub async fn create(
     };
     let mut r = (
         StatusCode::CREATED,
-        view::layout("Link created", &nav, body),
+        crate::ui::layout("Link created", &nav, body),
     )
         .into_response();
     r.headers_mut().insert(
@@ -420,7 +431,7 @@ fn is_token(token: &str) -> bool {
 async fn open(
     state: &AppState,
     token: &str,
-) -> Result<(Share, (String, Markup, board::CardFacts)), AppError> {
+) -> Result<(Share, (String, Markup, view::CardFacts)), AppError> {
     if !is_token(token) {
         return Err(AppError::NotFound);
     }
@@ -431,7 +442,7 @@ async fn open(
         .await?
         .ok_or(AppError::NotFound)?;
     let view = Shareable::parse(&share.view).ok_or(AppError::NotFound)?;
-    let shown = board::shared_view(state, &owner, view, &share.query, &share.uploads).await?;
+    let shown = view::shared_view(state, &owner, view, &share.query, &share.uploads).await?;
     Ok((share, shown))
 }
 
@@ -471,7 +482,7 @@ pub async fn page(
         (DOCTYPE)
         html lang="en" {
             head {
-                (view::head_start())
+                (crate::ui::head_start())
                 meta name="robots" content="noindex, nofollow";
                 meta name="referrer" content="no-referrer";
                 meta property="og:type" content="website";
@@ -485,7 +496,7 @@ pub async fn page(
                 meta name="twitter:card" content="summary_large_image";
                 title { (heading) " · Backspin" }
                 link rel="icon" href="data:,";
-                link rel="stylesheet" href=(crate::assets::url("app.css"));
+                link rel="stylesheet" href=(crate::ui::assets::url("app.css"));
             }
             body.shared {
                 header.top {

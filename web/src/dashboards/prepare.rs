@@ -1,0 +1,172 @@
+//! Preparing a selection for the dashboards: the user's artifact read and decoded (or the
+//! streams an ingest holds in memory), what they hid taken out, the all-time stats built.
+
+use std::sync::Arc;
+
+use engine::{Content, Prepared};
+use schema::{Play, Strings};
+use storage::users::User;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Turns to prepare a selection, one per core, for the whole process.
+fn preparing() -> &'static tokio::sync::Semaphore {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// Every stream of the user with its region: their artifact, in one read (an empty one for a
+/// user the worker has not written one for: nothing ready yet).
+pub(crate) async fn user_artifact(
+    state: &AppState,
+    user: &User,
+) -> Result<schema::Artifact, AppError> {
+    let Some(stored) = storage::plays::artifact_for_user(state.db(), &user.id).await? else {
+        return Ok(schema::Artifact::build(
+            Vec::new(),
+            Vec::new(),
+            &Strings::default(),
+        ));
+    };
+    let owner = user.id.clone();
+    tokio::task::spawn_blocking(move || {
+        schema::Artifact::decode(&stored.bytes)
+            .map_err(|e| AppError::Internal(format!("user {owner}: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("reading the artifact: {e}")))?
+}
+
+/// The streams of a selection, and the names they use.
+async fn streams(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+) -> Result<(Vec<Play>, Strings), AppError> {
+    let artifact = user_artifact(state, user).await?;
+    tokio::task::spawn_blocking(move || {
+        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+        (artifact.select(&selection), artifact.strings)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("selecting plays: {e}")))
+}
+
+/// Prepares a selection (not kept in the cache): the user's artifact, read and decoded, the
+/// streams that count, the all-time stats.
+pub(crate) async fn build(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+) -> Result<Arc<Prepared>, AppError> {
+    // As many preparations at once as the machine has cores: each holds the artifact, its
+    // decoded streams and the selection being built (tens of MB at 100,000 plays), so more at
+    // once only add memory and make every one of them slower.
+    let _turn = preparing()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))?;
+    let started = std::time::Instant::now();
+    let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
+    let (plays, strings) = streams(state, user, ids).await?;
+    let load_ms = started.elapsed().as_millis() as u64;
+    let settings = engine::selection::settings(&user.tz, user.min_play_ms);
+    let prepared = tokio::task::spawn_blocking(move || prepare(plays, strings, &hidden, settings))
+        .await
+        .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
+    log_prepared(user, "artifact", load_ms, started, &prepared);
+    Ok(Arc::new(prepared))
+}
+
+/// Prepares a selection from streams already in memory (the worker's, as an ingest writes
+/// them: the artifact, or the ingested `upload`'s plays), as [`build`] does from the stored
+/// artifact. `None` when the streams do not cover the selection.
+pub(crate) async fn build_from(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+    streams: ingest_worker::FirstStreams,
+    upload: String,
+) -> Result<Option<Arc<Prepared>>, AppError> {
+    let started = std::time::Instant::now();
+    let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
+    let settings = engine::selection::settings(&user.tz, user.min_play_ms);
+    let prepared = tokio::task::spawn_blocking(move || {
+        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let (plays, strings) = streams.select(&selection, &upload)?;
+        Some(prepare(plays, strings, &hidden, settings))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
+    let Some(prepared) = prepared else {
+        return Ok(None);
+    };
+    log_prepared(user, "memory", 0, started, &prepared);
+    Ok(Some(Arc::new(prepared)))
+}
+
+/// A selection's streams, without what the user hid, prepared with the all-time stats of
+/// everything (the first view asked for) built.
+fn prepare(
+    plays: Vec<Play>,
+    strings: Strings,
+    hidden: &[(engine::selection::HiddenKind, String, String)],
+    settings: schema::Settings,
+) -> Prepared {
+    let plays = engine::selection::without_hidden(plays, &strings, hidden);
+    let p = Prepared::new(plays, strings, settings);
+    p.stats(Content::All, (None, None));
+    p
+}
+
+fn log_prepared(
+    user: &User,
+    from: &str,
+    load_ms: u64,
+    started: std::time::Instant,
+    prepared: &Prepared,
+) {
+    tracing::info!(
+        user = %user.id,
+        from,
+        plays = prepared.plays.len(),
+        bytes = prepared.bytes(),
+        load_ms,
+        ms = started.elapsed().as_millis() as u64,
+        "dashboard prepared"
+    );
+}
+
+/// The prepared selection of `user`'s uploads `ids`, from the process's cache
+/// ([`crate::state::cache::DashCache`]), prepared ([`build`]) when missing or stale.
+pub(crate) async fn prepared(
+    state: &AppState,
+    user: &User,
+    ids: &[String],
+) -> Result<Arc<Prepared>, AppError> {
+    let (task_state, task_user) = (state.clone(), user.clone());
+    state
+        .dash()
+        .get(user, ids, move |ids| async move {
+            build(&task_state, &task_user, ids).await
+        })
+        .await
+}
+
+/// Starts preparing the selection in the background unless it is prepared or being
+/// prepared: called when an upload is seen ready, so that the dashboard the user opens next
+/// is already in memory.
+pub(crate) fn warm(state: &AppState, user: &User, upload_ids: Vec<String>) {
+    if state.dash().holds(user, &upload_ids) {
+        return;
+    }
+    let (state, user) = (state.clone(), user.clone());
+    tokio::spawn(async move {
+        if let Err(e) = prepared(&state, &user, &upload_ids).await {
+            tracing::warn!(user = %user.id, error = %e, "preparing a dashboard in advance failed");
+        }
+    });
+}

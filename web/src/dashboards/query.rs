@@ -1,0 +1,296 @@
+//! The question a dashboard address asks: which uploads, which range, which content, in
+//! which order ([`BoardQuery`]), parsed from the query string and written back into links.
+
+use schema::aggregate::Day;
+use schema::{EntityKind, RankBy};
+
+use crate::error::AppError;
+use engine::{Content, DayRange, RangeChoice};
+
+/// Entries per page of the ranking.
+pub const PER_PAGE: usize = 25;
+
+/// What a dashboard request asks for.
+#[derive(Debug, Clone)]
+pub struct BoardQuery {
+    /// Upload ids (none: every ready upload).
+    pub uploads: Vec<String>,
+    /// The range.
+    pub range: RangeChoice,
+    /// The content kind.
+    pub content: Content,
+    /// Rank by time or by plays.
+    pub by: RankBy,
+    /// Ranking: which entities.
+    pub kind: EntityKind,
+    /// Ranking: which page (from 1).
+    pub page: usize,
+    /// Artist drill-down: the artist's name; a track, album or show page: its name.
+    pub name: Option<String>,
+    /// A track or album page: the artist's name.
+    pub artist: Option<String>,
+    /// A comparison: the period to compare with (`vs_range`, `vs_from`, `vs_to`); the one
+    /// just before the range when absent.
+    pub vs: Option<RangeChoice>,
+    /// A search: the words (`q`).
+    pub search: Option<String>,
+    /// A pause of at least this many minutes ends a listening session.
+    pub gap_minutes: u32,
+}
+
+/// The default pause that ends a session, in minutes.
+pub const DEFAULT_GAP_MINUTES: u32 = 30;
+
+pub(crate) fn kind_param(k: EntityKind) -> &'static str {
+    match k {
+        EntityKind::Artist => "artists",
+        EntityKind::Track => "tracks",
+        EntityKind::Album => "albums",
+        EntityKind::Show => "shows",
+        EntityKind::Episode => "episodes",
+        EntityKind::Audiobook => "audiobooks",
+    }
+}
+
+impl BoardQuery {
+    /// From the query string: `u` (repeated) or `uploads` (comma-separated), `range`, `from`,
+    /// `to`, `content`, `by`, `kind`, `page`, `name`.
+    pub fn parse(raw: Option<&str>) -> Result<BoardQuery, AppError> {
+        let pairs: Vec<(String, String)> = match raw {
+            Some(q) => serde_urlencoded::from_str(q)
+                .map_err(|_| AppError::BadRequest("The address's query is malformed.".into()))?,
+            None => Vec::new(),
+        };
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let mut uploads: Vec<String> = Vec::new();
+        for (k, v) in &pairs {
+            match k.as_str() {
+                "u" => uploads.push(v.clone()),
+                "uploads" => uploads.extend(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                ),
+                _ => {}
+            }
+        }
+        uploads.sort();
+        uploads.dedup();
+        let content = Content::parse(get("content").unwrap_or("")).ok_or_else(|| {
+            AppError::BadRequest("“content” must be all, music, podcasts or audiobooks.".into())
+        })?;
+        let by = match get("by").unwrap_or("time") {
+            "" | "time" => RankBy::Time,
+            "plays" => RankBy::Plays,
+            _ => return Err(AppError::BadRequest("“by” must be time or plays.".into())),
+        };
+        let kind = match get("kind").unwrap_or("artists") {
+            "" | "artists" => EntityKind::Artist,
+            "tracks" => EntityKind::Track,
+            "albums" => EntityKind::Album,
+            "shows" => EntityKind::Show,
+            "episodes" => EntityKind::Episode,
+            "audiobooks" => EntityKind::Audiobook,
+            _ => {
+                return Err(AppError::BadRequest(
+                    "“kind” must be artists, tracks, albums, shows, episodes or audiobooks.".into(),
+                ));
+            }
+        };
+        let page = match get("page") {
+            None | Some("") => 1,
+            Some(p) => match p.parse::<usize>() {
+                Ok(n) => n.max(1),
+                // A number past usize is a page past the end, which is the last one.
+                Err(_) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => usize::MAX,
+                Err(_) => return Err(AppError::BadRequest("“page” must be a number.".into())),
+            },
+        };
+        let gap_minutes = match get("gap") {
+            None | Some("") => DEFAULT_GAP_MINUTES,
+            Some(g) => match g.parse::<u32>() {
+                Ok(m) if (1..=24 * 60).contains(&m) => m,
+                _ => {
+                    return Err(AppError::BadRequest(
+                        "“gap” must be a number of minutes from 1 to 1440.".into(),
+                    ));
+                }
+            },
+        };
+        Ok(BoardQuery {
+            gap_minutes,
+            uploads,
+            range: RangeChoice::parse(get("range"), get("from"), get("to"))?,
+            content,
+            by,
+            kind,
+            page,
+            name: get("name").map(str::to_string).filter(|n| !n.is_empty()),
+            artist: get("artist").map(str::to_string).filter(|n| !n.is_empty()),
+            search: get("q").map(str::to_string),
+            vs: match (get("vs_range"), get("vs_from"), get("vs_to")) {
+                (r, f, t)
+                    if [r, f, t]
+                        .iter()
+                        .all(|v| v.is_none_or(|v| v.trim().is_empty())) =>
+                {
+                    None
+                }
+                (r, f, t) => Some(RangeChoice::parse(r, f, t).map_err(|e| {
+                    AppError::BadRequest(format!("The period to compare with: {}", e.0))
+                })?),
+            },
+        })
+    }
+
+    /// The query string for these choices with some changed (links of the controls).
+    pub fn link(&self, path: &str, change: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .uploads
+            .iter()
+            .map(|u| ("u".to_string(), u.clone()))
+            .collect();
+        let mut set = |k: &str, v: String| {
+            if let Some((_, nv)) = change.iter().find(|(ck, _)| *ck == k) {
+                if !nv.is_empty() {
+                    pairs.push((k.to_string(), (*nv).to_string()));
+                }
+            } else if !v.is_empty() {
+                pairs.push((k.to_string(), v));
+            }
+        };
+        let (from, to) = match self.range {
+            RangeChoice::Custom(f, t) => (
+                f.map(Day::label).unwrap_or_default(),
+                t.map(Day::label).unwrap_or_default(),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        set(
+            "range",
+            if self.range == RangeChoice::All {
+                String::new()
+            } else {
+                self.range.param()
+            },
+        );
+        set("from", from);
+        set("to", to);
+        set(
+            "content",
+            if self.content == Content::All {
+                String::new()
+            } else {
+                self.content.as_str().into()
+            },
+        );
+        set(
+            "by",
+            if self.by == RankBy::Time {
+                String::new()
+            } else {
+                "plays".into()
+            },
+        );
+        // What the page is about stays too: the ranking's kind, the artist, the session pause.
+        set(
+            "kind",
+            if self.kind == EntityKind::Artist {
+                String::new()
+            } else {
+                kind_param(self.kind).into()
+            },
+        );
+        set("name", self.name.clone().unwrap_or_default());
+        set("artist", self.artist.clone().unwrap_or_default());
+        set(
+            "gap",
+            if self.gap_minutes == DEFAULT_GAP_MINUTES {
+                String::new()
+            } else {
+                self.gap_minutes.to_string()
+            },
+        );
+        for (k, v) in change {
+            if ![
+                "range", "from", "to", "content", "by", "gap", "kind", "name", "artist",
+            ]
+            .contains(k)
+                && !v.is_empty()
+            {
+                pairs.push(((*k).to_string(), (*v).to_string()));
+            }
+        }
+        let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if q.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{q}")
+        }
+    }
+
+    pub(crate) fn key(&self, days: DayRange, what: &str) -> String {
+        format!(
+            "{what}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}",
+            self.gap_minutes,
+            self.content.as_str(),
+            days.0.map(|d| d.0),
+            days.1.map(|d| d.0),
+            self.by,
+            self.kind,
+            self.page,
+            self.name,
+            self.artist,
+            self.vs
+        )
+    }
+}
+
+/// The dashboards' parameters that have a type (a date, a choice, a number).
+pub(crate) const TYPED: &[&str] = &[
+    "range", "from", "to", "content", "by", "kind", "page", "gap", "vs_range", "vs_from", "vs_to",
+    "on",
+];
+
+/// The last value of `key` in a query (as the pages' forms and links send it), if any.
+pub fn query_value(raw: Option<&str>, key: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).ok()?;
+    pairs
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// The API refuses a typed parameter given empty (`to=`), naming it, as it refuses any other
+/// value that is not of its type. The pages take it as absent: their forms send empty fields
+/// for what was not chosen.
+pub fn refuse_blank(raw: Option<&str>, typed: &[&str]) -> Result<(), AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|_| AppError::BadRequest("The address's query is malformed.".into()))?;
+    match pairs
+        .iter()
+        .find(|(k, v)| typed.contains(&k.as_str()) && v.trim().is_empty())
+    {
+        Some((k, _)) => Err(AppError::BadRequest(format!(
+            "“{k}” is empty: give it a value or leave it out."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A year a recap can be of (1990 to 2200); any other is "not found".
+pub(crate) fn check_year(year: i32) -> Result<i32, AppError> {
+    if (1990..=2200).contains(&year) {
+        Ok(year)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
