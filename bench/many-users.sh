@@ -9,7 +9,7 @@
 # 1. `bench seed-users` fills a fresh database (created here, dropped at the end) without N
 #    real ingests: one generated export, parsed and deduplicated once, its artifact stored for
 #    every user with a ready upload, a session and the finished default views
-#    (`web::board::precompute`); it prints the seeding time.
+#    (`web::dashboards::precompute::precompute`); it prints the seeding time.
 # 2. For each case a freshly started release `backspin serve --no-workers` on that database,
 #    loaded by wrk (2 threads, 32 connections, 30 s, `--latency`; bench/many-users.lua sends
 #    the session cookie of a random user on each request):

@@ -244,7 +244,10 @@ pub fn reingest(args: &ReingestArgs) -> Result<ExitCode> {
             };
             Selection::User(u.id)
         } else if let Some(id) = &args.upload {
-            Selection::Upload(id.clone())
+            let Some(id) = storage::ids::UploadId::parse(id) else {
+                bail!("--upload {id}: not an upload id (32 hex digits)")
+            };
+            Selection::Upload(id)
         } else {
             Selection::ParserOlderThan(
                 args.parser_older_than

@@ -107,7 +107,7 @@ async fn scratch_db(
     Ok((db, url))
 }
 
-async fn wait_all(deps: &Deps, ids: &[String]) -> Result<()> {
+async fn wait_all(deps: &Deps, ids: &[storage::ids::UploadId]) -> Result<()> {
     loop {
         let mut done = 0;
         for id in ids {
@@ -125,7 +125,7 @@ async fn wait_all(deps: &Deps, ids: &[String]) -> Result<()> {
 }
 
 /// Runs `workers` consumers until `ids` are all ready; returns the time taken.
-async fn work(deps: &Deps, workers: usize, ids: &[String]) -> Result<Duration> {
+async fn work(deps: &Deps, workers: usize, ids: &[storage::ids::UploadId]) -> Result<Duration> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -146,7 +146,11 @@ async fn work(deps: &Deps, workers: usize, ids: &[String]) -> Result<Duration> {
 }
 
 /// Submits `zip` as an upload of a new user, the way every upload goes; returns its id.
-async fn submit_for_new_user(deps: &Deps, email: &str, zip: &Path) -> Result<String> {
+async fn submit_for_new_user(
+    deps: &Deps,
+    email: &str,
+    zip: &Path,
+) -> Result<storage::ids::UploadId> {
     let user = storage::users::create(&deps.db, Some(email), None, false).await?;
     let mut file = tokio::fs::File::open(zip).await?;
     let upload = ingest_worker::lifecycle::submit(

@@ -233,7 +233,7 @@ async fn seed_user(
     // The artifact's one region is named by the upload it came from.
     let t = Instant::now();
     let bytes = tokio::task::spawn_blocking({
-        let (template, id) = (template.clone(), upload.id.clone());
+        let (template, id) = (template.clone(), upload.id.to_string());
         move || {
             Artifact {
                 regions: vec![id],

@@ -18,7 +18,7 @@ pub(crate) async fn drop_plays(
 ) -> Result<(), storage::db::SqlxError> {
     plays::lock_user(tx, &upload.owner_id).await?;
     let mut strings = schema::Strings::default();
-    rebuild(tx, &upload.owner_id, &upload.id, None, &mut strings).await
+    rebuild(tx, &upload.owner_id, Some(&upload.id), None, &mut strings).await
 }
 
 /// Applies the database's migrations, carrying the play rows of versions before the artifact
@@ -77,11 +77,14 @@ async fn carry_all(db: &storage::Db, carried: &mut usize) -> Result<(), storage:
 /// Writes a user's artifact from their play rows and deletes the rows, in one transaction
 /// (rows of a user who is gone are only deleted). Returns whether there were rows: none left
 /// (another process carried them since they were listed) leaves the artifact as it is.
-async fn carry_over(db: &storage::Db, user_id: &str) -> Result<bool, storage::db::SqlxError> {
+async fn carry_over(
+    db: &storage::Db,
+    user_id: &storage::ids::UserId,
+) -> Result<bool, storage::db::SqlxError> {
     let mut tx = db.begin().await?;
     plays::lock_user(&mut tx, user_id).await?;
     let mut strings = schema::Strings::default();
-    let rows = plays::load_for_user(&mut tx, user_id, "", &mut strings).await?;
+    let rows = plays::load_for_user(&mut tx, user_id, None, &mut strings).await?;
     if rows.is_empty() {
         tx.rollback().await?;
         return Ok(false);
@@ -96,7 +99,7 @@ async fn carry_over(db: &storage::Db, user_id: &str) -> Result<bool, storage::db
     plays::delete_rows_for_user(&mut tx, user_id).await?;
     tx.commit().await?;
     tracing::info!(
-        user = user_id,
+        user = %user_id,
         streams = rows.len(),
         "play rows carried over into the artifact"
     );
@@ -108,15 +111,19 @@ async fn carry_over(db: &storage::Db, user_id: &str) -> Result<bool, storage::db
 /// (kept, no expiry), the account's artifact is written from both artifacts (a stream both
 /// hold counts once, by the region rule), and the visitor's row goes. Returns how many uploads
 /// moved.
-pub async fn adopt(deps: &Deps, from: &str, to: &str) -> Result<u64, storage::db::SqlxError> {
+pub async fn adopt(
+    deps: &Deps,
+    from: &storage::ids::UserId,
+    to: &storage::ids::UserId,
+) -> Result<u64, storage::db::SqlxError> {
     let mut tx = deps.db.begin().await?;
     // Both rows, in one order, so that two adoptions cannot wait on each other.
     let (first, second) = if from < to { (from, to) } else { (to, from) };
     plays::lock_user(&mut tx, first).await?;
     plays::lock_user(&mut tx, second).await?;
     let mut strings = schema::Strings::default();
-    let mut members = stored_streams(&mut tx, to, "", &mut strings).await?;
-    members.extend(stored_streams(&mut tx, from, "", &mut strings).await?);
+    let mut members = stored_streams(&mut tx, to, None, &mut strings).await?;
+    members.extend(stored_streams(&mut tx, from, None, &mut strings).await?);
     let moved = storage::uploads::reown(&mut tx, from, to).await?;
     if moved > 0 {
         let (regions, streams) = engine::regions::streams_by_region(
@@ -147,8 +154,8 @@ pub(crate) type Current<'a> = (&'a str, &'a [schema::Play]);
 /// given from memory), and bumps their `stats_version`: [`build`], then [`write`].
 pub(crate) async fn rebuild(
     tx: &mut storage::Tx,
-    owner_id: &str,
-    except: &str,
+    owner_id: &storage::ids::UserId,
+    except: Option<&storage::ids::UploadId>,
     current: Option<Current<'_>>,
     strings: &mut schema::Strings,
 ) -> Result<(), storage::db::SqlxError> {
@@ -161,8 +168,8 @@ pub(crate) async fn rebuild(
 /// uploads' streams come from the user's artifact.
 pub(crate) async fn build(
     tx: &mut storage::Tx,
-    owner_id: &str,
-    except: &str,
+    owner_id: &storage::ids::UserId,
+    except: Option<&storage::ids::UploadId>,
     current: Option<Current<'_>>,
     strings: &mut schema::Strings,
 ) -> Result<schema::Artifact, storage::db::SqlxError> {
@@ -215,7 +222,7 @@ pub(crate) fn assemble(
 /// threads to the tasks beside it: an ingest's first views), bumping their `stats_version`.
 pub(crate) async fn write(
     tx: &mut storage::Tx,
-    owner_id: &str,
+    owner_id: &storage::ids::UserId,
     artifact: std::sync::Arc<schema::Artifact>,
 ) -> Result<(), storage::db::SqlxError> {
     let streams = artifact.plays.len();
@@ -232,8 +239,8 @@ pub(crate) async fn write(
 /// build cannot read is an error, never taken for an empty one.
 pub(crate) async fn stored_streams(
     tx: &mut storage::Tx,
-    owner_id: &str,
-    except: &str,
+    owner_id: &storage::ids::UserId,
+    except: Option<&storage::ids::UploadId>,
     strings: &mut schema::Strings,
 ) -> Result<Vec<plays::StoredPlay>, storage::db::SqlxError> {
     let Some(stored) = plays::artifact_in_tx(tx, owner_id).await? else {
@@ -241,13 +248,17 @@ pub(crate) async fn stored_streams(
     };
     let artifact = schema::Artifact::decode(&stored.bytes)
         .map_err(|e| storage::db::SqlxError::Decode(Box::new(e)))?;
-    let mut gone = plays::gone_uploads(tx, owner_id).await?;
-    gone.push(except.to_string());
+    let mut gone: Vec<String> = plays::gone_uploads(tx, owner_id)
+        .await?
+        .into_iter()
+        .map(String::from)
+        .collect();
+    gone.extend(except.map(|e| e.to_string()));
     Ok(artifact
         .members(&gone, strings)
         .into_iter()
         .map(|(upload_id, key, play)| plays::StoredPlay {
-            upload_id,
+            upload_id: storage::ids::UploadId::stored(upload_id),
             key,
             play,
         })

@@ -43,7 +43,7 @@ pub struct Deps {
 pub trait AfterChange: Send + Sync + std::fmt::Debug {
     /// Called with the user whose data just changed. Failures are the implementation's to log:
     /// the views are an optimisation, the data is committed.
-    async fn user_changed(&self, user_id: &str);
+    async fn user_changed(&self, user_id: &storage::ids::UserId);
 
     /// The views the user opens first (name and stored text, as `storage::views` keeps
     /// them), computed from their artifact in memory while an ingest writes it: the worker
@@ -71,7 +71,7 @@ pub struct FirstViews {
     /// Their uploads, the one being ingested counted ready.
     pub uploads: Vec<storage::uploads::Upload>,
     /// The upload being ingested.
-    pub upload: String,
+    pub upload: storage::ids::UploadId,
     /// The streams to compute them from.
     pub streams: FirstStreams,
     /// Where to send the selection as soon as it is prepared, when the worker asks (the
@@ -134,7 +134,7 @@ impl AfterChangeHook {
     }
 
     /// Runs the hook for `user_id`, when one is plugged in.
-    pub async fn run(&self, user_id: &str) {
+    pub async fn run(&self, user_id: &storage::ids::UserId) {
         if let Some(hook) = self.0.get() {
             hook.user_changed(user_id).await;
         }

@@ -50,7 +50,7 @@ impl From<storage::db::SqlxError> for SubmitError {
 /// object, then (where the store does not emit events itself) the "object created" event.
 pub async fn submit(
     deps: &Deps,
-    owner_id: &str,
+    owner_id: &storage::ids::UserId,
     original_name: &str,
     body: &mut (dyn AsyncRead + Unpin + Send),
     max_bytes: u64,
@@ -115,7 +115,10 @@ pub async fn mark_expiring(deps: &Deps, key: &str, expiring: bool) {
 
 /// Once an anonymous visitor's uploads belong to an account (sign-up), the store must not
 /// expire them any more.
-pub async fn keep_uploads(deps: &Deps, owner_id: &str) -> Result<(), storage::db::SqlxError> {
+pub async fn keep_uploads(
+    deps: &Deps,
+    owner_id: &storage::ids::UserId,
+) -> Result<(), storage::db::SqlxError> {
     for u in uploads::list_for_owner(&deps.db, owner_id).await? {
         mark_expiring(deps, &u.object_key, false).await;
     }
@@ -132,7 +135,7 @@ pub const DIRECT_UPLOAD_VALID_FOR: std::time::Duration = std::time::Duration::fr
 /// takes uploads only through [`submit`].
 pub async fn prepare_direct(
     deps: &Deps,
-    owner_id: &str,
+    owner_id: &storage::ids::UserId,
     original_name: &str,
     max_bytes: u64,
     expires_ms: Option<i64>,
@@ -176,7 +179,10 @@ pub async fn prepare_direct(
 /// not the type).
 pub const DIRECT_UPLOAD_CONTENT_TYPE: &str = "application/octet-stream";
 
-async fn remove_row(deps: &Deps, id: &str) -> Result<(), storage::db::SqlxError> {
+async fn remove_row(
+    deps: &Deps,
+    id: &storage::ids::UploadId,
+) -> Result<(), storage::db::SqlxError> {
     let mut tx = deps.db.begin().await?;
     uploads::delete_row(&mut tx, id).await?;
     tx.commit().await
@@ -209,7 +215,7 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
 /// Deletes an account: every upload (object, streams) one by one, then the user row, which
 /// takes their sessions and artifact with it. A crash halfway leaves the account with
 /// fewer uploads, and deleting again finishes the job.
-pub async fn delete_user(deps: &Deps, user_id: &str) -> Result<(), String> {
+pub async fn delete_user(deps: &Deps, user_id: &storage::ids::UserId) -> Result<(), String> {
     let owned = uploads::list_for_owner(&deps.db, user_id)
         .await
         .map_err(|e| e.to_string())?;

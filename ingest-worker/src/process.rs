@@ -296,7 +296,7 @@ async fn commit(deps: &Deps, upload: &Upload, parsed: Parsed, user: User) -> Res
     plays::lock_user(&mut tx, &upload.owner_id).await?;
     // The row is held: the artifact written below is stamped with exactly the next version.
     let version = plays::data_version(&mut tx, &upload.owner_id).await? + 1;
-    let others = stored_streams(&mut tx, &upload.owner_id, &upload.id, &mut strings).await?;
+    let others = stored_streams(&mut tx, &upload.owner_id, Some(&upload.id), &mut strings).await?;
     // The owner's only upload (the usual first one): the artifact holds exactly its plays,
     // and its stats are those of the dashboard computed below, built once there. Otherwise
     // the upload's own, on another thread.

@@ -35,13 +35,13 @@ pub struct Report {
     /// Uploads the store holds (an original and its scrubbed copy count once).
     pub objects: usize,
     /// Uploads whose row was recreated and queued for ingestion.
-    pub recreated: Vec<String>,
+    pub recreated: Vec<storage::ids::UploadId>,
     /// Uploads left `queued` or `processing` in the backup, queued again.
-    pub requeued: Vec<String>,
+    pub requeued: Vec<storage::ids::UploadId>,
     /// Uploads whose row now names their scrubbed copy (scrubbed after the backup).
-    pub repointed: Vec<String>,
+    pub repointed: Vec<storage::ids::UploadId>,
     /// Uploads deleted because their object is gone (deleted after the backup).
-    pub deleted: Vec<String>,
+    pub deleted: Vec<storage::ids::UploadId>,
     /// Keys of objects whose owner is not in the database (signed up after the backup):
     /// kept in the store, not recovered.
     pub owner_unknown: Vec<String>,
@@ -50,9 +50,9 @@ pub struct Report {
 }
 
 /// One upload as the store holds it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Stored {
-    owner: String,
+    owner: storage::ids::UserId,
     original: Option<String>,
     scrubbed: Option<String>,
 }
@@ -87,7 +87,7 @@ fn parse_key(key: &str) -> Option<(&str, &str, &str)> {
 pub async fn recover(deps: &Deps) -> Result<Report, String> {
     let started_ms = storage::db::now_ms();
     let mut report = Report::default();
-    let mut stored: BTreeMap<String, Stored> = BTreeMap::new();
+    let mut stored: BTreeMap<storage::ids::UploadId, Stored> = BTreeMap::new();
     for prefix in ["uploads/", "clean/"] {
         let keys = deps.store.list(prefix).await.map_err(|e| e.to_string())?;
         for key in keys {
@@ -95,8 +95,13 @@ pub async fn recover(deps: &Deps) -> Result<Report, String> {
                 report.unrecognised.push(key);
                 continue;
             };
-            let entry = stored.entry(upload.to_string()).or_default();
-            entry.owner = owner.to_string();
+            let entry = stored
+                .entry(storage::ids::UploadId::stored(upload))
+                .or_insert_with(|| Stored {
+                    owner: storage::ids::UserId::stored(owner),
+                    original: None,
+                    scrubbed: None,
+                });
             if prefix == "uploads/" {
                 entry.original = Some(key);
             } else {

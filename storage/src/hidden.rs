@@ -6,6 +6,7 @@
 use sqlx::Row;
 
 use crate::db::{Db, Tx, now_ms};
+use crate::ids::UserId;
 use crate::{on_pool, on_tx};
 
 /// One hidden thing.
@@ -20,7 +21,7 @@ pub struct Hidden {
 }
 
 /// The user's hidden things, by kind, then name.
-pub async fn list(db: &Db, user_id: &str) -> Result<Vec<Hidden>, sqlx::Error> {
+pub async fn list(db: &Db, user_id: &UserId) -> Result<Vec<Hidden>, sqlx::Error> {
     let sql =
         "SELECT kind, name, by_name FROM hidden WHERE user_id = $1 ORDER BY kind, name, by_name";
     on_pool!(db, p => Ok(sqlx::query(sql)
@@ -37,7 +38,7 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<Hidden>, sqlx::Error> {
 }
 
 /// Replaces the user's hidden things with `all`, and bumps their data version.
-pub async fn replace(db: &Db, user_id: &str, all: &[Hidden]) -> Result<(), sqlx::Error> {
+pub async fn replace(db: &Db, user_id: &UserId, all: &[Hidden]) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, c => {
         sqlx::query("DELETE FROM hidden WHERE user_id = $1")

@@ -13,6 +13,7 @@ use schema::{Country, Kind, Platform, Play, Source, Strings, Sym};
 use sqlx::Row;
 
 use crate::db::Tx;
+use crate::ids::{UploadId, UserId};
 use crate::on_tx;
 
 fn kind_from(c: i16) -> Kind {
@@ -33,7 +34,7 @@ fn platform_from(c: i16) -> Platform {
 
 /// Deletes a user's play rows and region stats: versions before the artifact kept them;
 /// once the user's artifact holds every stream they are carried over and go.
-pub async fn delete_rows_for_user(tx: &mut Tx, user_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn delete_rows_for_user(tx: &mut Tx, user_id: &UserId) -> Result<u64, sqlx::Error> {
     on_tx!(tx, c => {
         sqlx::query("DELETE FROM stats WHERE user_id = $1").bind(user_id).execute(&mut **c).await?;
         sqlx::query("DELETE FROM plays WHERE user_id = $1").bind(user_id).execute(&mut **c).await.map(|r| r.rows_affected())
@@ -44,7 +45,7 @@ pub async fn delete_rows_for_user(tx: &mut Tx, user_id: &str) -> Result<u64, sql
 #[derive(Debug, Clone)]
 pub struct StoredPlay {
     /// The upload.
-    pub upload_id: String,
+    pub upload_id: UploadId,
     /// Its stream digest.
     pub key: [u8; 16],
     /// The play, on the caller's string table.
@@ -105,10 +106,11 @@ macro_rules! load_rows {
 /// artifact.
 pub async fn load_for_user(
     tx: &mut Tx,
-    user_id: &str,
-    except_upload: &str,
+    user_id: &UserId,
+    except_upload: Option<&UploadId>,
     strings: &mut Strings,
 ) -> Result<Vec<StoredPlay>, sqlx::Error> {
+    let except_upload = except_upload.map_or("", UploadId::as_str);
     Ok(match tx {
         Tx::Sqlite(c) => load_rows!(c, user_id, except_upload, strings),
         Tx::Postgres(c) => load_rows!(c, user_id, except_upload, strings),
@@ -116,7 +118,7 @@ pub async fn load_for_user(
 }
 
 /// Users who still have play rows (stored before artifacts), before migration 10 only.
-pub async fn users_with_rows(db: &crate::db::Db) -> Result<Vec<String>, sqlx::Error> {
+pub async fn users_with_rows(db: &crate::db::Db) -> Result<Vec<UserId>, sqlx::Error> {
     crate::on_pool!(db, p => sqlx::query_scalar("SELECT DISTINCT user_id FROM plays ORDER BY user_id")
         .fetch_all(p)
         .await)
@@ -124,7 +126,7 @@ pub async fn users_with_rows(db: &crate::db::Db) -> Result<Vec<String>, sqlx::Er
 
 /// Locks a user's stats against concurrent rewrites until the transaction ends (SQLite's
 /// `BEGIN IMMEDIATE` already holds the database's write lock).
-pub async fn lock_user(tx: &mut Tx, user_id: &str) -> Result<(), sqlx::Error> {
+pub async fn lock_user(tx: &mut Tx, user_id: &UserId) -> Result<(), sqlx::Error> {
     if let Tx::Postgres(c) = tx {
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
             .bind(user_id)
@@ -137,7 +139,7 @@ pub async fn lock_user(tx: &mut Tx, user_id: &str) -> Result<(), sqlx::Error> {
 /// A user's `stats_version` inside a transaction that holds their row ([`lock_user`]):
 /// nobody else bumps it before the transaction ends, so the next [`replace_artifact`] in it
 /// stamps exactly this plus one.
-pub async fn data_version(tx: &mut Tx, user_id: &str) -> Result<i64, sqlx::Error> {
+pub async fn data_version(tx: &mut Tx, user_id: &UserId) -> Result<i64, sqlx::Error> {
     on_tx!(tx, c => sqlx::query_scalar("SELECT stats_version FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(&mut **c)
@@ -161,7 +163,7 @@ pub struct StoredArtifact {
 /// it.
 pub async fn replace_artifact(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     format: u8,
     streams: usize,
     bytes: &[u8],
@@ -190,7 +192,7 @@ pub async fn replace_artifact(
 /// A user's artifact inside a write transaction (the user's row locked).
 pub async fn artifact_in_tx(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Option<StoredArtifact>, sqlx::Error> {
     let row: Option<ArtifactRow> = on_tx!(tx, c => sqlx::query_as(ARTIFACT)
         .bind(user_id)
@@ -214,7 +216,7 @@ fn stored_artifact((format, version, streams, bytes): ArtifactRow) -> StoredArti
 }
 
 /// The uploads of a user whose streams no longer count (being deleted, or failed).
-pub async fn gone_uploads(tx: &mut Tx, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn gone_uploads(tx: &mut Tx, user_id: &UserId) -> Result<Vec<UploadId>, sqlx::Error> {
     on_tx!(tx, c => sqlx::query_scalar(
         "SELECT id FROM uploads WHERE owner_id = $1 AND state IN ('deleting', 'failed')",
     )
@@ -226,7 +228,7 @@ pub async fn gone_uploads(tx: &mut Tx, user_id: &str) -> Result<Vec<String>, sql
 /// A user's artifact, when the worker has written one.
 pub async fn artifact_for_user(
     db: &crate::db::Db,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Option<StoredArtifact>, sqlx::Error> {
     let row: Option<ArtifactRow> = crate::on_pool!(db, p => sqlx::query_as(ARTIFACT)
         .bind(user_id)

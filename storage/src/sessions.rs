@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::db::{Db, now_ms};
+use crate::ids::UserId;
 use crate::on_pool;
 use crate::users::User;
 
@@ -18,7 +19,7 @@ pub fn token_hash(token: &str) -> String {
 pub async fn create(
     db: &Db,
     token: &str,
-    user_id: &str,
+    user_id: &UserId,
     expires_ms: i64,
 ) -> Result<(), sqlx::Error> {
     insert(db, token, user_id, expires_ms, None).await
@@ -29,7 +30,7 @@ pub async fn create(
 pub async fn create_with_idp_tokens(
     db: &Db,
     token: &str,
-    user_id: &str,
+    user_id: &UserId,
     expires_ms: i64,
     sealed: &str,
 ) -> Result<(), sqlx::Error> {
@@ -89,7 +90,7 @@ pub async fn delete(db: &Db, token: &str) -> Result<(), sqlx::Error> {
 
 /// Ends every session of a user except the one holding `keep` (a password change signs out
 /// everywhere else). Returns how many ended.
-pub async fn delete_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, sqlx::Error> {
+pub async fn delete_others(db: &Db, user_id: &UserId, keep: &str) -> Result<u64, sqlx::Error> {
     on_pool!(db, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
         .bind(token_hash(keep))
@@ -100,7 +101,7 @@ pub async fn delete_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, sq
 
 /// Ends every session of a user (signing out everywhere, a password reset). Returns how
 /// many ended.
-pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_user(db: &Db, user_id: &UserId) -> Result<u64, sqlx::Error> {
     on_pool!(db, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(p)
@@ -141,7 +142,7 @@ pub async fn delete_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
 }
 
 /// Live sessions of a user.
-pub async fn count_for_user(db: &Db, user_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn count_for_user(db: &Db, user_id: &UserId, now: i64) -> Result<i64, sqlx::Error> {
     on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_ms > $2")
         .bind(user_id)
         .bind(now)

@@ -7,6 +7,7 @@
 use sqlx::Row;
 
 use crate::db::{Db, now_ms};
+use crate::ids::{ShareId, UploadId, UserId};
 use crate::on_pool;
 use crate::sessions::token_hash;
 
@@ -14,9 +15,9 @@ use crate::sessions::token_hash;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
     /// Its id (what the owner revokes it by).
-    pub id: String,
+    pub id: ShareId,
     /// Whose data it shows.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The name the viewer sees instead of the owner's e-mail.
     pub display_name: String,
     /// Which view: `dashboard`, `recap`, `compare`, `artist`.
@@ -24,7 +25,7 @@ pub struct Share {
     /// The view's query (its range, content kind, year, artist…), without the uploads.
     pub query: String,
     /// The upload ids the view is made of.
-    pub uploads: Vec<String>,
+    pub uploads: Vec<UploadId>,
     /// When it was made.
     pub created_ms: i64,
     /// When it stops working.
@@ -35,7 +36,7 @@ pub struct Share {
 #[derive(Debug, Clone)]
 pub struct NewShare<'a> {
     /// Whose data.
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     /// The link's token (stored hashed).
     pub token: &'a str,
     /// The name the viewer sees.
@@ -45,7 +46,7 @@ pub struct NewShare<'a> {
     /// The view's query.
     pub query: &'a str,
     /// The uploads it is made of.
-    pub uploads: &'a [String],
+    pub uploads: &'a [UploadId],
     /// When it stops working.
     pub expires_ms: i64,
 }
@@ -69,18 +70,18 @@ macro_rules! share_row {
     }};
 }
 
-fn split_ids(list: &str) -> Vec<String> {
+fn split_ids(list: &str) -> Vec<UploadId> {
     list.split(',')
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
+        .map(UploadId::stored)
         .collect()
 }
 
 /// Stores a new link; returns it.
 pub async fn create(db: &Db, new: &NewShare<'_>) -> Result<Share, sqlx::Error> {
     let share = Share {
-        id: crate::ids::new_id(),
-        user_id: new.user_id.to_string(),
+        id: ShareId::new(),
+        user_id: new.user_id.clone(),
         display_name: new.display_name.to_string(),
         view: new.view.to_string(),
         query: new.query.to_string(),
@@ -118,7 +119,7 @@ pub async fn by_token(db: &Db, token: &str, now: i64) -> Result<Option<Share>, s
 }
 
 /// The user's live links (not expired at `now`), newest first.
-pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> Result<Vec<Share>, sqlx::Error> {
+pub async fn list_for_user(db: &Db, user_id: &UserId, now: i64) -> Result<Vec<Share>, sqlx::Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM shares WHERE user_id = $1 AND expires_ms > $2 \
          ORDER BY created_ms DESC, id"
@@ -134,7 +135,7 @@ pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> Result<Vec<Share
 }
 
 /// Revokes the user's link `id` (deletes it); whether there was one.
-pub async fn revoke(db: &Db, user_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn revoke(db: &Db, user_id: &UserId, id: &ShareId) -> Result<bool, sqlx::Error> {
     on_pool!(db, p => Ok(sqlx::query("DELETE FROM shares WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)

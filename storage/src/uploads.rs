@@ -4,7 +4,8 @@
 use sqlx::Row;
 
 use crate::db::{Db, Tx, now_ms};
-use crate::{ids, on_pool, on_tx};
+use crate::ids::{UploadId, UserId};
+use crate::{on_pool, on_tx};
 
 /// Where an upload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -49,9 +50,9 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     /// Id.
-    pub id: String,
+    pub id: UploadId,
     /// Owner (user id).
-    pub owner_id: String,
+    pub owner_id: UserId,
     /// `uploads/<owner>/<id>/<file name>`.
     pub object_key: String,
     /// The file name as the user had it.
@@ -124,7 +125,7 @@ pub fn safe_file_name(name: &str) -> String {
 }
 
 /// The object key of an upload.
-pub fn object_key(owner_id: &str, upload_id: &str, file_name: &str) -> String {
+pub fn object_key(owner_id: &UserId, upload_id: &UploadId, file_name: &str) -> String {
     format!(
         "uploads/{owner_id}/{upload_id}/{}",
         safe_file_name(file_name)
@@ -150,7 +151,12 @@ pub fn stored_keys(key: &str) -> Vec<String> {
 
 /// Points an upload at another object (its scrubbed copy) if it still has `from` and is not
 /// being deleted; returns whether it did.
-pub async fn replace_object(db: &Db, id: &str, from: &str, to: &str) -> Result<bool, sqlx::Error> {
+pub async fn replace_object(
+    db: &Db,
+    id: &UploadId,
+    from: &str,
+    to: &str,
+) -> Result<bool, sqlx::Error> {
     let n = on_pool!(db, p => sqlx::query(
         "UPDATE uploads SET object_key = $3 WHERE id = $1 AND object_key = $2 AND state <> 'deleting'",
     )
@@ -167,7 +173,7 @@ pub async fn replace_object(db: &Db, id: &str, from: &str, to: &str) -> Result<b
 #[derive(Debug, Clone)]
 pub struct NewUpload<'a> {
     /// Owner.
-    pub owner_id: &'a str,
+    pub owner_id: &'a UserId,
     /// Name as given.
     pub original_name: &'a str,
     /// Expiry for anonymous uploads.
@@ -179,7 +185,7 @@ pub struct NewUpload<'a> {
 /// Inserts an upload row (state `queued`, size and checksum unknown until stored) and returns
 /// it with its id and object key.
 pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error> {
-    let id = ids::new_id();
+    let id = UploadId::new();
     let key = object_key(new.owner_id, &id, new.original_name);
     // Shown back to the user; control characters (NUL above all) have no place in it.
     let original_name: String = new
@@ -203,7 +209,7 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
     .await.map(|r| r.rows_affected()))?;
     Ok(Upload {
         id,
-        owner_id: new.owner_id.to_string(),
+        owner_id: new.owner_id.clone(),
         object_key: key,
         original_name,
         size_bytes: 0,
@@ -225,8 +231,8 @@ pub async fn insert(db: &Db, new: &NewUpload<'_>) -> Result<Upload, sqlx::Error>
 /// Returns whether it inserted a row (false: the upload has one).
 pub async fn insert_recovered(
     db: &Db,
-    id: &str,
-    owner_id: &str,
+    id: &UploadId,
+    owner_id: &UserId,
     key: &str,
     original_name: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -247,7 +253,12 @@ pub async fn insert_recovered(
 }
 
 /// Records the stored object's size and checksum.
-pub async fn set_object(db: &Db, id: &str, size: u64, checksum: &str) -> Result<(), sqlx::Error> {
+pub async fn set_object(
+    db: &Db,
+    id: &UploadId,
+    size: u64,
+    checksum: &str,
+) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("UPDATE uploads SET size_bytes = $2, checksum = $3, updated_ms = $4 WHERE id = $1")
         .bind(id)
         .bind(size as i64)
@@ -267,28 +278,28 @@ pub async fn by_key(db: &Db, key: &str) -> Result<Option<Upload>, sqlx::Error> {
 /// An upload by id, only if `owner_id` owns it (everyone else gets `None`: a 404, never a 403).
 pub async fn by_id_for_owner(
     db: &Db,
-    id: &str,
-    owner_id: &str,
+    id: &UploadId,
+    owner_id: &UserId,
 ) -> Result<Option<Upload>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1 AND owner_id = $2");
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(id).bind(owner_id).fetch_optional(p).await?.map(|r| upload_row!(r))))
 }
 
 /// An upload by id, whoever owns it (admin and worker use only).
-pub async fn by_id(db: &Db, id: &str) -> Result<Option<Upload>, sqlx::Error> {
+pub async fn by_id(db: &Db, id: &UploadId) -> Result<Option<Upload>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1");
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(id).fetch_optional(p).await?.map(|r| upload_row!(r))))
 }
 
 /// A user's uploads, newest first.
-pub async fn list_for_owner(db: &Db, owner_id: &str) -> Result<Vec<Upload>, sqlx::Error> {
+pub async fn list_for_owner(db: &Db, owner_id: &UserId) -> Result<Vec<Upload>, sqlx::Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM uploads WHERE owner_id = $1 ORDER BY created_ms DESC, id");
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(owner_id).fetch_all(p).await?.iter().map(|r| upload_row!(r)).collect()))
 }
 
 /// How many uploads `owner_id` keeps (those being deleted aside) and their bytes.
-pub async fn usage(db: &Db, owner_id: &str) -> Result<(u64, u64), sqlx::Error> {
+pub async fn usage(db: &Db, owner_id: &UserId) -> Result<(u64, u64), sqlx::Error> {
     let sql = "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes \
                FROM uploads WHERE owner_id = $1 AND state <> 'deleting'";
     on_pool!(db, p => {
@@ -304,9 +315,9 @@ pub enum Selection {
     /// Every upload that has an object.
     All,
     /// One user's.
-    User(String),
+    User(UserId),
     /// One upload.
-    Upload(String),
+    Upload(UploadId),
     /// Uploads whose plays came from a parser older than this version.
     ParserOlderThan(i32),
 }
@@ -315,8 +326,8 @@ pub enum Selection {
 pub async fn select(db: &Db, sel: &Selection) -> Result<Vec<Upload>, sqlx::Error> {
     let (cond, arg): (&str, Option<String>) = match sel {
         Selection::All => ("TRUE", None),
-        Selection::User(u) => ("owner_id = $1", Some(u.clone())),
-        Selection::Upload(u) => ("id = $1", Some(u.clone())),
+        Selection::User(u) => ("owner_id = $1", Some(u.to_string())),
+        Selection::Upload(u) => ("id = $1", Some(u.to_string())),
         Selection::ParserOlderThan(v) => {
             ("parser_version < CAST($1 AS INTEGER)", Some(v.to_string()))
         }
@@ -337,7 +348,7 @@ pub async fn select(db: &Db, sel: &Selection) -> Result<Vec<Upload>, sqlx::Error
 /// Returns whether a row changed.
 pub async fn set_state(
     db: &Db,
-    id: &str,
+    id: &UploadId,
     state: State,
     reason: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
@@ -356,7 +367,7 @@ pub async fn set_state(
 /// Marks an upload ready with its summary, inside the ingest transaction.
 pub async fn mark_ready(
     tx: &mut Tx,
-    id: &str,
+    id: &UploadId,
     summary: &str,
     parser_version: i32,
 ) -> Result<bool, sqlx::Error> {
@@ -402,7 +413,7 @@ pub async fn unscrubbed(db: &Db, before_ms: i64, limit: i64) -> Result<Vec<Uploa
 }
 
 /// Marks an upload as changed now (without changing anything else).
-pub async fn touch(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+pub async fn touch(db: &Db, id: &UploadId) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("UPDATE uploads SET updated_ms = $2 WHERE id = $1")
         .bind(id)
         .bind(now_ms())
@@ -421,7 +432,7 @@ pub async fn never_arrived(db: &Db, before_ms: i64) -> Result<Vec<Upload>, sqlx:
 }
 
 /// Marks an upload as being deleted (from any state).
-pub async fn set_deleting(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+pub async fn set_deleting(db: &Db, id: &UploadId) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("UPDATE uploads SET state = 'deleting', updated_ms = $2 WHERE id = $1")
         .bind(id)
         .bind(now_ms())
@@ -432,7 +443,7 @@ pub async fn set_deleting(db: &Db, id: &str) -> Result<(), sqlx::Error> {
 
 /// Gives every upload of `from` to `to`, without expiry (a visitor's uploads kept by the
 /// account they signed in to); returns how many moved.
-pub async fn reown(tx: &mut Tx, from: &str, to: &str) -> Result<u64, sqlx::Error> {
+pub async fn reown(tx: &mut Tx, from: &UserId, to: &UserId) -> Result<u64, sqlx::Error> {
     on_tx!(tx, c => sqlx::query("UPDATE uploads SET owner_id = $2, expires_ms = NULL, updated_ms = $3 WHERE owner_id = $1")
         .bind(from)
         .bind(to)
@@ -443,14 +454,14 @@ pub async fn reown(tx: &mut Tx, from: &str, to: &str) -> Result<u64, sqlx::Error
 }
 
 /// Deletes an upload row (its plays go with it).
-pub async fn delete_row(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+pub async fn delete_row(tx: &mut Tx, id: &UploadId) -> Result<(), sqlx::Error> {
     on_tx!(tx, c => sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(&mut **c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Marks an upload failed with its reason inside a transaction, unless it is being deleted.
 /// Returns whether a row changed.
-pub async fn set_failed(tx: &mut Tx, id: &str, reason: &str) -> Result<bool, sqlx::Error> {
+pub async fn set_failed(tx: &mut Tx, id: &UploadId, reason: &str) -> Result<bool, sqlx::Error> {
     let r = on_tx!(tx, c => sqlx::query(
         "UPDATE uploads SET state = 'failed', reason = $2, updated_ms = $3 WHERE id = $1 AND state <> 'deleting'",
     )

@@ -4,13 +4,14 @@
 use sqlx::Row;
 
 use crate::db::{Db, now_ms};
-use crate::{ids, on_pool};
+use crate::ids::UserId;
+use crate::on_pool;
 
 /// A user row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Id.
-    pub id: String,
+    pub id: UserId,
     /// Lower-cased e-mail; none for anonymous visitors.
     pub email: Option<String>,
     /// Administrator.
@@ -59,7 +60,7 @@ async fn insert(
     idp_subject: Option<&str>,
     anonymous: bool,
 ) -> Result<User, sqlx::Error> {
-    let id = ids::new_id();
+    let id = UserId::new();
     let email = email.map(|e| e.trim().to_lowercase());
     on_pool!(db, p => sqlx::query(
         "INSERT INTO users (id, email, password_hash, idp_subject, anonymous, created_ms) \
@@ -85,7 +86,7 @@ async fn insert(
 }
 
 /// A user by id.
-pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_id(db: &Db, id: &UserId) -> Result<Option<User>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     on_pool!(db, p => Ok(sqlx::query(&sql).bind(id).fetch_optional(p).await?.map(|r| user_row!(r))))
 }
@@ -107,7 +108,7 @@ pub async fn ensure_by_email(db: &Db, email: &str) -> Result<User, sqlx::Error> 
 }
 
 /// Every user id (for bulk re-ingestion).
-pub async fn all_ids(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+pub async fn all_ids(db: &Db) -> Result<Vec<UserId>, sqlx::Error> {
     on_pool!(db, p => sqlx::query_scalar("SELECT id FROM users ORDER BY id").fetch_all(p).await)
 }
 
@@ -126,7 +127,7 @@ pub async fn credentials(
 }
 
 /// A user's password hash, by id.
-pub async fn password_hash(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn password_hash(db: &Db, id: &UserId) -> Result<Option<String>, sqlx::Error> {
     on_pool!(db, p => Ok(sqlx::query_scalar::<_, Option<String>>("SELECT password_hash FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(p)
@@ -135,7 +136,7 @@ pub async fn password_hash(db: &Db, id: &str) -> Result<Option<String>, sqlx::Er
 }
 
 /// Replaces a user's password hash (a PHC string).
-pub async fn set_password(db: &Db, id: &str, password_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn set_password(db: &Db, id: &UserId, password_hash: &str) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
         .bind(id)
         .bind(password_hash)
@@ -171,7 +172,7 @@ pub enum ClaimError {
 /// expiring and keep their plays and stats (signing up claims them). One transaction.
 pub async fn claim(
     db: &Db,
-    id: &str,
+    id: &UserId,
     email: &str,
     password_hash: &str,
 ) -> Result<User, ClaimError> {
@@ -182,7 +183,7 @@ pub async fn claim(
 /// `subject` instead of a password hash.
 pub async fn claim_for_subject(
     db: &Db,
-    id: &str,
+    id: &UserId,
     email: &str,
     subject: &str,
 ) -> Result<User, ClaimError> {
@@ -193,7 +194,7 @@ pub async fn claim_for_subject(
 /// input).
 async fn claim_as(
     db: &Db,
-    id: &str,
+    id: &UserId,
     email: &str,
     column: &'static str,
     value: &str,
@@ -245,7 +246,7 @@ pub async fn by_idp_subject(db: &Db, subject: &str) -> Result<Option<User>, sqlx
 }
 
 /// The provider subject a user row is linked to, if any.
-pub async fn idp_subject(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn idp_subject(db: &Db, id: &UserId) -> Result<Option<String>, sqlx::Error> {
     on_pool!(db, p => Ok(sqlx::query_scalar::<_, Option<String>>("SELECT idp_subject FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(p)
@@ -262,7 +263,7 @@ pub async fn create_for_subject(db: &Db, email: &str, subject: &str) -> Result<U
 
 /// Links a registered account to the provider's `subject`, replacing any subject it had.
 /// Returns whether it was linked (false: the row is gone or an anonymous visitor's).
-pub async fn link_subject(db: &Db, id: &str, subject: &str) -> Result<bool, sqlx::Error> {
+pub async fn link_subject(db: &Db, id: &UserId, subject: &str) -> Result<bool, sqlx::Error> {
     on_pool!(db, p => sqlx::query(
         "UPDATE users SET idp_subject = $2 WHERE id = $1 AND NOT anonymous",
     )
@@ -281,7 +282,7 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// Stores a user's dashboard settings.
 pub async fn set_settings(
     db: &Db,
-    id: &str,
+    id: &UserId,
     tz: &str,
     min_play_ms: i64,
 ) -> Result<(), sqlx::Error> {
@@ -296,7 +297,7 @@ pub async fn set_settings(
 
 /// Deletes a user row; their sessions and stats go with it (their uploads must be deleted
 /// first, object by object).
-pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+pub async fn delete(db: &Db, id: &UserId) -> Result<(), sqlx::Error> {
     on_pool!(db, p => sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(id)
         .execute(p)
@@ -305,7 +306,7 @@ pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
 }
 
 /// Deletes a user row inside a transaction (their sessions, artifact and views go with it).
-pub async fn delete_in_tx(tx: &mut crate::db::Tx, id: &str) -> Result<(), sqlx::Error> {
+pub async fn delete_in_tx(tx: &mut crate::db::Tx, id: &UserId) -> Result<(), sqlx::Error> {
     crate::on_tx!(tx, c => sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(id)
         .execute(&mut **c)
@@ -315,7 +316,7 @@ pub async fn delete_in_tx(tx: &mut crate::db::Tx, id: &str) -> Result<(), sqlx::
 }
 
 /// Whether a user row exists, inside a transaction.
-pub async fn exists_in_tx(tx: &mut crate::db::Tx, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn exists_in_tx(tx: &mut crate::db::Tx, id: &UserId) -> Result<bool, sqlx::Error> {
     let n: i64 = crate::on_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
         .bind(id)
         .fetch_one(&mut **c)
@@ -324,7 +325,7 @@ pub async fn exists_in_tx(tx: &mut crate::db::Tx, id: &str) -> Result<bool, sqlx
 }
 
 /// Anonymous visitors past their expiry.
-pub async fn expired_anonymous(db: &Db, now: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn expired_anonymous(db: &Db, now: i64) -> Result<Vec<UserId>, sqlx::Error> {
     on_pool!(db, p => sqlx::query_scalar("SELECT id FROM users WHERE anonymous AND expires_ms IS NOT NULL AND expires_ms <= $1")
         .bind(now)
         .fetch_all(p)
@@ -343,7 +344,7 @@ pub async fn counts(db: &Db) -> Result<(i64, i64), sqlx::Error> {
 }
 
 /// When an anonymous visitor (and everything they uploaded) is deleted.
-pub async fn expires_ms(db: &Db, id: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn expires_ms(db: &Db, id: &UserId) -> Result<Option<i64>, sqlx::Error> {
     on_pool!(db, p => Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT expires_ms FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(p)

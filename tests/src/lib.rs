@@ -218,7 +218,7 @@ impl Pipeline {
 
     /// The upload as stored now.
     pub async fn upload(&self, id: &str) -> Option<Upload> {
-        storage::uploads::by_id(self.db(), id)
+        storage::uploads::by_id(self.db(), &storage::ids::UploadId::stored(id))
             .await
             .expect("read upload")
     }
@@ -316,10 +316,11 @@ impl Pipeline {
     /// Rewrites a user's artifact through `edit` (to stage what an older version or a fault
     /// left).
     pub async fn rewrite_artifact(&self, user_id: &str, edit: impl FnOnce(&mut schema::Artifact)) {
-        let stored = storage::plays::artifact_for_user(self.db(), user_id)
-            .await
-            .expect("read the artifact")
-            .expect("the user has an artifact");
+        let stored =
+            storage::plays::artifact_for_user(self.db(), &storage::ids::UserId::stored(user_id))
+                .await
+                .expect("read the artifact")
+                .expect("the user has an artifact");
         let mut artifact = schema::Artifact::decode(&stored.bytes).expect("a readable artifact");
         edit(&mut artifact);
         let bytes = artifact.encode();
@@ -367,10 +368,11 @@ impl Pipeline {
     /// upload holding a stream), and deletes the artifact: a database as it was before the
     /// artifact's migration (after [`Pipeline::as_before_contract`]).
     pub async fn as_play_rows(&self, user_id: &str) {
-        let stored = storage::plays::artifact_for_user(self.db(), user_id)
-            .await
-            .expect("read the artifact")
-            .expect("the user has an artifact");
+        let stored =
+            storage::plays::artifact_for_user(self.db(), &storage::ids::UserId::stored(user_id))
+                .await
+                .expect("read the artifact")
+                .expect("the user has an artifact");
         let artifact = schema::Artifact::decode(&stored.bytes).expect("a readable artifact");
         let mut strings = schema::Strings::default();
         let members = artifact.members(&[], &mut strings);
@@ -423,12 +425,13 @@ impl Pipeline {
 
     /// A user's artifact and the settings their dashboards use.
     async fn artifact_of(&self, user_id: &str) -> Option<(schema::Artifact, schema::Settings)> {
-        let user = storage::users::by_id(self.db(), user_id)
+        let user = storage::users::by_id(self.db(), &storage::ids::UserId::stored(user_id))
             .await
             .expect("read the user")?;
-        let stored = storage::plays::artifact_for_user(self.db(), user_id)
-            .await
-            .expect("read the artifact")?;
+        let stored =
+            storage::plays::artifact_for_user(self.db(), &storage::ids::UserId::stored(user_id))
+                .await
+                .expect("read the artifact")?;
         let settings = schema::Settings {
             tz: user.tz.parse().unwrap_or(schema::Tz::UTC),
             min_play_ms: user.min_play_ms.max(0) as u64,

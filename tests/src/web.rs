@@ -113,8 +113,8 @@ impl WebApp {
         assert_eq!(r.status, StatusCode::ACCEPTED, "upload refused: {}", r.body);
         let id = r.json()["upload"]["id"]
             .as_str()
-            .expect("an upload id")
-            .to_string();
+            .and_then(storage::ids::UploadId::parse)
+            .expect("an upload id");
         self.work().await;
         let u = self
             .pipeline

@@ -124,7 +124,7 @@ async fn an_error_that_persists_is_retried_up_to_the_limit_then_dead_lettered_an
         "the message is in the dead-letter queue"
     );
     let dead = p.queue.dead_letters(10).await.unwrap();
-    assert!(dead[0].body.contains(&upload.id), "{dead:?}");
+    assert!(dead[0].body.contains(upload.id.as_str()), "{dead:?}");
     let alerts = p.notifier.sent();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].0.contains("dead-lettered"), "{alerts:?}");

@@ -102,7 +102,7 @@ async fn odd_messages_are_acknowledged_and_logged_and_the_worker_carries_on(engi
         1,
         "only the vanished upload concerns an admin: {alerts:?}"
     );
-    assert!(alerts[0].1.contains(&vanished.id), "{alerts:?}");
+    assert!(alerts[0].1.contains(vanished.id.as_str()), "{alerts:?}");
 
     let text = log.text();
     let count = |needle: &str| text.matches(needle).count();

@@ -73,7 +73,7 @@ async fn recovering_after_a_restore_brings_back_what_arrived_since_and_drops_wha
         report,
         Report {
             objects: 5,
-            recreated: vec![arrived_id.clone()],
+            recreated: vec![storage::ids::UploadId::stored(arrived_id.clone())],
             requeued: vec![queued.id.clone()],
             repointed: vec![kept.id.clone()],
             deleted: vec![deleted.id.clone()],
@@ -99,7 +99,7 @@ async fn recovering_after_a_restore_brings_back_what_arrived_since_and_drops_wha
         kept_row.object_key,
         "pointed at its scrubbed copy again"
     );
-    let mine: Vec<String> = uploads::list_for_owner(p.db(), &alice.id)
+    let mine: Vec<storage::ids::UploadId> = uploads::list_for_owner(p.db(), &alice.id)
         .await
         .unwrap()
         .into_iter()

@@ -89,7 +89,7 @@ fn objects_of(app: &WebApp, id: &str) -> usize {
 }
 
 /// The user id behind an e-mail.
-async fn user_id(app: &WebApp, email: &str) -> String {
+async fn user_id(app: &WebApp, email: &str) -> storage::ids::UserId {
     storage::users::by_email(app.pipeline.db(), email)
         .await
         .expect("read user")

@@ -2475,7 +2475,7 @@ async fn the_default_dashboard_is_finished_the_moment_the_upload_is_ready(engine
     c.sign_up("moment@example.com").await;
     let r = c.upload("my_spotify_data.zip", &g.zip()).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let id = r.json()["upload"]["id"].as_str().unwrap().to_string();
+    let id = storage::ids::UploadId::stored(r.json()["upload"]["id"].as_str().unwrap());
     let db = app.pipeline.db().clone();
     let watcher = tokio::spawn(async move {
         loop {

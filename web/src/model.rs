@@ -96,7 +96,7 @@ pub fn rfc3339(ms: i64) -> String {
 impl From<&Upload> for UploadView {
     fn from(u: &Upload) -> Self {
         UploadView {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             name: u.original_name.clone(),
             size_bytes: u.size_bytes,
             state: u.state.as_str(),

@@ -1577,7 +1577,7 @@ async fn the_router_answers_as_documented() {
         )
         .await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
-    let ready = a.json()["upload"]["id"].as_str().expect("id").to_string();
+    let ready = storage::ids::UploadId::stored(a.json()["upload"]["id"].as_str().expect("id"));
     let stored = storage::uploads::by_id(&c.deps.db, &ready)
         .await
         .expect("read upload")

@@ -48,9 +48,9 @@ pub async fn overview(state: &AppState) -> Result<AdminView, AppError> {
             .into_iter()
             .map(|u| {
                 (
-                    u.id,
+                    u.id.to_string(),
                     u.original_name,
-                    u.owner_id,
+                    u.owner_id.to_string(),
                     u.reason.unwrap_or_default(),
                     crate::model::rfc3339(u.updated_ms),
                 )

@@ -75,7 +75,7 @@ pub(crate) async fn context_for(
 ) -> Result<Ctx, AppError> {
     let q = BoardQuery::parse(raw)?;
     let chosen = selection(state, &user, &q.uploads).await?;
-    let ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = chosen.iter().map(|u| u.id.to_string()).collect();
     let prepared = super::prepare::prepared(state, &user, &ids).await?;
     let days = q.range.days(prepared.span());
     Ok(Ctx {
@@ -94,7 +94,7 @@ pub(crate) fn meta(c: &Ctx) -> Meta {
         None => Vec::new(),
     };
     Meta {
-        uploads: c.chosen.iter().map(|u| u.id.clone()).collect(),
+        uploads: c.chosen.iter().map(|u| u.id.to_string()).collect(),
         upload_names: c.chosen.iter().map(|u| u.original_name.clone()).collect(),
         sample: c.chosen.iter().any(|u| u.sample),
         range: c.q.range.param(),

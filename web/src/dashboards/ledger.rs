@@ -79,7 +79,7 @@ async fn compute(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Led
     });
     let settings = engine::selection::settings(&user.tz, user.min_play_ms);
     let artifact = crate::dashboards::prepare::user_artifact(state, user).await?;
-    let ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = chosen.iter().map(|u| u.id.to_string()).collect();
     let streams = tokio::task::spawn_blocking(move || {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         engine::ledger::ledger(
@@ -116,7 +116,7 @@ async fn compute(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Led
                 _ => None,
             };
             UploadLedger {
-                upload: u.id.clone(),
+                upload: u.id.to_string(),
                 name: u.original_name.clone(),
                 uploaded: crate::model::rfc3339(u.created_ms),
                 records: n(|s| s.records),

@@ -57,7 +57,7 @@ pub async fn first_views(
         return Ok((Default::default(), None));
     }
     let streams = first.streams.len();
-    let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    let mut ids: Vec<String> = chosen.iter().map(|u| u.id.to_string()).collect();
     ids.sort();
     let user = first.user;
     let started = std::time::Instant::now();
@@ -66,7 +66,7 @@ pub async fn first_views(
         &user,
         ids.clone(),
         first.streams,
-        first.upload.clone(),
+        first.upload.to_string(),
     )
     .await?
     else {
@@ -109,7 +109,7 @@ pub async fn first_views(
 /// Returns how many it stored (none for a user without a ready upload).
 pub async fn precompute(
     state: &AppState,
-    user_id: &str,
+    user_id: &storage::ids::UserId,
     ready: Option<Ready>,
 ) -> Result<usize, AppError> {
     let Some(user) = storage::users::by_id(state.db(), user_id).await? else {
@@ -120,7 +120,7 @@ pub async fn precompute(
         return Ok(0);
     }
     let started = std::time::Instant::now();
-    let mut ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    let mut ids: Vec<String> = chosen.iter().map(|u| u.id.to_string()).collect();
     ids.sort();
     let prepared = match ready.and_then(|r| r.fits(&user, &ids)) {
         Some(p) => p,
@@ -261,13 +261,13 @@ impl Precomputer {
 
 #[async_trait::async_trait]
 impl AfterChange for Precomputer {
-    async fn user_changed(&self, user_id: &str) {
+    async fn user_changed(&self, user_id: &storage::ids::UserId) {
         let Some(state) = self.state.get() else {
             return;
         };
         let ready = self.ready.lock().expect("ready lock").take();
         if let Err(e) = precompute(state, user_id, ready).await {
-            tracing::warn!(user = user_id, error = %e, "storing the finished views failed");
+            tracing::warn!(user = %user_id, error = %e, "storing the finished views failed");
         }
     }
 
@@ -282,7 +282,7 @@ impl AfterChange for Precomputer {
                 done
             }
             Err(e) => {
-                tracing::warn!(user, error = %e, "computing the first views failed");
+                tracing::warn!(user = %user, error = %e, "computing the first views failed");
                 FirstViewsDone::default()
             }
         }

@@ -33,7 +33,7 @@ pub async fn stats(
     let chosen = super::context::selection(state, user, &query.uploads).await?;
     let range =
         engine::RangeChoice::parse(None, query.from.as_deref(), query.to.as_deref())?.days(None);
-    let ids: Vec<String> = chosen.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = chosen.iter().map(|u| u.id.to_string()).collect();
     let settings = engine::selection::settings(&user.tz, user.min_play_ms);
     // The same prepared selection and range stats the dashboards read: one code path.
     let prepared = match ids.is_empty() {

@@ -67,7 +67,7 @@ pub const LINKS_PER_ACCOUNT: usize = 50;
 struct Proposal {
     view: Shareable,
     query: String,
-    uploads: Vec<String>,
+    uploads: Vec<storage::ids::UploadId>,
 }
 
 /// The view, query and uploads of `raw` (the view's name in `view`, the rest the page's own
@@ -364,7 +364,10 @@ pub async fn revoke(
     Path(share): Path<String>,
 ) -> PageResult {
     let user = v.require_account()?;
-    if !storage::ids::is_id(&share) || !shares::revoke(state.db(), &user.id, &share).await? {
+    let Some(share) = storage::ids::ShareId::parse(&share) else {
+        return Err(AppError::NotFound.into());
+    };
+    if !shares::revoke(state.db(), &user.id, &share).await? {
         return Err(AppError::NotFound.into());
     }
     tracing::info!(user = %user.id, share = %share, "share link revoked");
@@ -374,7 +377,7 @@ pub async fn revoke(
 /// The user's live links, for the account page. A link one of whose uploads is gone or
 /// no longer ready (deleted, being deleted) is dead already; it is deleted here.
 pub async fn live_links(state: &AppState, user: &User) -> Result<Vec<Share>, AppError> {
-    let ready: std::collections::HashSet<String> =
+    let ready: std::collections::HashSet<storage::ids::UploadId> =
         storage::uploads::list_for_owner(state.db(), &user.id)
             .await?
             .into_iter()

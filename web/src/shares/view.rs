@@ -36,14 +36,14 @@ pub async fn shared_view(
     owner: &User,
     view: Shareable,
     query: &str,
-    uploads: &[String],
+    uploads: &[storage::ids::UploadId],
 ) -> Result<(String, Markup, CardFacts), AppError> {
     if uploads.is_empty() {
         return Err(AppError::NotFound);
     }
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     pairs.retain(|(k, _)| k != "u" && k != "uploads");
-    pairs.extend(uploads.iter().map(|u| ("u".to_string(), u.clone())));
+    pairs.extend(uploads.iter().map(|u| ("u".to_string(), u.to_string())));
     let raw = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     let c = context_for(state, owner.clone(), Some(&raw)).await?;
     if c.chosen

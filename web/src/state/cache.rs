@@ -26,7 +26,7 @@ fn key(user: &User, upload_ids: &[String]) -> Key {
     let mut ids = upload_ids.to_vec();
     ids.sort();
     (
-        user.id.clone(),
+        user.id.to_string(),
         ids.join(","),
         user.stats_version,
         user.tz.clone(),
@@ -256,7 +256,7 @@ impl FinishedCache {
 
     fn key(user: &User, name: &str) -> FinishedKey {
         (
-            user.id.clone(),
+            user.id.to_string(),
             name.to_string(),
             user.stats_version,
             user.tz.clone(),

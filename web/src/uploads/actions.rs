@@ -313,10 +313,10 @@ pub async fn find_upload(
         return Err(AppError::NotFound);
     };
     // Only ids of the form we issue reach the database (a NUL byte is an error there).
-    if !storage::ids::is_id(id) {
+    let Some(id) = storage::ids::UploadId::parse(id) else {
         return Err(AppError::NotFound);
-    }
-    match uploads::by_id_for_owner(state.db(), id, &user.id).await? {
+    };
+    match uploads::by_id_for_owner(state.db(), &id, &user.id).await? {
         Some(u) if u.state != State::Deleting => Ok(u),
         _ => Err(AppError::NotFound),
     }

@@ -194,7 +194,11 @@ pub(crate) async fn one(
     {
         // The page that polls this opens the dashboard next: prepare it now.
         let ready = crate::dashboards::context::selection(&state, user, &[]).await?;
-        crate::dashboards::prepare::warm(&state, user, ready.into_iter().map(|u| u.id).collect());
+        crate::dashboards::prepare::warm(
+            &state,
+            user,
+            ready.into_iter().map(|u| u.id.to_string()).collect(),
+        );
     }
     Ok(Json(UploadView::from(&upload)))
 }
