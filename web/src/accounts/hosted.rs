@@ -78,96 +78,6 @@ fn check_code(code: &str) -> Result<&str, AppError> {
     Ok(code)
 }
 
-/// Creates the account at the provider (`email` and `password` already checked against
-/// Backspin's rules). No session starts: the visitor confirms the address, then signs in.
-async fn sign_up(
-    state: &AppState,
-    idp: &dyn IdentityProvider,
-    email: &str,
-    password: &Password,
-) -> Result<SignedUp, AppError> {
-    let outcome = idp.sign_up(email, password).await.map_err(refusal)?;
-    Metrics::inc(&state.metrics().sign_ups);
-    let confirmation_sent_to = match outcome {
-        SignUpOutcome::ConfirmationSent { destination } => Some(destination),
-        SignUpOutcome::Confirmed => None,
-    };
-    tracing::info!(
-        confirm = confirmation_sent_to.is_some(),
-        "account created at the identity provider"
-    );
-    Ok(SignedUp::Pending {
-        email: email.to_string(),
-        confirmation_sent_to,
-    })
-}
-
-/// Confirms an account with the code the provider e-mailed.
-async fn confirm_sign_up(
-    idp: &dyn IdentityProvider,
-    email: &str,
-    code: &str,
-) -> Result<(), AppError> {
-    let email = crate::accounts::passwords::check_email(email)?;
-    let code = check_code(code)?;
-    idp.confirm_sign_up(&email, code)
-        .await
-        .map_err(|e| match e {
-            // An unknown address reads like a wrong code: the answer reveals no account.
-            IdpError::WrongCredentials => refusal(IdpError::CodeMismatch),
-            other => refusal(other),
-        })
-}
-
-/// Sends the confirmation code again (the same answer for unknown addresses).
-async fn resend_code(idp: &dyn IdentityProvider, email: &str) -> Result<(), AppError> {
-    let email = crate::accounts::passwords::check_email(email)?;
-    match idp.resend_code(&email).await {
-        Ok(()) => Ok(()),
-        Err(e @ (IdpError::LimitExceeded | IdpError::Unavailable(_))) => Err(refusal(e)),
-        Err(e) => {
-            tracing::debug!(kind = kind(&e), "no code resent");
-            Ok(())
-        }
-    }
-}
-
-/// Signs in at the provider, finds (or makes) the account its ID token names, and starts a
-/// session that keeps the tokens. Rate-limited as local sign-ins are.
-async fn sign_in(
-    state: &AppState,
-    idp: &dyn IdentityProvider,
-    visitor: &Visitor,
-    email: &str,
-    password: &Password,
-) -> Result<Started, AppError> {
-    let email = email.trim().to_lowercase();
-    if let Err(e) = state.limiter().admit(&email, &visitor.address) {
-        Metrics::inc(&state.metrics().sign_ins_limited);
-        return Err(e);
-    }
-    let tokens = match idp.sign_in(&email, password).await {
-        Ok(t) => t,
-        Err(IdpError::WrongCredentials) => {
-            state.limiter().failed(&email, &visitor.address);
-            Metrics::inc(&state.metrics().sign_ins_failed);
-            return Err(refusal(IdpError::WrongCredentials));
-        }
-        Err(e) => return Err(refusal(e)),
-    };
-    let identity = verify(idp, &tokens.id_token).await?;
-    let user = account_for(state, visitor, &identity).await?;
-    state.limiter().succeeded(&email, &visitor.address);
-    if visitor.user.is_some() {
-        sessions::delete(state.db(), &visitor.token).await?;
-    }
-    keep_visitor_uploads(state, visitor, &user).await?;
-    Metrics::inc(&state.metrics().sign_ins_ok);
-    tracing::info!(user = %user.id, "signed in at the identity provider");
-    let kept = SessionTokens::from_sign_in(&tokens, &identity, now_secs());
-    crate::session::start_with_idp_tokens(state, user, visitor.https, &kept).await
-}
-
 /// Who an ID token the provider just issued names. One that does not verify is a
 /// misconfiguration (issuer, audience, keys), not the visitor's doing.
 async fn verify(idp: &dyn IdentityProvider, id_token: &str) -> Result<Identity, AppError> {
@@ -290,146 +200,6 @@ pub(crate) async fn session_tokens(
     }
 }
 
-/// Changes the password at the provider (the new one checked against Backspin's rules
-/// first; the current one rate-limited like a local confirmation), then moves this client
-/// to a new session and ends every other one.
-async fn change_password(
-    state: &AppState,
-    idp: &dyn IdentityProvider,
-    visitor: &Visitor,
-    user: &User,
-    current: &Password,
-    new: &Password,
-) -> Result<Started, AppError> {
-    crate::accounts::passwords::check_new_password(new, user.email.as_deref().unwrap_or(""))?;
-    let key = confirm_key(user);
-    state.limiter().admit(&key, &visitor.address)?;
-    let tokens = session_tokens(state, idp, visitor).await?;
-    match idp
-        .change_password(&tokens.access_token, current, new)
-        .await
-    {
-        Ok(()) => state.limiter().succeeded(&key, &visitor.address),
-        Err(IdpError::WrongCredentials) => {
-            state.limiter().failed(&key, &visitor.address);
-            return Err(AppError::Invalid(WRONG_CURRENT.into()));
-        }
-        Err(IdpError::TokenInvalid(_)) => {
-            return end_session(state, visitor, "access token revoked").await;
-        }
-        Err(e) => return Err(refusal(e)),
-    }
-    // The provider's tokens stay valid after a password change: the new session keeps them.
-    let started =
-        crate::session::start_with_idp_tokens(state, user.clone(), visitor.https, &tokens).await?;
-    let ended = sessions::delete_others(state.db(), &user.id, &started.token).await?;
-    tracing::info!(user = %user.id, sessions_ended = ended, "password changed at the identity provider");
-    Ok(started)
-}
-
-/// Revokes every refresh token of the visitor's provider user. Tokens already revoked (or
-/// a session that holds none) leave nothing to revoke.
-async fn sign_out_everywhere(
-    state: &AppState,
-    idp: &dyn IdentityProvider,
-    visitor: &Visitor,
-) -> Result<(), AppError> {
-    let tokens = match session_tokens(state, idp, visitor).await {
-        Ok(t) => t,
-        Err(AppError::SignInRequired) => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    match idp.sign_out_everywhere(&tokens.access_token).await {
-        Ok(()) | Err(IdpError::TokenInvalid(_)) => Ok(()),
-        Err(e) => Err(refusal(e)),
-    }
-}
-
-/// Asks the provider to e-mail a reset code. Every outcome but "slow down" and "unavailable"
-/// reads the same, so that the answer does not tell whether an account exists.
-async fn forgot_password(idp: &dyn IdentityProvider, email: &str) -> Result<(), AppError> {
-    let email = crate::accounts::passwords::check_email(email)?;
-    match idp.forgot_password(&email).await {
-        Ok(()) => Ok(()),
-        Err(e @ (IdpError::LimitExceeded | IdpError::Unavailable(_))) => Err(refusal(e)),
-        Err(e) => {
-            tracing::debug!(kind = kind(&e), "no reset code sent");
-            Ok(())
-        }
-    }
-}
-
-/// Sets a new password with the reset code, then ends every session of that account (when
-/// Backspin knows it by that address).
-async fn reset_password(
-    state: &AppState,
-    idp: &dyn IdentityProvider,
-    email: &str,
-    code: &str,
-    new: &Password,
-) -> Result<(), AppError> {
-    let email = crate::accounts::passwords::check_email(email)?;
-    let code = check_code(code)?;
-    crate::accounts::passwords::check_new_password(new, &email)?;
-    idp.confirm_forgot_password(&email, code, new)
-        .await
-        .map_err(|e| match e {
-            IdpError::WrongCredentials => refusal(IdpError::CodeMismatch),
-            other => refusal(other),
-        })?;
-    if let Some(user) = users::by_email(state.db(), &email).await? {
-        let ended = sessions::delete_for_user(state.db(), &user.id).await?;
-        tracing::info!(user = %user.id, sessions_ended = ended, "password reset at the identity provider");
-    }
-    Ok(())
-}
-
-/// Deletes the account: the password confirmed by signing in at the provider (rate-limited
-/// like a local confirmation), the provider's user deleted with the access token of that
-/// sign-in, then every upload, file, play and stat.
-async fn delete_account(
-    state: &AppState,
-    idp: &dyn IdentityProvider,
-    visitor: &Visitor,
-    user: &User,
-    password: &Password,
-) -> Result<(), AppError> {
-    let key = confirm_key(user);
-    state.limiter().admit(&key, &visitor.address)?;
-    let email = user.email.as_deref().unwrap_or("");
-    let tokens = match idp.sign_in(email, password).await {
-        Ok(t) => {
-            state.limiter().succeeded(&key, &visitor.address);
-            t
-        }
-        Err(IdpError::WrongCredentials) => {
-            state.limiter().failed(&key, &visitor.address);
-            return Err(AppError::Invalid(WRONG_CURRENT.into()));
-        }
-        Err(e) => return Err(refusal(e)),
-    };
-    // The provider's user for this address must be the one this account is linked to.
-    let identity = verify(idp, &tokens.id_token).await?;
-    if users::idp_subject(state.db(), &user.id).await?.as_deref() != Some(&identity.subject) {
-        tracing::warn!(user = %user.id, "account deletion refused: linked to another provider user");
-        return Err(AppError::Conflict(
-            "This account is linked to another sign-in at the account service. Sign out, sign in again and retry."
-                .into(),
-        ));
-    }
-    idp.delete_user(&tokens.access_token)
-        .await
-        .map_err(refusal)?;
-    tracing::info!(user = %user.id, "user deleted at the identity provider");
-    if let Err(cause) = lifecycle::delete_user(state.deps(), &user.id).await {
-        // The provider's user is gone but the data is not. Signing up again with the same
-        // address links the new provider user to this row, so its owner can delete it again.
-        tracing::error!(user = %user.id, "account data not deleted after its provider user was");
-        return Err(AppError::Unavailable(cause));
-    }
-    Ok(())
-}
-
 /// The identity provider as the account backend.
 #[derive(Debug, Clone, Copy)]
 pub struct Hosted<'a>(pub &'a dyn IdentityProvider);
@@ -440,8 +210,8 @@ impl Backend for Hosted<'_> {
         true
     }
 
-    /// The account is created at the provider; no session starts: the visitor confirms the
-    /// address, then signs in.
+    /// Creates the account at the provider (`email` and `password` already checked against
+    /// Backspin's rules). No session starts: the visitor confirms the address, then signs in.
     async fn sign_up(
         &self,
         state: &AppState,
@@ -449,17 +219,53 @@ impl Backend for Hosted<'_> {
         email: &str,
         password: &Password,
     ) -> Result<SignedUp, AppError> {
-        sign_up(state, self.0, email, password).await
+        let idp = self.0;
+        let outcome = idp.sign_up(email, password).await.map_err(refusal)?;
+        Metrics::inc(&state.metrics().sign_ups);
+        let confirmation_sent_to = match outcome {
+            SignUpOutcome::ConfirmationSent { destination } => Some(destination),
+            SignUpOutcome::Confirmed => None,
+        };
+        tracing::info!(
+            confirm = confirmation_sent_to.is_some(),
+            "account created at the identity provider"
+        );
+        Ok(SignedUp::Pending {
+            email: email.to_string(),
+            confirmation_sent_to,
+        })
     }
 
+    /// Confirms an account with the code the provider e-mailed.
     async fn confirm_sign_up(&self, email: &str, code: &str) -> Result<(), AppError> {
-        confirm_sign_up(self.0, email, code).await
+        let idp = self.0;
+        let email = crate::accounts::passwords::check_email(email)?;
+        let code = check_code(code)?;
+        idp.confirm_sign_up(&email, code)
+            .await
+            .map_err(|e| match e {
+                // An unknown address reads like a wrong code: the answer reveals no account.
+                IdpError::WrongCredentials => refusal(IdpError::CodeMismatch),
+                other => refusal(other),
+            })
     }
 
+    /// Sends the confirmation code again (the same answer for unknown addresses).
     async fn resend_code(&self, email: &str) -> Result<(), AppError> {
-        resend_code(self.0, email).await
+        let idp = self.0;
+        let email = crate::accounts::passwords::check_email(email)?;
+        match idp.resend_code(&email).await {
+            Ok(()) => Ok(()),
+            Err(e @ (IdpError::LimitExceeded | IdpError::Unavailable(_))) => Err(refusal(e)),
+            Err(e) => {
+                tracing::debug!(kind = kind(&e), "no code resent");
+                Ok(())
+            }
+        }
     }
 
+    /// Signs in at the provider, finds (or makes) the account its ID token names, and starts a
+    /// session that keeps the tokens. Rate-limited as local sign-ins are.
     async fn sign_in(
         &self,
         state: &AppState,
@@ -467,17 +273,56 @@ impl Backend for Hosted<'_> {
         email: &str,
         password: &Password,
     ) -> Result<Started, AppError> {
-        sign_in(state, self.0, visitor, email, password).await
+        let idp = self.0;
+        let email = email.trim().to_lowercase();
+        if let Err(e) = state.limiter().admit(&email, &visitor.address) {
+            Metrics::inc(&state.metrics().sign_ins_limited);
+            return Err(e);
+        }
+        let tokens = match idp.sign_in(&email, password).await {
+            Ok(t) => t,
+            Err(IdpError::WrongCredentials) => {
+                state.limiter().failed(&email, &visitor.address);
+                Metrics::inc(&state.metrics().sign_ins_failed);
+                return Err(refusal(IdpError::WrongCredentials));
+            }
+            Err(e) => return Err(refusal(e)),
+        };
+        let identity = verify(idp, &tokens.id_token).await?;
+        let user = account_for(state, visitor, &identity).await?;
+        state.limiter().succeeded(&email, &visitor.address);
+        if visitor.user.is_some() {
+            sessions::delete(state.db(), &visitor.token).await?;
+        }
+        keep_visitor_uploads(state, visitor, &user).await?;
+        Metrics::inc(&state.metrics().sign_ins_ok);
+        tracing::info!(user = %user.id, "signed in at the identity provider");
+        let kept = SessionTokens::from_sign_in(&tokens, &identity, now_secs());
+        crate::session::start_with_idp_tokens(state, user, visitor.https, &kept).await
     }
 
+    /// Revokes every refresh token of the visitor's provider user. Tokens already revoked (or
+    /// a session that holds none) leave nothing to revoke.
     async fn sign_out_everywhere(
         &self,
         state: &AppState,
         visitor: &Visitor,
     ) -> Result<(), AppError> {
-        sign_out_everywhere(state, self.0, visitor).await
+        let idp = self.0;
+        let tokens = match session_tokens(state, idp, visitor).await {
+            Ok(t) => t,
+            Err(AppError::SignInRequired) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        match idp.sign_out_everywhere(&tokens.access_token).await {
+            Ok(()) | Err(IdpError::TokenInvalid(_)) => Ok(()),
+            Err(e) => Err(refusal(e)),
+        }
     }
 
+    /// Changes the password at the provider (the new one checked against Backspin's rules
+    /// first; the current one rate-limited like a local confirmation), then moves this client
+    /// to a new session and ends every other one.
     async fn change_password(
         &self,
         state: &AppState,
@@ -486,13 +331,51 @@ impl Backend for Hosted<'_> {
         current: &Password,
         new: &Password,
     ) -> Result<Started, AppError> {
-        change_password(state, self.0, visitor, user, current, new).await
+        let idp = self.0;
+        crate::accounts::passwords::check_new_password(new, user.email.as_deref().unwrap_or(""))?;
+        let key = confirm_key(user);
+        state.limiter().admit(&key, &visitor.address)?;
+        let tokens = session_tokens(state, idp, visitor).await?;
+        match idp
+            .change_password(&tokens.access_token, current, new)
+            .await
+        {
+            Ok(()) => state.limiter().succeeded(&key, &visitor.address),
+            Err(IdpError::WrongCredentials) => {
+                state.limiter().failed(&key, &visitor.address);
+                return Err(AppError::Invalid(WRONG_CURRENT.into()));
+            }
+            Err(IdpError::TokenInvalid(_)) => {
+                return end_session(state, visitor, "access token revoked").await;
+            }
+            Err(e) => return Err(refusal(e)),
+        }
+        // The provider's tokens stay valid after a password change: the new session keeps them.
+        let started =
+            crate::session::start_with_idp_tokens(state, user.clone(), visitor.https, &tokens)
+                .await?;
+        let ended = sessions::delete_others(state.db(), &user.id, &started.token).await?;
+        tracing::info!(user = %user.id, sessions_ended = ended, "password changed at the identity provider");
+        Ok(started)
     }
 
+    /// Asks the provider to e-mail a reset code. Every outcome but "slow down" and "unavailable"
+    /// reads the same, so that the answer does not tell whether an account exists.
     async fn forgot_password(&self, email: &str) -> Result<(), AppError> {
-        forgot_password(self.0, email).await
+        let idp = self.0;
+        let email = crate::accounts::passwords::check_email(email)?;
+        match idp.forgot_password(&email).await {
+            Ok(()) => Ok(()),
+            Err(e @ (IdpError::LimitExceeded | IdpError::Unavailable(_))) => Err(refusal(e)),
+            Err(e) => {
+                tracing::debug!(kind = kind(&e), "no reset code sent");
+                Ok(())
+            }
+        }
     }
 
+    /// Sets a new password with the reset code, then ends every session of that account (when
+    /// Backspin knows it by that address).
     async fn reset_password(
         &self,
         state: &AppState,
@@ -500,9 +383,26 @@ impl Backend for Hosted<'_> {
         code: &str,
         new: &Password,
     ) -> Result<(), AppError> {
-        reset_password(state, self.0, email, code, new).await
+        let idp = self.0;
+        let email = crate::accounts::passwords::check_email(email)?;
+        let code = check_code(code)?;
+        crate::accounts::passwords::check_new_password(new, &email)?;
+        idp.confirm_forgot_password(&email, code, new)
+            .await
+            .map_err(|e| match e {
+                IdpError::WrongCredentials => refusal(IdpError::CodeMismatch),
+                other => refusal(other),
+            })?;
+        if let Some(user) = users::by_email(state.db(), &email).await? {
+            let ended = sessions::delete_for_user(state.db(), &user.id).await?;
+            tracing::info!(user = %user.id, sessions_ended = ended, "password reset at the identity provider");
+        }
+        Ok(())
     }
 
+    /// Deletes the account: the password confirmed by signing in at the provider (rate-limited
+    /// like a local confirmation), the provider's user deleted with the access token of that
+    /// sign-in, then every upload, file, play and stat.
     async fn delete_account(
         &self,
         state: &AppState,
@@ -510,6 +410,40 @@ impl Backend for Hosted<'_> {
         user: &User,
         password: &Password,
     ) -> Result<(), AppError> {
-        delete_account(state, self.0, visitor, user, password).await
+        let idp = self.0;
+        let key = confirm_key(user);
+        state.limiter().admit(&key, &visitor.address)?;
+        let email = user.email.as_deref().unwrap_or("");
+        let tokens = match idp.sign_in(email, password).await {
+            Ok(t) => {
+                state.limiter().succeeded(&key, &visitor.address);
+                t
+            }
+            Err(IdpError::WrongCredentials) => {
+                state.limiter().failed(&key, &visitor.address);
+                return Err(AppError::Invalid(WRONG_CURRENT.into()));
+            }
+            Err(e) => return Err(refusal(e)),
+        };
+        // The provider's user for this address must be the one this account is linked to.
+        let identity = verify(idp, &tokens.id_token).await?;
+        if users::idp_subject(state.db(), &user.id).await?.as_deref() != Some(&identity.subject) {
+            tracing::warn!(user = %user.id, "account deletion refused: linked to another provider user");
+            return Err(AppError::Conflict(
+                "This account is linked to another sign-in at the account service. Sign out, sign in again and retry."
+                    .into(),
+            ));
+        }
+        idp.delete_user(&tokens.access_token)
+            .await
+            .map_err(refusal)?;
+        tracing::info!(user = %user.id, "user deleted at the identity provider");
+        if let Err(cause) = lifecycle::delete_user(state.deps(), &user.id).await {
+            // The provider's user is gone but the data is not. Signing up again with the same
+            // address links the new provider user to this row, so its owner can delete it again.
+            tracing::error!(user = %user.id, "account data not deleted after its provider user was");
+            return Err(AppError::Unavailable(cause));
+        }
+        Ok(())
     }
 }
