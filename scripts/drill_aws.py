@@ -4,7 +4,7 @@ mode configured from the stack's outputs alone (the bucket, the ingest queue and
 dead-letter queue, the alerts topic), with uploads through them: histories end ready with
 their plays; a file that is not one ends failed, and its alert reaches the topic.
 
-Used by scripts/drill.py.
+Used by scripts/drill_kit.py.
 """
 
 import json
@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 
-import drill
+import drill_kit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -22,13 +22,13 @@ def step_stack(cluster, pg, summary, moto_server, users):
     work = os.path.join(cluster.work, "aws")
     os.makedirs(work, exist_ok=True)
     python = os.path.join(os.path.dirname(moto_server), "python")
-    port = drill.free_port()
+    port = drill_kit.free_port()
     endpoint = f"http://127.0.0.1:{port}"
     cluster.procs["moto"] = subprocess.Popen(
         [moto_server, "-H", "127.0.0.1", "-p", str(port)],
         stdout=cluster.log("moto"), stderr=subprocess.STDOUT,
     )
-    drill.wait_until("moto's server answering", lambda: socket.create_connection(("127.0.0.1", port), 1).close() is None)
+    drill_kit.wait_until("moto's server answering", lambda: socket.create_connection(("127.0.0.1", port), 1).close() is None)
 
     def stack_tool(*args):
         out = subprocess.run(
@@ -62,7 +62,7 @@ def step_stack(cluster, pg, summary, moto_server, users):
         [cluster.binary, "migrate", "--database-url", pg.at("backspin_aws"), "--data-dir", os.path.join(work, "web-data")],
         check=True, stdout=subprocess.DEVNULL,
     )
-    web_port = drill.free_port()
+    web_port = drill_kit.free_port()
     cluster.procs["aws-web"] = subprocess.Popen(
         [cluster.binary, "serve", "--no-workers", "--bind", f"127.0.0.1:{web_port}",
          "--data-dir", os.path.join(work, "web-data"), "--secret", cluster.secret, *aws],
@@ -73,36 +73,36 @@ def step_stack(cluster, pg, summary, moto_server, users):
         stdout=cluster.log("aws-worker"), stderr=subprocess.STDOUT, env=env,
     )
     base = f"http://127.0.0.1:{web_port}"
-    drill.wait_until("the AWS-mode web process ready", lambda: drill.http_status(base + "/readyz") == 200)
+    drill_kit.wait_until("the AWS-mode web process ready", lambda: drill_kit.http_status(base + "/readyz") == 200)
     serving_s = time.monotonic() - started
 
     # Uploads through it: the object goes to S3, S3's event to SQS, the worker ingests it.
     t = time.monotonic()
     sent = [
-        drill.send_small(base, None, f"aws-{i}", browser=drill.signed_up(base, f"127.0.40.{i + 1}", f"aws{i}@example.com"))
+        drill_kit.send_small(base, None, f"aws-{i}", browser=drill_kit.signed_up(base, f"127.0.40.{i + 1}", f"aws{i}@example.com"))
         for i in range(users)
     ]
-    drill.wait_ready(pg_at(pg, "backspin_aws"), [u for _, u in sent], "the uploads through the stack", timeout=120)
+    drill_kit.wait_ready(pg_at(pg, "backspin_aws"), [u for _, u in sent], "the uploads through the stack", timeout=120)
     ready_s = time.monotonic() - t
     wrong = []
     for b, u in sent:
-        mine = drill.uploads_of(b)
+        mine = drill_kit.uploads_of(b)
         plays = [(m.get("summary") or {}).get("plays") for m in mine]
         if [m["id"] for m in mine] != [u] or plays != [40]:
             wrong.append(f"{u}: {len(mine)} uploads, plays {plays}")
     keys = stack_keys(pg_at(pg, "backspin_aws"), [u for _, u in sent])
 
     # A file that is not a history: failed, and the admins told through the topic.
-    b = drill.signed_up(base, "127.0.41.1", "aws-bad@example.com")
+    b = drill_kit.signed_up(base, "127.0.41.1", "aws-bad@example.com")
     status, data = b.request("POST", "/api/v1/uploads?name=notes.json", b'{"not": "a history"}',
                              {"Content-Type": "application/octet-stream"})
     bad = json.loads(data)["upload"]["id"] if status == 202 else None
-    drill.wait_until(
+    drill_kit.wait_until(
         "the bad upload failed",
         lambda: pg_at(pg, "backspin_aws").states([bad]).get(bad) == "failed", timeout=60,
     )
     alerts = []
-    drill.wait_until(
+    drill_kit.wait_until(
         "the alert delivered through the topic",
         lambda: alerts.extend(json.loads(stack_tool("read", "--queue", inbox))) or alerts, timeout=30, every=0.5,
     )
@@ -133,7 +133,7 @@ def step_stack(cluster, pg, summary, moto_server, users):
 
 
 def pg_at(pg, database):
-    return drill.Pg(pg.bin, pg.at(database))
+    return drill_kit.Pg(pg.bin, pg.at(database))
 
 
 def stack_keys(pg, ids):

@@ -5,7 +5,7 @@ one worker (`--max-workers 1`). Uploads per minute of each, and their ratio; the
 over time, read from the worker's own log ("pool grows" / "pool shrinks", with the sizes);
 every upload ready exactly once with its 40 plays.
 
-Used by scripts/drill.py.
+Used by scripts/drill_kit.py.
 """
 
 import datetime
@@ -14,7 +14,7 @@ import re
 import signal
 import time
 
-import drill
+import drill_kit
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 POOL = re.compile(r"^(\S+)\s.*pool (?:grows|shrinks).*\bfrom=(\d+) to=(\d+)")
@@ -47,23 +47,23 @@ def drain(cluster, pg, load, n, tag, worker_args, shrink_timeout):
     since = time.time()
     cluster.start_worker(0, extra=worker_args, name=name)
     log = f"{cluster.work}/{name}.log"
-    drill.wait_until(f"the {tag} worker's pool started", lambda: size_now(log, since) is not None, timeout=60)
-    drill.wait_until(f"the {tag} worker's pool idle at one worker", lambda: size_now(log, since) == 1,
+    drill_kit.wait_until(f"the {tag} worker's pool started", lambda: size_now(log, since) is not None, timeout=60)
+    drill_kit.wait_until(f"the {tag} worker's pool idle at one worker", lambda: size_now(log, since) == 1,
                      timeout=shrink_timeout, every=0.5)
     # An idle pool, as a backlog finds it: past the policy's scale-out cooldown (5 s) since
     # its start.
     time.sleep(6.0)
 
     def send(i):
-        return drill.send_small(load.base, f"127.0.{3 + i // 250}.{1 + i % 250}", f"backlog-{tag}-{i}")
+        return drill_kit.send_small(load.base, f"127.0.{3 + i // 250}.{1 + i % 250}", f"backlog-{tag}-{i}")
 
     started, started_wall = time.monotonic(), time.time()
-    sent = drill.in_parallel(send, range(n), threads=32)
+    sent = drill_kit.in_parallel(send, range(n), threads=32)
     sent_after = time.monotonic() - started
     ids = [u for _, u in sent]
-    ready_at = drill.wait_ready(pg, ids, f"the {tag} backlog", timeout=max(600, 6 * n))
+    ready_at = drill_kit.wait_ready(pg, ids, f"the {tag} backlog", timeout=max(600, 6 * n))
     drained = max(t for t in ready_at.values() if t is not None) - started
-    drill.wait_until(
+    drill_kit.wait_until(
         f"the {tag} worker's pool back to one worker",
         lambda: size_now(log, since) == 1, timeout=shrink_timeout, every=0.5,
     )
@@ -74,7 +74,7 @@ def drain(cluster, pg, load, n, tag, worker_args, shrink_timeout):
     # plays.
     wrong, lost, doubled = [], 0, 0
     for b, u in sent:
-        mine = drill.uploads_of(b)
+        mine = drill_kit.uploads_of(b)
         s, body = b.request("GET", f"/api/v1/uploads/{u}")
         state = json.loads(body) if s == 200 else {}
         plays = (state.get("summary") or {}).get("plays")
@@ -106,7 +106,7 @@ def step_backlog(cluster, pg, load, summary, n, scale_in_cooldown):
     load.no_uploads.set()
     # The queue empty first (the users' last uploads ingested), so that the backlog is all
     # the worker finds.
-    drill.wait_until(
+    drill_kit.wait_until(
         "the queue empty",
         lambda: pg.query("SELECT count(*) FROM queue_messages WHERE queue = 'ingest'")[0][0] == "0"
         and pg.query("SELECT count(*) FROM uploads WHERE state IN ('queued', 'processing')")[0][0] == "0",

@@ -12,7 +12,7 @@ came back, accounts lost (those who signed up after the backup: the backup has n
 them; their objects are kept and counted); RTO from the database's loss to serving again,
 and to serving with everything recovered.
 
-Used by scripts/drill.py.
+Used by scripts/drill_kit.py.
 """
 
 import json
@@ -21,24 +21,24 @@ import signal
 import subprocess
 import time
 
-import drill
+import drill_kit
 
 
 def library(base, n):
     """`n` users signed up, each with one small upload: [(browser, upload id)]."""
 
     def one(i):
-        b = drill.signed_up(base, f"127.0.{20 + i // 250}.{1 + i % 250}", f"library{i}@example.com")
-        return drill.send_small(base, None, f"library-{i}-first", browser=b)
+        b = drill_kit.signed_up(base, f"127.0.{20 + i // 250}.{1 + i % 250}", f"library{i}@example.com")
+        return drill_kit.send_small(base, None, f"library-{i}-first", browser=b)
 
-    return drill.in_parallel(one, range(n), threads=6)
+    return drill_kit.in_parallel(one, range(n), threads=6)
 
 
 def step_disaster_recovery(cluster, pg, load, summary, n):
     load.step = "6-disaster-recovery"
     started = time.monotonic()
     users = library(load.base, n)
-    drill.wait_ready(pg, [u for _, u in users], "the library", timeout=600)
+    drill_kit.wait_ready(pg, [u for _, u in users], "the library", timeout=600)
     seeded_s = time.monotonic() - started
     users_in_db = int(pg.query("SELECT count(*) FROM users WHERE email IS NOT NULL")[0][0])
 
@@ -51,8 +51,8 @@ def step_disaster_recovery(cluster, pg, load, summary, n):
     # After the backup, under the load: new uploads (half ingested, half still on their way
     # when the database goes), deletes, sign-ups.
     k = max(4, n // 10)
-    arrived_ready = drill.in_parallel(
-        lambda i: drill.send_small(load.base, None, f"library-{i}-second", browser=users[i][0])[1],
+    arrived_ready = drill_kit.in_parallel(
+        lambda i: drill_kit.send_small(load.base, None, f"library-{i}-second", browser=users[i][0])[1],
         range(k // 2),
     )
     deleted = []
@@ -63,16 +63,16 @@ def step_disaster_recovery(cluster, pg, load, summary, n):
             raise SystemExit(f"drill: deleting {u} after the backup: {status} {body[:200]!r}")
         deleted.append(u)
     m = max(3, n // 20)
-    late = drill.in_parallel(
-        lambda i: drill.send_small(
+    late = drill_kit.in_parallel(
+        lambda i: drill_kit.send_small(
             load.base, None, f"late-{i}",
-            browser=drill.signed_up(load.base, f"127.0.30.{1 + i}", f"late{i}@example.com"),
+            browser=drill_kit.signed_up(load.base, f"127.0.30.{1 + i}", f"late{i}@example.com"),
         ),
         range(m),
     )
-    drill.wait_ready(pg, arrived_ready + [u for _, u in late], "the uploads after the backup", timeout=300)
-    arrived_late = drill.in_parallel(
-        lambda i: drill.send_small(load.base, None, f"library-{i}-second", browser=users[i][0])[1],
+    drill_kit.wait_ready(pg, arrived_ready + [u for _, u in late], "the uploads after the backup", timeout=300)
+    arrived_late = drill_kit.in_parallel(
+        lambda i: drill_kit.send_small(load.base, None, f"library-{i}-second", browser=users[i][0])[1],
         range(k // 2, k),
     )
 
@@ -100,7 +100,7 @@ def step_disaster_recovery(cluster, pg, load, summary, n):
         cluster.start_web(i, wait=False)
         cluster.start_worker(i)
     lb = f"http://127.0.0.1:{cluster.lb_port}/readyz"
-    drill.wait_until("serving from the restored database", lambda: drill.http_status(lb) == 200, timeout=60)
+    drill_kit.wait_until("serving from the restored database", lambda: drill_kit.http_status(lb) == 200, timeout=60)
     serving_s = time.monotonic() - lost_at
 
     # What arrived after the backup, back from the object store.
@@ -114,7 +114,7 @@ def step_disaster_recovery(cluster, pg, load, summary, n):
     recover_s = time.monotonic() - t
     queued = report["recreated"] + report["requeued"]
     # The virtual users go on deleting: one of theirs may go again before it is ingested.
-    drill.wait_ready(pg, queued, "the recovered uploads", timeout=600, vanish_ok=True)
+    drill_kit.wait_ready(pg, queued, "the recovered uploads", timeout=600, vanish_ok=True)
     recovered_s = time.monotonic() - lost_at
 
     # RPO: every library user has exactly what they had at the loss, with its plays.
@@ -122,7 +122,7 @@ def step_disaster_recovery(cluster, pg, load, summary, n):
     arrived = dict(enumerate(arrived_ready + arrived_late))
     for i, (b, first) in enumerate(users):
         expected = {first} - set(deleted) | ({arrived[i]} if i in arrived else set())
-        mine = drill.uploads_of(b)
+        mine = drill_kit.uploads_of(b)
         have = {u["id"] for u in mine}
         lost += len(expected - have)
         resurrected += len(have & set(deleted))
