@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// The sources that decide what a finished view shows: the pages, the charts, the engine's
 /// panels and overview, the aggregates.
-const RENDERING: [&str; 26] = [
+const RENDERING: [&str; 29] = [
     include_str!("compare.rs"),
     include_str!("context.rs"),
     include_str!("finished.rs"),
@@ -30,7 +30,10 @@ const RENDERING: [&str; 26] = [
     include_str!("stats.rs"),
     include_str!("stories.rs"),
     include_str!("widgets.rs"),
-    include_str!("../ui/charts.rs"),
+    include_str!("../ui/charts/mod.rs"),
+    include_str!("../ui/charts/bars.rs"),
+    include_str!("../ui/charts/grids.rs"),
+    include_str!("../ui/charts/lines.rs"),
     include_str!("../ui/words.rs"),
     include_str!("../ui/mod.rs"),
     include_str!("../../../engine/src/panels.rs"),
