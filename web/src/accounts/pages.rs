@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::accounts::backend::SignedUp;
 use crate::accounts::passwords::Password;
+use crate::accounts::{actions, views};
 use crate::error::{AppError, PageResult, form_error};
 use crate::model::SettingsView;
 use crate::session::{Visitor, nav, redirect_with};
@@ -39,8 +40,18 @@ fn with_email(path: &str, email: &str, done: &str) -> String {
     format!("{path}?{query}")
 }
 
+/// The pages that take an e-mailed code exist only where the backend sends codes (an
+/// identity provider); elsewhere they are "not found".
+fn codes_exist(state: &AppState) -> Result<(), AppError> {
+    if actions::backend(state).sends_codes() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
 pub(crate) async fn sign_up_form(State(state): State<AppState>, v: Visitor) -> Markup {
-    crate::accounts::views::credentials_form(&nav(&state, &v), true, "", &Flash::default())
+    views::credentials_form(&nav(&state, &v), true, "", &Flash::default())
 }
 
 pub(crate) async fn sign_in_form(
@@ -48,12 +59,7 @@ pub(crate) async fn sign_in_form(
     v: Visitor,
     Query(q): Query<AccountQuery>,
 ) -> Markup {
-    crate::accounts::views::credentials_form(
-        &nav(&state, &v),
-        false,
-        &q.email,
-        &info(q.done.as_deref()),
-    )
+    views::credentials_form(&nav(&state, &v), false, &q.email, &info(q.done.as_deref()))
 }
 
 /// An account action whose session could no longer act at the identity provider (and was
@@ -70,7 +76,7 @@ pub(crate) async fn sign_up(
     v: Visitor,
     Form(f): Form<CredentialsForm>,
 ) -> PageResult {
-    match crate::accounts::actions::sign_up(&state, &v, &f.email, &f.password).await {
+    match actions::sign_up(&state, &v, &f.email, &f.password).await {
         Ok(SignedUp::Started(s)) => Ok(redirect_with("/uploads?done=welcome", s.cookie)),
         Ok(SignedUp::Pending {
             email,
@@ -81,7 +87,7 @@ pub(crate) async fn sign_up(
         })
         .into_response()),
         Err(e) => form_error(e, |m| {
-            crate::accounts::views::credentials_form(&nav(&state, &v), true, &f.email, &error(m))
+            views::credentials_form(&nav(&state, &v), true, &f.email, &error(m))
         }),
     }
 }
@@ -91,13 +97,8 @@ pub(crate) async fn confirm_form(
     v: Visitor,
     Query(q): Query<AccountQuery>,
 ) -> PageResult {
-    if !crate::accounts::actions::backend(&state).sends_codes() {
-        return Err(AppError::NotFound.into());
-    }
-    Ok(
-        crate::accounts::views::confirm_form(&nav(&state, &v), &q.email, &info(q.done.as_deref()))
-            .into_response(),
-    )
+    codes_exist(&state)?;
+    Ok(views::confirm_form(&nav(&state, &v), &q.email, &info(q.done.as_deref())).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,10 +112,10 @@ pub(crate) async fn confirm(
     v: Visitor,
     Form(f): Form<ConfirmForm>,
 ) -> PageResult {
-    match crate::accounts::actions::confirm_sign_up(&state, &f.email, &f.code).await {
+    match actions::confirm_sign_up(&state, &f.email, &f.code).await {
         Ok(()) => Ok(Redirect::to(&with_email("/signin", &f.email, "confirmed")).into_response()),
         Err(e) => form_error(e, |m| {
-            crate::accounts::views::confirm_form(&nav(&state, &v), &f.email, &error(m))
+            views::confirm_form(&nav(&state, &v), &f.email, &error(m))
         }),
     }
 }
@@ -129,10 +130,10 @@ pub(crate) async fn resend_code(
     v: Visitor,
     Form(f): Form<EmailForm>,
 ) -> PageResult {
-    match crate::accounts::actions::resend_code(&state, &f.email).await {
+    match actions::resend_code(&state, &f.email).await {
         Ok(()) => Ok(Redirect::to(&with_email("/confirm", &f.email, "resent")).into_response()),
         Err(e) => form_error(e, |m| {
-            crate::accounts::views::confirm_form(&nav(&state, &v), &f.email, &error(m))
+            views::confirm_form(&nav(&state, &v), &f.email, &error(m))
         }),
     }
 }
@@ -142,25 +143,25 @@ pub(crate) async fn sign_in(
     v: Visitor,
     Form(f): Form<CredentialsForm>,
 ) -> PageResult {
-    match crate::accounts::actions::sign_in(&state, &v, &f.email, &f.password).await {
+    match actions::sign_in(&state, &v, &f.email, &f.password).await {
         Ok(s) => Ok(redirect_with("/uploads", s.cookie)),
         Err(AppError::Unconfirmed) => {
             Ok(Redirect::to(&with_email("/confirm", &f.email, "unconfirmed")).into_response())
         }
         Err(e) => form_error(e, |m| {
-            crate::accounts::views::credentials_form(&nav(&state, &v), false, &f.email, &error(m))
+            views::credentials_form(&nav(&state, &v), false, &f.email, &error(m))
         }),
     }
 }
 
 pub(crate) async fn sign_out(State(state): State<AppState>, v: Visitor) -> PageResult {
-    let cookie = crate::accounts::actions::sign_out(&state, &v).await?;
+    let cookie = actions::sign_out(&state, &v).await?;
     Ok(redirect_with("/", cookie))
 }
 
 pub(crate) async fn sign_out_everywhere(State(state): State<AppState>, v: Visitor) -> PageResult {
     v.require_account()?;
-    match crate::accounts::actions::sign_out_everywhere(&state, &v).await {
+    match actions::sign_out_everywhere(&state, &v).await {
         Ok(cookie) => Ok(redirect_with("/signin?done=everywhere", cookie)),
         Err(e) => Ok(or_sign_in_again(e)?),
     }
@@ -171,10 +172,8 @@ pub(crate) async fn forgot_form(
     v: Visitor,
     Query(q): Query<AccountQuery>,
 ) -> PageResult {
-    if !crate::accounts::actions::backend(&state).sends_codes() {
-        return Err(AppError::NotFound.into());
-    }
-    Ok(crate::accounts::views::forgot_form(&nav(&state, &v), &q.email, None).into_response())
+    codes_exist(&state)?;
+    Ok(views::forgot_form(&nav(&state, &v), &q.email, None).into_response())
 }
 
 pub(crate) async fn forgot_password(
@@ -182,12 +181,12 @@ pub(crate) async fn forgot_password(
     v: Visitor,
     Form(f): Form<EmailForm>,
 ) -> PageResult {
-    match crate::accounts::actions::forgot_password(&state, &f.email).await {
+    match actions::forgot_password(&state, &f.email).await {
         Ok(()) => {
             Ok(Redirect::to(&with_email("/password/reset", &f.email, "code")).into_response())
         }
         Err(e) => form_error(e, |m| {
-            crate::accounts::views::forgot_form(&nav(&state, &v), &f.email, Some(m))
+            views::forgot_form(&nav(&state, &v), &f.email, Some(m))
         }),
     }
 }
@@ -197,13 +196,8 @@ pub(crate) async fn reset_form(
     v: Visitor,
     Query(q): Query<AccountQuery>,
 ) -> PageResult {
-    if !crate::accounts::actions::backend(&state).sends_codes() {
-        return Err(AppError::NotFound.into());
-    }
-    Ok(
-        crate::accounts::views::reset_form(&nav(&state, &v), &q.email, &info(q.done.as_deref()))
-            .into_response(),
-    )
+    codes_exist(&state)?;
+    Ok(views::reset_form(&nav(&state, &v), &q.email, &info(q.done.as_deref())).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,11 +212,10 @@ pub(crate) async fn reset_password(
     v: Visitor,
     Form(f): Form<ResetForm>,
 ) -> PageResult {
-    match crate::accounts::actions::reset_password(&state, &f.email, &f.code, &f.new_password).await
-    {
+    match actions::reset_password(&state, &f.email, &f.code, &f.new_password).await {
         Ok(()) => Ok(Redirect::to(&with_email("/signin", &f.email, "reset")).into_response()),
         Err(e) => form_error(e, |m| {
-            crate::accounts::views::reset_form(&nav(&state, &v), &f.email, &error(m))
+            views::reset_form(&nav(&state, &v), &f.email, &error(m))
         }),
     }
 }
@@ -238,10 +231,7 @@ pub(crate) async fn account(
         info: done_message(q.done.as_deref()),
     };
     let links = shares_section(&state, &v, user).await?;
-    Ok(
-        crate::accounts::views::account(&nav(&state, &v), &SettingsView::from(user), &flash, links)
-            .into_response(),
-    )
+    Ok(views::account(&nav(&state, &v), &SettingsView::from(user), &flash, links).into_response())
 }
 
 pub(crate) async fn settings(
@@ -281,7 +271,7 @@ fn account_with_error(
         error: Some(message),
         info: None,
     };
-    crate::accounts::views::account(&nav(state, v), &SettingsView::from(user), &flash, links)
+    views::account(&nav(state, v), &SettingsView::from(user), &flash, links)
 }
 
 #[derive(Debug, Deserialize)]
@@ -296,14 +286,7 @@ pub(crate) async fn password(
     Form(f): Form<PasswordForm>,
 ) -> PageResult {
     let user = v.require_account()?.clone();
-    match crate::accounts::actions::change_password(
-        &state,
-        &v,
-        &f.current_password,
-        &f.new_password,
-    )
-    .await
-    {
+    match actions::change_password(&state, &v, &f.current_password, &f.new_password).await {
         Ok(s) => Ok(redirect_with("/account?done=password", s.cookie)),
         Err(e) => match or_sign_in_again(e) {
             Ok(r) => Ok(r),
@@ -326,7 +309,7 @@ pub(crate) async fn delete_account(
     Form(f): Form<DeleteAccountForm>,
 ) -> PageResult {
     let user = v.require_account()?.clone();
-    match crate::accounts::actions::delete_account(&state, &v, &f.password).await {
+    match actions::delete_account(&state, &v, &f.password).await {
         Ok(cookie) => {
             let mut r = (
                 StatusCode::OK,

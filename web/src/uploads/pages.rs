@@ -12,6 +12,7 @@ use crate::model::UploadView;
 use crate::session::{Started, Visitor, nav, redirect_with};
 use crate::state::AppState;
 use crate::ui::{Flash, FlashQuery, done_message};
+use crate::uploads::{actions, views};
 
 /// How many files of the largest size one file form may carry (each file is held to the upload
 /// limit by the store; the form as a whole to this many times it).
@@ -22,11 +23,11 @@ fn max_size(state: &AppState) -> String {
 }
 
 pub(crate) async fn landing(State(state): State<AppState>, v: Visitor) -> Markup {
-    crate::uploads::views::landing(&nav(&state, &v), &max_size(&state))
+    views::landing(&nav(&state, &v), &max_size(&state))
 }
 
 pub(crate) async fn sample(State(state): State<AppState>, v: Visitor) -> PageResult {
-    let (u, started) = crate::uploads::actions::upload_sample(&state, &v).await?;
+    let (u, started) = actions::upload_sample(&state, &v).await?;
     Ok(after_upload(&u, started))
 }
 
@@ -43,15 +44,12 @@ pub(crate) async fn uploads(
     v: Visitor,
     Query(q): Query<FlashQuery>,
 ) -> PageResult {
-    let list = crate::uploads::actions::list_uploads(&state, &v).await?;
+    let list = actions::list_uploads(&state, &v).await?;
     let flash = Flash {
         error: None,
         info: done_message(q.done.as_deref()),
     };
-    Ok(
-        crate::uploads::views::uploads(&nav(&state, &v), &list, &max_size(&state), &flash)
-            .into_response(),
-    )
+    Ok(views::uploads(&nav(&state, &v), &list, &max_size(&state), &flash).into_response())
 }
 
 /// `POST /uploads`: the file form (multipart), streamed file by file into the store.
@@ -116,7 +114,7 @@ pub async fn upload(
             ))
             .into());
         }
-        let result = crate::uploads::actions::upload(&state, &v, &name, &mut reader).await;
+        let result = actions::upload(&state, &v, &name, &mut reader).await;
         let (_, started) = match (result, cut.lock().expect("cut lock").take()) {
             // The store failed because the form did: say what happened to the form.
             (Err(AppError::Unavailable(_)), Some(e)) => return Err(refused(&e, stored).into()),
@@ -147,11 +145,8 @@ pub(crate) async fn upload_detail(
     v: Visitor,
     Path(id): Path<String>,
 ) -> PageResult {
-    let u = crate::uploads::actions::find_upload(&state, &v, &id).await?;
-    Ok(
-        crate::uploads::views::upload_detail(&nav(&state, &v), &UploadView::from(&u))
-            .into_response(),
-    )
+    let u = actions::find_upload(&state, &v, &id).await?;
+    Ok(views::upload_detail(&nav(&state, &v), &UploadView::from(&u)).into_response())
 }
 
 pub(crate) async fn delete_confirm(
@@ -159,11 +154,8 @@ pub(crate) async fn delete_confirm(
     v: Visitor,
     Path(id): Path<String>,
 ) -> PageResult {
-    let u = crate::uploads::actions::find_upload(&state, &v, &id).await?;
-    Ok(
-        crate::uploads::views::delete_confirm(&nav(&state, &v), &UploadView::from(&u))
-            .into_response(),
-    )
+    let u = actions::find_upload(&state, &v, &id).await?;
+    Ok(views::delete_confirm(&nav(&state, &v), &UploadView::from(&u)).into_response())
 }
 
 pub(crate) async fn delete_upload(
@@ -171,6 +163,6 @@ pub(crate) async fn delete_upload(
     v: Visitor,
     Path(id): Path<String>,
 ) -> PageResult {
-    crate::uploads::actions::delete_upload(&state, &v, &id).await?;
+    actions::delete_upload(&state, &v, &id).await?;
     Ok(Redirect::to("/uploads?done=deleted").into_response())
 }
