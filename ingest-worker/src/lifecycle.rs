@@ -5,7 +5,7 @@ use schema::event::Message;
 use storage::objects::ObjectError;
 use storage::uploads::{self, NewUpload, Selection, State, Upload};
 use tokio::io::AsyncRead;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::Deps;
 use crate::artifact::drop_plays;
@@ -195,6 +195,25 @@ pub async fn delete_upload(deps: &Deps, upload: &Upload) -> Result<(), String> {
     uploads::set_deleting(&deps.db, &upload.id)
         .await
         .map_err(|e| e.to_string())?;
+    finish_delete(deps, upload).await
+}
+
+/// A person's request to delete an upload. Once it is marked `deleting` the deletion is
+/// decided: nobody sees the upload any more and [`sweep`] finishes what a failure here
+/// leaves, so only a failure to mark it is an error (then nothing changed). Answering an
+/// error after the mark would tell the person nothing changed while their upload is gone.
+pub async fn request_delete(deps: &Deps, upload: &Upload) -> Result<(), String> {
+    uploads::set_deleting(&deps.db, &upload.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = finish_delete(deps, upload).await {
+        warn!(upload = %upload.id, error = %e, "upload marked deleting; the sweep finishes it");
+    }
+    Ok(())
+}
+
+/// The part of a deletion after the mark: the object, the streams, the row.
+async fn finish_delete(deps: &Deps, upload: &Upload) -> Result<(), String> {
     // Both names: a scrub may have moved the file since this row was read.
     for key in uploads::stored_keys(&upload.object_key) {
         deps.store.delete(&key).await.map_err(|e| e.to_string())?;

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use e2e::faults::{FlakyStore, GatedStore};
 use e2e::{Engine, Pipeline, RegionSnapshot, assert_same_stats, both_engines, fixtures};
-use ingest_worker::lifecycle::{delete_upload, reingest, sweep};
+use ingest_worker::lifecycle::{delete_upload, reingest, request_delete, sweep};
 use ingest_worker::process::Outcome;
 use schema::event::Message;
 use storage::objects::{LocalDir, ObjectStore};
@@ -201,8 +201,9 @@ async fn a_delete_interrupted_halfway_is_finished_by_the_sweeper(engine: Engine)
     let a = zip_of(p.data.path(), "a.zip", &files[..n - 1]);
     let b = zip_of(p.data.path(), "b.zip", &files[1..]);
     let c = zip_of(p.data.path(), "c.zip", &files[..2]);
-    let (user, uploads) = ingest_all(&p, "crash@example.com", &[&a, &b, &c]).await;
-    let (ua, ub, uc) = (&uploads[0], &uploads[1], &uploads[2]);
+    let d = zip_of(p.data.path(), "d.zip", &files[..1]);
+    let (user, uploads) = ingest_all(&p, "crash@example.com", &[&a, &b, &c, &d]).await;
+    let (ua, ub, uc, ud) = (&uploads[0], &uploads[1], &uploads[2], &uploads[3]);
     let b_keys = p.stream_keys(&ub.id).await;
 
     // A: the object store fails mid-delete (the process could as well have died there).
@@ -212,13 +213,18 @@ async fn a_delete_interrupted_halfway_is_finished_by_the_sweeper(engine: Engine)
     flaky.fail_deletes(true);
     let failing = p.deps_with(p.db().clone(), flaky.clone());
     assert!(delete_upload(&failing, ua).await.is_err());
+    // D: a person asks for the delete while the store fails: once the upload is marked, the
+    // delete is decided, so the answer is a success, not "nothing changed, try again".
+    request_delete(&failing, ud)
+        .await
+        .expect("a delete marked is a delete done, for the person who asked");
     // C: the process died after removing the object, before the database transaction.
     storage::uploads::set_deleting(p.db(), &uc.id)
         .await
         .unwrap();
     p.store.delete(&uc.object_key).await.unwrap();
 
-    for u in [ua, uc] {
+    for u in [ua, uc, ud] {
         assert_eq!(p.upload(&u.id).await.unwrap().state, State::Deleting);
     }
     // Half-deleted uploads are not brought back: a late event is acknowledged and
@@ -239,9 +245,9 @@ async fn a_delete_interrupted_halfway_is_finished_by_the_sweeper(engine: Engine)
     );
     p.work(&p.deps()).await;
 
-    // The sweeper finishes both deletes.
-    assert_eq!(sweep(&p.deps()).await.unwrap(), 2);
-    for u in [ua, uc] {
+    // The sweeper finishes the three deletes.
+    assert_eq!(sweep(&p.deps()).await.unwrap(), 3);
+    for u in [ua, uc, ud] {
         assert!(p.upload(&u.id).await.is_none());
         assert!(p.store.fetch(&u.object_key).await.unwrap().is_none());
         assert_eq!(p.play_count(&u.id).await, 0);

@@ -325,7 +325,7 @@ pub async fn find_upload(
 /// Deletes one of the visitor's uploads with its file and its streams.
 pub async fn delete_upload(state: &AppState, visitor: &Visitor, id: &str) -> Result<(), AppError> {
     let u = find_upload(state, visitor, id).await?;
-    lifecycle::delete_upload(state.deps(), &u)
+    lifecycle::request_delete(state.deps(), &u)
         .await
         .map_err(AppError::Unavailable)
 }
