@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schema-driven fuzzing of the JSON API: schemathesis (pinned, installed into a virtual
 # environment under ${CARGO_TARGET_DIR:-target}/schemathesis-venv) generates requests from
-# web/assets/openapi.json, as served at /api/v1/openapi.json by the real `backspin serve` on
+# the API document the code generates (web/src/openapi.rs, from each handler's description
+# and each type's schema), as served at /api/v1/openapi.json by the real `backspin serve` on
 # its embedded default (SQLite, a temporary data folder, a free port of 127.0.0.1), and checks
 # that every answer is one the document describes (status, content type, headers, body schema),
 # that no request gets a 5xx, that what the document calls invalid is refused and what it calls

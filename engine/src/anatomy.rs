@@ -20,7 +20,7 @@ pub const LOVE_HATE: usize = 10;
 pub const LOVE_HATE_MIN: u64 = 3;
 
 /// Streams, skips and their rate for one group.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Rate {
     /// What the group is (`on`, `off`, an hour, a device family).
     pub label: String,
@@ -29,15 +29,17 @@ pub struct Rate {
     /// Of them skipped.
     pub skips: u64,
     /// `skips / streams`; `None` without streams.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub rate: Option<f64>,
 }
 
 /// A track played and skipped a lot.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LoveHate {
     /// Title.
     pub name: String,
     /// Artist.
+    #[schema(required = true)]
     pub by: Option<String>,
     /// Streams of at least the play threshold.
     pub plays: u64,
@@ -46,22 +48,29 @@ pub struct LoveHate {
 }
 
 /// Listening by how a stream began.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Origin {
     /// `chosen` (picked in a list, the play or back button, a link), `continued` (the queue
     /// went on after a track ended or was skipped), `resumed` (the app or another device
     /// resumed it) or `unknown` (not recorded, or a code not listed).
+    #[schema(schema_with = origins)]
     pub label: &'static str,
     /// Streams.
     pub streams: u64,
     /// Milliseconds listened.
     pub ms_played: u64,
     /// Share of the time; `None` without listening.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub share: Option<f64>,
 }
 
+/// How a stream began, as `label` names it.
+fn origins() -> utoipa::openapi::schema::Object {
+    crate::names(&["chosen", "continued", "resumed", "unknown"])
+}
+
 /// The anatomy of a range's skips (music only).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct SkipAnatomy {
     /// Music streams in the range.
     pub streams: u64,
@@ -71,6 +80,7 @@ pub struct SkipAnatomy {
     pub placed: u64,
     /// Skips by where in the track they fell: ten buckets, `0–10 %` … `90–100 %` of its
     /// length (a skip past the estimated end counts in the last).
+    #[schema(min_items = 10, max_items = 10)]
     pub position: [u64; 10],
     /// Shuffle on, shuffle off (streams where it was recorded).
     pub shuffle: Vec<Rate>,
@@ -79,6 +89,7 @@ pub struct SkipAnatomy {
     /// Device families with streams, highest rate first.
     pub by_device: Vec<Rate>,
     /// Tracks with at least [`LOVE_HATE_MIN`] plays and as many skips, the most of both first.
+    #[schema(max_items = 10)]
     pub love_hate: Vec<LoveHate>,
     /// Listening by how it began: chosen, continued, resumed, unknown.
     pub origins: Vec<Origin>,

@@ -68,20 +68,22 @@ pub const SITTINGS_LISTED: usize = 20;
 const DAY_MS: i64 = 86_400_000;
 
 /// An artist's part in a chapter.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct EraArtist {
     /// The artist.
     pub name: String,
     /// Milliseconds of their plays in the chapter.
     pub ms_played: u64,
     /// Their share of the chapter's plays' time, 0–1.
+    #[schema(minimum = 0, maximum = 1)]
     pub share: f64,
     /// Their share of the whole range's plays' time, 0–1.
+    #[schema(minimum = 0, maximum = 1)]
     pub overall_share: f64,
 }
 
 /// One era: consecutive months with a steady mix of artists.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Chapter {
     /// Its first month, `YYYY-MM` (local).
     pub from: String,
@@ -94,6 +96,7 @@ pub struct Chapter {
     /// Music plays in it.
     pub plays: u64,
     /// The artist with the most plays' time in it (ties: by name).
+    #[schema(required = true)]
     pub top_artist: Option<EraArtist>,
     /// Up to [`ERA_DEFINING`] artists taking a larger share of it than of the whole range,
     /// the most distinctive first.
@@ -101,7 +104,7 @@ pub struct Chapter {
 }
 
 /// The eras of a range, oldest first.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Eras {
     /// The chapters, in order; none without music plays.
     pub chapters: Vec<Chapter>,
@@ -370,7 +373,7 @@ fn chapter_view(
 }
 
 /// An album sat through, and how often.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SatAlbum {
     /// The album.
     pub album: String,
@@ -383,7 +386,7 @@ pub struct SatAlbum {
 }
 
 /// One album sitting.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Sitting {
     /// The album.
     pub album: String,
@@ -398,7 +401,7 @@ pub struct Sitting {
 }
 
 /// The album sittings of a range.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Sittings {
     /// Sittings in the range.
     pub sittings: u64,

@@ -21,7 +21,7 @@ pub const MOVERS: usize = 10;
 pub const RANKED: usize = 200;
 
 /// A period's totals.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PeriodTotals {
     /// What it is called (`2024`, `2024-01-01 to 2024-03-31`).
     pub label: String,
@@ -36,15 +36,18 @@ pub struct PeriodTotals {
 }
 
 /// An artist, track or album in both periods.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Mover {
     /// Its name.
     pub name: String,
     /// The artist it belongs to (tracks, albums).
+    #[schema(required = true)]
     pub by: Option<String>,
     /// Its rank by time in the first period (within [`RANKED`]).
+    #[schema(required = true, minimum = 1)]
     pub rank_a: Option<usize>,
     /// Its rank in the second period.
+    #[schema(required = true, minimum = 1)]
     pub rank_b: Option<usize>,
     /// Milliseconds listened in the first period.
     pub ms_a: u64,
@@ -53,20 +56,24 @@ pub struct Mover {
 }
 
 /// How one kind of entity moved from the second period to the first.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Movers {
     /// Ranked in both, higher in the first: most places gained first.
+    #[schema(max_items = 10)]
     pub climbed: Vec<Mover>,
     /// Ranked in both, lower in the first: most places lost first.
+    #[schema(max_items = 10)]
     pub fell: Vec<Mover>,
     /// Ranked in the first period and not heard at all in the second: most time first.
+    #[schema(max_items = 10)]
     pub arrived: Vec<Mover>,
     /// Ranked in the second period and not heard at all in the first: most time first.
+    #[schema(max_items = 10)]
     pub left: Vec<Mover>,
 }
 
 /// One hour of the week in both periods.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SlotChange {
     /// Weekday (`Mon`…).
     pub weekday: &'static str,
@@ -79,7 +86,7 @@ pub struct SlotChange {
 }
 
 /// Two periods compared.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Comparison {
     /// The first period (the one asked about).
     pub a: PeriodTotals,
@@ -94,10 +101,13 @@ pub struct Comparison {
     /// Albums.
     pub albums: Movers,
     /// `[weekday][hour]` milliseconds of the first period minus the second's.
+    #[schema(value_type = Vec<Vec<i64>>, min_items = 7, max_items = 7)]
     pub ms_difference: [[i64; 24]; 7],
     /// The hours of the week with the most more time in the first period (up to 5).
+    #[schema(max_items = 5)]
     pub more_at: Vec<SlotChange>,
     /// The hours of the week with the most less time in the first period (up to 5).
+    #[schema(max_items = 5)]
     pub less_at: Vec<SlotChange>,
 }
 

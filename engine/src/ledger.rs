@@ -15,7 +15,7 @@ use schema::{Kind, Play, Settings};
 use serde::Serialize;
 
 /// Streams of an upload shared with another upload.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Overlap {
     /// The other upload's id.
     pub upload: String,
@@ -24,7 +24,7 @@ pub struct Overlap {
 }
 
 /// One upload's streams, accounted for.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StreamLedger {
     /// The upload's id.
     pub upload: String,
@@ -58,6 +58,7 @@ pub struct StreamLedger {
     /// Local days with a stream of it.
     pub days: u64,
     /// End of its last stream, milliseconds since the epoch.
+    #[schema(required = true)]
     pub last_end_ms: Option<i64>,
 }
 

@@ -47,3 +47,12 @@ impl std::fmt::Display for BadInput {
 }
 
 impl std::error::Error for BadInput {}
+
+/// The API document's schema of a text field that holds one of a fixed set of names (the
+/// views keep such fields as `&'static str`): a string enum of `values`.
+pub fn names(values: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}

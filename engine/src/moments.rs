@@ -62,11 +62,12 @@ pub const TRACK_MILESTONE: u32 = 100;
 pub const TRACK_MILESTONES_LISTED: usize = 50;
 
 /// An artist or a track, with its plays' time.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Ranked {
     /// The artist, or the track's title.
     pub name: String,
     /// The track's artist; `None` for an artist.
+    #[schema(required = true)]
     pub by: Option<String>,
     /// Milliseconds of its plays.
     pub ms_played: u64,
@@ -122,7 +123,7 @@ fn day_of(settings: Settings, end_ms: i64) -> Day {
 }
 
 /// A stay abroad, seen in the streams.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Trip {
     /// The country, ISO 3166 alpha-2, uppercase.
     pub country: String,
@@ -145,9 +146,10 @@ pub struct Trip {
 }
 
 /// The trips of a range.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Trips {
     /// The home country's code; `None` when no stream's country is known.
+    #[schema(required = true)]
     pub home: Option<String>,
     /// Trips found.
     pub total: usize,
@@ -262,7 +264,7 @@ pub fn trips(range: &[Play], strings: &Strings, settings: Settings, content: Con
 }
 
 /// One year's listening on a date.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct YearOnDay {
     /// The year.
     pub year: i32,
@@ -281,7 +283,7 @@ pub struct YearOnDay {
 }
 
 /// A date of the calendar in every year of a range.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OnThisDay {
     /// The month asked for, 1–12.
     pub month: u32,
@@ -377,20 +379,22 @@ pub fn on_this_day(
 }
 
 /// A numbered play.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Milestone {
     /// Its number: 1, 100, 1,000 …
     pub play: u64,
     /// The local day it ended, `YYYY-MM-DD`.
     pub day: String,
     /// Track, episode or chapter title; `None` for a stream without metadata.
+    #[schema(required = true)]
     pub title: Option<String>,
     /// Its artist or show.
+    #[schema(required = true)]
     pub by: Option<String>,
 }
 
 /// The first play of the top artist.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TopArtistFirst {
     /// The artist with the most plays' time in the range (ties: by name).
     pub artist: String,
@@ -401,28 +405,31 @@ pub struct TopArtistFirst {
     /// The local day of their first play.
     pub day: String,
     /// Its track.
+    #[schema(required = true)]
     pub track: Option<String>,
 }
 
 /// A track reaching its [`TRACK_MILESTONE`]th play.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TrackMilestone {
     /// Title.
     pub track: String,
     /// Artist.
+    #[schema(required = true)]
     pub artist: Option<String>,
     /// The local day of that play.
     pub day: String,
 }
 
 /// The milestones of a range.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Milestones {
     /// Plays in the range.
     pub plays: u64,
     /// The plays numbered in [`MILESTONES`] that there are.
     pub marks: Vec<Milestone>,
     /// The first play of the top artist (music); `None` without music plays.
+    #[schema(required = true)]
     pub top_artist: Option<TopArtistFirst>,
     /// Tracks that reached [`TRACK_MILESTONE`] plays.
     pub tracks_total: usize,

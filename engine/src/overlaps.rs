@@ -16,7 +16,7 @@ use crate::panels::{HOURS, WEEKDAYS};
 pub const EPISODES: usize = 10;
 
 /// Time two device families played at once.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct DevicePair {
     /// One device family.
     pub a: &'static str,
@@ -27,7 +27,7 @@ pub struct DevicePair {
 }
 
 /// One month, summed and counted once.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OverlapMonth {
     /// `YYYY-MM` (local).
     pub month: String,
@@ -38,20 +38,23 @@ pub struct OverlapMonth {
 }
 
 /// A stretch of time with streams on two or more device families at once.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OverlapEpisode {
     /// Its start (RFC 3339 UTC).
+    #[schema(format = DateTime)]
     pub start: String,
     /// Its end.
+    #[schema(format = DateTime)]
     pub end: String,
     /// Milliseconds.
     pub ms: u64,
     /// The device families that played.
+    #[schema(value_type = Vec<String>)]
     pub devices: Vec<&'static str>,
 }
 
 /// The overlaps of a range.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Overlaps {
     /// The sum of the streams' time (what every other view shows).
     pub ms_played: u64,
@@ -67,12 +70,16 @@ pub struct Overlaps {
     /// Every month of the range with listening.
     pub months: Vec<OverlapMonth>,
     /// `[weekday][hour]` milliseconds counted once (at most an hour a week of each cell).
+    #[schema(value_type = Vec<Vec<i64>>, min_items = 7, max_items = 7)]
     pub counted_once_by_hour: [[u64; 24]; 7],
     /// Weekday labels (rows), Monday first.
+    #[schema(value_type = Vec<String>, min_items = 7, max_items = 7)]
     pub weekdays: [&'static str; 7],
     /// Hour labels (columns).
+    #[schema(value_type = Vec<String>, min_items = 24, max_items = 24)]
     pub hours: [&'static str; 24],
     /// The longest stretches on two or more devices at once.
+    #[schema(max_items = 10)]
     pub episodes: Vec<OverlapEpisode>,
 }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::selection::{Content, DayRange, Prepared};
 
 /// Time and counts of a bucket.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Totals {
     /// Milliseconds listened.
     pub ms_played: u64,
@@ -35,12 +35,13 @@ impl From<Cell> for Totals {
 }
 
 /// One entry of a top list.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RankedView {
     /// Name of the artist, track, album or show.
     pub name: String,
     /// The artist or show it belongs to (tracks, albums, episodes).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub by: Option<String>,
     /// Milliseconds listened.
     pub ms_played: u64,
@@ -49,9 +50,10 @@ pub struct RankedView {
 }
 
 /// One month of the listening-over-time series.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct MonthView {
     /// `YYYY-MM`.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
     pub month: String,
     /// Milliseconds listened.
     pub ms_played: u64,
@@ -60,13 +62,15 @@ pub struct MonthView {
 }
 
 /// The overview of a selection in a range.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct StatsView {
     /// The uploads merged.
     pub uploads: Vec<String>,
     /// First day shown (`YYYY-MM-DD`), when limited.
+    #[schema(required = true, format = Date)]
     pub from: Option<String>,
     /// Last day shown, when limited.
+    #[schema(required = true, format = Date)]
     pub to: Option<String>,
     /// Time zone of days and months.
     pub tz: String,
@@ -77,14 +81,17 @@ pub struct StatsView {
     /// Days with any listening in the range.
     pub days_listened: usize,
     /// Longest run of consecutive days with listening in the range.
+    #[schema(minimum = 0)]
     pub longest_streak_days: i32,
     /// Distinct artists heard in the range.
     pub distinct_artists: usize,
     /// Distinct tracks heard in the range.
     pub distinct_tracks: usize,
     /// Earliest and latest local day with listening in the range.
+    #[schema(required = true, format = Date)]
     pub first_day: Option<String>,
     /// Latest local day with listening in the range.
+    #[schema(required = true, format = Date)]
     pub last_day: Option<String>,
     /// Listening per month.
     pub by_month: Vec<MonthView>,

@@ -67,7 +67,7 @@ pub const NEW_ARTISTS_LISTED: usize = 10;
 pub use crate::overview::Totals;
 
 /// One point of a time series.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Point {
     /// `YYYY-MM-DD` for days and weeks (a week is labelled by its Monday), `YYYY-MM` for months.
     pub label: String,
@@ -78,13 +78,16 @@ pub struct Point {
 }
 
 /// A run of consecutive days with listening.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StreakView {
     /// Days in the run.
+    #[schema(minimum = 1)]
     pub days: i32,
     /// First day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub first: String,
     /// Last day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub last: String,
 }
 
@@ -99,13 +102,15 @@ impl From<Streak> for StreakView {
 }
 
 /// One entry of a ranking.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RankedEntry {
     /// Position, from 1.
+    #[schema(minimum = 1)]
     pub rank: usize,
     /// Name of the artist, track, album, show, episode or audiobook.
     pub name: String,
     /// The artist or show it belongs to (tracks, albums, episodes).
+    #[schema(required = true)]
     pub by: Option<String>,
     /// Milliseconds listened.
     pub ms_played: u64,
@@ -247,7 +252,7 @@ fn day_series(s: &Stats) -> Vec<Point> {
 // 1. Overview
 
 /// The headline numbers of a range.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     /// Everything in the range.
     pub total: Totals,
@@ -266,10 +271,13 @@ pub struct Overview {
     /// Local days with any listening.
     pub days_listened: usize,
     /// Longest run of consecutive days with listening.
+    #[schema(required = true)]
     pub longest_streak: Option<StreakView>,
     /// End of the first stream in the range.
+    #[schema(required = true, format = DateTime)]
     pub first_stream: Option<String>,
     /// End of the last stream in the range.
+    #[schema(required = true, format = DateTime)]
     pub last_stream: Option<String>,
 }
 
@@ -300,7 +308,7 @@ pub fn overview(range: &Stats) -> Overview {
 
 /// Listening over time at three resolutions. All three are sums of the same per-day numbers
 /// (time split at local midnight, plays on the day a stream ended), so they agree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OverTime {
     /// Every day from the first to the last day with listening, zeros included.
     pub days: Vec<Point>,
@@ -370,18 +378,20 @@ pub fn calendar(range: &Stats) -> Calendar {
 }
 
 /// One month of the ridgeline: listening by day of month.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ridge {
     /// `YYYY-MM`.
     pub month: String,
     /// Days the month has (entries past it are 0).
+    #[schema(minimum = 28, maximum = 31)]
     pub days_in_month: u32,
     /// Milliseconds listened on day 1 … 31.
+    #[schema(min_items = 31, max_items = 31)]
     pub ms_played: [u64; 31],
 }
 
 /// Listening by day of month, one ridge per month.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ridgeline {
     /// Every month from the first to the last day with listening, oldest first.
     pub ridges: Vec<Ridge>,
@@ -422,30 +432,37 @@ pub fn ridgeline(range: &Stats) -> Ridgeline {
 // 4. Hour × weekday
 
 /// The busiest cell of the hour × weekday matrix.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct BusiestCell {
     /// `Mon` … `Sun`.
     pub weekday: &'static str,
     /// Row, Monday = 0.
+    #[schema(maximum = 6)]
     pub weekday_index: usize,
     /// Local hour, 0–23.
+    #[schema(maximum = 23)]
     pub hour: usize,
     /// Milliseconds listened in it.
     pub ms_played: u64,
 }
 
 /// Listening by weekday and local hour.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HourWeekday {
     /// Row labels, Monday first.
+    #[schema(value_type = Vec<String>, min_items = 7, max_items = 7)]
     pub weekdays: [&'static str; 7],
     /// Column labels.
+    #[schema(value_type = Vec<String>, min_items = 24, max_items = 24)]
     pub hours: [&'static str; 24],
     /// `[weekday][hour]` milliseconds (a stream's time split across the hours it covered).
+    #[schema(value_type = Vec<Vec<i64>>, min_items = 7, max_items = 7)]
     pub ms_played: [[u64; 24]; 7],
     /// `[weekday][hour]` plays (at the hour a stream ended).
+    #[schema(value_type = Vec<Vec<i64>>, min_items = 7, max_items = 7)]
     pub plays: [[u64; 24]; 7],
     /// The cell with the most time (the earliest on ties); `None` without listening.
+    #[schema(required = true)]
     pub busiest: Option<BusiestCell>,
 }
 
@@ -481,9 +498,10 @@ pub fn hour_weekday(range: &Stats) -> HourWeekday {
 // 5. Tops and the paged ranking
 
 /// The top lists of every kind.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tops {
     /// `time` or `plays`.
+    #[schema(schema_with = rank_by)]
     pub by: &'static str,
     /// Top artists.
     pub artists: Vec<RankedEntry>,
@@ -497,6 +515,11 @@ pub struct Tops {
     pub episodes: Vec<RankedEntry>,
     /// Top audiobooks.
     pub audiobooks: Vec<RankedEntry>,
+}
+
+/// What `by` ranks by.
+fn rank_by() -> utoipa::openapi::schema::Object {
+    crate::names(&["time", "plays"])
 }
 
 /// The first `n` of each kind in `range` by `by`.
@@ -516,19 +539,22 @@ pub fn tops(range: &Stats, strings: &Strings, by: RankBy, n: usize) -> Tops {
 }
 
 /// One page of a full ranking.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ranking {
     /// What is ranked.
     pub kind: EntityKind,
     /// `time` or `plays`.
+    #[schema(schema_with = rank_by)]
     pub by: &'static str,
     /// The entries of this page, with their overall ranks.
     pub entries: Vec<RankedEntry>,
     /// This page, from 1 (a page past the end is clamped to the last).
+    #[schema(minimum = 1)]
     pub page: usize,
     /// Pages (0 when nothing is ranked).
     pub pages: usize,
     /// Entries per page.
+    #[schema(minimum = 1)]
     pub per_page: usize,
     /// Entities ranked.
     pub total: usize,
@@ -564,7 +590,7 @@ pub fn ranking(
 // 6. Discoveries
 
 /// Discoveries in one month.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct DiscoveryMonth {
     /// `YYYY-MM`.
     pub month: String,
@@ -575,7 +601,7 @@ pub struct DiscoveryMonth {
 }
 
 /// What was heard for the first time ever in the range.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Discoveries {
     /// Every month of the range, zeros included.
     pub months: Vec<DiscoveryMonth>,
@@ -588,8 +614,10 @@ pub struct Discoveries {
     /// Time and counts of artists heard before the range.
     pub known_artists_total: Totals,
     /// Share of the range's artist listening time that went to new artists.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub new_share_of_time: Option<f64>,
     /// Share of the range's artist plays that went to new artists.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub new_share_of_plays: Option<f64>,
     /// The new artists with the most time in the range.
     pub top_new_artists: Vec<RankedEntry>,
@@ -670,7 +698,7 @@ pub fn discoveries(range: &Stats, all: &Stats, strings: &Strings) -> Discoveries
 // 7. Streaks, sessions, loops
 
 /// The longest runs of days with listening.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Streaks {
     /// Up to [`STREAKS_LISTED`] streaks, longest first (ties: latest first).
     pub longest: Vec<StreakView>,
@@ -690,17 +718,20 @@ pub fn streaks(range: &Stats) -> Streaks {
 
 /// A track played again and again: at least [`LOOP_MIN_REPEATS`] consecutive streams of the
 /// same track within one session.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Loop {
     /// Track title.
     pub track: String,
     /// Its artist.
+    #[schema(required = true)]
     pub artist: Option<String>,
     /// Streams in a row.
     pub repeats: u64,
     /// Start of the first stream (RFC 3339 UTC).
+    #[schema(format = DateTime)]
     pub start: String,
     /// End of the last stream.
+    #[schema(format = DateTime)]
     pub end: String,
     /// Start of the first stream, epoch milliseconds.
     pub start_ms: i64,
@@ -779,11 +810,13 @@ pub fn loops(plays: &[Play], strings: &Strings, gap_ms: i64) -> Vec<Loop> {
 }
 
 /// One listening session.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ListeningSession {
     /// Start of the first stream (RFC 3339 UTC).
+    #[schema(format = DateTime)]
     pub start: String,
     /// End of the last stream.
+    #[schema(format = DateTime)]
     pub end: String,
     /// Wall-clock length, end − start.
     pub duration_ms: u64,
@@ -797,11 +830,12 @@ pub struct ListeningSession {
 }
 
 /// Listening sessions of a range.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Sessions {
     /// Sessions in the range.
     pub count: usize,
     /// Mean time played per session.
+    #[schema(required = true)]
     pub mean_ms_played: Option<u64>,
     /// Up to [`SESSIONS_LISTED`] sessions with the most time played, longest first (ties:
     /// earliest first).
@@ -840,7 +874,7 @@ pub fn sessions(list: &[schema::aggregate::Session], loops: &[Loop]) -> Sessions
 // 8. Skips and habits
 
 /// Counts of a recorded yes/no property of streams.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FlagView {
     /// Streams where it was true.
     pub yes: u64,
@@ -849,6 +883,7 @@ pub struct FlagView {
     /// Streams where it was not recorded.
     pub unknown: u64,
     /// `yes / (yes + no)`; `None` when never recorded.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub share: Option<f64>,
 }
 
@@ -864,7 +899,7 @@ impl From<schema::aggregate::Flag> for FlagView {
 }
 
 /// Skips of one group of streams.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct SkipRow {
     /// Artist name, hour (`00`…`23`) or platform family.
     pub label: String,
@@ -875,11 +910,12 @@ pub struct SkipRow {
     /// Streams marked skipped.
     pub skips: u64,
     /// `skips / streams`; `None` without streams or when the range has no skip data at all.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub skip_rate: Option<f64>,
 }
 
 /// One bar of the "seconds before a skip" histogram.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SkipSecond {
     /// `0` … `59`, then `60+`.
     pub label: String,
@@ -888,18 +924,20 @@ pub struct SkipSecond {
 }
 
 /// Streams per start or end reason.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ReasonCount {
     /// Spotify's reason (`trackdone`, `fwdbtn`, …); `None` when not recorded.
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// Streams.
     pub streams: u64,
     /// Share of all streams.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub share: Option<f64>,
 }
 
 /// Skipping and listening habits.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Skips {
     /// Skipped streams; `share` is the overall skip rate among streams where it was recorded.
     pub skipped: FlagView,
@@ -1036,7 +1074,7 @@ fn reasons<'a>(
 // 9. Platforms and countries over time
 
 /// A group's share of the period.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Share {
     /// Platform family or country code.
     pub name: String,
@@ -1045,11 +1083,12 @@ pub struct Share {
     /// Plays.
     pub plays: u64,
     /// Share of the period's listening time.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub share: Option<f64>,
 }
 
 /// One group's listening per month.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct NamedSeries {
     /// Platform family or country code.
     pub name: String,
@@ -1058,7 +1097,7 @@ pub struct NamedSeries {
 }
 
 /// Listening split by a property (device family, country) per month.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Breakdown {
     /// Every month from the first to the last with listening (`YYYY-MM`).
     pub months: Vec<String>,
@@ -1132,7 +1171,7 @@ pub fn countries(range: &Stats) -> Breakdown {
 // 10. Recap of a year
 
 /// A month and its listening.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct MonthAmount {
     /// `YYYY-MM`.
     pub month: String,
@@ -1143,7 +1182,7 @@ pub struct MonthAmount {
 }
 
 /// A weekday or hour and its listening.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SlotAmount {
     /// `Mon` … `Sun` or `00` … `23`.
     pub label: &'static str,
@@ -1152,18 +1191,21 @@ pub struct SlotAmount {
 }
 
 /// The first stream of a period.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FirstStream {
     /// When it ended (RFC 3339 UTC).
+    #[schema(format = DateTime)]
     pub at: String,
     /// What it was (track, episode or audiobook), when known.
+    #[schema(required = true)]
     pub name: Option<String>,
     /// Its artist or show.
+    #[schema(required = true)]
     pub by: Option<String>,
 }
 
 /// A year in review.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Recap {
     /// The calendar year (local).
     pub year: i32,
@@ -1180,24 +1222,32 @@ pub struct Recap {
     /// Top shows by time.
     pub top_shows: Vec<RankedEntry>,
     /// The top artist's share of the time of all artists (music) in the year.
+    #[schema(required = true, minimum = 0, maximum = 1)]
     pub top_artist_share: Option<f64>,
     /// The month with the most time.
+    #[schema(required = true)]
     pub busiest_month: Option<MonthAmount>,
     /// The weekday with the most time.
+    #[schema(required = true)]
     pub busiest_weekday: Option<SlotAmount>,
     /// The local hour with the most time.
+    #[schema(required = true)]
     pub busiest_hour: Option<SlotAmount>,
     /// The longest streak within the year.
+    #[schema(required = true)]
     pub longest_streak: Option<StreakView>,
     /// Artists first heard ever in the year.
     pub new_artists: u64,
     /// The new artists with the most time in the year.
     pub top_new_artists: Vec<RankedEntry>,
     /// The year's first stream.
+    #[schema(required = true)]
     pub first_stream: Option<FirstStream>,
     /// Time listened in the previous year (from `all`), when there was any.
+    #[schema(required = true)]
     pub previous_year_ms_played: Option<u64>,
     /// `this year / previous year − 1` in time (0.25 = a quarter more).
+    #[schema(required = true, minimum = -1)]
     pub change_from_previous_year: Option<f64>,
 }
 
@@ -1460,7 +1510,7 @@ pub fn item(
 // 11. Artist drill-down
 
 /// The most-played track of one weekday × block cell.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct BlockTrack {
     /// Track title.
     pub name: String,
@@ -1471,24 +1521,28 @@ pub struct BlockTrack {
 }
 
 /// Listening by weekday × six-hour block ([`BLOCKS`]).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct BlockGrid {
     /// `[weekday][block]` milliseconds: a stream's time is split across the local hours (and
     /// so blocks and days) it covered.
+    #[schema(value_type = Vec<Vec<i64>>, min_items = 7, max_items = 7)]
     pub ms_played: [[u64; 4]; 7],
     /// `[weekday][block]` plays, at the local time each stream ended.
+    #[schema(value_type = Vec<Vec<i64>>, min_items = 7, max_items = 7)]
     pub plays: [[u64; 4]; 7],
     /// `[weekday][block]` share of the period's time for the artist; the cells sum to 1 (all
     /// `None` without listening).
+    #[schema(min_items = 7, max_items = 7)]
     pub share: [[Option<f64>; 4]; 7],
 }
 
 /// The artist's rank among all artists in one year.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct YearRank {
     /// Calendar year (local).
     pub year: i32,
     /// Position by listening time, from 1 (as [`Stats::top`] orders).
+    #[schema(minimum = 1)]
     pub rank: usize,
     /// Artists heard that year.
     pub of: usize,
@@ -1499,7 +1553,7 @@ pub struct YearRank {
 }
 
 /// The artist's top tracks of one year.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct YearTracks {
     /// Calendar year (local).
     pub year: i32,
@@ -1508,7 +1562,7 @@ pub struct YearTracks {
 }
 
 /// One artist in depth.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ArtistView {
     /// The artist.
     pub name: String,
@@ -1517,8 +1571,10 @@ pub struct ArtistView {
     /// The artist's streams over all time.
     pub all_time: Totals,
     /// Block labels (columns of the grids).
+    #[schema(value_type = Vec<String>, min_items = 4, max_items = 4)]
     pub blocks: [&'static str; 4],
     /// Weekday labels (rows of the grids).
+    #[schema(value_type = Vec<String>, min_items = 7, max_items = 7)]
     pub weekdays: [&'static str; 7],
     /// When the artist is listened to in the range.
     pub range_blocks: BlockGrid,
@@ -1526,12 +1582,15 @@ pub struct ArtistView {
     pub all_time_blocks: BlockGrid,
     /// `[weekday][block]` the most-played track in the range (by plays, then time, then
     /// title).
+    #[schema(min_items = 7, max_items = 7)]
     pub range_block_tracks: [[Option<BlockTrack>; 4]; 7],
     /// The artist's top tracks in the range, by time.
     pub top_tracks: Vec<RankedEntry>,
     /// End of the first stream ever (RFC 3339 UTC).
+    #[schema(required = true, format = DateTime)]
     pub first_listen: Option<String>,
     /// End of the latest stream.
+    #[schema(required = true, format = DateTime)]
     pub last_listen: Option<String>,
     /// Rank among all artists, each year the artist was heard.
     pub year_ranks: Vec<YearRank>,

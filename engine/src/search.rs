@@ -17,13 +17,15 @@ pub const HITS_PER_KIND: usize = 10;
 pub const MAX_QUERY_CHARS: usize = 100;
 
 /// One thing found.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SearchHit {
     /// `artist`, `track`, `album`, `show` or `episode`.
+    #[schema(schema_with = hit_kinds)]
     pub kind: &'static str,
     /// Its name.
     pub name: String,
     /// The artist or show it belongs to (tracks, albums, episodes).
+    #[schema(required = true)]
     pub by: Option<String>,
     /// Milliseconds listened, all time.
     pub ms_played: u64,
@@ -31,13 +33,20 @@ pub struct SearchHit {
     pub plays: u64,
 }
 
+/// What a search hit's `kind` names.
+fn hit_kinds() -> utoipa::openapi::schema::Object {
+    crate::names(&["artist", "track", "album", "show", "episode"])
+}
+
 /// What a query found.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SearchResults {
     /// The query as searched (trimmed, cut to [`MAX_QUERY_CHARS`]).
+    #[schema(max_length = 100)]
     pub query: String,
     /// Up to [`HITS_PER_KIND`] hits of each kind, artists first, then tracks, albums,
     /// podcasts and episodes; most listened first within a kind.
+    #[schema(max_items = 50)]
     pub hits: Vec<SearchHit>,
     /// How many matched in all (before the cut per kind).
     pub total: usize,

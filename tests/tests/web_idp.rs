@@ -4,7 +4,8 @@
 //! everywhere, account deletion, the anonymous visitor's uploads kept, the provider's
 //! refusals as people read them, and the same routes absent where accounts are local.
 //!
-//! Every API answer of these operations is checked against `web/assets/openapi.json`.
+//! Every API answer of these operations is checked against the API document
+//! (`web::api_document`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -39,9 +40,7 @@ async fn idp_app(engine: Engine) -> (WebApp, Arc<FakeIdp>) {
 
 fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| {
-        serde_json::from_str(include_str!("../../web/assets/openapi.json")).expect("the document")
-    })
+    DOC.get_or_init(|| serde_json::to_value(web::api_document()).expect("the document"))
 }
 
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {

@@ -98,12 +98,13 @@ fn routes_in(src: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// Every route of the application: each feature's pages, and its API under `/api/v1` (as
-/// `router.rs` nests it).
+/// Every route of the application: each feature's pages, read from the source, and every
+/// operation of the API document (health, metrics and the JSON API), which lists each of
+/// them by construction (web/tests/openapi.rs).
 fn declared_routes() -> BTreeSet<Route> {
     assert!(
-        ROUTER_RS.contains(".nest(\"/api/v1\", api)"),
-        "router.rs no longer mounts the API at /api/v1: update this test"
+        ROUTER_RS.contains("crate::openapi::routes("),
+        "router.rs no longer mounts the documented routes: update this test"
     );
     let mut all = BTreeSet::new();
     for (name, src) in FEATURES {
@@ -111,16 +112,19 @@ fn declared_routes() -> BTreeSet<Route> {
             ROUTER_RS.contains(&format!("{name}::")),
             "router.rs no longer mounts {name}: update this test"
         );
-        let parts = [
-            (function_of(src, "pages"), ""),
-            (function_of(src, "routes"), ""),
-            (function_of(src, "api"), "/api/v1"),
-        ];
-        for (code, prefix) in parts {
+        for code in [function_of(src, "pages"), function_of(src, "routes")] {
             for (path, methods) in routes_in(code) {
                 for m in methods {
-                    all.insert((m, format!("{prefix}{path}")));
+                    all.insert((m, path.clone()));
                 }
+            }
+        }
+    }
+    let doc = serde_json::to_value(web::api_document()).expect("the API document");
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                all.insert((method.to_uppercase(), path.clone()));
             }
         }
     }

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::Markup;
 use serde::Serialize;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 /// What went wrong with a request.
 #[derive(Debug)]
@@ -168,16 +169,18 @@ impl From<sqlx::Error> for AppError {
 pub struct ApiError(pub AppError);
 
 /// The JSON body of an API error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({"error": {"status": 404, "message": "Not found."}})))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// What an API error says.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// HTTP status.
+    #[schema(minimum = 100, maximum = 599)]
     pub status: u16,
     /// Human-readable message.
     pub message: String,
@@ -274,4 +277,99 @@ pub fn form_error(e: AppError, render: impl FnOnce(&str) -> Markup) -> PageResul
         }
         other => Err(PageError(other)),
     }
+}
+
+/// The API document's shared error answers: one unit struct per answer, each an
+/// `ErrorBody` with its description, listed by [`responses`] for the document's components
+/// and named by the operations (`(status = 404, response = NotFound)`).
+macro_rules! error_responses {
+    ($($(#[$retry:ident])? $name:ident: $description:literal,)*) => {
+        $(
+            #[doc = $description]
+            #[derive(Debug)]
+            pub struct $name;
+
+            impl<'s> utoipa::ToResponse<'s> for $name {
+                fn response() -> (&'s str, RefOr<utoipa::openapi::Response>) {
+                    let body = ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build();
+                    #[allow(unused_mut)]
+                    let mut answer = ResponseBuilder::new()
+                        .description($description)
+                        .content("application/json", body);
+                    $(answer = answer.header("Retry-After", $retry());)?
+                    (stringify!($name), answer.build().into())
+                }
+            }
+        )*
+
+        /// Every shared error answer, by name, for the document's components.
+        pub fn responses() -> Vec<(&'static str, RefOr<utoipa::openapi::Response>)> {
+            vec![$(<$name as utoipa::ToResponse>::response()),*]
+        }
+    };
+}
+
+/// The `Retry-After` header of a refusal that says when to try again.
+fn retry_after() -> utoipa::openapi::header::Header {
+    utoipa::openapi::header::HeaderBuilder::new()
+        .schema(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::Integer)
+                .minimum(Some(0)),
+        )
+        .description(Some("Seconds to wait before trying again."))
+        .build()
+}
+
+error_responses! {
+    BadRequest: "Bad request: a malformed parameter, a body that is not JSON, a missing required query parameter, or an action that does not apply. The message says which.",
+    SignInRequired: "Sign in required (`Please sign in first.`).",
+    Forbidden: "CSRF: the `X-CSRF-Token` header is missing, wrong or from an earlier session, the session cookie is missing, or the `Origin` is another site. Nothing was changed.",
+    NotFound: "Not found (also somebody else's upload).",
+    TooLarge: "Too large: an upload over the limit (nothing was stored), or a JSON body over 64 KiB.",
+    UnsupportedMediaType: "The body was not sent as `Content-Type: application/json`.",
+    Invalid: "Refused by the rules: a weak password, an invalid e-mail, a wrong password (`Wrong e-mail or password.`), an unknown time zone, a wrong or expired code, a JSON body with a missing field or a value of the wrong type. The message says which.",
+    #[retry_after]
+    TooManyRequests: "Too many password attempts for this account or from this address (see `Retry-After`), or, with an identity provider, too many attempts there (no `Retry-After`: wait a few minutes).",
+    Unavailable: "The database, object store, queue or identity provider cannot be reached; nothing was changed. Try again.",
+    #[retry_after]
+    UploadLimited: "A limit on what one visitor may store or send was reached; the message names it: uploads an account (100) or a visitor without an account (5) keeps — delete one to upload another, no `Retry-After` — or uploads one client address, or one account from any address, starts per hour (30; `Retry-After` says when it may start again).",
+    InsufficientStorage: "The server's disk is nearly full: it takes no new uploads for now, and nothing was stored.",
+}
+
+/// Sets of shared error answers that whole groups of operations give, for their
+/// `responses(...)`: each lists statuses and the shared answer ([`responses`]) each refers to.
+macro_rules! error_sets {
+    ($($(#[doc = $doc:literal])* $name:ident: [$($status:literal => $answer:ident),* $(,)?],)*) => {
+        $(
+            $(#[doc = $doc])*
+            #[derive(Debug)]
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                    [$(($status.to_string(), RefOr::Ref(Ref::from_response_name(stringify!($answer))))),*]
+                        .into_iter()
+                        .collect()
+                }
+            }
+        )*
+    };
+}
+
+error_sets! {
+    /// What a view of a selection may answer besides itself: a bad parameter, no session, an
+    /// upload that is not the visitor's, the database away.
+    ReadErrors: [400 => BadRequest, 401 => SignInRequired, 404 => NotFound, 503 => Unavailable],
+    /// What an operation that reads a JSON body may answer besides itself: malformed, too
+    /// large, not JSON, refused by the rules, a dependency away.
+    BodyErrors: [
+        400 => BadRequest,
+        413 => TooLarge,
+        415 => UnsupportedMediaType,
+        422 => Invalid,
+        503 => Unavailable,
+    ],
 }

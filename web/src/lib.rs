@@ -5,6 +5,7 @@ pub mod admin;
 pub mod dashboards;
 pub mod error;
 pub mod model;
+pub mod openapi;
 pub mod ops;
 pub mod router;
 pub mod security;
@@ -16,5 +17,6 @@ pub mod ui;
 pub mod uploads;
 
 pub use ::accounts::idp;
+pub use openapi::document as api_document;
 pub use router::{router, serve};
 pub use state::{AppState, Config};

@@ -7,30 +7,41 @@ use storage::uploads::Upload;
 use storage::users::User;
 
 /// An upload as the visitor sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UploadView {
     /// Id.
     pub id: String,
     /// File name.
     pub name: String,
     /// Bytes.
+    #[schema(minimum = 0)]
     pub size_bytes: i64,
     /// `queued`, `processing`, `ready`, `failed` or `deleting`.
+    #[schema(schema_with = upload_states)]
     pub state: &'static str,
     /// Why it failed.
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// What it held, when ready.
+    #[schema(required = true)]
     pub summary: Option<UploadSummary>,
     /// When it was uploaded (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub created: String,
     /// When it is deleted automatically (anonymous uploads).
+    #[schema(required = true, format = DateTime)]
     pub expires: Option<String>,
     /// The built-in sample history.
     pub sample: bool,
 }
 
+/// The states an upload's `state` names.
+fn upload_states() -> utoipa::openapi::schema::Object {
+    engine::names(&["queued", "processing", "ready", "failed", "deleting"])
+}
+
 /// The parts of an ingest summary the uploads list shows.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UploadSummary {
     /// Records read.
     pub records: u64,
@@ -42,49 +53,61 @@ pub struct UploadSummary {
     pub rows_without_metadata: u64,
     /// Account-data rows left out because the extended history covers their period.
     #[serde(default)]
+    #[schema(required = true)]
     pub account_rows_covered_by_extended: u64,
     /// Records that could not be read (bad values).
     #[serde(default)]
+    #[schema(required = true)]
     pub records_rejected: u64,
     /// Streams of at least the play threshold.
     pub plays: u64,
     /// Listening time.
     pub total_ms_played: u64,
     /// First stream end (RFC 3339, UTC).
+    #[schema(required = true, format = DateTime)]
     pub first_ts: Option<String>,
     /// Last stream end (RFC 3339, UTC).
+    #[schema(required = true, format = DateTime)]
     pub last_ts: Option<String>,
     /// The day the export was made, as its zip records it (absent for plain files, zips
     /// without dates, and uploads read before Backspin kept it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = Date)]
     pub exported: Option<String>,
     /// Files found, with their formats.
     #[serde(default)]
+    #[schema(required = true)]
     pub files: Vec<FileView>,
 }
 
 /// One file of an upload.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileView {
     /// Name inside the upload.
     pub name: String,
     /// `used`, `ignored` or `failed`.
     #[serde(default)]
+    #[schema(required = true)]
     pub status: String,
     /// Detected format (`extended`, `account`…), none for ignored files.
     #[serde(default)]
+    #[schema(required = true)]
     pub format: Option<String>,
     /// Records.
     #[serde(default)]
+    #[schema(required = true)]
     pub records: u64,
     /// Records refused for bad values.
     #[serde(default)]
+    #[schema(required = true)]
     pub rejected: u64,
     /// What was wrong with the first few refused records.
     #[serde(default)]
+    #[schema(required = true)]
     pub problems: Vec<String>,
     /// Why it could not be read.
     #[serde(default)]
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
@@ -113,11 +136,13 @@ impl From<&Upload> for UploadView {
 }
 
 /// The dashboard settings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(examples(json!({"tz": "Europe/Berlin", "min_play_seconds": 30})))]
 pub struct SettingsView {
     /// IANA time zone, e.g. `Europe/Berlin`.
     pub tz: String,
     /// Shortest stream that counts as a play, in seconds.
+    #[schema(maximum = 600)]
     pub min_play_seconds: u32,
 }
 

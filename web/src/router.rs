@@ -18,13 +18,7 @@ pub fn router(state: AppState) -> Router {
     let max_upload = usize::try_from(state.config().max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(SMALL_BODY);
-    let api = Router::new()
-        .merge(crate::ops::api())
-        .merge(crate::accounts::api())
-        .merge(crate::settings::api())
-        .merge(crate::uploads::api(max_upload))
-        .merge(crate::dashboards::api())
-        .layer(middleware::from_fn(crate::security::json_errors));
+    let (documented, _) = crate::openapi::routes(max_upload).split_for_parts();
     Router::new()
         .merge(crate::uploads::pages(max_upload))
         .merge(crate::accounts::pages())
@@ -32,8 +26,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dashboards::pages())
         .merge(crate::shares::pages())
         .merge(crate::admin::pages())
-        .merge(crate::ops::routes())
-        .nest("/api/v1", api)
+        .merge(crate::ops::pages())
+        .merge(documented)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .layer(middleware::from_fn_with_state(

@@ -14,13 +14,15 @@ use crate::session::{Started, Visitor};
 use crate::state::AppState;
 
 /// Who is signed in, and the CSRF token for state changes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({"signed_in": false, "anonymous": false, "email": null, "admin": false, "csrf_token": "EkwUnmOBikYJNYKLz69R-5-BRKYTCKSGqhoYBgJVuBQ"})))]
 pub struct SessionView {
     /// Whether an account is signed in.
     pub signed_in: bool,
     /// Whether this browser has an anonymous visitor's uploads.
     pub anonymous: bool,
     /// The account's e-mail.
+    #[schema(required = true)]
     pub email: Option<String>,
     /// Whether the account is an administrator.
     pub admin: bool,
@@ -28,6 +30,19 @@ pub struct SessionView {
     pub csrf_token: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/session",
+    operation_id = "getSession",
+    tag = "session",
+    summary = "Who is signed in, and the CSRF token",
+    description = "Call this first with a cookie jar: a client without the `bs_session` cookie gets one here (in `Set-Cookie`), and `csrf_token` is the token of that cookie. Changes are refused while the client sends no cookie.",
+    responses(
+        (status = 200, description = "The session.", body = SessionView, headers(("Set-Cookie" = String, description = "A new `bs_session` cookie, when none came in."))),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn session(State(state): State<AppState>, v: Visitor) -> Json<SessionView> {
     Json(SessionView {
         signed_in: v.user.as_ref().is_some_and(|u| !u.anonymous),
@@ -39,18 +54,23 @@ pub(crate) async fn session(State(state): State<AppState>, v: Visitor) -> Json<S
 }
 
 /// E-mail and password.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"email": "you@example.com", "password": "correct horse battery staple"})))]
 pub struct Credentials {
     /// E-mail.
+    #[schema(max_length = 254)]
     pub email: String,
     /// Password.
+    #[schema(value_type = String, write_only)]
     pub password: Password,
 }
 
 /// A session that just started.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({"email": "you@example.com", "csrf_token": "KMoF2jA62CC7J4jr47hFz5M4icE86AWmCdNxOxhz3k8"})))]
 pub struct SignedIn {
     /// The account's e-mail.
+    #[schema(required = true)]
     pub email: Option<String>,
     /// The new CSRF token (the previous one ended with the previous session).
     pub csrf_token: String,
@@ -70,15 +90,32 @@ fn signed_in(status: StatusCode, s: Started) -> Response {
 }
 
 /// An account created at the identity provider, not signed in yet.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({"email": "you@example.com", "confirmation_sent_to": "y***@e***"})))]
 pub struct SignUpPending {
     /// The account's e-mail address.
     pub email: String,
     /// Where the confirmation code went (masked); none when the account needs no
     /// confirmation and can sign in now.
+    #[schema(required = true)]
     pub confirmation_sent_to: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/signup",
+    operation_id = "signUp",
+    tag = "session",
+    summary = "Create an account (and sign in, for local accounts)",
+    description = "An anonymous visitor's uploads become the new account's. Local accounts: 201, a new session starts: the response sets a new cookie and returns the new `csrf_token`; the previous token stops working. With an identity provider: 202, no session yet: the provider e-mails a code to confirm the address (`POST /api/v1/signup/confirm`), then sign in; the anonymous visitor's uploads become the account's at its first sign-in from the same cookie.",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Account created and signed in.", body = SignedIn, headers(("Set-Cookie" = String, description = "The new `bs_session` cookie (HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS). Keep it: the old one no longer works."))),
+        (status = 202, description = "With an identity provider: the account exists and is not signed in. `confirmation_sent_to` says where the code went; when it is null, the account needs no confirmation: sign in.", body = SignUpPending),
+        crate::error::BodyErrors,
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn sign_up(
     State(state): State<AppState>,
     v: Visitor,
@@ -103,14 +140,32 @@ pub(crate) async fn sign_up(
 }
 
 /// An e-mail address and the code the identity provider sent to it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"email": "you@example.com", "code": "123456"})))]
 pub struct ConfirmCode {
     /// The account's e-mail address.
+    #[schema(max_length = 254)]
     pub email: String,
     /// The code from the e-mail.
+    #[schema(max_length = 64)]
     pub code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/signup/confirm",
+    operation_id = "confirmSignUp",
+    tag = "session",
+    summary = "Confirm a new account's e-mail address",
+    description = "Only when accounts live at an identity provider (Cognito); without one, 404. Confirms the address with the code the provider e-mailed after `POST /api/v1/signup`; then sign in. A wrong code answers 422 `The code is wrong.`, an old one 422 `The code has expired; ask for a new one.`.",
+    request_body = ConfirmCode,
+    responses(
+        (status = 204, description = "Confirmed: sign in."),
+        crate::error::BodyErrors,
+        (status = 404, response = crate::error::NotFound),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn confirm_sign_up(
     State(state): State<AppState>,
     Json(c): Json<ConfirmCode>,
@@ -120,12 +175,29 @@ pub(crate) async fn confirm_sign_up(
 }
 
 /// An e-mail address.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"email": "you@example.com"})))]
 pub struct EmailAddress {
     /// The account's e-mail address.
+    #[schema(max_length = 254)]
     pub email: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/signup/resend",
+    operation_id = "resendSignUpCode",
+    tag = "session",
+    summary = "Send the confirmation code again",
+    description = "Only when accounts live at an identity provider (Cognito); without one, 404. The answer is the same whether an account with this address waits for confirmation or not.",
+    request_body = EmailAddress,
+    responses(
+        (status = 204, description = "If an account waits for confirmation, a new code is on its way."),
+        crate::error::BodyErrors,
+        (status = 404, response = crate::error::NotFound),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn resend_code(
     State(state): State<AppState>,
     Json(e): Json<EmailAddress>,
@@ -134,6 +206,21 @@ pub(crate) async fn resend_code(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/signin",
+    operation_id = "signIn",
+    tag = "session",
+    summary = "Sign in",
+    description = "Every failure reads `Wrong e-mail or password.` (422). Rate-limited per account and per client address (429 with `Retry-After`). Starts a new session: the response sets a new cookie and returns the new `csrf_token`. With an identity provider, an account whose e-mail address is not confirmed yet answers 403 with `Your e-mail address is not confirmed yet: …`: confirm it with `POST /api/v1/signup/confirm`, or ask for a new code with `POST /api/v1/signup/resend`.",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in.", body = SignedIn, headers(("Set-Cookie" = String, description = "The new `bs_session` cookie (HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS). Keep it: the old one no longer works."))),
+        crate::error::BodyErrors,
+        (status = 403, description = "CSRF (see the rule above), or, with an identity provider, the account's e-mail address is not confirmed yet (the message says so).", body = crate::error::ErrorBody),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
     v: Visitor,
@@ -149,12 +236,38 @@ fn no_content(cookie: HeaderValue) -> Response {
     r
 }
 
+#[utoipa::path(
+    post,
+    path = "/signout",
+    operation_id = "signOut",
+    tag = "session",
+    summary = "Sign out",
+    description = "Ends the session and replaces the cookie with a fresh one. No body. Get a new CSRF token from `GET /api/v1/session` before the next change.",
+    responses(
+        (status = 204, description = "Signed out.", headers(("Set-Cookie" = String, description = "The new `bs_session` cookie (HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS). Keep it: the old one no longer works."))),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+)]
 pub(crate) async fn sign_out(State(state): State<AppState>, v: Visitor) -> ApiResult<Response> {
     Ok(no_content(
         crate::accounts::actions::sign_out(&state, &v).await?,
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/signout/everywhere",
+    operation_id = "signOutEverywhere",
+    tag = "session",
+    summary = "Sign out everywhere",
+    description = "Ends every session of the account, this one included, and replaces the cookie with a fresh one. No body. With an identity provider, its refresh tokens are revoked there first. Get a new CSRF token from `GET /api/v1/session` before the next change.",
+    responses(
+        (status = 204, description = "Every session ended.", headers(("Set-Cookie" = String, description = "The new `bs_session` cookie (HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS). Keep it: the old one no longer works."))),
+        (status = 401, response = crate::error::SignInRequired),
+        (status = 429, response = crate::error::TooManyRequests),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+)]
 pub(crate) async fn sign_out_everywhere(
     State(state): State<AppState>,
     v: Visitor,
@@ -164,6 +277,21 @@ pub(crate) async fn sign_out_everywhere(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/password/forgot",
+    operation_id = "forgotPassword",
+    tag = "account",
+    summary = "Ask for a password reset code",
+    description = "Only when accounts live at an identity provider (Cognito); without one, 404. (local accounts have no e-mail delivery). The provider e-mails a code to use with `POST /api/v1/password/reset`. The answer is the same whether an account exists or not.",
+    request_body = EmailAddress,
+    responses(
+        (status = 202, description = "If an account exists, a code is on its way."),
+        crate::error::BodyErrors,
+        (status = 404, response = crate::error::NotFound),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn forgot_password(
     State(state): State<AppState>,
     Json(e): Json<EmailAddress>,
@@ -173,16 +301,35 @@ pub(crate) async fn forgot_password(
 }
 
 /// A new password set with a reset code.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"email": "you@example.com", "code": "123456", "new_password": "a brand new passphrase"})))]
 pub struct PasswordReset {
     /// The account's e-mail address.
+    #[schema(max_length = 254)]
     pub email: String,
     /// The code from the e-mail.
+    #[schema(max_length = 64)]
     pub code: String,
     /// The new password.
+    #[schema(value_type = String, write_only)]
     pub new_password: Password,
 }
 
+#[utoipa::path(
+    post,
+    path = "/password/reset",
+    operation_id = "resetPassword",
+    tag = "account",
+    summary = "Set a new password with a reset code",
+    description = "Only when accounts live at an identity provider (Cognito); without one, 404. Sets the new password (the same rules as at sign-up, and the provider's own) and ends every session of the account. A wrong code answers 422 `The code is wrong.`, an old one 422 `The code has expired; ask for a new one.`.",
+    request_body = PasswordReset,
+    responses(
+        (status = 204, description = "The password is changed; sign in with it."),
+        crate::error::BodyErrors,
+        (status = 404, response = crate::error::NotFound),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn reset_password(
     State(state): State<AppState>,
     Json(r): Json<PasswordReset>,
@@ -192,14 +339,31 @@ pub(crate) async fn reset_password(
 }
 
 /// A password change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     /// The current password.
+    #[schema(value_type = String, write_only)]
     pub current_password: Password,
     /// The new one.
+    #[schema(value_type = String, write_only)]
     pub new_password: Password,
 }
 
+#[utoipa::path(
+    post,
+    path = "/password",
+    operation_id = "changePassword",
+    tag = "account",
+    summary = "Change the password",
+    description = "Needs the current password (rate-limited like a sign-in). Ends every other session of the account and starts a new one for this client: the response sets a new cookie and returns the new `csrf_token`. With an identity provider, the password is changed there; a session whose provider tokens were revoked meanwhile ends (401): sign in again.",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Password changed; this client is signed in under a new session.", body = SignedIn, headers(("Set-Cookie" = String, description = "The new `bs_session` cookie (HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS). Keep it: the old one no longer works."))),
+        crate::error::BodyErrors,
+        (status = 401, response = crate::error::SignInRequired),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn password(
     State(state): State<AppState>,
     v: Visitor,
@@ -212,12 +376,29 @@ pub(crate) async fn password(
 }
 
 /// The password, to confirm deleting the account.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Confirm {
     /// The account's password.
+    #[schema(value_type = String, write_only)]
     pub password: Password,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/account",
+    operation_id = "deleteAccount",
+    tag = "account",
+    summary = "Delete the account and everything it holds",
+    description = "Deletes the account with every upload, file, play and stat. Needs the password in a JSON body (rate-limited like a sign-in). The cookie is replaced with a fresh one. With an identity provider, the password is confirmed by signing in there, and the provider's user is deleted too.",
+    request_body = Confirm,
+    responses(
+        (status = 204, description = "Deleted.", headers(("Set-Cookie" = String, description = "The new `bs_session` cookie (HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS). Keep it: the old one no longer works."))),
+        crate::error::BodyErrors,
+        (status = 401, response = crate::error::SignInRequired),
+        (status = 409, description = "With an identity provider: the provider's user for this e-mail address is not the one this account is linked to (sign out, sign in again and retry).", body = crate::error::ErrorBody),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+)]
 pub(crate) async fn delete_account(
     State(state): State<AppState>,
     v: Visitor,
@@ -229,12 +410,35 @@ pub(crate) async fn delete_account(
 }
 
 /// `GET /api/v1/export?format=csv|json`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
-    /// `csv` or `json` (default).
+    /// `json` (default) or `csv`.
+    #[param(schema_with = export_formats)]
     pub format: Option<String>,
 }
 
+/// The values of `format`.
+fn export_formats() -> utoipa::openapi::schema::Object {
+    let mut names = engine::names(&["json", "csv"]);
+    names.default = Some("json".into());
+    names
+}
+
+#[utoipa::path(
+    get,
+    path = "/export",
+    operation_id = "exportPlays",
+    tag = "stats",
+    summary = "Export every play, each stream once",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "The plays in time order, as a download.", content((Vec<crate::accounts::export::ExportedPlay> = "application/json"), (String = "text/csv")), headers(("Content-Disposition" = String, description = "`attachment; filename=\"backspin-plays.csv\"` (or `.json`)."))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::SignInRequired),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+)]
 pub(crate) async fn export(
     State(state): State<AppState>,
     v: Visitor,

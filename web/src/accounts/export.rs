@@ -12,38 +12,61 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// One exported play.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExportedPlay<'a> {
     /// When the stream ended (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub ts: String,
     /// Milliseconds played.
     pub ms_played: u64,
     /// `track`, `episode`, `audiobook` or `unknown`.
+    #[schema(schema_with = play_kinds)]
     pub kind: &'static str,
     /// Track, episode or chapter title.
+    #[schema(required = true, value_type = Option<String>)]
     pub title: Option<&'a str>,
     /// Artist, show or author.
+    #[schema(required = true, value_type = Option<String>)]
     pub creator: Option<&'a str>,
     /// Album or audiobook.
+    #[schema(required = true, value_type = Option<String>)]
     pub collection: Option<&'a str>,
     /// Spotify URI.
+    #[schema(required = true, value_type = Option<String>)]
     pub uri: Option<&'a str>,
     /// Why it started.
+    #[schema(required = true, value_type = Option<String>)]
     pub reason_start: Option<&'a str>,
     /// Why it ended.
+    #[schema(required = true, value_type = Option<String>)]
     pub reason_end: Option<&'a str>,
     /// Shuffle on.
+    #[schema(required = true)]
     pub shuffle: Option<bool>,
     /// Skipped.
+    #[schema(required = true)]
     pub skipped: Option<bool>,
     /// Played offline.
+    #[schema(required = true)]
     pub offline: Option<bool>,
     /// Private session.
+    #[schema(required = true)]
     pub incognito: Option<bool>,
     /// Device family.
+    #[schema(schema_with = platforms)]
     pub platform: &'static str,
     /// Two-letter country code (`ZZ`: unknown).
     pub country: String,
+}
+
+/// What an exported play's `kind` names.
+fn play_kinds() -> utoipa::openapi::schema::Object {
+    engine::names(&["track", "episode", "audiobook", "unknown"])
+}
+
+/// The platforms an exported play's `platform` names.
+fn platforms() -> utoipa::openapi::schema::Object {
+    engine::names(&schema::model::Platform::ALL.map(|p| p.label()))
 }
 
 fn kind(k: Kind) -> &'static str {

@@ -15,9 +15,11 @@ pub mod passwords;
 pub mod views;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The accounts' pages.
 pub fn pages() -> Router<AppState> {
@@ -45,18 +47,18 @@ pub fn pages() -> Router<AppState> {
 }
 
 /// The accounts' part of the JSON API, relative to `/api/v1`.
-pub fn api() -> Router<AppState> {
-    Router::new()
-        .route("/session", get(api::session))
-        .route("/signup", post(api::sign_up))
-        .route("/signup/confirm", post(api::confirm_sign_up))
-        .route("/signup/resend", post(api::resend_code))
-        .route("/signin", post(api::sign_in))
-        .route("/signout", post(api::sign_out))
-        .route("/signout/everywhere", post(api::sign_out_everywhere))
-        .route("/password", post(api::password))
-        .route("/password/forgot", post(api::forgot_password))
-        .route("/password/reset", post(api::reset_password))
-        .route("/account", delete(api::delete_account))
-        .route("/export", get(api::export))
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api::session))
+        .routes(routes!(api::sign_up))
+        .routes(routes!(api::confirm_sign_up))
+        .routes(routes!(api::resend_code))
+        .routes(routes!(api::sign_in))
+        .routes(routes!(api::sign_out))
+        .routes(routes!(api::sign_out_everywhere))
+        .routes(routes!(api::password))
+        .routes(routes!(api::forgot_password))
+        .routes(routes!(api::reset_password))
+        .routes(routes!(api::delete_account))
+        .routes(routes!(api::export))
 }

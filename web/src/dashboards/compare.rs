@@ -209,6 +209,24 @@ pub(crate) fn compare_body(c: &Ctx) -> Result<(String, Markup), AppError> {
 }
 
 /// `GET /api/v1/dashboard/compare`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/compare",
+    operation_id = "getDashboardCompare",
+    tag = "dashboard",
+    summary = "Two periods compared: totals, movers, the hours of the week, a sentence",
+    description = "The range (`range`, `from`, `to`) against `vs_range`/`vs_from`/`vs_to`, or against the period just before it. All time has nothing before it: the second period is then empty and the summary says to choose a period.",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+        crate::dashboards::query::ContentParam,
+        crate::dashboards::query::VersusParams,
+    ),
+    responses(
+        (status = 200, description = "The comparison.", body = engine::compare::Comparison),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_compare(
     State(state): State<AppState>,
     v: Visitor,

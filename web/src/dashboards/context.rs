@@ -18,37 +18,50 @@ use engine::{DayRange, Prepared};
 use std::collections::HashSet;
 
 /// What the dashboard is about: the selection, the range, the settings.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Meta {
     /// Upload ids merged.
     pub uploads: Vec<String>,
     /// Their file names.
     pub upload_names: Vec<String>,
     /// `all`, `4w`, `6m`, `year`, a year, or `custom`.
+    #[schema(examples(json!("all"), json!("4w"), json!("2021")))]
     pub range: String,
     /// First day shown (`YYYY-MM-DD`), when limited.
+    #[schema(required = true, format = Date)]
     pub from: Option<String>,
     /// Last day shown, when limited.
+    #[schema(required = true, format = Date)]
     pub to: Option<String>,
     /// Content kind.
+    #[schema(schema_with = contents)]
     pub content: &'static str,
     /// `time` or `plays`.
+    #[schema(schema_with = rank_by)]
     pub by: &'static str,
     /// Time zone of days and hours.
     pub tz: String,
     /// Shortest stream counted as a play, in seconds.
     pub min_play_seconds: u64,
     /// First and last day of listening in the selection.
+    #[schema(required = true, format = Date)]
     pub history_first_day: Option<String>,
     /// Last day of listening in the selection.
+    #[schema(required = true, format = Date)]
     pub history_last_day: Option<String>,
     /// Calendar years with listening, for the recap links.
     pub years: Vec<i32>,
     /// A pause of at least this many minutes ends a listening session.
+    #[schema(minimum = 1, maximum = 1440)]
     pub session_gap_minutes: u32,
     /// The selection holds the built-in sample history (the pages say so).
     #[serde(skip)]
     pub sample: bool,
+}
+
+/// The content kinds `content` names.
+fn contents() -> utoipa::openapi::schema::Object {
+    engine::names(&["all", "music", "podcasts", "audiobooks"])
 }
 
 /// A request's context: who, which uploads, which prepared selection, which days.
@@ -174,4 +187,8 @@ pub fn everything(mine: Vec<Upload>) -> Vec<Upload> {
         .collect();
     let real = ready.iter().any(|u| !u.sample);
     ready.into_iter().filter(|u| !(real && u.sample)).collect()
+}
+/// What `by` ranks by.
+fn rank_by() -> utoipa::openapi::schema::Object {
+    engine::names(&["time", "plays"])
 }

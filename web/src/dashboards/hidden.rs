@@ -24,12 +24,13 @@ pub const MAX_HIDDEN: usize = 200;
 pub const MAX_NAME_CHARS: usize = 300;
 
 /// One hidden thing, as the API reads and writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HiddenItem {
     /// `artist` (their tracks), `show` (its episodes) or `track`.
     pub kind: HiddenKind,
     /// The artist's or show's name, or the track's title, exactly as the pages show it.
+    #[schema(min_length = 1, max_length = 300, pattern = "\\S")]
     pub name: String,
     /// A track's artist; absent for an artist or a show (a string when given: not null).
     #[serde(
@@ -37,6 +38,7 @@ pub struct HiddenItem {
         deserialize_with = "a_string",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(value_type = String, required = false, max_length = 300)]
     pub by: Option<String>,
 }
 
@@ -47,10 +49,11 @@ fn a_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D:
 }
 
 /// `GET` and `PUT /api/v1/settings/hidden`: everything hidden from every view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HiddenList {
     /// At most 200, by kind and name.
+    #[schema(max_items = 200)]
     pub hidden: Vec<HiddenItem>,
 }
 

@@ -265,6 +265,23 @@ fn item_body(c: &Ctx, kind: panels::ItemKind) -> Result<(String, Markup), AppErr
 }
 
 /// `GET /api/v1/dashboard/artist?name=…`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/artist",
+    operation_id = "getDashboardArtist",
+    tag = "dashboard",
+    summary = "One artist in depth: time, weekday × time-of-day grids, top tracks, rank year by year",
+    description = "The range limits the `range` numbers, grids and top tracks; `all_time`, the all-time grid, first and last listen and the yearly ranks cover the whole selection. Music only. An artist never heard in the selection gives 404; no `name` gives 400.",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+        ("name" = String, Query, description = "The artist's name, exactly as listed (e.g. by the ranking); empty or absent gives 400.", example = "Nox", min_length = 1),
+    ),
+    responses(
+        (status = 200, description = "The artist.", body = engine::panels::ArtistView),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_artist(
     State(state): State<AppState>,
     v: Visitor,

@@ -27,7 +27,7 @@ use crate::ui::charts::{fmt_int, plural};
 use engine::ledger::StreamLedger;
 
 /// `GET /api/v1/dashboard/ledger`: every upload of the selection, accounted for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ledger {
     /// The uploads, oldest first.
     pub uploads: Vec<UploadLedger>,
@@ -36,7 +36,7 @@ pub struct Ledger {
 }
 
 /// One upload's records, accounted for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UploadLedger {
     /// The upload's id.
     pub upload: String,
@@ -59,10 +59,13 @@ pub struct UploadLedger {
     /// How the kept streams count, and how they meet the other uploads.
     pub streams: StreamLedger,
     /// The day the export was made, when its zip records it.
+    #[schema(required = true)]
     pub exported: Option<String>,
     /// The local day of its last stream.
+    #[schema(required = true)]
     pub last_stream_day: Option<String>,
     /// Days from the last stream to the export's day: what the export leaves out.
+    #[schema(required = true)]
     pub gap_days: Option<i64>,
 }
 
@@ -144,6 +147,21 @@ async fn compute(state: &AppState, v: &Visitor, raw: Option<&str>) -> Result<Led
 }
 
 /// `GET /api/v1/dashboard/ledger`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/ledger",
+    operation_id = "getDashboardLedger",
+    tag = "dashboard",
+    summary = "The import ledger: every record of every upload of the selection accounted for",
+    description = "Whole uploads (the range and content kind do not apply; nothing is hidden from it); the time zone and the play threshold do. Per upload: records refused, repeated, covered by its own extended history and kept; how the kept streams count; other uploads holding the same streams or covering them; what it added to the uploads before it; the days between its last stream and the export's date.",
+    params(
+        crate::dashboards::query::Selecting,
+    ),
+    responses(
+        (status = 200, description = "The ledger.", body = Ledger),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_ledger(
     State(state): State<AppState>,
     v: Visitor,

@@ -35,6 +35,8 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The dashboards' pages.
 pub fn pages() -> Router<AppState> {
@@ -56,18 +58,18 @@ pub fn pages() -> Router<AppState> {
 }
 
 /// The dashboards' part of the JSON API, relative to `/api/v1`.
-pub fn api() -> Router<AppState> {
-    Router::new()
-        .route("/stats", get(stats::api_stats))
-        .route("/dashboard", get(overview::api_board))
-        .route("/dashboard/ranking", get(ranking::api_ranking))
-        .route("/dashboard/artist", get(items::api_artist))
-        .route("/dashboard/compare", get(compare::api_compare))
-        .route("/dashboard/search", get(search::api_search))
-        .route("/dashboard/skips", get(skips::api_anatomy))
-        .route("/dashboard/overlaps", get(overlaps::api_overlaps))
-        .route("/dashboard/chapters", get(stories::api_chapters))
-        .route("/dashboard/ledger", get(ledger::api_ledger))
-        .route("/dashboard/moments", get(stories::api_moments))
-        .route("/dashboard/recap/{year}", get(recap::api_recap))
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stats::api_stats))
+        .routes(routes!(overview::api_board))
+        .routes(routes!(ranking::api_ranking))
+        .routes(routes!(items::api_artist))
+        .routes(routes!(compare::api_compare))
+        .routes(routes!(search::api_search))
+        .routes(routes!(skips::api_anatomy))
+        .routes(routes!(overlaps::api_overlaps))
+        .routes(routes!(stories::api_chapters))
+        .routes(routes!(ledger::api_ledger))
+        .routes(routes!(stories::api_moments))
+        .routes(routes!(recap::api_recap))
 }

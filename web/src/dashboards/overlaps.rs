@@ -81,6 +81,23 @@ pub async fn overlaps_page(
 }
 
 /// `GET /api/v1/dashboard/overlaps`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/overlaps",
+    operation_id = "getDashboardOverlaps",
+    tag = "dashboard",
+    summary = "Listening on two devices at once, and the listening time with overlaps counted once",
+    description = "A stream spans `ts − ms_played` to `ts`; where streams overlap, the other views add both, this one counts the time once.",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+        crate::dashboards::query::ContentParam,
+    ),
+    responses(
+        (status = 200, description = "The overlaps.", body = engine::overlaps::Overlaps),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_overlaps(
     State(state): State<AppState>,
     v: Visitor,

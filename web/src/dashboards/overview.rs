@@ -23,7 +23,7 @@ use crate::ui::charts::{self, Bar, Chart, fmt_hours, fmt_int, fmt_pct, plural};
 use engine::{Content, RangeChoice, panels};
 
 /// Every panel of the dashboard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Board {
     /// The question.
     pub meta: Meta,
@@ -365,6 +365,25 @@ fn breakdown(
 }
 
 /// `GET /api/v1/dashboard`: every panel, as the page shows them.
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    operation_id = "getDashboard",
+    tag = "dashboard",
+    summary = "Every panel of the dashboard for a selection, range and content kind",
+    description = "What `/dashboard` shows, as JSON. Days, weeks, months and hours are local to the settings' time zone; a stream's time is split across the local hours (and days) it covered, counts go to the local time it ended. Streams present in several selected uploads count once. Without ready uploads the answer is 200 with empty panels. A bad parameter gives 400 naming it; an upload id that is not the visitor's gives 404.",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+        crate::dashboards::query::ContentParam,
+        crate::dashboards::query::ByParam,
+        crate::dashboards::query::GapParam,
+    ),
+    responses(
+        (status = 200, description = "The panels.", body = Board),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_board(
     State(state): State<AppState>,
     v: Visitor,

@@ -294,3 +294,166 @@ pub(crate) fn check_year(year: i32) -> Result<i32, AppError> {
         Err(AppError::NotFound)
     }
 }
+
+// The query parameters as the API document describes them. [`BoardQuery::parse`] reads them
+// by hand (an empty value is the default, a page past `usize` is the last page), so these
+// structs only describe; the router test checks the server against what they say.
+
+/// The selection: which uploads a view merges.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Selecting {
+    /// Comma-separated upload ids to merge (a stream in several counts once). With neither
+    /// `uploads` nor `u`: every ready upload. An id that is not the visitor's gives 404.
+    #[param(example = "569236124802fa2437c097d0582dc4b6,0b1f5e8a6a1f4b1c9e4f2d7c3a5b6e70")]
+    pub uploads: Option<String>,
+    /// An upload id to merge, repeated for several (`u=a&u=b`, as the pages' links have it);
+    /// the same as `uploads`, and both may be given.
+    #[param(style = Form, explode)]
+    pub u: Option<Vec<String>>,
+}
+
+/// The range of days a view covers.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Ranging {
+    /// `all` (default), `4w` (the 28 days ending on the last day of listening in the
+    /// selection), `6m` (the 6 months ending on it), `year` (its calendar year), a year like
+    /// `2021`, or `custom` (from `from` to `to`; `from` or `to` alone also means custom).
+    /// Anything else gives 400.
+    #[param(
+        pattern = "^(all|4w|6m|year|custom|[0-9]{4})$",
+        default = "all",
+        example = "4w"
+    )]
+    pub range: Option<String>,
+    /// First day of a custom range, `YYYY-MM-DD` (inclusive, local days); a malformed date
+    /// gives 400.
+    #[param(format = Date, example = "2024-01-01")]
+    pub from: Option<String>,
+    /// Last day of a custom range (inclusive: streams that ended on it count); not before
+    /// `from` (400).
+    #[param(format = Date, example = "2024-12-31")]
+    pub to: Option<String>,
+}
+
+/// Which content counts.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContentParam {
+    /// Which content counts: `all` (default), `music`, `podcasts` or `audiobooks`; anything
+    /// else gives 400.
+    #[param(schema_with = contents)]
+    pub content: Option<String>,
+}
+
+/// The values of `content`, [`Content::parse`]'s names.
+fn contents() -> utoipa::openapi::schema::Object {
+    let mut names = engine::names(&["all", "music", "podcasts", "audiobooks"]);
+    names.default = Some("all".into());
+    names
+}
+
+/// What rankings rank by.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ByParam {
+    /// Rank by listening `time` (default) or by `plays`; anything else gives 400.
+    #[param(schema_with = rank_by)]
+    pub by: Option<String>,
+}
+
+/// The values of `by`.
+fn rank_by() -> utoipa::openapi::schema::Object {
+    let mut names = engine::names(&["time", "plays"]);
+    names.default = Some("time".into());
+    names
+}
+
+/// The pause that ends a listening session.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GapParam {
+    /// A pause of at least this many minutes between streams ends a listening session
+    /// (sessions and loops); 1–1440, default 30. Anything else gives 400.
+    #[param(minimum = 1, maximum = 1440, default = 30, example = 45)]
+    pub gap: Option<u32>,
+}
+
+/// The period a comparison compares with.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersusParams {
+    /// The period to compare with, as `range` names one (`all` is refused); absent with
+    /// `vs_from` and `vs_to` too: the period just before the range, as long as it (the year
+    /// before a year).
+    #[param(pattern = "^(all|4w|6m|year|custom|[0-9]{4})$", example = "2023")]
+    pub vs_range: Option<String>,
+    /// First day of a custom period to compare with, `YYYY-MM-DD`.
+    #[param(format = Date, example = "2023-01-01")]
+    pub vs_from: Option<String>,
+    /// Last day of a custom period to compare with, `YYYY-MM-DD`.
+    #[param(format = Date, example = "2023-12-31")]
+    pub vs_to: Option<String>,
+}
+
+/// The day "on this day" shows.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OnParam {
+    /// The date "on this day" shows in every year: `MM-DD` or `YYYY-MM-DD` (the year is
+    /// ignored); today in the user's time zone when absent. A month outside 1–12 or a day
+    /// outside 1–31 gives 400; a date no year has (02-30) shows no year.
+    #[param(
+        pattern = "^([0-9]{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        example = "03-14"
+    )]
+    pub on: Option<String>,
+}
+
+/// The year of a recap, in its path.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct YearParam {
+    /// The calendar year (local); 1990–2200, others give 404.
+    #[param(example = 2024)]
+    pub year: i32,
+}
+
+/// Which ranking, and which page of it.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RankingParams {
+    /// `artists` (default), `tracks`, `albums`, `shows`, `episodes` or `audiobooks`; anything
+    /// else gives 400.
+    #[param(schema_with = kinds)]
+    pub kind: Option<String>,
+    /// Page, from 1 (0 means 1, a page past the end is the last page); not a number gives
+    /// 400.
+    #[param(schema_with = pages, example = 2)]
+    pub page: Option<u64>,
+}
+
+/// The values of `page`: any whole number, without a format's bound (a number past any
+/// integer type is still a page past the end, which is the last page).
+fn pages() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Integer)
+        .minimum(Some(0))
+        .default(Some(1.into()))
+        .build()
+}
+
+/// The values of `kind`, as [`kind_param`] names them.
+fn kinds() -> utoipa::openapi::schema::Object {
+    let mut names = engine::names(&[
+        "artists",
+        "tracks",
+        "albums",
+        "shows",
+        "episodes",
+        "audiobooks",
+    ]);
+    names.default = Some("artists".into());
+    names
+}

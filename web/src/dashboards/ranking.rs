@@ -95,6 +95,24 @@ fn ranking(c: &Ctx) -> Arc<panels::Ranking> {
 }
 
 /// `GET /api/v1/dashboard/ranking`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/ranking",
+    operation_id = "getDashboardRanking",
+    tag = "dashboard",
+    summary = "A full ranking of artists, tracks, albums, shows, episodes or audiobooks, 25 a page",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+        crate::dashboards::query::ContentParam,
+        crate::dashboards::query::ByParam,
+        crate::dashboards::query::RankingParams,
+    ),
+    responses(
+        (status = 200, description = "The page.", body = engine::panels::Ranking),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_ranking(
     State(state): State<AppState>,
     v: Visitor,

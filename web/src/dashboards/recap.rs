@@ -165,6 +165,23 @@ pub(crate) fn recap_body(c: &Ctx, year: i32) -> Markup {
 }
 
 /// `GET /api/v1/dashboard/recap/{year}`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/recap/{year}",
+    operation_id = "getDashboardRecap",
+    tag = "dashboard",
+    summary = "A year in review of a selection",
+    description = "The year's totals, tops, busiest month, weekday and hour, streak, discoveries and change from the year before. `range` does not apply; a year without listening answers 200 with zeros.",
+    params(
+        crate::dashboards::query::YearParam,
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::ContentParam,
+    ),
+    responses(
+        (status = 200, description = "The recap.", body = engine::panels::Recap),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_recap(
     State(state): State<AppState>,
     v: Visitor,

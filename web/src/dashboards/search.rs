@@ -95,6 +95,22 @@ pub async fn search_page(
 }
 
 /// `GET /api/v1/dashboard/search?q=…`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/search",
+    operation_id = "getDashboardSearch",
+    tag = "dashboard",
+    summary = "Search your own history: artists, tracks, albums, podcasts and episodes by name",
+    description = "Names holding every word of `q` (any case, any order), over all time and all content of the selection; an empty or absent `q` finds nothing.",
+    params(
+        crate::dashboards::query::Selecting,
+        ("q" = Option<String>, Query, description = "The words to find.", example = "daft punk"),
+    ),
+    responses(
+        (status = 200, description = "What was found.", body = engine::search::SearchResults),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_search(
     State(state): State<AppState>,
     v: Visitor,

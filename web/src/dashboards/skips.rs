@@ -108,6 +108,22 @@ fn origin_words(label: &str) -> &'static str {
 }
 
 /// `GET /api/v1/dashboard/skips`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/skips",
+    operation_id = "getDashboardSkips",
+    tag = "dashboard",
+    summary = "Skip anatomy: where in a track, when and on what you skip; the tracks you play and skip; how your listening begins",
+    description = "Music streams of the range; track lengths are estimated over all time.",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+    ),
+    responses(
+        (status = 200, description = "The anatomy.", body = engine::anatomy::SkipAnatomy),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_anatomy(
     State(state): State<AppState>,
     v: Visitor,

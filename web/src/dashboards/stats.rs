@@ -50,16 +50,34 @@ pub async fn stats(
 }
 
 /// `GET /api/v1/stats?uploads=a,b&from=2024-01-01&to=2024-12-31`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
-    /// Comma-separated upload ids (all ready uploads when absent).
+    /// Comma-separated upload ids (all ready uploads when absent or empty). An id that is not
+    /// the visitor's gives 404.
+    #[param(example = "569236124802fa2437c097d0582dc4b6,0b1f5e8a6a1f4b1c9e4f2d7c3a5b6e70")]
     pub uploads: Option<String>,
-    /// First day (inclusive).
+    /// First day, `YYYY-MM-DD` (inclusive).
+    #[param(format = Date, example = "2024-01-01")]
     pub from: Option<String>,
-    /// Last day (inclusive).
+    /// Last day, `YYYY-MM-DD` (inclusive); not before `from`.
+    #[param(format = Date, example = "2024-12-31")]
     pub to: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/stats",
+    operation_id = "getStats",
+    tag = "stats",
+    summary = "The overview of a selection and a date range",
+    description = "Days are local days in the settings' time zone. Streams present in several selected uploads count once.",
+    params(StatsParams),
+    responses(
+        (status = 200, description = "The overview.", body = StatsView),
+        crate::error::ReadErrors,
+    ),
+)]
 pub(crate) async fn api_stats(
     State(state): State<AppState>,
     v: Visitor,

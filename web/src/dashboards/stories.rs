@@ -21,7 +21,7 @@ use engine::chapters::{self, Eras, Sittings};
 use engine::moments::{self, Milestones, OnThisDay, Ranked, Trips};
 
 /// `GET /api/v1/dashboard/chapters`: the eras of a range and its album sittings.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Chapters {
     /// The range cut into chapters where the mix of artists shifts (music).
     pub eras: Eras,
@@ -30,7 +30,7 @@ pub struct Chapters {
 }
 
 /// `GET /api/v1/dashboard/moments`: trips, a date in every year, milestones.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Moments {
     /// Runs of streams from a country other than the usual one, with their soundtrack.
     pub trips: Trips,
@@ -245,6 +245,22 @@ pub async fn chapters_page(
 }
 
 /// `GET /api/v1/dashboard/chapters`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/chapters",
+    operation_id = "getDashboardChapters",
+    tag = "dashboard",
+    summary = "Chapters: the range cut into eras where the mix of artists shifts, and the albums sat through from start to end",
+    description = "Music plays of the range. Eras: months compared by their mix of artists (cosine similarity of each month, smoothed with the next, against the chapter so far, below 0.4 after at least 3 months starts a new chapter). A sitting: at least 5 tracks of one album in a row, shuffle off, each starting when the one before ended, none repeated, the last played to its end.",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+    ),
+    responses(
+        (status = 200, description = "The chapters.", body = Chapters),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_chapters(
     State(state): State<AppState>,
     v: Visitor,
@@ -370,6 +386,24 @@ pub async fn moments_page(
 }
 
 /// `GET /api/v1/dashboard/moments`.
+#[utoipa::path(
+    get,
+    path = "/dashboard/moments",
+    operation_id = "getDashboardMoments",
+    tag = "dashboard",
+    summary = "Moments: trips abroad and their soundtrack, a date in every year, milestones",
+    description = "Trips: runs of at least 5 plays from one country other than the usual one, no pause over three days. Milestones are numbered from the selection's first play and listed in the range they were reached in.",
+    params(
+        crate::dashboards::query::Selecting,
+        crate::dashboards::query::Ranging,
+        crate::dashboards::query::ContentParam,
+        crate::dashboards::query::OnParam,
+    ),
+    responses(
+        (status = 200, description = "The moments.", body = Moments),
+        crate::error::ReadErrors,
+    ),
+)]
 pub async fn api_moments(
     State(state): State<AppState>,
     v: Visitor,

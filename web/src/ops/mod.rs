@@ -1,6 +1,6 @@
 //! What runs the site rather than what it offers: health, readiness and metrics for load
 //! balancers, orchestrators and Prometheus (with the middleware that counts requests), the
-//! static files, and the API's description (`/api/v1/openapi.json`).
+//! and the static files.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -17,36 +17,40 @@ use axum::routing::get;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
 use crate::ui::assets::{FILES, content_type};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Health, readiness, metrics and static files.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/static/{file}", get(static_file))
+/// Health, readiness and metrics, described in the API document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
 }
 
-/// The API's description, relative to `/api/v1`.
-pub fn api() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi))
-}
-
-/// `GET /api/v1/openapi.json`.
-async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../../assets/openapi.json"),
-    )
+/// The static files (not part of the API).
+pub fn pages() -> Router<AppState> {
+    Router::new().route("/static/{file}", get(static_file))
 }
 
 /// `GET /healthz`: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "getHealth",
+    tag = "ops",
+    summary = "Liveness: the process answers",
+    responses(
+        (status = 200, description = "Alive.", body = String, content_type = "text/plain"),
+    ),
+    security(),
+)]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// What `/readyz` found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// Every dependency answered.
     pub ready: bool,
@@ -79,6 +83,18 @@ async fn within<E: std::fmt::Display>(
 }
 
 /// `GET /readyz`: the database, the object store and the queue are reachable (503 if not).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "getReadiness",
+    tag = "ops",
+    summary = "Readiness: database, object store and queue reachable",
+    responses(
+        (status = 200, description = "Ready.", body = Readiness),
+        (status = 503, description = "Not ready: the fields say what failed.", body = Readiness),
+    ),
+    security(),
+)]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let deps = state.deps();
     // Each check within the database's deadline: a dependency that does not answer is not
@@ -106,6 +122,17 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /metrics`: counters of this process, the worker pool, the queue and upload states.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "ops",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Counters and gauges in Prometheus' text format 0.0.4.", body = String, content_type = "text/plain"),
+    ),
+    security(),
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
     state.metrics().render(&mut out);

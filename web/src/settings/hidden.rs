@@ -41,6 +41,19 @@ async fn replace(state: &AppState, user: &User, items: &[HiddenItem]) -> Result<
 }
 
 /// `GET /api/v1/settings/hidden`.
+#[utoipa::path(
+    get,
+    path = "/settings/hidden",
+    operation_id = "getHidden",
+    tag = "account",
+    summary = "What is hidden from every view",
+    description = "Artists, podcast shows and tracks left out of every dashboard, ranking, recap, comparison, insight, shared view and `/api/v1/stats`. The export keeps every play.",
+    responses(
+        (status = 200, description = "The hidden things.", body = HiddenList),
+        (status = 401, response = crate::error::SignInRequired),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+)]
 pub async fn api_list(
     State(state): State<AppState>,
     v: Visitor,
@@ -52,6 +65,20 @@ pub async fn api_list(
 }
 
 /// `PUT /api/v1/settings/hidden`: the whole list at once (an empty one shows everything).
+#[utoipa::path(
+    put,
+    path = "/settings/hidden",
+    operation_id = "replaceHidden",
+    tag = "account",
+    summary = "Replace what is hidden from every view",
+    description = "The whole list at once (an empty list shows everything again). Every view follows at once; nothing is deleted. A track needs its artist (`by`); an artist or a show must not have one (422).",
+    request_body = HiddenList,
+    responses(
+        (status = 200, description = "The hidden things now.", body = HiddenList),
+        crate::error::BodyErrors,
+        (status = 401, response = crate::error::SignInRequired),
+    ),
+)]
 pub async fn api_replace(
     State(state): State<AppState>,
     v: Visitor,

@@ -17,6 +17,8 @@ use crate::error::AppError;
 use crate::model::SettingsView;
 use crate::session::Visitor;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The settings' pages.
 pub fn pages() -> Router<AppState> {
@@ -30,13 +32,10 @@ pub fn pages() -> Router<AppState> {
 }
 
 /// The settings' part of the JSON API, relative to `/api/v1`.
-pub fn api() -> Router<AppState> {
-    Router::new()
-        .route("/settings", get(api::settings).put(api::put_settings))
-        .route(
-            "/settings/hidden",
-            get(hidden::api_list).put(hidden::api_replace),
-        )
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api::settings, api::put_settings))
+        .routes(routes!(hidden::api_list, hidden::api_replace))
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,23 +16,60 @@ use crate::session::Visitor;
 use crate::state::AppState;
 
 /// Where an upload's name comes from.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name (`my_spotify_data.zip`, `Streaming_History_Audio_2023.json`…).
     pub name: String,
 }
 
+/// The body of `POST /api/v1/uploads` as the API document describes it: the file's bytes,
+/// at least one.
+#[derive(Debug)]
+pub struct FileBytes;
+
+impl utoipa::PartialSchema for FileBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .content_media_type("application/octet-stream")
+            .min_length(Some(1))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FileBytes {}
+
 /// An upload just accepted.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     /// The upload.
     pub upload: UploadView,
     /// When this upload started an anonymous session: its CSRF token.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub csrf_token: Option<String>,
 }
 
 /// `POST /api/v1/uploads?name=F`: the body is the file itself, streamed into the store.
+#[utoipa::path(
+    post,
+    path = "/uploads",
+    operation_id = "createUpload",
+    tag = "uploads",
+    summary = "Upload an export file",
+    description = "The body is the file itself (`my_spotify_data.zip`, a `Streaming_History_*.json`…), streamed into the store; ingestion runs in the background: poll `GET /api/v1/uploads/{id}` until `state` is `ready` or `failed`. An anonymous visitor's first upload starts an anonymous session (its uploads expire): the response then sets a new cookie and includes the new `csrf_token`.",
+    params(UploadQuery),
+    request_body(content = inline(FileBytes), content_type = "application/octet-stream", description = "The raw file bytes; an empty body is refused (400) and nothing is stored."),
+    responses(
+        (status = 202, description = "Stored and queued.", body = Accepted, headers(("Location" = String, description = "The new upload: `/api/v1/uploads/{id}`."), ("Set-Cookie" = String, description = "The anonymous session's cookie, when this upload started one."))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 413, response = crate::error::TooLarge),
+        (status = 429, response = crate::error::UploadLimited),
+        (status = 503, response = crate::error::Unavailable),
+        (status = 507, response = crate::error::InsufficientStorage),
+    ),
+)]
 pub async fn upload(
     State(state): State<AppState>,
     v: Visitor,
@@ -76,7 +113,7 @@ pub async fn upload(
 }
 
 /// An upload the browser will post straight to the object store.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DirectRequest {
     /// The file's name.
     pub name: String,
@@ -103,7 +140,7 @@ fn byte_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 }
 
 /// One field of a presigned form.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FormField {
     /// The field's name.
     pub name: String,
@@ -112,18 +149,19 @@ pub struct FormField {
 }
 
 /// A form to post one file to, with its fields in order (the file goes last, as `file`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DirectForm {
     /// Where to POST (`multipart/form-data`).
     pub url: String,
     /// The fields to send before the file, in this order.
     pub fields: Vec<FormField>,
     /// When the form stops working (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub expires: String,
 }
 
 /// An upload prepared for a direct post.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Presigned {
     /// The upload, `queued` until its file arrives.
     pub upload: UploadView,
@@ -131,10 +169,27 @@ pub struct Presigned {
     pub form: DirectForm,
     /// When this upload started an anonymous session: its CSRF token.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub csrf_token: Option<String>,
 }
 
 /// `POST /api/v1/uploads/direct`: an upload row and a presigned form for its file.
+#[utoipa::path(
+    post,
+    path = "/uploads/direct",
+    operation_id = "prepareDirectUpload",
+    tag = "uploads",
+    summary = "Prepare an upload that goes straight to the object store",
+    description = "Only where the store issues presigned forms (S3; elsewhere 404: use `POST /api/v1/uploads`). Creates the upload (`queued`) and returns a form for exactly its key, at most the upload limit, valid for 15 minutes: POST `multipart/form-data` to `form.url` with `form.fields` in order, then the file as the field `file`. The store's \"object created\" event starts the ingest; poll `GET /api/v1/uploads/{id}` as for any upload. An upload whose file never arrives is removed after 6 hours. An anonymous visitor's first upload starts an anonymous session, as with `POST /api/v1/uploads`.",
+    request_body = DirectRequest,
+    responses(
+        (status = 201, description = "The upload and its form.", body = Presigned, headers(("Location" = String, description = "The new upload: `/api/v1/uploads/{id}`."), ("Set-Cookie" = String, description = "The anonymous session's cookie, when this upload started one."))),
+        crate::error::BodyErrors,
+        (status = 404, response = crate::error::NotFound),
+        (status = 429, response = crate::error::UploadLimited),
+        (status = 507, response = crate::error::InsufficientStorage),
+    ),
+)]
 pub(crate) async fn direct(
     State(state): State<AppState>,
     v: Visitor,
@@ -174,6 +229,19 @@ pub(crate) async fn direct(
     Ok(r)
 }
 
+#[utoipa::path(
+    get,
+    path = "/uploads",
+    operation_id = "listUploads",
+    tag = "uploads",
+    summary = "The visitor's uploads, newest first",
+    description = "An empty list for a visitor without uploads or session.",
+    responses(
+        (status = 200, description = "The uploads.", body = Vec<UploadView>),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     v: Visitor,
@@ -183,6 +251,23 @@ pub(crate) async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/uploads/{id}",
+    operation_id = "getUpload",
+    tag = "uploads",
+    summary = "One upload (poll its state)",
+    description = "Any id that is not one of this visitor's uploads, or no session at all, gives 404.",
+    params(
+        ("id" = String, Path, description = "Upload id."),
+    ),
+    responses(
+        (status = 200, description = "The upload.", body = UploadView),
+        (status = 404, response = crate::error::NotFound),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn one(
     State(state): State<AppState>,
     v: Visitor,
@@ -202,6 +287,22 @@ pub(crate) async fn one(
     }
     Ok(Json(UploadView::from(&upload)))
 }
+#[utoipa::path(
+    delete,
+    path = "/uploads/{id}",
+    operation_id = "deleteUpload",
+    tag = "uploads",
+    summary = "Delete an upload",
+    description = "Deletes the upload with its file, plays and stats.",
+    params(
+        ("id" = String, Path, description = "Upload id."),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, response = crate::error::NotFound),
+        (status = 503, response = crate::error::Unavailable),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     v: Visitor,

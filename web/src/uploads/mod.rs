@@ -12,6 +12,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// The uploads' pages; the file form may carry [`pages::FORM_FILES`] uploads of the largest
 /// size (`max_upload` bytes each).
@@ -33,14 +35,9 @@ pub fn pages(max_upload: usize) -> Router<AppState> {
 }
 
 /// The uploads' part of the JSON API, relative to `/api/v1`.
-pub fn api(max_upload: usize) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/uploads",
-            get(api::list)
-                .post(api::upload)
-                .layer(DefaultBodyLimit::max(max_upload)),
-        )
-        .route("/uploads/direct", post(api::direct))
-        .route("/uploads/{id}", get(api::one).delete(api::delete))
+pub fn api(max_upload: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api::list, api::upload).layer(DefaultBodyLimit::max(max_upload)))
+        .routes(routes!(api::direct))
+        .routes(routes!(api::one, api::delete))
 }
