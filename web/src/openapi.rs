@@ -83,7 +83,104 @@ pub fn document() -> utoipa::openapi::OpenApi {
             guard_state_change(op);
         }
     }
-    doc
+    for_readers(doc)
+}
+
+/// The values of the constants the types' doc comments link to (`[`TRIP_TRACKS`]`), as the
+/// document states them to its readers.
+fn constants() -> Vec<(&'static str, String)> {
+    use engine::{anatomy, chapters, compare, moments, panels, search};
+    let list = |v: &[String]| v.join(", ");
+    vec![
+        ("BLOCKS", list(&panels::BLOCKS.map(String::from))),
+        ("DAY_TOP", moments::DAY_TOP.to_string()),
+        ("ERA_DEFINING", chapters::ERA_DEFINING.to_string()),
+        ("HITS_PER_KIND", search::HITS_PER_KIND.to_string()),
+        ("LOOP_MIN_REPEATS", panels::LOOP_MIN_REPEATS.to_string()),
+        ("LOVE_HATE_MIN", anatomy::LOVE_HATE_MIN.to_string()),
+        ("MAX_QUERY_CHARS", search::MAX_QUERY_CHARS.to_string()),
+        (
+            "MILESTONES",
+            list(&moments::MILESTONES.map(|m| m.to_string())),
+        ),
+        ("RANKED", compare::RANKED.to_string()),
+        ("RECAP_TOP", panels::RECAP_TOP.to_string()),
+        ("SESSIONS_LISTED", panels::SESSIONS_LISTED.to_string()),
+        ("SITTINGS_LISTED", chapters::SITTINGS_LISTED.to_string()),
+        ("SKIP_ARTISTS", panels::SKIP_ARTISTS.to_string()),
+        (
+            "SKIP_ARTIST_MIN_STREAMS",
+            panels::SKIP_ARTIST_MIN_STREAMS.to_string(),
+        ),
+        ("STREAKS_LISTED", panels::STREAKS_LISTED.to_string()),
+        ("TRACK_MILESTONE", moments::TRACK_MILESTONE.to_string()),
+        (
+            "TRACK_MILESTONES_LISTED",
+            moments::TRACK_MILESTONES_LISTED.to_string(),
+        ),
+        ("TRIPS_LISTED", moments::TRIPS_LISTED.to_string()),
+        ("TRIP_ARTISTS", moments::TRIP_ARTISTS.to_string()),
+        ("TRIP_TRACKS", moments::TRIP_TRACKS.to_string()),
+    ]
+}
+
+/// The descriptions come from doc comments written for Rust readers: in each, a link to a
+/// constant becomes the constant's value and a link to an item its plain name (`months` for
+/// [`engine::panels::Breakdown::months`]). A link to a constant not in [`constants`] stays,
+/// and the document's test fails on it.
+fn for_readers(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    fn walk(v: &mut serde_json::Value, constants: &[(&str, String)]) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    match value {
+                        serde_json::Value::String(text) if key == "description" => {
+                            *text = plain(text, constants);
+                        }
+                        _ => walk(value, constants),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, constants)),
+            _ => {}
+        }
+    }
+    let constants = constants();
+    let mut json = serde_json::to_value(&doc).expect("the API description serialises");
+    walk(&mut json, &constants);
+    serde_json::from_value(json).expect("the API description reads back")
+}
+
+/// `text` with its intra-doc links (`[`NAME`]` not followed by a URL) made plain.
+fn plain(text: &str, constants: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("[`") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("`]") else { break };
+        let name = &after[..close];
+        let tail = &after[close + 2..];
+        out.push_str(&rest[..open]);
+        if tail.starts_with('(') {
+            out.push_str(&rest[open..open + 2 + close + 2]);
+        } else if let Some((_, value)) = constants.iter().find(|(c, _)| *c == name) {
+            out.push_str(value);
+        } else if name.chars().any(|c| c.is_ascii_lowercase()) {
+            let last = name.rsplit("::").next().unwrap_or(name);
+            if last.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && name.contains("::") {
+                out.push('`');
+                out.push_str(last);
+                out.push('`');
+            } else {
+                out.push_str(last);
+            }
+        } else {
+            out.push_str(&rest[open..open + 2 + close + 2]);
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A state change takes the `X-CSRF-Token` header and may be refused with 403, before
@@ -133,4 +230,38 @@ async fn openapi_json() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         document_json(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn links_become_what_a_reader_of_the_api_understands() {
+        let constants = [("TRIP_TRACKS", "5".to_string())];
+        assert_eq!(
+            plain("Up to [`TRIP_TRACKS`] tracks.", &constants),
+            "Up to 5 tracks."
+        );
+        assert_eq!(
+            plain("Aligned with [`Breakdown::months`].", &constants),
+            "Aligned with `months`."
+        );
+        assert_eq!(
+            plain("A loop (see [`loops`]).", &constants),
+            "A loop (see loops)."
+        );
+        assert_eq!(
+            plain("As [`Stats`] has it.", &constants),
+            "As Stats has it."
+        );
+        assert_eq!(
+            plain(
+                "[`UNKNOWN_LIMIT`] and [`a`](https://example.com)",
+                &constants
+            ),
+            "[`UNKNOWN_LIMIT`] and [`a`](https://example.com)",
+            "an unknown constant stays for the test to find; a real link stays"
+        );
+    }
 }

@@ -70,6 +70,22 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     panic!("$ref loop");
 }
 
+/// Every string under the key `key`, anywhere in `v`.
+fn texts(v: &Value, key: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match v {
+                    Value::String(s) if k == key => out.push(s.clone()),
+                    _ => texts(v, key, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| texts(v, key, out)),
+        _ => {}
+    }
+}
+
 fn refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
@@ -116,6 +132,23 @@ fn the_document_is_openapi_3_1_and_hangs_together() {
     assert_eq!(scheme["name"], web::session::COOKIE);
     // The header the walk below sends with every change (and the server reads).
     let csrf = json!({"name": CSRF_HEADER, "in": "header", "required": true});
+
+    // Descriptions come from doc comments; what is written for Rust readers is made plain.
+    let mut descriptions = Vec::new();
+    texts(&doc, "description", &mut descriptions);
+    assert!(
+        descriptions.len() > 300,
+        "{} descriptions",
+        descriptions.len()
+    );
+    for d in &descriptions {
+        let link = d.match_indices("[`").any(|(i, _)| {
+            d[i..]
+                .find("`]")
+                .is_some_and(|e| !d[i + e + 2..].starts_with('('))
+        });
+        assert!(!link, "a description links to a Rust item: {d}");
+    }
 
     let mut all = Vec::new();
     refs(&doc, &mut all);
