@@ -53,7 +53,7 @@ pub struct Origin {
     /// `chosen` (picked in a list, the play or back button, a link), `continued` (the queue
     /// went on after a track ended or was skipped), `resumed` (the app or another device
     /// resumed it) or `unknown` (not recorded, or a code not listed).
-    #[schema(schema_with = origins)]
+    #[schema(value_type = StreamOrigin)]
     pub label: &'static str,
     /// Streams.
     pub streams: u64,
@@ -64,9 +64,9 @@ pub struct Origin {
     pub share: Option<f64>,
 }
 
-/// How a stream began, as `label` names it.
-fn origins() -> utoipa::openapi::schema::Object {
-    crate::names(&["chosen", "continued", "resumed", "unknown"])
+crate::names! {
+    /// How a stream began.
+    StreamOrigin: ["chosen", "continued", "resumed", "unknown"]
 }
 
 /// The anatomy of a range's skips (music only).

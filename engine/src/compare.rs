@@ -92,7 +92,8 @@ pub struct Comparison {
     pub a: PeriodTotals,
     /// The second (what it is compared with).
     pub b: PeriodTotals,
-    /// The change in words.
+    /// The change in words: a percentage only between two periods of ten hours or more each and a
+    /// change of at most tenfold, else both amounts.
     pub summary: String,
     /// Artists.
     pub artists: Movers,

@@ -34,7 +34,7 @@ pub mod regions;
 pub mod search;
 pub mod selection;
 
-pub use selection::{Content, DayRange, Prepared, RangeChoice};
+pub use selection::{Content, ContentKind, DayRange, Prepared, RangeChoice};
 
 /// Input a person gave that cannot be read, with a message naming what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +48,30 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
-/// The API document's schema of a text field that holds one of a fixed set of names (the
-/// views keep such fields as `&'static str`): a string enum of `values`.
-pub fn names(values: &[&str]) -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(values.iter().copied()))
-        .build()
+/// Declares a type that stands, in the API document, for a text field that holds one of a
+/// fixed set of names (the views keep such fields as `&'static str`): a string enum of the
+/// names, and the default a query parameter takes when absent. A field says
+/// `#[schema(value_type = TheType)]`, which keeps its doc comment as its description.
+#[macro_export]
+macro_rules! names {
+    ($(#[doc = $doc:literal])* $name:ident: $values:expr $(, default $default:literal)?) => {
+        $(#[doc = $doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc: &[&str] = &[$($doc),*];
+                let description = doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(description))
+                    .enum_values(Some($values.iter().copied()))
+                    $(.default(Some($default.into())))?
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
 }

@@ -114,7 +114,7 @@ pub struct RankedEntry {
     pub by: Option<String>,
     /// Milliseconds listened.
     pub ms_played: u64,
-    /// Plays.
+    /// Plays (streams of at least the play threshold).
     pub plays: u64,
     /// Streams marked skipped.
     pub skips: u64,
@@ -501,7 +501,7 @@ pub fn hour_weekday(range: &Stats) -> HourWeekday {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tops {
     /// `time` or `plays`.
-    #[schema(schema_with = rank_by)]
+    #[schema(value_type = RankOrder)]
     pub by: &'static str,
     /// Top artists.
     pub artists: Vec<RankedEntry>,
@@ -517,9 +517,9 @@ pub struct Tops {
     pub audiobooks: Vec<RankedEntry>,
 }
 
-/// What `by` ranks by.
-fn rank_by() -> utoipa::openapi::schema::Object {
-    crate::names(&["time", "plays"])
+crate::names! {
+    /// What a ranking ranks by: listening `time` or `plays`.
+    RankOrder: ["time", "plays"]
 }
 
 /// The first `n` of each kind in `range` by `by`.
@@ -544,7 +544,7 @@ pub struct Ranking {
     /// What is ranked.
     pub kind: EntityKind,
     /// `time` or `plays`.
-    #[schema(schema_with = rank_by)]
+    #[schema(value_type = RankOrder)]
     pub by: &'static str,
     /// The entries of this page, with their overall ranks.
     pub entries: Vec<RankedEntry>,
@@ -905,7 +905,7 @@ pub struct SkipRow {
     pub label: String,
     /// Streams.
     pub streams: u64,
-    /// Plays.
+    /// Plays (streams of at least the play threshold).
     pub plays: u64,
     /// Streams marked skipped.
     pub skips: u64,
@@ -1080,7 +1080,7 @@ pub struct Share {
     pub name: String,
     /// Milliseconds listened.
     pub ms_played: u64,
-    /// Plays.
+    /// Plays (streams of at least the play threshold).
     pub plays: u64,
     /// Share of the period's listening time.
     #[schema(required = true, minimum = 0, maximum = 1)]
@@ -1177,7 +1177,7 @@ pub struct MonthAmount {
     pub month: String,
     /// Milliseconds listened.
     pub ms_played: u64,
-    /// Plays.
+    /// Plays (streams of at least the play threshold).
     pub plays: u64,
 }
 

@@ -20,7 +20,7 @@ pub const MAX_QUERY_CHARS: usize = 100;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SearchHit {
     /// `artist`, `track`, `album`, `show` or `episode`.
-    #[schema(schema_with = hit_kinds)]
+    #[schema(value_type = HitKind)]
     pub kind: &'static str,
     /// Its name.
     pub name: String,
@@ -33,9 +33,9 @@ pub struct SearchHit {
     pub plays: u64,
 }
 
-/// What a search hit's `kind` names.
-fn hit_kinds() -> utoipa::openapi::schema::Object {
-    crate::names(&["artist", "track", "album", "show", "episode"])
+crate::names! {
+    /// What a search hit is.
+    HitKind: ["artist", "track", "album", "show", "episode"]
 }
 
 /// What a query found.

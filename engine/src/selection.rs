@@ -373,6 +373,11 @@ impl RangeChoice {
     }
 }
 
+crate::names! {
+    /// Which content counts: everything, music, podcasts or audiobooks.
+    ContentKind: ["all", "music", "podcasts", "audiobooks"]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

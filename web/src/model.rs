@@ -16,8 +16,8 @@ pub struct UploadView {
     /// Bytes.
     #[schema(minimum = 0)]
     pub size_bytes: i64,
-    /// `queued`, `processing`, `ready`, `failed` or `deleting`.
-    #[schema(schema_with = upload_states)]
+    /// Poll until `ready` or `failed`; lists and look-ups leave out uploads being deleted.
+    #[schema(value_type = UploadState)]
     pub state: &'static str,
     /// Why it failed.
     #[schema(required = true)]
@@ -31,13 +31,15 @@ pub struct UploadView {
     /// When it is deleted automatically (anonymous uploads).
     #[schema(required = true, format = DateTime)]
     pub expires: Option<String>,
-    /// The built-in sample history.
+    /// The built-in sample history ("try it with sample data"): left out of "all ready uploads"
+    /// once the owner has an upload of their own.
     pub sample: bool,
 }
 
-/// The states an upload's `state` names.
-fn upload_states() -> utoipa::openapi::schema::Object {
-    engine::names(&["queued", "processing", "ready", "failed", "deleting"])
+engine::names! {
+    /// Where an upload is: `queued`, `processing`, then `ready` or `failed`; `deleting` while
+    /// it goes.
+    UploadState: ["queued", "processing", "ready", "failed", "deleting"]
 }
 
 /// The parts of an ingest summary the uploads list shows.

@@ -150,6 +150,38 @@ fn the_document_is_openapi_3_1_and_hangs_together() {
         assert!(!link, "a description links to a Rust item: {d}");
     }
 
+    // Every property and every parameter says what it is (a description the generator could
+    // drop, as `schema_with` does, fails here).
+    let described = |v: &Value| {
+        let has = |v: &Value| {
+            v["description"]
+                .as_str()
+                .is_some_and(|d| !d.trim().is_empty())
+        };
+        has(v)
+            || ["oneOf", "anyOf", "allOf"]
+                .iter()
+                .any(|k| v[*k].as_array().is_some_and(|a| a.iter().any(has)))
+    };
+    for (name, schema) in doc["components"]["schemas"].as_object().expect("schemas") {
+        assert!(described(schema), "schema {name} has no description");
+        for (prop, s) in schema["properties"].as_object().into_iter().flatten() {
+            assert!(described(s), "{name}.{prop} has no description");
+        }
+    }
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let p = resolve(&doc, p);
+                assert!(
+                    described(p),
+                    "{method} {path}: parameter {} has no description",
+                    p["name"]
+                );
+            }
+        }
+    }
+
     let mut all = Vec::new();
     refs(&doc, &mut all);
     assert!(!all.is_empty());

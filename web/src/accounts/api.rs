@@ -57,10 +57,11 @@ pub(crate) async fn session(State(state): State<AppState>, v: Visitor) -> Json<S
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(examples(json!({"email": "you@example.com", "password": "correct horse battery staple"})))]
 pub struct Credentials {
-    /// E-mail.
+    /// E-mail address (trimmed and lower-cased by the server).
     #[schema(max_length = 254)]
     pub email: String,
-    /// Password.
+    /// Password. A new one must have 8 to 128 characters, not be one of the most common passwords
+    /// and not be the e-mail address.
     #[schema(value_type = String, write_only)]
     pub password: Password,
 }
@@ -310,7 +311,8 @@ pub struct PasswordReset {
     /// The code from the e-mail.
     #[schema(max_length = 64)]
     pub code: String,
-    /// The new password.
+    /// The new password: 8 to 128 characters, not one of the most common passwords, not the e-mail
+    /// address (the provider may ask for more).
     #[schema(value_type = String, write_only)]
     pub new_password: Password,
 }
@@ -414,15 +416,13 @@ pub(crate) async fn delete_account(
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `json` (default) or `csv`.
-    #[param(schema_with = export_formats)]
+    #[param(value_type = Option<ExportFormat>, inline)]
     pub format: Option<String>,
 }
 
-/// The values of `format`.
-fn export_formats() -> utoipa::openapi::schema::Object {
-    let mut names = engine::names(&["json", "csv"]);
-    names.default = Some("json".into());
-    names
+engine::names! {
+    /// The export's formats.
+    ExportFormat: ["json", "csv"], default "json"
 }
 
 #[utoipa::path(

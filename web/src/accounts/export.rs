@@ -20,7 +20,7 @@ pub struct ExportedPlay<'a> {
     /// Milliseconds played.
     pub ms_played: u64,
     /// `track`, `episode`, `audiobook` or `unknown`.
-    #[schema(schema_with = play_kinds)]
+    #[schema(value_type = PlayKind)]
     pub kind: &'static str,
     /// Track, episode or chapter title.
     #[schema(required = true, value_type = Option<String>)]
@@ -53,20 +53,20 @@ pub struct ExportedPlay<'a> {
     #[schema(required = true)]
     pub incognito: Option<bool>,
     /// Device family.
-    #[schema(schema_with = platforms)]
+    #[schema(value_type = PlatformName)]
     pub platform: &'static str,
     /// Two-letter country code (`ZZ`: unknown).
     pub country: String,
 }
 
-/// What an exported play's `kind` names.
-fn play_kinds() -> utoipa::openapi::schema::Object {
-    engine::names(&["track", "episode", "audiobook", "unknown"])
+engine::names! {
+    /// What an exported play is.
+    PlayKind: ["track", "episode", "audiobook", "unknown"]
 }
 
-/// The platforms an exported play's `platform` names.
-fn platforms() -> utoipa::openapi::schema::Object {
-    engine::names(&schema::model::Platform::ALL.map(|p| p.label()))
+engine::names! {
+    /// The kind of device a stream played on.
+    PlatformName: schema::model::Platform::ALL.map(|p| p.label())
 }
 
 fn kind(k: Kind) -> &'static str {

@@ -27,17 +27,18 @@ pub struct Meta {
     /// `all`, `4w`, `6m`, `year`, a year, or `custom`.
     #[schema(examples(json!("all"), json!("4w"), json!("2021")))]
     pub range: String,
-    /// First day shown (`YYYY-MM-DD`), when limited.
+    /// First day shown (`YYYY-MM-DD`, inclusive); null when open. Presets are anchored on the last
+    /// day of listening in the selection.
     #[schema(required = true, format = Date)]
     pub from: Option<String>,
     /// Last day shown, when limited.
     #[schema(required = true, format = Date)]
     pub to: Option<String>,
     /// Content kind.
-    #[schema(schema_with = contents)]
+    #[schema(value_type = engine::ContentKind)]
     pub content: &'static str,
     /// `time` or `plays`.
-    #[schema(schema_with = rank_by)]
+    #[schema(value_type = engine::panels::RankOrder)]
     pub by: &'static str,
     /// Time zone of days and hours.
     pub tz: String,
@@ -57,11 +58,6 @@ pub struct Meta {
     /// The selection holds the built-in sample history (the pages say so).
     #[serde(skip)]
     pub sample: bool,
-}
-
-/// The content kinds `content` names.
-fn contents() -> utoipa::openapi::schema::Object {
-    engine::names(&["all", "music", "podcasts", "audiobooks"])
 }
 
 /// A request's context: who, which uploads, which prepared selection, which days.
@@ -187,8 +183,4 @@ pub fn everything(mine: Vec<Upload>) -> Vec<Upload> {
         .collect();
     let real = ready.iter().any(|u| !u.sample);
     ready.into_iter().filter(|u| !(real && u.sample)).collect()
-}
-/// What `by` ranks by.
-fn rank_by() -> utoipa::openapi::schema::Object {
-    engine::names(&["time", "plays"])
 }

@@ -41,7 +41,7 @@ pub struct Board {
     pub streaks: panels::Streaks,
     /// Listening sessions.
     pub sessions: panels::Sessions,
-    /// Repeated tracks.
+    /// Up to 10 loops (one track five or more times in a row within a session), most repeats first.
     pub loops: Vec<panels::Loop>,
     /// Skips, shuffle, reasons.
     pub skips: panels::Skips,

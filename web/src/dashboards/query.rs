@@ -343,15 +343,13 @@ pub struct Ranging {
 pub struct ContentParam {
     /// Which content counts: `all` (default), `music`, `podcasts` or `audiobooks`; anything
     /// else gives 400.
-    #[param(schema_with = contents)]
+    #[param(value_type = Option<ContentChoice>, inline)]
     pub content: Option<String>,
 }
 
-/// The values of `content`, [`Content::parse`]'s names.
-fn contents() -> utoipa::openapi::schema::Object {
-    let mut names = engine::names(&["all", "music", "podcasts", "audiobooks"]);
-    names.default = Some("all".into());
-    names
+engine::names! {
+    /// Which content counts, as `content` names it.
+    ContentChoice: ["all", "music", "podcasts", "audiobooks"], default "all"
 }
 
 /// What rankings rank by.
@@ -359,15 +357,13 @@ fn contents() -> utoipa::openapi::schema::Object {
 #[into_params(parameter_in = Query)]
 pub struct ByParam {
     /// Rank by listening `time` (default) or by `plays`; anything else gives 400.
-    #[param(schema_with = rank_by)]
+    #[param(value_type = Option<RankChoice>, inline)]
     pub by: Option<String>,
 }
 
-/// The values of `by`.
-fn rank_by() -> utoipa::openapi::schema::Object {
-    let mut names = engine::names(&["time", "plays"]);
-    names.default = Some("time".into());
-    names
+engine::names! {
+    /// What rankings rank by, as `by` names it.
+    RankChoice: ["time", "plays"], default "time"
 }
 
 /// The pause that ends a listening session.
@@ -426,34 +422,33 @@ pub struct YearParam {
 pub struct RankingParams {
     /// `artists` (default), `tracks`, `albums`, `shows`, `episodes` or `audiobooks`; anything
     /// else gives 400.
-    #[param(schema_with = kinds)]
+    #[param(value_type = Option<RankingKind>, inline)]
     pub kind: Option<String>,
     /// Page, from 1 (0 means 1, a page past the end is the last page); not a number gives
     /// 400.
-    #[param(schema_with = pages, example = 2)]
+    #[param(value_type = Option<PageNumber>, inline, example = 2)]
     pub page: Option<u64>,
 }
 
-/// The values of `page`: any whole number, without a format's bound (a number past any
-/// integer type is still a page past the end, which is the last page).
-fn pages() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::Type::Integer)
-        .minimum(Some(0))
-        .default(Some(1.into()))
-        .build()
+/// A page number as `page` takes it: any whole number, without a format's bound (a number
+/// past any integer type is still a page past the end, which is the last page).
+#[derive(Debug)]
+pub struct PageNumber;
+
+impl utoipa::PartialSchema for PageNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Integer)
+            .description(Some("A page, from 1."))
+            .minimum(Some(0))
+            .default(Some(1.into()))
+            .into()
+    }
 }
 
-/// The values of `kind`, as [`kind_param`] names them.
-fn kinds() -> utoipa::openapi::schema::Object {
-    let mut names = engine::names(&[
-        "artists",
-        "tracks",
-        "albums",
-        "shows",
-        "episodes",
-        "audiobooks",
-    ]);
-    names.default = Some("artists".into());
-    names
+impl utoipa::ToSchema for PageNumber {}
+
+engine::names! {
+    /// Which ranking, as `kind` names it.
+    RankingKind: ["artists", "tracks", "albums", "shows", "episodes", "audiobooks"], default "artists"
 }
