@@ -20,7 +20,9 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use schema::aggregate::{Day, Month, Streak, local_day_hour, rank_kind, split_by_local_hour};
+use schema::aggregate::{
+    Day, FirstHeard, Month, Streak, local_day_hour, rank_kind, split_by_local_hour,
+};
 use schema::time::{days_from_civil, format_rfc3339};
 use schema::{Cell, Country, Entity, EntityKind, Kind, Platform, Play, RankBy, Stats, Strings};
 use schema::{Sym, Tz};
@@ -210,10 +212,8 @@ fn entity_totals(
 
 /// Whether `e`, first streamed in a period at `first_in_period`, was first streamed EVER
 /// in that period: nothing of all time comes before.
-fn is_new(all: &Stats, e: &Entity, first_in_period: i64) -> bool {
-    all.first_last
-        .get(e)
-        .is_none_or(|&(first_ever, _)| first_ever >= first_in_period)
+fn is_new(first_ever: Option<i64>, first_in_period: i64) -> bool {
+    first_ever.is_none_or(|first_ever| first_ever >= first_in_period)
 }
 
 /// First and last local day of `by_day`.
@@ -623,13 +623,14 @@ pub struct Discoveries {
     pub top_new_artists: Vec<RankedEntry>,
 }
 
-/// Discoveries of `range`, judged against `all`.
+/// Discoveries of `range`, judged against when each artist and track was first heard of all
+/// time (`first_ever`, [`crate::Prepared::first_heard`]).
 ///
 /// An entity is new in the range when its first stream of all time is in the range (its
-/// first stream in `range` is its first in `all`), so an artist first heard before the range
+/// first stream in `range` is its first ever), so an artist first heard before the range
 /// starts counts as known, even when that was earlier in the range's first month. It is
 /// counted in the local month (of the range's time zone) of that first stream.
-pub fn discoveries(range: &Stats, all: &Stats, strings: &Strings) -> Discoveries {
+pub fn discoveries(range: &Stats, first_ever: &FirstHeard, strings: &Strings) -> Discoveries {
     let tz = range.settings.tz;
     let span = range
         .by_month
@@ -648,7 +649,9 @@ pub fn discoveries(range: &Stats, all: &Stats, strings: &Strings) -> Discoveries
     });
     let (mut new_artists, mut new_tracks) = (0, 0);
     for (e, &(first, _)) in &range.first_last {
-        if !matches!(e.kind, EntityKind::Artist | EntityKind::Track) || !is_new(all, e, first) {
+        if !matches!(e.kind, EntityKind::Artist | EntityKind::Track)
+            || !is_new(first_ever.get(e).copied(), first)
+        {
             continue;
         }
         let month = local_day_hour(tz, first).0.month();
@@ -671,7 +674,7 @@ pub fn discoveries(range: &Stats, all: &Stats, strings: &Strings) -> Discoveries
     let mut fresh: Vec<(Entity, Cell)> = Vec::new();
     for (e, c) in entity_totals(range, EntityKind::Artist, |_| true) {
         let first = range.first_last.get(&e).map_or(i64::MIN, |fl| fl.0);
-        if is_new(all, &e, first) {
+        if is_new(first_ever.get(&e).copied(), first) {
             add(&mut new, &c);
             fresh.push((e, c));
         } else {
@@ -1330,7 +1333,9 @@ pub fn recap(year_stats: &Stats, all: &Stats, strings: &Strings, year: i32) -> R
         let Some(&(first, _)) = year_stats.first_last.get(&e) else {
             continue;
         };
-        if local_day_hour(tz, first).0.month().year() == year && is_new(all, &e, first) {
+        if local_day_hour(tz, first).0.month().year() == year
+            && is_new(all.first_last.get(&e).map(|fl| fl.0), first)
+        {
             new_artists += 1;
             fresh.push((e, c));
         }
@@ -1958,7 +1963,7 @@ mod tests {
         ];
         let all = Stats::build(&all_plays, berlin());
         let range = Stats::build(&all_plays[2..], berlin());
-        let d = discoveries(&range, &all, &s);
+        let d = discoveries(&range, &schema::aggregate::first_heard(&all_plays), &s);
         let months: Vec<(&str, u64, u64)> = d
             .months
             .iter()
@@ -2274,7 +2279,7 @@ mod tests {
             (Totals::default(), 0, 0)
         );
         assert!(o.longest_streak.is_none() && o.first_stream.is_none());
-        let d = discoveries(&empty, &empty, &s);
+        let d = discoveries(&empty, &FirstHeard::default(), &s);
         assert!(d.months.is_empty());
         assert_eq!((d.new_share_of_time, d.new_share_of_plays), (None, None));
         let sk = skips(&empty, &s);

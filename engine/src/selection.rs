@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use schema::aggregate::Day;
+use schema::aggregate::{Day, FirstHeard};
 use schema::{Kind, Play, Settings, Stats, Strings};
 
 use crate::BadInput;
@@ -80,6 +80,7 @@ pub struct Prepared {
     /// Time zone, threshold and session gap in force.
     pub settings: Settings,
     stats: Mutex<HashMap<RangeKey, Arc<Stats>>>,
+    first_heard: Mutex<HashMap<Content, Arc<FirstHeard>>>,
     memo: Mutex<HashMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
@@ -102,6 +103,7 @@ impl Prepared {
             days,
             settings,
             stats: Mutex::new(HashMap::new()),
+            first_heard: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
         }
     }
@@ -147,6 +149,28 @@ impl Prepared {
         }
         kept.insert(key, v.clone());
         v
+    }
+
+    /// When each artist and track of one content kind was first heard in the whole selection
+    /// (what a range's discoveries judge against), built once and kept: one pass over the
+    /// streams, where the all-time stats would cost a view of another range several times more.
+    pub fn first_heard(&self, content: Content) -> Arc<FirstHeard> {
+        if let Some(f) = self
+            .first_heard
+            .lock()
+            .expect("first heard lock")
+            .get(&content)
+        {
+            return f.clone();
+        }
+        let built = Arc::new(schema::aggregate::first_heard(
+            self.plays.iter().filter(|p| content.admits(p.kind)),
+        ));
+        self.first_heard
+            .lock()
+            .expect("first heard lock")
+            .insert(content, built.clone());
+        built
     }
 
     /// The stats of one content kind over a range, built once and kept.

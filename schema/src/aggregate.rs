@@ -256,6 +256,25 @@ impl Streak {
     }
 }
 
+/// When each artist and track was first heard: the end of its earliest stream.
+pub type FirstHeard = HashMap<Entity, EpochMs>;
+
+/// When each artist and track of `plays` (any order) was first heard, as
+/// [`Stats::first_last`] has it, without building the stats: what a range's discoveries need
+/// of all time.
+pub fn first_heard<'a>(plays: impl IntoIterator<Item = &'a Play>) -> FirstHeard {
+    let mut first = FirstHeard::default();
+    for p in plays {
+        Entity::of(p, |e| {
+            if matches!(e.kind, EntityKind::Artist | EntityKind::Track) {
+                let f = first.entry(e).or_insert(p.end_ms);
+                *f = (*f).min(p.end_ms);
+            }
+        });
+    }
+    first
+}
+
 /// Everything the dashboards need, mergeable across disjoint sets of plays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {

@@ -709,6 +709,14 @@ proptest! {
         prop_assert_eq!(merged.hour_weekday, whole.hour_weekday);
         prop_assert_eq!(&merged.monthly, &whole.monthly);
         prop_assert_eq!(&merged.first_last, &whole.first_last);
+        // What discoveries need of all time, without the stats: the same first streams.
+        let firsts: schema::aggregate::FirstHeard = whole
+            .first_last
+            .iter()
+            .filter(|(e, _)| matches!(e.kind, schema::EntityKind::Artist | schema::EntityKind::Track))
+            .map(|(e, &(first, _))| (*e, first))
+            .collect();
+        prop_assert_eq!(&schema::aggregate::first_heard(&plays), &firsts);
         prop_assert_eq!(&merged.reason_start, &whole.reason_start);
         prop_assert_eq!(&merged.reason_end, &whole.reason_end);
         prop_assert_eq!(&merged.platforms, &whole.platforms);

@@ -76,7 +76,7 @@ pub(crate) fn board(c: &Ctx) -> Arc<Board> {
                 (panels::sessions(&session_list, &loops), loops)
             },
             || {
-                let all = p.stats(q.content, (None, None));
+                let first_heard = p.first_heard(q.content);
                 // The ridgeline shows the last 12 months of the range (a ridge per month).
                 let ridge_days = match range.by_day.keys().next_back() {
                     Some(last) => {
@@ -94,7 +94,7 @@ pub(crate) fn board(c: &Ctx) -> Arc<Board> {
                     over_time: panels::over_time(&range),
                     hour_weekday: panels::hour_weekday(&range),
                     tops: panels::tops(&range, strings, q.by, 10),
-                    discoveries: panels::discoveries(&range, &all, strings),
+                    discoveries: panels::discoveries(&range, &first_heard, strings),
                     streaks: panels::streaks(&range),
                     sessions: panels::Sessions::default(),
                     loops: Vec::new(),

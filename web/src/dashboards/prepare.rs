@@ -1,5 +1,6 @@
 //! Preparing a selection for the dashboards: the user's artifact read and decoded (or the
-//! streams an ingest holds in memory), what they hid taken out, the all-time stats built.
+//! streams an ingest holds in memory), what they hid taken out. The stats of a range are
+//! built when a view asks for them, so that a view of a few months never pays for all time.
 
 use std::sync::Arc;
 
@@ -56,7 +57,7 @@ async fn streams(
 }
 
 /// Prepares a selection (not kept in the cache): the user's artifact, read and decoded, the
-/// streams that count, the all-time stats.
+/// streams that count.
 pub(crate) async fn build(
     state: &AppState,
     user: &User,
@@ -108,8 +109,7 @@ pub(crate) async fn build_from(
     Ok(Some(Arc::new(prepared)))
 }
 
-/// A selection's streams, without what the user hid, prepared with the all-time stats of
-/// everything (the first view asked for) built.
+/// A selection's streams, without what the user hid, prepared.
 fn prepare(
     plays: Vec<Play>,
     strings: Strings,
@@ -117,9 +117,7 @@ fn prepare(
     settings: schema::Settings,
 ) -> Prepared {
     let plays = engine::selection::without_hidden(plays, &strings, hidden);
-    let p = Prepared::new(plays, strings, settings);
-    p.stats(Content::All, (None, None));
-    p
+    Prepared::new(plays, strings, settings)
 }
 
 fn log_prepared(
@@ -157,16 +155,27 @@ pub(crate) async fn prepared(
 }
 
 /// Starts preparing the selection in the background unless it is prepared or being
-/// prepared: called when an upload is seen ready, so that the dashboard the user opens next
-/// is already in memory.
+/// prepared, with the all-time stats of everything (the default view): called when an upload
+/// is seen ready, so that the dashboard the user opens next is already in memory.
 pub(crate) fn warm(state: &AppState, user: &User, upload_ids: Vec<String>) {
     if state.dash().holds(user, &upload_ids) {
         return;
     }
     let (state, user) = (state.clone(), user.clone());
     tokio::spawn(async move {
-        if let Err(e) = prepared(&state, &user, &upload_ids).await {
-            tracing::warn!(user = %user.id, error = %e, "preparing a dashboard in advance failed");
+        match prepared(&state, &user, &upload_ids).await {
+            Ok(p) => {
+                let built = tokio::task::spawn_blocking(move || {
+                    p.stats(Content::All, (None, None));
+                })
+                .await;
+                if let Err(e) = built {
+                    tracing::warn!(user = %user.id, error = %e, "building the all-time stats in advance failed");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(user = %user.id, error = %e, "preparing a dashboard in advance failed");
+            }
         }
     });
 }
