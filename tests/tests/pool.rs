@@ -140,12 +140,18 @@ async fn the_pool_grows_under_a_backlog_and_shrinks_one_by_one_when_idle(engine:
     assert_eq!(p.queue.depth().await.unwrap(), Depth::default());
     // The pool may already be at its minimum when first looked at (a busy machine delays
     // the first look): the 0 before it is optional.
+    // On a loaded machine a message can come back while the pool shrinks (a worker told to
+    // stop still finishes the message in hand, and a slow database makes an attempt retry),
+    // and the pool grows again for it: what must hold is that it grew at once, never past its
+    // maximum, and shrank one worker at a time back to its minimum.
     let seen = sizes.values();
     let seen = seen.strip_prefix(&[0]).unwrap_or(&seen);
-    assert_eq!(
-        seen,
-        [1, 4, 3, 2, 1],
-        "started at the minimum, grew at once, shrank one at a time"
+    assert!(
+        seen.starts_with(&[1, 4])
+            && seen.ends_with(&[3, 2, 1])
+            && seen.iter().all(|&n| (1..=4).contains(&n))
+            && seen.windows(2).all(|w| w[1] > w[0] || w[0] - w[1] == 1),
+        "started at the minimum, grew at once, shrank one at a time: {seen:?}"
     );
     // The times between the last scale-ins, 3 → 2 → 1.
     let steps: Vec<Duration> = sizes
