@@ -1,7 +1,8 @@
 //! `bench artifact`: the steps between an upload's plays and a prepared dashboard, timed one
 //! by one in one process: what the worker does to write a user's artifact (regions, build,
 //! encode) and what a web instance does to prepare the first view from it (decode, select,
-//! local days, the all-time stats).
+//! local days, the all-time stats, or for a view of a range only when each artist and track
+//! was first heard).
 
 use std::io::Cursor;
 
@@ -11,7 +12,7 @@ use schema::{Artifact, Limits, Settings, Stats};
 
 use crate::{Sample, load_average, median, ms, timed};
 
-const STEPS: [&str; 11] = [
+const STEPS: [&str; 12] = [
     "worker, 2nd upload on: stream digests (stream_digest per play)",
     "worker, 2nd upload on: regions (streams_by_region)",
     "worker: Artifact::build",
@@ -23,6 +24,7 @@ const STEPS: [&str; 11] = [
     "web: the all-time stats, play by play (Stats::build_per_play, before)",
     "web: the all-time stats (Stats::build, one thread)",
     "web: the all-time stats (Stats::build_parallel, all cores)",
+    "web: when each artist and track was first heard (first_heard: what a range's view needs of all time)",
 ];
 
 pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
@@ -120,6 +122,9 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         let (stats, d) = timed(|| Stats::build_parallel(&plays, settings));
         t.push(d);
         std::hint::black_box(stats);
+        let (first, d) = timed(|| schema::aggregate::first_heard(&plays));
+        t.push(d);
+        std::hint::black_box(first);
         if run > 0 {
             for (all, d) in times.iter_mut().zip(t) {
                 all.push(d);
@@ -154,7 +159,7 @@ fn settings() -> Settings {
 
 /// What preparing a user costs in memory, measured by the allocator: the most held at once
 /// above what was held before, while a web instance decodes the stored artifact, selects its
-/// streams, finds their local days and builds the all-time stats (as `web::dashboards::prepare::build` does),
+/// streams, finds their local days and builds the all-time stats (as `web::dashboards::prepare::warm` does),
 /// against the artifact decoded (its streams, regions and names: what the preparation starts
 /// from) and encoded (what is stored).
 fn memory(bytes: &[u8], artifact: &Artifact) -> Result<()> {
