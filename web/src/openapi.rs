@@ -239,29 +239,21 @@ mod tests {
     #[test]
     fn links_become_what_a_reader_of_the_api_understands() {
         let constants = [("TRIP_TRACKS", "5".to_string())];
-        assert_eq!(
-            plain("Up to [`TRIP_TRACKS`] tracks.", &constants),
-            "Up to 5 tracks."
-        );
-        assert_eq!(
-            plain("Aligned with [`Breakdown::months`].", &constants),
-            "Aligned with `months`."
-        );
-        assert_eq!(
-            plain("A loop (see [`loops`]).", &constants),
-            "A loop (see loops)."
-        );
-        assert_eq!(
-            plain("As [`Stats`] has it.", &constants),
-            "As Stats has it."
-        );
-        assert_eq!(
-            plain(
-                "[`UNKNOWN_LIMIT`] and [`a`](https://example.com)",
-                &constants
+        for (doc, read) in [
+            ("Up to [`TRIP_TRACKS`] tracks.", "Up to 5 tracks."),
+            (
+                "Aligned with [`Breakdown::months`].",
+                "Aligned with `months`.",
             ),
-            "[`UNKNOWN_LIMIT`] and [`a`](https://example.com)",
-            "an unknown constant stays for the test to find; a real link stays"
-        );
+            ("A loop (see [`loops`]).", "A loop (see loops)."),
+            ("As [`Stats`] has it.", "As Stats has it."),
+            // An unknown constant stays, for the document's test to find; a real link stays.
+            (
+                "[`UNKNOWN_LIMIT`] and [`a`](https://example.com)",
+                "[`UNKNOWN_LIMIT`] and [`a`](https://example.com)",
+            ),
+        ] {
+            assert_eq!(plain(doc, &constants), read, "{doc}");
+        }
     }
 }
