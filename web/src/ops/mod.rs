@@ -1,6 +1,6 @@
 //! What runs the site rather than what it offers: health, readiness and metrics for load
-//! balancers, orchestrators and Prometheus (with the middleware that counts requests), the
-//! and the static files.
+//! balancers, orchestrators and Prometheus (with the middleware that counts requests), and
+//! the static files.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
