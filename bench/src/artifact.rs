@@ -12,7 +12,7 @@ use schema::{Artifact, Limits, Settings, Stats};
 
 use crate::{Sample, load_average, median, ms, timed};
 
-const STEPS: [&str; 12] = [
+const STEPS: [&str; 14] = [
     "worker, 2nd upload on: stream digests (stream_digest per play)",
     "worker, 2nd upload on: regions (streams_by_region)",
     "worker: Artifact::build",
@@ -25,7 +25,15 @@ const STEPS: [&str; 12] = [
     "web: the all-time stats (Stats::build, one thread)",
     "web: the all-time stats (Stats::build_parallel, all cores)",
     "web: when each artist and track was first heard (first_heard: what a range's view needs of all time)",
+    "web: a range's selection (2019-01-01..2019-06-30), the whole way: decode, select, Prepared::new, first_heard",
+    "web: the same from the range's days only: decode_window, Prepared::window",
 ];
+
+/// The range `bench/many-users.sh` asks for (2019-01-01 to 2019-06-30), as local days.
+fn range_days() -> (schema::aggregate::Day, schema::aggregate::Day) {
+    let day = |s| engine::selection::parse_day(s, "day").expect("a date");
+    (day("2019-01-01"), day("2019-06-30"))
+}
 
 pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -125,6 +133,34 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         let (first, d) = timed(|| schema::aggregate::first_heard(&plays));
         t.push(d);
         std::hint::black_box(first);
+        let days = range_days();
+        let range = (Some(days.0), Some(days.1));
+        let (whole, d) = timed(|| -> Result<(usize, usize)> {
+            let decoded = Artifact::decode(&bytes)?;
+            let plays = decoded.select(&["upload"]);
+            let p = engine::Prepared::new(plays, decoded.strings, settings);
+            let first = p.first_heard(engine::Content::All);
+            Ok((p.slice(range).len(), first.len()))
+        });
+        t.push(d);
+        let (part, d) = timed(|| -> Result<usize> {
+            let day_ms = 86_400_000;
+            let w = Artifact::decode_window(
+                &bytes,
+                i64::from(days.0.0 - 1) * day_ms,
+                i64::from(days.1.0 + 2) * day_ms - 1,
+            )?
+            .context("a window")?;
+            let p = engine::Prepared::window(w, days, settings);
+            p.first_heard(engine::Content::All);
+            Ok(p.slice(range).len())
+        });
+        t.push(d);
+        let (in_range, _) = whole?;
+        assert_eq!(part?, in_range, "the window holds the range's streams");
+        if run == 0 {
+            println!("the range 2019-01-01..2019-06-30 holds {in_range} streams");
+        }
         if run > 0 {
             for (all, d) in times.iter_mut().zip(t) {
                 all.push(d);

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use schema::aggregate::{Day, FirstHeard};
-use schema::{Kind, Play, Settings, Stats, Strings};
+use schema::{EntityKind, Kind, Play, Settings, Stats, Strings};
 
 use crate::BadInput;
 
@@ -82,7 +82,13 @@ pub struct Prepared {
     stats: Mutex<HashMap<RangeKey, Arc<Stats>>>,
     first_heard: Mutex<HashMap<Content, Arc<FirstHeard>>>,
     memo: Mutex<HashMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
+    /// For a selection prepared for some days only ([`Prepared::window`]): those days, and the
+    /// first and last day of the whole selection.
+    window: Option<(Days, Option<Days>)>,
 }
+
+/// A first and a last local day.
+type Days = (Day, Day);
 
 /// A content kind and the local day numbers of a range's ends.
 type RangeKey = (Content, Option<i32>, Option<i32>);
@@ -105,21 +111,97 @@ impl Prepared {
             stats: Mutex::new(HashMap::new()),
             first_heard: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
+            window: None,
+        }
+    }
+
+    /// Every upload's streams prepared for the local days `days` only, from the streams of an
+    /// artifact that ended around them ([`schema::artifact::Window`], which must reach a day
+    /// past each end, so that every stream ending on those days in any time zone is in it):
+    /// what a view of those days reads, without the rest of the history.
+    ///
+    /// Only for the selection of every upload of the artifact with nothing hidden: the
+    /// window's first-ever bits and span are of that selection. What a view of the days needs
+    /// of all time comes from them: when each artist and track was first heard (an artist or
+    /// track of the window whose first stream ever is not in it was first heard before it),
+    /// and the first and last day of the whole selection ([`Prepared::span`]).
+    pub fn window(w: schema::artifact::Window, days: (Day, Day), settings: Settings) -> Prepared {
+        let all = w.uploads();
+        let counts: Vec<bool> = w
+            .regions
+            .iter()
+            .map(|r| schema::artifact::region_counts_for(r, &all))
+            .collect();
+        let mut first = FirstHeard::default();
+        let mut plays = Vec::with_capacity(w.plays.len());
+        for ((p, &r), &bits) in w.plays.iter().zip(&w.regions_of).zip(&w.firsts) {
+            if !counts[r as usize] {
+                continue;
+            }
+            schema::Entity::of(p, |e| {
+                let first_here = match e.kind {
+                    EntityKind::Artist => bits & schema::artifact::FIRST_ARTIST != 0,
+                    EntityKind::Track => bits & schema::artifact::FIRST_TRACK != 0,
+                    _ => return,
+                };
+                let when = first.entry(e).or_insert(i64::MIN);
+                if first_here {
+                    *when = p.end_ms;
+                }
+            });
+            plays.push(*p);
+        }
+        let mut clock = schema::aggregate::LocalClock::new(settings.tz);
+        let span = w
+            .span
+            .map(|(a, b)| (clock.day_hour(a).0, clock.day_hour(b).0));
+        let mut prepared = Prepared::new(plays, w.strings, settings);
+        prepared.window = Some((days, span));
+        let first = Arc::new(first);
+        let mut kept = prepared.first_heard.lock().expect("first heard lock");
+        for c in [
+            Content::All,
+            Content::Music,
+            Content::Podcasts,
+            Content::Audiobooks,
+        ] {
+            kept.insert(c, first.clone());
+        }
+        drop(kept);
+        prepared
+    }
+
+    /// Whether the selection can answer for `range`: always, but for one prepared for some
+    /// days only ([`Prepared::window`]), which answers for a range within them.
+    pub fn covers(&self, range: DayRange) -> bool {
+        match self.window {
+            None => true,
+            Some(((a, b), _)) => range.0.is_some_and(|f| f >= a) && range.1.is_some_and(|t| t <= b),
         }
     }
 
     /// About how many bytes the selection holds: its plays, days and names, and an allowance
     /// for the stats and views it keeps (stats are tables keyed by the names they count, so
-    /// twice the names; the views are rendered pages, a few MB in all).
+    /// twice the names; the views are rendered pages, a few MB in all, or for a selection
+    /// prepared for some days only, which serves the dashboard of those days, one).
     pub fn bytes(&self) -> usize {
         self.plays.capacity() * std::mem::size_of::<Play>()
             + self.days.capacity() * 4
             + 3 * self.strings.bytes()
-            + (4 << 20)
+            + if self.window.is_some() {
+                1 << 20
+            } else {
+                4 << 20
+            }
     }
 
-    /// The plays that ended on the local days of `range`.
+    /// The plays that ended on the local days of `range` (which, for a selection prepared for
+    /// some days only, lie within them: [`Prepared::covers`]).
     pub fn slice(&self, range: DayRange) -> &[Play] {
+        debug_assert!(
+            self.covers(range),
+            "a range the prepared window does not cover"
+        );
         let lo = range
             .0
             .map_or(0, |d| self.days.partition_point(|&x| x < d.0));
@@ -129,8 +211,12 @@ impl Prepared {
         &self.plays[lo..hi.max(lo)]
     }
 
-    /// The first and last local day with a stream.
+    /// The first and last local day with a stream (of the whole selection, also when it was
+    /// prepared for some days only).
     pub fn span(&self) -> Option<(Day, Day)> {
+        if let Some((_, span)) = self.window {
+            return span;
+        }
         Some((Day(*self.days.first()?), Day(*self.days.last()?)))
     }
 

@@ -160,23 +160,8 @@ fn plays_of(pool: &[Stream]) -> (Strings, Vec<Play>) {
 /// What the engine computes for a case: the `/api/v1/stats` overview, and the selection the
 /// dashboards read (to ask it for more).
 fn engine_view(c: &Case, tz: &str, settings: Settings) -> (StatsView, Prepared) {
-    let (strings, plays) = plays_of(&c.pool);
     let ids: Vec<String> = (0..c.uploads.len()).map(|i| format!("u{i}")).collect();
-    // What the worker does: each upload's streams once (the upload's own dedupe), with the
-    // stream's digest, then every stream of the user once with its region.
-    let mut members = Vec::new();
-    for (i, held) in c.uploads.iter().enumerate() {
-        let mut seen = BTreeSet::new();
-        for &k in held {
-            let digest = schema::dedupe::stream_digest(&plays[k], &strings);
-            if seen.insert(digest) {
-                members.push((ids[i].as_str(), digest, plays[k]));
-            }
-        }
-    }
-    let (regions, streams) = engine::regions::streams_by_region(members);
-    let artifact = Artifact::decode(&Artifact::build(regions, streams, &strings).encode())
-        .expect("the artifact reads back");
+    let artifact = Artifact::decode(&artifact_of(c).encode()).expect("the artifact reads back");
     let chosen: Vec<&str> = (0..c.uploads.len())
         .filter(|i| c.selection & (1 << i) != 0)
         .map(|i| ids[i].as_str())
@@ -411,4 +396,69 @@ proptest! {
             prop_assert_eq!(facts.days_listened, want.days.len());
         }
     }
+}
+
+proptest! {
+    #![proptest_config(common::cases(300, 20))]
+
+    /// A range's dashboard read from a selection prepared for its days only (the streams of
+    /// the artifact's window, with their first-ever bits) is the dashboard of the whole
+    /// selection: the same numbers, top lists and discoveries (what needs all time: an artist
+    /// heard before the range is not new), the same history span.
+    #[test]
+    fn a_range_prepared_for_its_days_only_gives_the_whole_selections_dashboard(c in case()) {
+        let (from, to) = (c.from.unwrap_or(3), c.to.unwrap_or(20));
+        let (from, to) = (from.min(to), from.max(to));
+        let settings = engine::selection::settings(ZONES[c.zone], c.min_play_ms as i64);
+        let every = Case { selection: (1u8 << c.uploads.len()) - 1, ..c.clone() };
+        let (_, whole) = engine_view(&every, ZONES[c.zone], settings);
+        let bytes = artifact_of(&every).encode();
+        let days = (day_at(from), day_at(to));
+        let day_ms = 86_400_000i64;
+        let window = Artifact::decode_window(
+            &bytes,
+            i64::from(days.0.0 - 1) * day_ms,
+            i64::from(days.1.0 + 2) * day_ms - 1,
+        )
+        .expect("the window reads")
+        .expect("format 2 has windows");
+        let part = Prepared::window(window, days, settings);
+        let range = (Some(days.0), Some(days.1));
+        prop_assert!(part.covers(range));
+        prop_assert!(!part.covers((Some(days.0), None)));
+        prop_assert_eq!(part.span(), whole.span());
+        prop_assert_eq!(part.slice(range).len(), whole.slice(range).len());
+        for content in [Content::All, Content::Music, Content::Podcasts] {
+            let json = |p: &Prepared| {
+                let stats = p.stats(content, range);
+                serde_json::json!({
+                    "overview": engine::panels::overview(&stats),
+                    "tops": engine::panels::tops(&stats, &p.strings, schema::RankBy::Time, 10),
+                    "discoveries": engine::panels::discoveries(&stats, &p.first_heard(content), &p.strings),
+                    "ridgeline": engine::panels::ridgeline(&stats),
+                })
+            };
+            prop_assert_eq!(json(&part), json(&whole), "{:?}", content);
+        }
+    }
+}
+
+/// The artifact the worker writes for a case's uploads: each upload's streams once (the
+/// upload's own dedupe), with the stream's digest, then every stream of the user once with its
+/// region.
+fn artifact_of(c: &Case) -> Artifact {
+    let (strings, plays) = plays_of(&c.pool);
+    let mut members = Vec::new();
+    for (i, held) in c.uploads.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for &k in held {
+            let digest = schema::dedupe::stream_digest(&plays[k], &strings);
+            if seen.insert(digest) {
+                members.push((format!("u{i}"), digest, plays[k]));
+            }
+        }
+    }
+    let (regions, streams) =
+        engine::regions::streams_by_region(members.iter().map(|(u, d, p)| (u.as_str(), *d, *p)));
+    Artifact::build(regions, streams, &strings)
 }

@@ -164,7 +164,9 @@ pub struct Entity {
 }
 
 impl Entity {
-    pub(crate) fn of(p: &Play, mut f: impl FnMut(Entity)) {
+    /// Calls `f` with each entity a stream counts for (DESIGN.md, "Identity"): a track's
+    /// artist, track and album, an episode's show and episode, an audiobook.
+    pub fn of(p: &Play, mut f: impl FnMut(Entity)) {
         let e = |kind, owner, name| Entity { kind, owner, name };
         match p.kind {
             Kind::Track => {

@@ -8,10 +8,21 @@
 //! streams of any selection of uploads are read off it without the database
 //! ([`Artifact::select`]).
 //!
-//! The encoding is columnar: a header, the names (each once), the region names, then one column
-//! per field (end times as deltas, lengths, flags packed in a few bits, symbols, regions), each
-//! a run of LEB128 varints, the whole body deflated. Columns of like values compress well: a
-//! lifetime of 300,000 streams takes about 10 bytes a stream (BENCHMARKS.md).
+//! The encoding (format 2) is cut by time, so that a view of a few months reads only its part
+//! ([`Artifact::decode_window`]):
+//!
+//! - a header, not deflated: the counts, the first and last stream counting for all uploads,
+//!   and one line per *segment* (up to [`SEGMENT`] streams in a row): its streams, its first
+//!   and last end time, the highest name symbol it uses, its length;
+//! - the region names, then the names, each once, deflated as one stream, numbered in order of
+//!   first use ([`Artifact::build`]), so that the streams up to any time use a prefix of them;
+//! - each segment deflated on its own: one column per field (end times as deltas, lengths,
+//!   flags packed in a few bits, country, the six names, regions, and whether the stream is
+//!   the first ever of its artist and of its track among the streams of all uploads), each a
+//!   run of LEB128 varints.
+//!
+//! Columns of like values compress well: a generated lifetime takes about 22 bytes a stream,
+//! names included (BENCHMARKS.md). Format 1 (one deflated body, no segments) is still read.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -21,8 +32,38 @@ use crate::model::{Country, Kind, Platform, Play, Source, Strings, Sym};
 /// The first bytes of an artifact.
 const MAGIC: &[u8; 4] = b"BSPA";
 
-/// The encoding's version; [`Artifact::decode`] refuses any other (the worker rewrites them).
-pub const FORMAT: u8 = 1;
+/// The encoding's version [`Artifact::encode`] writes; [`Artifact::decode`] reads it and the
+/// format before it (the worker rewrites those), and refuses any other.
+pub const FORMAT: u8 = 2;
+
+/// Streams in a segment (the last holds the rest): a range of a few months decodes a few of
+/// them.
+pub const SEGMENT: usize = 4096;
+
+/// Bit of [`Window::firsts`]: the stream is the first ever of its artist.
+pub const FIRST_ARTIST: u8 = 1;
+/// Bit of [`Window::firsts`]: the stream is the first ever of its track.
+pub const FIRST_TRACK: u8 = 2;
+
+/// The streams of an artifact that ended within a time window, as
+/// [`Artifact::decode_window`] reads them, with what a view of those days needs of all time.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// The names the window's streams use, and only those.
+    pub strings: Strings,
+    /// Region names, as in the artifact.
+    pub regions: Vec<String>,
+    /// The streams that ended in the window, by end time.
+    pub plays: Vec<Play>,
+    /// The region of each play (same order).
+    pub regions_of: Vec<u32>,
+    /// For each play, [`FIRST_ARTIST`] and [`FIRST_TRACK`]: whether it is the earliest stream
+    /// of its artist, of its track (DESIGN.md's identities), among the streams that count when
+    /// every upload is chosen. Only that selection can use them.
+    pub firsts: Vec<u8>,
+    /// The first and last end of the streams that count when every upload is chosen.
+    pub span: Option<(i64, i64)>,
+}
 
 /// Why bytes are not an artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,102 +228,163 @@ impl Artifact {
 
     /// The uploads the artifact's streams come from, sorted.
     pub fn uploads(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self
-            .regions
-            .iter()
-            .flat_map(|r| r.split('|').next().unwrap_or("").split(','))
-            .filter(|s| !s.is_empty())
+        uploads_of(&self.regions)
+    }
+
+    /// The encoded bytes, in format [`FORMAT`]: the names and the segments deflated on all
+    /// cores.
+    pub fn encode(&self) -> Vec<u8> {
+        use rayon::prelude::*;
+        let counts = self.counting_for_all();
+        let counting = |i: &usize| counts[self.regions_of[*i] as usize];
+        let span = (0..self.plays.len())
+            .find(counting)
+            .zip((0..self.plays.len()).rev().find(counting))
+            .map(|(a, b)| (self.plays[a].end_ms, self.plays[b].end_ms));
+        let cuts: Vec<(usize, usize)> = (0..self.plays.len())
+            .step_by(SEGMENT)
+            .map(|a| (a, (a + SEGMENT).min(self.plays.len())))
             .collect();
-        out.sort_unstable();
-        out.dedup();
+        // The names on one core while the other finds the first streams, then the segments on
+        // all.
+        let (names, segments) = rayon::join(
+            || deflate(&self.names_body(), Vec::new()),
+            || {
+                let firsts = self.firsts();
+                cuts.par_iter()
+                    .map(|&(a, b)| {
+                        let plays = &self.plays[a..b];
+                        let mut body = Vec::with_capacity(plays.len() * 24);
+                        for c in 0..COLUMNS_2 {
+                            let col = column(plays, &self.regions_of[a..b], &firsts[a..b], c);
+                            put(&mut body, col.len() as u64);
+                            body.extend_from_slice(&col);
+                        }
+                        let max_sym = plays
+                            .iter()
+                            .flat_map(|p| p.names())
+                            .map(|s| s.0)
+                            .max()
+                            .unwrap_or(0);
+                        (max_sym, deflate_in(&body, Vec::new(), 1))
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        let mut head = Vec::with_capacity(64 + segments.len() * 16);
+        put(&mut head, self.strings.len() as u64);
+        put(&mut head, self.regions.len() as u64);
+        put(&mut head, self.plays.len() as u64);
+        match span {
+            Some((first, last)) => {
+                put(&mut head, 1);
+                put(&mut head, zigzag(first));
+                put(&mut head, zigzag(last));
+            }
+            None => put(&mut head, 0),
+        }
+        put(&mut head, segments.len() as u64);
+        for (&(a, b), (max_sym, bytes)) in cuts.iter().zip(&segments) {
+            put(&mut head, (b - a) as u64);
+            put(&mut head, zigzag(self.plays[a].end_ms));
+            put(&mut head, zigzag(self.plays[b - 1].end_ms));
+            put(&mut head, u64::from(*max_sym));
+            put(&mut head, bytes.len() as u64);
+        }
+        put(&mut head, names.len() as u64);
+        let mut out = Vec::with_capacity(
+            16 + head.len() + names.len() + segments.iter().map(|s| s.1.len()).sum::<usize>(),
+        );
+        out.extend_from_slice(MAGIC);
+        out.push(FORMAT);
+        put(&mut out, head.len() as u64);
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&names);
+        for (_, bytes) in segments {
+            out.extend_from_slice(&bytes);
+        }
         out
     }
 
-    /// The encoded bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut body = Vec::with_capacity(self.plays.len() * 24 + self.strings.len() * 24);
-        put(&mut body, self.strings.len() as u64);
+    /// The region names, then the names (format 2's names section, before deflating).
+    fn names_body(&self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.strings.len() * 24 + self.regions.len() * 40);
+        for r in &self.regions {
+            put(&mut body, r.len() as u64);
+            body.extend_from_slice(r.as_bytes());
+        }
         for i in 1..=self.strings.len() {
             let s = self.strings.get(Sym(i as u32));
             put(&mut body, s.len() as u64);
             body.extend_from_slice(s.as_bytes());
         }
-        put(&mut body, self.regions.len() as u64);
-        for r in &self.regions {
-            put(&mut body, r.len() as u64);
-            body.extend_from_slice(r.as_bytes());
-        }
-        put(&mut body, self.plays.len() as u64);
-        // The columns on all cores, laid end to end in order.
-        let columns: Vec<Vec<u8>> = {
-            use rayon::prelude::*;
-            (0..COLUMNS)
-                .into_par_iter()
-                .map(|c| self.column(c))
-                .collect()
-        };
-        for col in columns {
-            put(&mut body, col.len() as u64);
-            body.extend_from_slice(&col);
-        }
-        let mut out = Vec::with_capacity(body.len() / 3 + 16);
-        out.extend_from_slice(MAGIC);
-        out.push(FORMAT);
-        deflate(&body, out)
+        body
     }
 
-    /// Column `c` of [`COLUMNS`] as varints: end times as deltas (zigzag), lengths, flags,
-    /// countries, the six names, regions.
-    fn column(&self, c: usize) -> Vec<u8> {
-        let plays = self.plays.iter();
-        match c {
-            0 => {
-                let mut previous = 0i64;
-                varints(plays.map(|p| {
-                    let delta = p.end_ms.wrapping_sub(previous);
-                    previous = p.end_ms;
-                    zigzag(delta)
-                }))
-            }
-            1 => varints(plays.map(|p| p.ms_played)),
-            2 => varints(plays.map(|p| u64::from(pack(p)))),
-            3 => varints(plays.map(|p| u64::from(u16::from_be_bytes(p.country.0)))),
-            4..=9 => varints(plays.map(|p| u64::from(p.names()[c - 4].0))),
-            _ => varints(self.regions_of.iter().map(|&r| u64::from(r))),
-        }
+    /// For each region, whether its streams count when every upload is chosen (the region
+    /// rule with the whole artifact as the selection: no upload shadows them).
+    fn counting_for_all(&self) -> Vec<bool> {
+        let all = self.uploads();
+        self.regions
+            .iter()
+            .map(|r| region_counts_for(r, &all))
+            .collect()
     }
 
-    /// Reads bytes [`Artifact::encode`] wrote.
+    /// [`Window::firsts`] for every stream: the earliest stream of each artist and of each
+    /// track among those counting when every upload is chosen (ties to the first in order).
+    fn firsts(&self) -> Vec<u8> {
+        use crate::aggregate::{Entity, EntityKind};
+        let counts = self.counting_for_all();
+        let mut seen: std::collections::HashSet<Entity, foldhash::fast::RandomState> =
+            Default::default();
+        self.plays
+            .iter()
+            .zip(&self.regions_of)
+            .map(|(p, &r)| {
+                let mut bits = 0;
+                if counts[r as usize] {
+                    Entity::of(p, |e| match e.kind {
+                        EntityKind::Artist if seen.insert(e) => bits |= FIRST_ARTIST,
+                        EntityKind::Track if seen.insert(e) => bits |= FIRST_TRACK,
+                        _ => {}
+                    });
+                }
+                bits
+            })
+            .collect()
+    }
+
+    /// Reads bytes [`Artifact::encode`] wrote (this format or the one before).
     pub fn decode(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
-        let bad = |why: &str| ArtifactError(why.to_string());
-        if bytes.len() < 5 || &bytes[..4] != MAGIC {
-            return Err(bad("it does not start with the artifact's mark"));
+        if format_of(bytes)? == 1 {
+            return decode_1(bytes);
         }
-        if bytes[4] != FORMAT {
-            return Err(ArtifactError(format!(
-                "format {} where this build reads {FORMAT}",
-                bytes[4]
-            )));
-        }
-        let mut body = Vec::with_capacity(bytes.len() * 3);
-        flate2::read::DeflateDecoder::new(&bytes[5..])
-            .read_to_end(&mut body)
-            .map_err(|e| ArtifactError(format!("its body does not inflate ({e})")))?;
-        let mut r = Reader { buf: &body, at: 0 };
-        let n_strings = r.len()?;
-        let names_at = r.at;
-        for _ in 0..n_strings {
-            let len = r.len()?;
-            r.take(len)?;
-        }
-        let names = &body[names_at..r.at];
-        // The table of names on one core, the streams on another.
-        let (strings, streams) = rayon::join(
-            || read_names(names, n_strings),
-            || read_streams(r, n_strings),
+        use rayon::prelude::*;
+        let head = Head::read(bytes)?;
+        let (names, segments) = rayon::join(
+            || -> Result<(Vec<String>, Strings), ArtifactError> {
+                let body = inflate(head.names, head.names.len() * 3)?;
+                let mut r = Reader { buf: &body, at: 0 };
+                let regions = read_regions(&mut r, head.n_regions)?;
+                let strings = read_names(&body[r.at..], head.n_strings)?;
+                Ok((regions, strings))
+            },
+            || {
+                head.segments
+                    .par_iter()
+                    .map(|s| s.decode(head.n_regions))
+                    .collect::<Result<Vec<_>, _>>()
+            },
         );
-        let strings = strings?;
-        let (regions, plays, regions_of) = streams?;
+        let (regions, strings) = names?;
+        let segments = segments?;
+        let mut plays = Vec::with_capacity(head.n_plays);
+        let mut regions_of = Vec::with_capacity(head.n_plays);
+        for (p, r, _) in segments {
+            plays.extend_from_slice(&p);
+            regions_of.extend_from_slice(&r);
+        }
         Ok(Artifact {
             strings,
             regions,
@@ -290,6 +392,332 @@ impl Artifact {
             regions_of,
         })
     }
+
+    /// The streams that ended from `from_ms` to `to_ms` (inclusive), read without the rest:
+    /// only the segments holding them, and the names up to the last those use. `None` for an
+    /// artifact of the format before, which has no segments (read it whole).
+    pub fn decode_window(
+        bytes: &[u8],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Option<Window>, ArtifactError> {
+        if format_of(bytes)? == 1 {
+            return Ok(None);
+        }
+        use rayon::prelude::*;
+        let head = Head::read(bytes)?;
+        let chosen: Vec<&Segment<'_>> = head
+            .segments
+            .iter()
+            .filter(|s| s.last >= from_ms && s.first <= to_ms)
+            .collect();
+        let needed = chosen.iter().map(|s| s.max_sym).max().unwrap_or(0) as usize;
+        let (names, segments) = rayon::join(
+            || names_prefix(head.names, head.n_regions, needed),
+            || {
+                chosen
+                    .par_iter()
+                    .map(|s| s.decode(head.n_regions))
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        );
+        let (regions, text, bounds) = names?;
+        let mut window = Window {
+            regions,
+            span: head.span,
+            ..Window::default()
+        };
+        let mut remap: Vec<Sym> = vec![Sym::NONE; needed + 1];
+        let mut bad_name = false;
+        for (plays, regions_of, firsts) in segments? {
+            for ((play, region), first) in plays.into_iter().zip(regions_of).zip(firsts) {
+                if play.end_ms < from_ms || play.end_ms > to_ms {
+                    continue;
+                }
+                let mut play = play;
+                remap_names(&mut play, &mut remap, |sym| {
+                    let i = sym.0 as usize;
+                    match std::str::from_utf8(&text[bounds[i - 1]..bounds[i]]) {
+                        Ok(name) => window.strings.intern(name),
+                        Err(_) => {
+                            bad_name = true;
+                            Sym::NONE
+                        }
+                    }
+                });
+                window.plays.push(play);
+                window.regions_of.push(region);
+                window.firsts.push(first);
+            }
+        }
+        if bad_name {
+            return Err(ArtifactError("a name is not UTF-8".into()));
+        }
+        Ok(Some(window))
+    }
+}
+
+impl Window {
+    /// The uploads the artifact's streams come from (all of them, not only the window's),
+    /// sorted.
+    pub fn uploads(&self) -> Vec<&str> {
+        uploads_of(&self.regions)
+    }
+}
+
+/// The uploads holding the streams of `regions`, sorted.
+fn uploads_of(regions: &[String]) -> Vec<&str> {
+    let mut out: Vec<&str> = regions
+        .iter()
+        .flat_map(|r| r.split('|').next().unwrap_or("").split(','))
+        .filter(|s| !s.is_empty())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The format byte of an artifact's bytes, refused unless this build reads it.
+fn format_of(bytes: &[u8]) -> Result<u8, ArtifactError> {
+    if bytes.len() < 5 || &bytes[..4] != MAGIC {
+        return Err(ArtifactError(
+            "it does not start with the artifact's mark".into(),
+        ));
+    }
+    match bytes[4] {
+        1 | FORMAT => Ok(bytes[4]),
+        other => Err(ArtifactError(format!(
+            "format {other} where this build reads 1 and {FORMAT}"
+        ))),
+    }
+}
+
+/// `bytes` inflated, with room for about `hint` bytes.
+fn inflate(bytes: &[u8], hint: usize) -> Result<Vec<u8>, ArtifactError> {
+    let mut body = Vec::with_capacity(hint);
+    flate2::read::DeflateDecoder::new(bytes)
+        .read_to_end(&mut body)
+        .map_err(|e| ArtifactError(format!("its body does not inflate ({e})")))?;
+    Ok(body)
+}
+
+/// A format-2 artifact's header, and where its sections lie.
+struct Head<'a> {
+    n_strings: usize,
+    n_regions: usize,
+    n_plays: usize,
+    span: Option<(i64, i64)>,
+    /// The region names and the names, deflated.
+    names: &'a [u8],
+    segments: Vec<Segment<'a>>,
+}
+
+/// One segment of a format-2 artifact, as its header line describes it.
+struct Segment<'a> {
+    n: usize,
+    first: i64,
+    last: i64,
+    max_sym: u64,
+    /// Its columns, deflated.
+    bytes: &'a [u8],
+}
+
+impl<'a> Head<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Head<'a>, ArtifactError> {
+        let bad = |why: &str| ArtifactError(why.to_string());
+        let mut outer = Reader { buf: bytes, at: 5 };
+        let len = outer.len()?;
+        let mut r = Reader {
+            buf: outer.take(len)?,
+            at: 0,
+        };
+        // Bounded below, by what the sections can hold.
+        let (n_strings, n_regions, n_plays) = (r.get()?, r.get()?, r.get()?);
+        let span = match r.get()? {
+            0 => None,
+            1 => Some((unzigzag(r.get()?), unzigzag(r.get()?))),
+            _ => return Err(bad("its span is damaged")),
+        };
+        let n_segments = r.len()?;
+        let mut lines = Vec::with_capacity(n_segments);
+        for _ in 0..n_segments {
+            let n = r.get()?;
+            let (first, last) = (unzigzag(r.get()?), unzigzag(r.get()?));
+            let max_sym = r.get()?;
+            let len = usize::try_from(r.get()?).map_err(|_| bad("a length is too large"))?;
+            if n == 0 || n > SEGMENT as u64 || first > last || max_sym > n_strings {
+                return Err(bad("a segment's header is damaged"));
+            }
+            lines.push((n as usize, first, last, max_sym, len));
+        }
+        if lines.iter().map(|l| l.0 as u64).sum::<u64>() != n_plays {
+            return Err(bad("its segments do not add up to its streams"));
+        }
+        let names_len = usize::try_from(r.get()?).map_err(|_| bad("a length is too large"))?;
+        let names = outer.take(names_len)?;
+        // Each name and region takes a byte at least, and deflate shrinks at most 1,032 times.
+        let most = names.len() as u64 * 1032;
+        if n_strings.saturating_add(n_regions) > most {
+            return Err(bad("a count is larger than the artifact"));
+        }
+        let (n_strings, n_regions, n_plays) =
+            (n_strings as usize, n_regions as usize, n_plays as usize);
+        let mut segments = Vec::with_capacity(lines.len());
+        for (n, first, last, max_sym, len) in lines {
+            segments.push(Segment {
+                n,
+                first,
+                last,
+                max_sym,
+                bytes: outer.take(len)?,
+            });
+        }
+        if outer.at != bytes.len() {
+            return Err(bad("it goes on past its last segment"));
+        }
+        Ok(Head {
+            n_strings,
+            n_regions,
+            n_plays,
+            span,
+            names,
+            segments,
+        })
+    }
+}
+
+impl Segment<'_> {
+    /// Its streams, their regions and their [`Window::firsts`], checked against its header
+    /// line.
+    fn decode(&self, n_regions: usize) -> Result<Decoded, ArtifactError> {
+        let body = inflate(self.bytes, self.n * 24)?;
+        let mut r = Reader { buf: &body, at: 0 };
+        let decoded = read_plays(&mut r, self.n, self.max_sym as usize, n_regions, COLUMNS_2)?;
+        if decoded.0.first().map(|p| p.end_ms) != Some(self.first)
+            || decoded.0.last().map(|p| p.end_ms) != Some(self.last)
+        {
+            return Err(ArtifactError(
+                "a segment's times do not match its header".into(),
+            ));
+        }
+        Ok(decoded)
+    }
+}
+
+/// Streams, their regions and their first-ever bits (empty in format 1).
+type Decoded = (Vec<Play>, Vec<u32>, Vec<u8>);
+
+/// `n` region names.
+fn read_regions(r: &mut Reader<'_>, n: usize) -> Result<Vec<String>, ArtifactError> {
+    let mut regions = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = r.len()?;
+        let text = std::str::from_utf8(r.take(len)?)
+            .map_err(|_| ArtifactError("a region is not UTF-8".into()))?;
+        regions.push(text.to_string());
+    }
+    Ok(regions)
+}
+
+/// Region names, then names back to back and where each ends.
+type NamesPrefix = (Vec<String>, Vec<u8>, Vec<usize>);
+
+/// The region names and the first `needed` names of a format-2 names section, inflating no
+/// further than they reach: the names back to back and where each ends (`bounds[i]` ends
+/// symbol `i`, `bounds[0]` is 0).
+fn names_prefix(
+    deflated: &[u8],
+    n_regions: usize,
+    needed: usize,
+) -> Result<NamesPrefix, ArtifactError> {
+    let mut z = Inflating {
+        z: std::io::BufReader::with_capacity(64 << 10, flate2::read::DeflateDecoder::new(deflated)),
+    };
+    let mut regions = Vec::with_capacity(n_regions);
+    for _ in 0..n_regions {
+        let mut region = Vec::new();
+        z.name(&mut region)?;
+        regions.push(
+            String::from_utf8(region).map_err(|_| ArtifactError("a region is not UTF-8".into()))?,
+        );
+    }
+    let mut text = Vec::new();
+    let mut bounds = Vec::with_capacity(needed + 1);
+    bounds.push(0);
+    for _ in 0..needed {
+        z.name(&mut text)?;
+        bounds.push(text.len());
+    }
+    Ok((regions, text, bounds))
+}
+
+/// A deflated run of names (each its length, then its bytes), read as far as asked.
+struct Inflating<R: Read> {
+    z: std::io::BufReader<R>,
+}
+
+impl<R: Read> Inflating<R> {
+    fn varint(&mut self) -> Result<u64, ArtifactError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let mut b = [0u8];
+            self.z.read_exact(&mut b).map_err(names_short)?;
+            v |= u64::from(b[0] & 0x7f) << shift;
+            if b[0] & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(ArtifactError("a number is too long".into()))
+    }
+
+    /// Appends the next name to `out`.
+    fn name(&mut self, out: &mut Vec<u8>) -> Result<(), ArtifactError> {
+        let len = self.varint()?;
+        let got = (&mut self.z)
+            .take(len)
+            .read_to_end(out)
+            .map_err(names_short)?;
+        if got as u64 != len {
+            return Err(ArtifactError("it ends too early".into()));
+        }
+        Ok(())
+    }
+}
+
+fn names_short(e: std::io::Error) -> ArtifactError {
+    ArtifactError(format!("its names do not inflate ({e})"))
+}
+
+/// Reads bytes of format 1: one deflated body, the names, the regions, then the columns.
+fn decode_1(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
+    let body = inflate(&bytes[5..], bytes.len() * 3)?;
+    let mut r = Reader { buf: &body, at: 0 };
+    let n_strings = r.len()?;
+    let names_at = r.at;
+    for _ in 0..n_strings {
+        let len = r.len()?;
+        r.take(len)?;
+    }
+    let names = &body[names_at..r.at];
+    // The table of names on one core, the streams on another.
+    let (strings, streams) = rayon::join(
+        || read_names(names, n_strings),
+        || -> Result<_, ArtifactError> {
+            let n_regions = r.len()?;
+            let regions = read_regions(&mut r, n_regions)?;
+            let n = r.len()?;
+            let (plays, regions_of, _) = read_plays(&mut r, n, n_strings, n_regions, COLUMNS_1)?;
+            Ok((regions, plays, regions_of))
+        },
+    );
+    let strings = strings?;
+    let (regions, plays, regions_of) = streams?;
+    Ok(Artifact {
+        strings,
+        regions,
+        plays,
+        regions_of,
+    })
 }
 
 /// The names of an artifact, `n` of them, each once.
@@ -307,29 +735,26 @@ fn read_names(names: &[u8], n: usize) -> Result<Strings, ArtifactError> {
     Ok(strings)
 }
 
-/// The regions and the streams of an artifact (with each one's region), read from after its
-/// names; a stream naming a symbol past `n_strings` is refused.
-type Streams = (Vec<String>, Vec<Play>, Vec<u32>);
-
-fn read_streams(mut r: Reader<'_>, n_strings: usize) -> Result<Streams, ArtifactError> {
+/// `n` streams from `columns` columns ([`COLUMNS_1`] or [`COLUMNS_2`], the last holding the
+/// first-ever bits), each column a length then its varints; a stream naming a symbol past
+/// `max_sym` or a region past `n_regions` is refused.
+fn read_plays(
+    r: &mut Reader<'_>,
+    n: usize,
+    max_sym: usize,
+    n_regions: usize,
+    columns: usize,
+) -> Result<Decoded, ArtifactError> {
     let bad = |why: &str| ArtifactError(why.to_string());
-    let n_regions = r.len()?;
-    let mut regions = Vec::with_capacity(n_regions);
-    for _ in 0..n_regions {
+    let mut cols: Vec<Reader<'_>> = Vec::with_capacity(columns);
+    for _ in 0..columns {
         let len = r.len()?;
-        let text = std::str::from_utf8(r.take(len)?).map_err(|_| bad("a region is not UTF-8"))?;
-        regions.push(text.to_string());
-    }
-    let n = r.len()?;
-    let mut columns: Vec<Reader<'_>> = Vec::with_capacity(11);
-    for _ in 0..11 {
-        let len = r.len()?;
-        columns.push(Reader {
+        cols.push(Reader {
             buf: r.take(len)?,
             at: 0,
         });
     }
-    let [ends, lengths, packed, countries, names @ .., regions_col] = columns.as_mut_slice() else {
+    let [ends, lengths, packed, countries, names @ .., regions_col] = &mut cols[..COLUMNS_1] else {
         unreachable!("eleven columns")
     };
     let mut plays = Vec::with_capacity(n);
@@ -337,7 +762,7 @@ fn read_streams(mut r: Reader<'_>, n_strings: usize) -> Result<Streams, Artifact
     let mut end = 0i64;
     let sym = |c: &mut Reader<'_>| -> Result<Sym, ArtifactError> {
         let v = c.get()?;
-        if v > n_strings as u64 {
+        if v > max_sym as u64 {
             return Err(ArtifactError("a play names a name not listed".into()));
         }
         Ok(Sym(v as u32))
@@ -350,7 +775,7 @@ fn read_streams(mut r: Reader<'_>, n_strings: usize) -> Result<Streams, Artifact
             .map_err(|_| bad("a country out of range"))?
             .to_be_bytes();
         let region = regions_col.get()?;
-        if region >= regions.len() as u64 {
+        if region >= n_regions as u64 {
             return Err(bad("a play lies in a region not listed"));
         }
         let mut play = unpack(bits, end, ms_played, Country(country))
@@ -364,7 +789,18 @@ fn read_streams(mut r: Reader<'_>, n_strings: usize) -> Result<Streams, Artifact
         plays.push(play);
         regions_of.push(region as u32);
     }
-    Ok((regions, plays, regions_of))
+    let mut firsts = Vec::new();
+    if let Some(col) = cols.get_mut(COLUMNS_1) {
+        firsts.reserve(n);
+        for _ in 0..n {
+            let bits = col.get()?;
+            if bits > u64::from(FIRST_ARTIST | FIRST_TRACK) {
+                return Err(bad("first-ever bits out of range"));
+            }
+            firsts.push(bits as u8);
+        }
+    }
+    Ok((plays, regions_of, firsts))
 }
 
 /// Rewrites a play's names through `remap` (indexed by symbol), asking `add` for the new
@@ -455,8 +891,33 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Columns of an encoded artifact: end times, lengths, flags, countries, six names, regions.
-const COLUMNS: usize = 11;
+/// Columns of a format-1 artifact: end times, lengths, flags, countries, six names, regions.
+const COLUMNS_1: usize = 11;
+
+/// Columns of a format-2 segment: those of format 1, then the first-ever bits.
+const COLUMNS_2: usize = 12;
+
+/// Column `c` of [`COLUMNS_2`] for `plays` as varints: end times as deltas (zigzag), lengths,
+/// flags, countries, the six names, regions, first-ever bits.
+fn column(plays: &[Play], regions_of: &[u32], firsts: &[u8], c: usize) -> Vec<u8> {
+    let plays = plays.iter();
+    match c {
+        0 => {
+            let mut previous = 0i64;
+            varints(plays.map(|p| {
+                let delta = p.end_ms.wrapping_sub(previous);
+                previous = p.end_ms;
+                zigzag(delta)
+            }))
+        }
+        1 => varints(plays.map(|p| p.ms_played)),
+        2 => varints(plays.map(|p| u64::from(pack(p)))),
+        3 => varints(plays.map(|p| u64::from(u16::from_be_bytes(p.country.0)))),
+        4..=9 => varints(plays.map(|p| u64::from(p.names()[c - 4].0))),
+        10 => varints(regions_of.iter().map(|&r| u64::from(r))),
+        _ => varints(firsts.iter().map(|&f| u64::from(f))),
+    }
+}
 
 /// Values as varints, one after the other.
 fn varints(values: impl ExactSizeIterator<Item = u64>) -> Vec<u8> {
@@ -707,6 +1168,172 @@ mod tests {
                     "{len} bytes in {parts} parts did not come back"
                 );
             }
+        }
+    }
+
+    /// Bytes of format 1 (one deflated body: names, regions, the eleven columns), as builds
+    /// before format 2 wrote them.
+    fn encode_1(a: &Artifact) -> Vec<u8> {
+        let mut body = Vec::new();
+        put(&mut body, a.strings.len() as u64);
+        for i in 1..=a.strings.len() {
+            let s = a.strings.get(Sym(i as u32));
+            put(&mut body, s.len() as u64);
+            body.extend_from_slice(s.as_bytes());
+        }
+        put(&mut body, a.regions.len() as u64);
+        for r in &a.regions {
+            put(&mut body, r.len() as u64);
+            body.extend_from_slice(r.as_bytes());
+        }
+        put(&mut body, a.plays.len() as u64);
+        for c in 0..COLUMNS_1 {
+            let col = column(&a.plays, &a.regions_of, &[], c);
+            put(&mut body, col.len() as u64);
+            body.extend_from_slice(&col);
+        }
+        deflate_in(&body, b"BSPA\x01".to_vec(), 2)
+    }
+
+    /// `n` streams a minute apart over artists and titles that repeat, in three regions, the
+    /// last shadowed by an upload holding streams of its own: several segments' worth.
+    fn many(n: usize) -> Artifact {
+        let mut s = Strings::default();
+        let regions = vec!["a,c".to_string(), "a,b".to_string(), "b|c".to_string()];
+        let streams = (0..n)
+            .map(|i| {
+                let artist = s.intern(&format!("Artist {}", i % 97));
+                let title = s.intern(&format!("Title {}", (i * 7) % 1_013));
+                let album = s.intern(&format!("Album {}", i % 31));
+                let kind = if i % 11 == 0 {
+                    Kind::Episode
+                } else {
+                    Kind::Track
+                };
+                let mut p = Play::bare(
+                    1_500_000_000_000 + i as i64 * 60_000,
+                    (i as u64 * 997) % 300_000,
+                    kind,
+                    Source::Extended,
+                    [title, artist, album],
+                );
+                p.skipped = Some(i % 3 == 0);
+                ((i % 7 % 3) as u32, p)
+            })
+            .collect();
+        Artifact::build(regions, streams, &s)
+    }
+
+    #[test]
+    fn an_artifact_of_many_segments_reads_back_whole_and_format_1_still_reads() {
+        let a = many(3 * SEGMENT + 17);
+        let bytes = a.encode();
+        assert_eq!(bytes[4], 2);
+        let back = Artifact::decode(&bytes).unwrap();
+        assert_eq!(spelled(&back), spelled(&a));
+        assert_eq!(back.regions, a.regions);
+        let old = Artifact::decode(&encode_1(&a)).unwrap();
+        assert_eq!(spelled(&old), spelled(&a));
+        assert_eq!(
+            Artifact::decode_window(&encode_1(&a), 0, i64::MAX)
+                .unwrap()
+                .map(|w| w.plays.len()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_window_reads_exactly_its_streams_with_their_names_and_who_was_first_heard() {
+        let a = many(3 * SEGMENT + 17);
+        let bytes = a.encode();
+        // What a window must hold, from the whole artifact: the streams that ended in it, and
+        // which of them is the first of its artist or track among the streams counting for
+        // every upload (region "b|c" is shadowed by c).
+        let mut seen = std::collections::HashSet::new();
+        let expected_firsts: Vec<u8> = a
+            .plays
+            .iter()
+            .zip(&a.regions_of)
+            .map(|(p, &r)| {
+                if r == 2 || p.kind != Kind::Track {
+                    return 0;
+                }
+                let artist = u8::from(seen.insert((0, p.creator, Sym::NONE))) * FIRST_ARTIST;
+                artist | (u8::from(seen.insert((1, p.creator, p.title))) * FIRST_TRACK)
+            })
+            .collect();
+        assert!(
+            expected_firsts
+                .iter()
+                .filter(|&&f| f & FIRST_TRACK != 0)
+                .count()
+                > 900
+        );
+        let start = a.plays[0].end_ms;
+        for (from, to) in [
+            (start, start),
+            (start + 100 * 60_000, start + 5_000 * 60_000),
+            (
+                start + (SEGMENT as i64 - 1) * 60_000,
+                start + SEGMENT as i64 * 60_000,
+            ),
+            (start + 10_000 * 60_000 + 1, i64::MAX),
+            (i64::MIN, start - 1),
+        ] {
+            let w = Artifact::decode_window(&bytes, from, to).unwrap().unwrap();
+            let inside: Vec<usize> = (0..a.plays.len())
+                .filter(|&i| (from..=to).contains(&a.plays[i].end_ms))
+                .collect();
+            let spell = |strings: &Strings, p: &Play| p.names().map(|s| strings.get(s).to_string());
+            assert_eq!(w.plays.len(), inside.len(), "{from}..{to}");
+            for (k, &i) in inside.iter().enumerate() {
+                assert_eq!(w.plays[k].end_ms, a.plays[i].end_ms);
+                assert_eq!(w.plays[k].ms_played, a.plays[i].ms_played);
+                assert_eq!(
+                    spell(&w.strings, &w.plays[k]),
+                    spell(&a.strings, &a.plays[i])
+                );
+                assert_eq!(
+                    w.regions[w.regions_of[k] as usize],
+                    a.regions[a.regions_of[i] as usize]
+                );
+                assert_eq!(w.firsts[k], expected_firsts[i], "stream {i}");
+            }
+            let used: std::collections::HashSet<Sym> = w
+                .plays
+                .iter()
+                .flat_map(|p| p.names())
+                .filter(|s| s.is_some())
+                .collect();
+            assert_eq!(
+                w.strings.len(),
+                used.len(),
+                "only the names the window uses"
+            );
+            let counting: Vec<i64> = a
+                .plays
+                .iter()
+                .zip(&a.regions_of)
+                .filter(|(_, r)| **r != 2)
+                .map(|(p, _)| p.end_ms)
+                .collect();
+            assert_eq!(w.span, Some((counting[0], *counting.last().unwrap())));
+        }
+    }
+
+    #[test]
+    fn a_window_of_a_damaged_artifact_is_refused_never_a_panic() {
+        let bytes = many(SEGMENT + 5).encode();
+        let whole = |b: &[u8]| Artifact::decode_window(b, i64::MIN, i64::MAX);
+        assert!(whole(&bytes).unwrap().is_some());
+        for cut in 5..bytes.len() {
+            assert!(whole(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        for at in (5..bytes.len()).step_by(bytes.len() / 400 + 1) {
+            let mut b = bytes.clone();
+            b[at] ^= 0x5a;
+            let _ = whole(&b);
+            let _ = Artifact::decode(&b);
         }
     }
 

@@ -3224,3 +3224,66 @@ async fn the_import_ledger_accounts_for_every_record_of_every_upload() {
     );
     assert!(page.body.contains("1 new day"), "{}", page.body);
 }
+
+both_engines!(a_range_is_read_from_its_days_of_the_artifact_and_knows_what_came_before);
+/// A web instance that does not hold a user's selection answers a range's dashboard from the
+/// artifact's segments of those days only (the whole selection is not prepared), and the
+/// answer is the whole selection's: an artist heard before the range is not new in it, the
+/// history's first and last day are the whole history's.
+async fn a_range_is_read_from_its_days_of_the_artifact_and_knows_what_came_before(engine: Engine) {
+    let shared = track("2024-03-10T22:30:00Z", 240_000, "Fresh Face", "Debut");
+    let a_records = [
+        track("2023-11-20T10:00:00Z", 200_000, "Known Before", "Old Song"),
+        track("2024-03-02T10:00:00Z", 180_000, "Known Before", "Old Song"),
+        track("2024-03-03T10:00:00Z", 150_000, "Known Before", "New Song"),
+        shared.clone(),
+        track("2024-06-01T10:00:00Z", 100_000, "Later Only", "After"),
+    ];
+    let b_records = [
+        shared,
+        track("2024-03-20T08:00:00Z", 120_000, "Fresh Face", "Second"),
+    ];
+    let (app, mut c, mut ids, _) =
+        with_uploads(engine, "window@example.com", &[&a_records, &b_records]).await;
+    ids.sort();
+    // Another instance: nothing of this user in its memory.
+    app.pipeline
+        .execute("UPDATE users SET stats_version = stats_version + 1")
+        .await;
+    let user = storage::users::by_email(app.pipeline.db(), "window@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let range = "from=2024-03-01&to=2024-03-31";
+    let part = get_json(&mut c, &format!("/api/v1/dashboard?{range}")).await;
+    assert!(
+        !app.state.dash().holds(&user, &ids),
+        "the range was read without preparing the whole selection"
+    );
+    let d = &part["discoveries"];
+    assert_eq!(d["new_artists"], 1, "Fresh Face only: {d}");
+    assert_eq!(d["new_tracks"], 3, "New Song, Debut, Second: {d}");
+    assert_eq!(
+        part["overview"]["total"]["streams"], 4,
+        "the shared stream once"
+    );
+    assert_eq!(part["meta"]["history_first_day"], "2023-11-20");
+    assert_eq!(part["meta"]["history_last_day"], "2024-06-01");
+    assert_eq!(part["meta"]["years"], json!([2023, 2024]));
+    let page = c.get(&format!("/dashboard?{range}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Fresh Face"),
+        "the new artist is on the page"
+    );
+
+    // The same range once the whole selection is in memory (a ranking of it prepares it).
+    let ranking = c.get(&format!("/api/v1/dashboard/ranking?{range}")).await;
+    assert_eq!(ranking.status, StatusCode::OK, "{}", ranking.body);
+    assert!(
+        app.state.dash().holds(&user, &ids),
+        "the whole selection is prepared"
+    );
+    let whole = get_json(&mut c, &format!("/api/v1/dashboard?{range}")).await;
+    assert_eq!(part, whole);
+}

@@ -82,10 +82,37 @@ pub(crate) async fn context_for(
     user: User,
     raw: Option<&str>,
 ) -> Result<Ctx, AppError> {
+    context_with(state, user, raw, false).await
+}
+
+/// [`context`] for a view that reads only the days of its range (the dashboard): a range whose
+/// days do not depend on the history (a year, or dates from and to) is read from a selection
+/// prepared for those days only when the process does not hold the whole selection
+/// ([`super::prepare::prepared_for_days`]).
+pub(crate) async fn days_context(
+    state: &AppState,
+    v: &Visitor,
+    raw: Option<&str>,
+) -> Result<Ctx, AppError> {
+    context_with(state, v.require_user()?.clone(), raw, true).await
+}
+
+async fn context_with(
+    state: &AppState,
+    user: User,
+    raw: Option<&str>,
+    days_only: bool,
+) -> Result<Ctx, AppError> {
     let q = BoardQuery::parse(raw)?;
     let chosen = selection(state, &user, &q.uploads).await?;
-    let ids: Vec<String> = chosen.iter().map(|u| u.id.to_string()).collect();
-    let prepared = super::prepare::prepared(state, &user, &ids).await?;
+    let mut ids: Vec<String> = chosen.iter().map(|u| u.id.to_string()).collect();
+    ids.sort();
+    let prepared = match q.range.days(None) {
+        (Some(from), Some(to)) if days_only && from <= to => {
+            super::prepare::prepared_for_days(state, &user, &ids, (from, to)).await?
+        }
+        _ => super::prepare::prepared(state, &user, &ids).await?,
+    };
     let days = q.range.days(prepared.span());
     Ok(Ctx {
         user,
@@ -135,6 +162,17 @@ pub(crate) async fn api_context(
     v.require_user()?;
     refuse_blank(raw, TYPED)?;
     context(state, v, raw).await
+}
+
+/// [`api_context`] for the dashboard: [`days_context`].
+pub(crate) async fn api_days_context(
+    state: &AppState,
+    v: &Visitor,
+    raw: Option<&str>,
+) -> Result<Ctx, AppError> {
+    v.require_user()?;
+    refuse_blank(raw, TYPED)?;
+    days_context(state, v, raw).await
 }
 
 /// A JSON twin: the view `f` computes for the request's selection, range and choices.

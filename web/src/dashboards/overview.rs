@@ -10,7 +10,7 @@ use schema::aggregate::Day;
 use schema::{EntityKind, RankBy};
 use serde::Serialize;
 
-use crate::dashboards::context::{Ctx, Meta, api_context, context, meta};
+use crate::dashboards::context::{Ctx, Meta, api_days_context, days_context, meta};
 use crate::dashboards::finished::{finished, view_key};
 use crate::dashboards::query::BoardQuery;
 use crate::dashboards::search::search_form;
@@ -122,7 +122,7 @@ pub async fn page(
     if let Some(r) = finished(&state, &v, "/dashboard", raw.as_deref()).await? {
         return Ok(r);
     }
-    let c = context(&state, &v, raw.as_deref()).await?;
+    let c = days_context(&state, &v, raw.as_deref()).await?;
     let b = board(&c);
     let body = c.prepared.memo(c.q.key(c.days, "board-html"), || {
         render_board(&c.q, &b).into_string()
@@ -408,6 +408,6 @@ pub async fn api_board(
         )
             .into_response());
     }
-    let c = api_context(&state, &v, raw.as_deref()).await?;
+    let c = api_days_context(&state, &v, raw.as_deref()).await?;
     Ok(Json(board(&c).as_ref().clone()).into_response())
 }

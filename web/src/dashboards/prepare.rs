@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use engine::{Content, Prepared};
+use schema::aggregate::Day;
 use schema::{Play, Strings};
 use storage::users::User;
 
@@ -148,10 +149,93 @@ pub(crate) async fn prepared(
     let (task_state, task_user) = (state.clone(), user.clone());
     state
         .dash()
-        .get(user, ids, move |ids| async move {
+        .get(user, ids, "", move |ids| async move {
             build(&task_state, &task_user, ids).await
         })
         .await
+}
+
+/// A selection to read the local days `days` of: the whole selection when this process holds
+/// it, else one prepared for those days only ([`window`]), kept in the cache beside whole
+/// selections.
+pub(crate) async fn prepared_for_days(
+    state: &AppState,
+    user: &User,
+    ids: &[String],
+    days: (Day, Day),
+) -> Result<Arc<Prepared>, AppError> {
+    if state.dash().holds(user, ids) {
+        return prepared(state, user, ids).await;
+    }
+    let (task_state, task_user) = (state.clone(), user.clone());
+    let part = format!("@{}..{}", days.0.label(), days.1.label());
+    state
+        .dash()
+        .get(user, ids, &part, move |ids| async move {
+            window(&task_state, &task_user, ids, days).await
+        })
+        .await
+}
+
+/// A day in milliseconds.
+const DAY_MS: i64 = 86_400_000;
+
+/// Prepares a selection for the local days `days` only: the streams of the user's artifact
+/// that ended from a day before the first to a day after the last in UTC (so every stream
+/// ending on those days in any time zone), its segments decoded and no others
+/// ([`schema::Artifact::decode_window`], [`Prepared::window`]). That takes every upload
+/// chosen and nothing hidden (what the window knows of all time is of that selection); for
+/// any other selection, or an artifact of the format before, the whole selection is prepared
+/// from the same read, as [`build`] does.
+async fn window(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+    days: (Day, Day),
+) -> Result<Arc<Prepared>, AppError> {
+    let _turn = preparing()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))?;
+    let started = std::time::Instant::now();
+    let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
+    let stored = storage::plays::artifact_for_user(state.db(), &user.id).await?;
+    let load_ms = started.elapsed().as_millis() as u64;
+    let settings = engine::selection::settings(&user.tz, user.min_play_ms);
+    let owner = user.id.clone();
+    let (prepared, from) = tokio::task::spawn_blocking(move || {
+        let bad =
+            |e: schema::artifact::ArtifactError| AppError::Internal(format!("user {owner}: {e}"));
+        let Some(stored) = stored else {
+            return Ok((
+                prepare(Vec::new(), Strings::default(), &hidden, settings),
+                "artifact",
+            ));
+        };
+        if hidden.is_empty() {
+            let ms = |d: Day| i64::from(d.0) * DAY_MS;
+            let read = schema::Artifact::decode_window(
+                &stored.bytes,
+                ms(days.0) - DAY_MS,
+                ms(days.1) + 2 * DAY_MS - 1,
+            )
+            .map_err(bad)?;
+            if let Some(w) = read.filter(|w| w.uploads() == ids) {
+                return Ok((Prepared::window(w, days, settings), "window"));
+            }
+        }
+        let artifact = schema::Artifact::decode(&stored.bytes).map_err(bad)?;
+        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let plays = artifact.select(&selection);
+        Ok::<_, AppError>((
+            prepare(plays, artifact.strings, &hidden, settings),
+            "artifact",
+        ))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))??;
+    log_prepared(user, from, load_ms, started, &prepared);
+    Ok(Arc::new(prepared))
 }
 
 /// Starts preparing the selection in the background unless it is prepared or being

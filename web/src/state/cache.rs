@@ -21,13 +21,14 @@ struct Entry {
     cell: Arc<OnceCell<Arc<Prepared>>>,
 }
 
-/// The key of a user's selection in the state their data is in now.
-fn key(user: &User, upload_ids: &[String]) -> Key {
+/// The key of a user's selection in the state their data is in now; `part` names the days of a
+/// selection prepared for some days only (empty for the whole selection).
+fn key(user: &User, upload_ids: &[String], part: &str) -> Key {
     let mut ids = upload_ids.to_vec();
     ids.sort();
     (
         user.id.to_string(),
-        ids.join(","),
+        ids.join(",") + part,
         user.stats_version,
         user.tz.clone(),
         user.min_play_ms,
@@ -101,17 +102,22 @@ impl DashCache {
         self.entries
             .lock()
             .expect("cache lock")
-            .contains_key(&key(user, &ids))
+            .contains_key(&key(user, &ids, ""))
     }
 
     /// The prepared selection for `user` and `upload_ids` (sorted, the ones that count),
     /// building it when missing or stale; concurrent requests for the same one build it once.
     /// The building runs on a task of its own, so a request that gives up (its deadline)
     /// leaves it to finish for the next one.
+    ///
+    /// `part` names the days of a selection prepared for those days only
+    /// ([`engine::Prepared::window`]), kept apart from the whole selection; empty for the
+    /// whole selection.
     pub async fn get<F, Fut>(
         &self,
         user: &User,
         upload_ids: &[String],
+        part: &str,
         build: F,
     ) -> Result<Arc<Prepared>, AppError>
     where
@@ -120,7 +126,7 @@ impl DashCache {
     {
         let mut ids = upload_ids.to_vec();
         ids.sort();
-        let key = key(user, &ids);
+        let key = key(user, &ids, part);
         let tick = self
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
