@@ -46,6 +46,14 @@ pub async fn migrate(db: &storage::Db) -> Result<(Vec<i64>, usize), storage::db:
         match db.migrate().await {
             Ok(more) => {
                 applied.extend(more);
+                let rewritten = reencode_all(db).await?;
+                if rewritten > 0 {
+                    tracing::info!(
+                        users = rewritten,
+                        format = schema::artifact::FORMAT,
+                        "artifacts written again in the current format"
+                    );
+                }
                 return Ok((applied, carried));
             }
             // Refused while another process was still carrying its users over.
@@ -62,6 +70,34 @@ pub async fn migrate(db: &storage::Db) -> Result<(Vec<i64>, usize), storage::db:
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Writes every artifact of an older format again in the current one (the same streams; the
+/// user's `stats_version` stays, so every finished view stays valid), one transaction per
+/// user with their row locked: what lets a view of a range read only its days
+/// ([`schema::Artifact::decode_window`]). Returns how many this process wrote; several
+/// processes starting at once each rewrite a user at most once between them.
+pub async fn reencode_all(db: &storage::Db) -> Result<usize, storage::db::SqlxError> {
+    let mut rewritten = 0;
+    for id in plays::users_with_artifacts_before(db, schema::artifact::FORMAT).await? {
+        let mut tx = db.begin().await?;
+        plays::lock_user(&mut tx, &id).await?;
+        let stored = plays::artifact_in_tx(&mut tx, &id).await?;
+        let Some(stored) = stored.filter(|s| s.format < i16::from(schema::artifact::FORMAT)) else {
+            tx.rollback().await?;
+            continue;
+        };
+        let bytes = tokio::task::spawn_blocking(move || {
+            schema::Artifact::decode(&stored.bytes).map(|a| a.encode())
+        })
+        .await
+        .map_err(|e| storage::db::SqlxError::Io(std::io::Error::other(e)))?
+        .map_err(|e| storage::db::SqlxError::Decode(Box::new(e)))?;
+        plays::reencode_artifact(&mut tx, &id, schema::artifact::FORMAT, &bytes).await?;
+        tx.commit().await?;
+        rewritten += 1;
+    }
+    Ok(rewritten)
 }
 
 /// Carries every user with play rows over, counting in `carried` those this process did.

@@ -421,7 +421,7 @@ impl Artifact {
                     .collect::<Result<Vec<_>, _>>()
             },
         );
-        let (regions, text, bounds) = names?;
+        let (regions, text, names) = names?;
         let mut window = Window {
             regions,
             span: head.span,
@@ -436,8 +436,8 @@ impl Artifact {
                 }
                 let mut play = play;
                 remap_names(&mut play, &mut remap, |sym| {
-                    let i = sym.0 as usize;
-                    match std::str::from_utf8(&text[bounds[i - 1]..bounds[i]]) {
+                    let (a, b) = names[sym.0 as usize - 1];
+                    match std::str::from_utf8(&text[a..b]) {
                         Ok(name) => window.strings.intern(name),
                         Err(_) => {
                             bad_name = true;
@@ -455,6 +455,31 @@ impl Artifact {
         }
         Ok(Some(window))
     }
+}
+
+/// Bytes of format 1 (one deflated body: names, regions, the eleven columns), as builds
+/// before format 2 wrote them: for tests of what reads and rewrites them.
+#[doc(hidden)]
+pub fn encode_1(a: &Artifact) -> Vec<u8> {
+    let mut body = Vec::new();
+    put(&mut body, a.strings.len() as u64);
+    for i in 1..=a.strings.len() {
+        let s = a.strings.get(Sym(i as u32));
+        put(&mut body, s.len() as u64);
+        body.extend_from_slice(s.as_bytes());
+    }
+    put(&mut body, a.regions.len() as u64);
+    for r in &a.regions {
+        put(&mut body, r.len() as u64);
+        body.extend_from_slice(r.as_bytes());
+    }
+    put(&mut body, a.plays.len() as u64);
+    for c in 0..COLUMNS_1 {
+        let col = column(&a.plays, &a.regions_of, &[], c);
+        put(&mut body, col.len() as u64);
+        body.extend_from_slice(&col);
+    }
+    deflate_in(&body, b"BSPA\x01".to_vec(), 2)
 }
 
 impl Window {
@@ -619,73 +644,59 @@ fn read_regions(r: &mut Reader<'_>, n: usize) -> Result<Vec<String>, ArtifactErr
     Ok(regions)
 }
 
-/// Region names, then names back to back and where each ends.
-type NamesPrefix = (Vec<String>, Vec<u8>, Vec<usize>);
+/// Region names, then a buffer and where each name lies in it (symbol `i` at `[i - 1]`).
+type NamesPrefix = (Vec<String>, Vec<u8>, Vec<(usize, usize)>);
 
-/// The region names and the first `needed` names of a format-2 names section, inflating no
-/// further than they reach: the names back to back and where each ends (`bounds[i]` ends
-/// symbol `i`, `bounds[0]` is 0).
+/// What a names section is inflated by at a time while only its first names are wanted.
+const NAMES_CHUNK: u64 = 128 << 10;
+
+/// The region names and the first `needed` names of a format-2 names section, inflating a
+/// piece at a time and no further than they reach.
 fn names_prefix(
     deflated: &[u8],
     n_regions: usize,
     needed: usize,
 ) -> Result<NamesPrefix, ArtifactError> {
-    let mut z = Inflating {
-        z: std::io::BufReader::with_capacity(64 << 10, flate2::read::DeflateDecoder::new(deflated)),
+    let mut z = flate2::read::DeflateDecoder::new(deflated);
+    let mut buf: Vec<u8> = Vec::with_capacity(NAMES_CHUNK as usize);
+    let mut at = 0usize;
+    // Where the next entry (its length, then its bytes) lies, inflating more until it is all
+    // there.
+    let mut next = |buf: &mut Vec<u8>| -> Result<(usize, usize), ArtifactError> {
+        loop {
+            let mut r = Reader { buf, at };
+            if let Ok(len) = r.get()
+                && let Some(end) = usize::try_from(len)
+                    .ok()
+                    .and_then(|len| r.at.checked_add(len))
+                    .filter(|&end| end <= buf.len())
+            {
+                at = end;
+                return Ok((r.at, end));
+            }
+            let got = (&mut z)
+                .take(NAMES_CHUNK)
+                .read_to_end(buf)
+                .map_err(|e| ArtifactError(format!("its names do not inflate ({e})")))?;
+            if got == 0 {
+                return Err(ArtifactError("it ends too early".into()));
+            }
+        }
     };
     let mut regions = Vec::with_capacity(n_regions);
     for _ in 0..n_regions {
-        let mut region = Vec::new();
-        z.name(&mut region)?;
+        let (a, b) = next(&mut buf)?;
         regions.push(
-            String::from_utf8(region).map_err(|_| ArtifactError("a region is not UTF-8".into()))?,
+            std::str::from_utf8(&buf[a..b])
+                .map_err(|_| ArtifactError("a region is not UTF-8".into()))?
+                .to_string(),
         );
     }
-    let mut text = Vec::new();
-    let mut bounds = Vec::with_capacity(needed + 1);
-    bounds.push(0);
+    let mut names = Vec::with_capacity(needed);
     for _ in 0..needed {
-        z.name(&mut text)?;
-        bounds.push(text.len());
+        names.push(next(&mut buf)?);
     }
-    Ok((regions, text, bounds))
-}
-
-/// A deflated run of names (each its length, then its bytes), read as far as asked.
-struct Inflating<R: Read> {
-    z: std::io::BufReader<R>,
-}
-
-impl<R: Read> Inflating<R> {
-    fn varint(&mut self) -> Result<u64, ArtifactError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let mut b = [0u8];
-            self.z.read_exact(&mut b).map_err(names_short)?;
-            v |= u64::from(b[0] & 0x7f) << shift;
-            if b[0] & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(ArtifactError("a number is too long".into()))
-    }
-
-    /// Appends the next name to `out`.
-    fn name(&mut self, out: &mut Vec<u8>) -> Result<(), ArtifactError> {
-        let len = self.varint()?;
-        let got = (&mut self.z)
-            .take(len)
-            .read_to_end(out)
-            .map_err(names_short)?;
-        if got as u64 != len {
-            return Err(ArtifactError("it ends too early".into()));
-        }
-        Ok(())
-    }
-}
-
-fn names_short(e: std::io::Error) -> ArtifactError {
-    ArtifactError(format!("its names do not inflate ({e})"))
+    Ok((regions, buf, names))
 }
 
 /// Reads bytes of format 1: one deflated body, the names, the regions, then the columns.
@@ -1169,30 +1180,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    /// Bytes of format 1 (one deflated body: names, regions, the eleven columns), as builds
-    /// before format 2 wrote them.
-    fn encode_1(a: &Artifact) -> Vec<u8> {
-        let mut body = Vec::new();
-        put(&mut body, a.strings.len() as u64);
-        for i in 1..=a.strings.len() {
-            let s = a.strings.get(Sym(i as u32));
-            put(&mut body, s.len() as u64);
-            body.extend_from_slice(s.as_bytes());
-        }
-        put(&mut body, a.regions.len() as u64);
-        for r in &a.regions {
-            put(&mut body, r.len() as u64);
-            body.extend_from_slice(r.as_bytes());
-        }
-        put(&mut body, a.plays.len() as u64);
-        for c in 0..COLUMNS_1 {
-            let col = column(&a.plays, &a.regions_of, &[], c);
-            put(&mut body, col.len() as u64);
-            body.extend_from_slice(&col);
-        }
-        deflate_in(&body, b"BSPA\x01".to_vec(), 2)
     }
 
     /// `n` streams a minute apart over artists and titles that repeat, in three regions, the

@@ -189,6 +189,38 @@ pub async fn replace_artifact(
     })
 }
 
+/// Users whose artifact is of an encoding older than `format`.
+pub async fn users_with_artifacts_before(
+    db: &crate::db::Db,
+    format: u8,
+) -> Result<Vec<UserId>, sqlx::Error> {
+    crate::on_pool!(db, p => sqlx::query_scalar(
+        "SELECT user_id FROM artifacts WHERE format < $1 ORDER BY user_id",
+    )
+    .bind(i16::from(format))
+    .fetch_all(p)
+    .await)
+}
+
+/// Replaces a user's artifact with the same streams in another encoding: its version (and the
+/// user's `stats_version`) stays, since every view of it is unchanged.
+pub async fn reencode_artifact(
+    tx: &mut Tx,
+    user_id: &UserId,
+    format: u8,
+    bytes: &[u8],
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => {
+        sqlx::query("UPDATE artifacts SET format = $2, bytes = $3 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(i16::from(format))
+            .bind(bytes)
+            .execute(&mut **c)
+            .await?;
+        Ok(())
+    })
+}
+
 /// A user's artifact inside a write transaction (the user's row locked).
 pub async fn artifact_in_tx(
     tx: &mut Tx,

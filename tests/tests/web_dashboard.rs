@@ -3287,3 +3287,78 @@ async fn a_range_is_read_from_its_days_of_the_artifact_and_knows_what_came_befor
     let whole = get_json(&mut c, &format!("/api/v1/dashboard?{range}")).await;
     assert_eq!(part, whole);
 }
+
+both_engines!(artifacts_of_the_format_before_are_written_again_at_start_with_the_same_numbers);
+/// An artifact a build before format 2 wrote (one deflated body, no segments) is still read,
+/// and every process's start writes it again in the current format, keeping its version: the
+/// dashboards show the same, and a range is then read from its days only.
+async fn artifacts_of_the_format_before_are_written_again_at_start_with_the_same_numbers(
+    engine: Engine,
+) {
+    let records = [
+        track("2024-04-01T10:00:00Z", 200_000, "Zed Overlap", "One"),
+        track("2024-04-02T10:00:00Z", 210_000, "Zed Overlap", "Two"),
+        track("2024-04-20T10:00:00Z", 20_000, "Other Artist", "Short"),
+    ];
+    let (app, mut c, ids, _) = with_uploads(engine, "format1@example.com", &[&records]).await;
+    let all = shown(&get_json(&mut c, "/api/v1/dashboard").await);
+    let range = "/api/v1/dashboard?from=2024-04-02&to=2024-04-30";
+    let april = get_json(&mut c, range).await;
+    assert_eq!(april["discoveries"]["new_artists"], 1, "Other Artist");
+    let db = app.pipeline.db();
+    let user = storage::users::by_email(db, "format1@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = storage::plays::artifact_for_user(db, &user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.format, 2);
+    let artifact = schema::Artifact::decode(&stored.bytes).unwrap();
+    let mut tx = db.begin().await.unwrap();
+    storage::plays::reencode_artifact(&mut tx, &user.id, 1, &schema::artifact::encode_1(&artifact))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Another instance, before the rewrite: format 1 is read whole.
+    app.pipeline
+        .execute("UPDATE users SET stats_version = stats_version + 1")
+        .await;
+    assert_eq!(get_json(&mut c, range).await, april);
+    assert_eq!(shown(&get_json(&mut c, "/api/v1/dashboard").await), all);
+
+    // A start: written again, once, in format 2, with the same version and streams.
+    ingest_worker::artifact::migrate(db).await.unwrap();
+    let again = storage::plays::artifact_for_user(db, &user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.format, i16::from(schema::artifact::FORMAT));
+    assert_eq!(
+        (again.version, again.streams),
+        (stored.version, stored.streams)
+    );
+    let back = schema::Artifact::decode(&again.bytes).unwrap();
+    assert_eq!(back.plays, artifact.plays);
+    assert_eq!(
+        ingest_worker::artifact::reencode_all(db).await.unwrap(),
+        0,
+        "once"
+    );
+    app.pipeline
+        .execute("UPDATE users SET stats_version = stats_version + 1")
+        .await;
+    let user = storage::users::by_email(db, "format1@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(get_json(&mut c, range).await, april);
+    let mut ids = ids;
+    ids.sort();
+    assert!(
+        !app.state.dash().holds(&user, &ids),
+        "the range was read from its days only"
+    );
+    assert_eq!(shown(&get_json(&mut c, "/api/v1/dashboard").await), all);
+}
