@@ -17,8 +17,9 @@
 #    - dashboard: `GET /dashboard`, the default view, read from the stored finished views;
 #    - year: `GET /dashboard?range=year`, a range preset, finished by the worker too;
 #    - custom: `GET /dashboard?from=2019-01-01&to=2019-06-30`, not precomputed: a user's first
-#      request prepares their artifact into the in-process cache (`--dash-cache-mib`), which
-#      holds only some, at most one preparation per core at once.
+#      request prepares the range from their artifact (the segments of those days only, since
+#      format 2) into the in-process cache (`--dash-cache-mib`), which holds only some, at most
+#      one preparation per core at once.
 #    Requests/s, p50, p99 and the server's peak RSS (VmHWM; VmRSS sampled every 0.2 s) per
 #    case, and p99 over the floor's p99.
 #

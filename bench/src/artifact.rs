@@ -2,7 +2,8 @@
 //! by one in one process: what the worker does to write a user's artifact (regions, build,
 //! encode) and what a web instance does to prepare the first view from it (decode, select,
 //! local days, the all-time stats, or for a view of a range only when each artist and track
-//! was first heard).
+//! was first heard), and a range's selection prepared the whole way beside the same read from
+//! the range's days only (`Artifact::decode_window`, `Prepared::window`).
 
 use std::io::Cursor;
 

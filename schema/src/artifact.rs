@@ -256,7 +256,7 @@ impl Artifact {
                         let plays = &self.plays[a..b];
                         let mut body = Vec::with_capacity(plays.len() * 24);
                         for c in 0..COLUMNS_2 {
-                            let col = column(plays, &self.regions_of[a..b], &firsts[a..b], c);
+                            let col = column(plays, &self.regions_of[a..b], &firsts[a..b], c, true);
                             put(&mut body, col.len() as u64);
                             body.extend_from_slice(&col);
                         }
@@ -475,7 +475,7 @@ pub fn encode_1(a: &Artifact) -> Vec<u8> {
     }
     put(&mut body, a.plays.len() as u64);
     for c in 0..COLUMNS_1 {
-        let col = column(&a.plays, &a.regions_of, &[], c);
+        let col = column(&a.plays, &a.regions_of, &[], c, false);
         put(&mut body, col.len() as u64);
         body.extend_from_slice(&col);
     }
@@ -771,6 +771,9 @@ fn read_plays(
     let mut plays = Vec::with_capacity(n);
     let mut regions_of = Vec::with_capacity(n);
     let mut end = 0i64;
+    // Format 2 writes artist, album and URI from the title ([`column`]).
+    let predicted = columns == COLUMNS_2;
+    let mut predictors: [Predictor; 3] = Default::default();
     let sym = |c: &mut Reader<'_>| -> Result<Sym, ArtifactError> {
         let v = c.get()?;
         if v > max_sym as u64 {
@@ -792,9 +795,20 @@ fn read_plays(
         let mut play = unpack(bits, end, ms_played, Country(country))
             .ok_or_else(|| bad("flags out of range"))?;
         play.title = sym(&mut names[0])?;
-        play.creator = sym(&mut names[1])?;
-        play.collection = sym(&mut names[2])?;
-        play.uri = sym(&mut names[3])?;
+        if predicted {
+            for (k, last) in predictors.iter_mut().enumerate() {
+                let v = names[k + 1].get()?;
+                let named = last
+                    .decode(play.title, v)
+                    .filter(|s| s.0 as usize <= max_sym)
+                    .ok_or_else(|| bad("a play names a name not listed"))?;
+                *[&mut play.creator, &mut play.collection, &mut play.uri][k] = named;
+            }
+        } else {
+            play.creator = sym(&mut names[1])?;
+            play.collection = sym(&mut names[2])?;
+            play.uri = sym(&mut names[3])?;
+        }
         play.reason_start = sym(&mut names[4])?;
         play.reason_end = sym(&mut names[5])?;
         plays.push(play);
@@ -902,6 +916,43 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// The symbol last seen with each title, for the columns [`column`] predicts from the title.
+#[derive(Default)]
+struct Predictor {
+    last: Vec<u32>,
+}
+
+impl Predictor {
+    /// The symbol last seen with `title` (`u32::MAX` for none yet).
+    fn get(&mut self, title: Sym) -> &mut u32 {
+        let i = title.0 as usize;
+        if i >= self.last.len() {
+            self.last.resize((i + 1).max(self.last.len() * 2), u32::MAX);
+        }
+        &mut self.last[i]
+    }
+
+    /// `sym` as written after `title`: 0 when it is the one last seen with it, else plus one.
+    fn encode(&mut self, title: Sym, sym: Sym) -> u64 {
+        let last = self.get(title);
+        let same = *last == sym.0;
+        *last = sym.0;
+        if same { 0 } else { u64::from(sym.0) + 1 }
+    }
+
+    /// The symbol written as `v` after `title`, `None` when it names nothing.
+    fn decode(&mut self, title: Sym, v: u64) -> Option<Sym> {
+        let last = self.get(title);
+        let sym = match v {
+            0 if *last != u32::MAX => *last,
+            0 => return None,
+            v => u32::try_from(v - 1).ok()?,
+        };
+        *last = sym;
+        Some(Sym(sym))
+    }
+}
+
 /// Columns of a format-1 artifact: end times, lengths, flags, countries, six names, regions.
 const COLUMNS_1: usize = 11;
 
@@ -910,7 +961,18 @@ const COLUMNS_2: usize = 12;
 
 /// Column `c` of [`COLUMNS_2`] for `plays` as varints: end times as deltas (zigzag), lengths,
 /// flags, countries, the six names, regions, first-ever bits.
-fn column(plays: &[Play], regions_of: &[u32], firsts: &[u8], c: usize) -> Vec<u8> {
+///
+/// With `predicted` (format 2), a stream's artist, album and URI are written as 0 when they
+/// are those of the last stream of the same title in the column (else the symbol plus one):
+/// a title mostly comes with one of each, so those three columns are mostly zeros.
+fn column(plays: &[Play], regions_of: &[u32], firsts: &[u8], c: usize, predicted: bool) -> Vec<u8> {
+    if predicted && (5..=7).contains(&c) {
+        let mut last = Predictor::default();
+        return varints(plays.iter().map(|p| {
+            let names = p.names();
+            last.encode(names[0], names[c - 4])
+        }));
+    }
     let plays = plays.iter();
     match c {
         0 => {
