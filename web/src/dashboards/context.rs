@@ -158,10 +158,7 @@ pub(crate) async fn api_context(
     v: &Visitor,
     raw: Option<&str>,
 ) -> Result<Ctx, AppError> {
-    // Like any other bad value, after the sign-in check.
-    v.require_user()?;
-    refuse_blank(raw, TYPED)?;
-    context(state, v, raw).await
+    api_context_with(state, v, raw, false).await
 }
 
 /// [`api_context`] for the dashboard: [`days_context`].
@@ -170,9 +167,19 @@ pub(crate) async fn api_days_context(
     v: &Visitor,
     raw: Option<&str>,
 ) -> Result<Ctx, AppError> {
-    v.require_user()?;
+    api_context_with(state, v, raw, true).await
+}
+
+async fn api_context_with(
+    state: &AppState,
+    v: &Visitor,
+    raw: Option<&str>,
+    days_only: bool,
+) -> Result<Ctx, AppError> {
+    // Like any other bad value, after the sign-in check.
+    let user = v.require_user()?.clone();
     refuse_blank(raw, TYPED)?;
-    days_context(state, v, raw).await
+    context_with(state, user, raw, days_only).await
 }
 
 /// A JSON twin: the view `f` computes for the request's selection, range and choices.

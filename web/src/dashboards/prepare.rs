@@ -20,6 +20,16 @@ fn preparing() -> &'static tokio::sync::Semaphore {
     })
 }
 
+/// A turn to prepare a selection. As many preparations run at once as the machine has cores:
+/// each holds the artifact, its decoded streams and the selection being built (tens of MB at
+/// 100,000 plays), so more at once only add memory and make every one of them slower.
+async fn turn() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    preparing()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))
+}
+
 /// Every stream of the user with its region: their artifact, in one read (an empty one for a
 /// user the worker has not written one for: nothing ready yet).
 pub(crate) async fn user_artifact(
@@ -64,13 +74,7 @@ pub(crate) async fn build(
     user: &User,
     ids: Vec<String>,
 ) -> Result<Arc<Prepared>, AppError> {
-    // As many preparations at once as the machine has cores: each holds the artifact, its
-    // decoded streams and the selection being built (tens of MB at 100,000 plays), so more at
-    // once only add memory and make every one of them slower.
-    let _turn = preparing()
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))?;
+    let _turn = turn().await?;
     let started = std::time::Instant::now();
     let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
     let (plays, strings) = streams(state, user, ids).await?;
@@ -193,10 +197,7 @@ async fn window(
     ids: Vec<String>,
     days: (Day, Day),
 ) -> Result<Arc<Prepared>, AppError> {
-    let _turn = preparing()
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))?;
+    let _turn = turn().await?;
     let started = std::time::Instant::now();
     let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
     let stored = storage::plays::artifact_for_user(state.db(), &user.id).await?;
