@@ -160,7 +160,22 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
         let (in_range, _) = whole?;
         assert_eq!(part?, in_range, "the window holds the range's streams");
         if run == 0 {
-            println!("the range 2019-01-01..2019-06-30 holds {in_range} streams");
+            let schema::artifact::Header::Layout(layout) =
+                schema::artifact::Layout::read(&bytes, bytes.len())?
+            else {
+                anyhow::bail!("an artifact of this format has a layout");
+            };
+            let plan = layout.window(
+                i64::from(days.0.0 - 1) * 86_400_000,
+                i64::from(days.1.0 + 2) * 86_400_000 - 1,
+            );
+            println!(
+                "the range 2019-01-01..2019-06-30 holds {in_range} streams; reading it takes {:.0} kB of the artifact's {:.0} kB ({:.0} kB of names, {:.0} kB of segments)",
+                (plan.names.len() + plan.segments.len()) as f64 / 1e3,
+                bytes.len() as f64 / 1e3,
+                plan.names.len() as f64 / 1e3,
+                plan.segments.len() as f64 / 1e3,
+            );
         }
         if run > 0 {
             for (all, d) in times.iter_mut().zip(t) {

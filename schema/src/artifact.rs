@@ -8,21 +8,26 @@
 //! streams of any selection of uploads are read off it without the database
 //! ([`Artifact::select`]).
 //!
-//! The encoding (format 2) is cut by time, so that a view of a few months reads only its part
-//! ([`Artifact::decode_window`]):
+//! The encoding (format 3) is cut by time, so that a view of a few months reads only its part
+//! ([`Artifact::decode_window`]), and says where each part lies, so that a reader can fetch
+//! only those bytes from where the artifact is stored ([`Layout`]):
 //!
 //! - a header, not deflated: the counts, the first and last stream counting for all uploads,
 //!   and one line per *segment* (up to [`SEGMENT`] streams in a row): its streams, its first
-//!   and last end time, the highest name symbol it uses, its length;
+//!   and last end time, the highest name symbol it uses, its length, and how much of the
+//!   names section holds every name it and the segments before it use;
 //! - the region names, then the names, each once, deflated as one stream, numbered in order of
 //!   first use ([`Artifact::build`]), so that the streams up to any time use a prefix of them;
+//!   the stream is flushed (a sync flush) after the region names and after each segment's
+//!   last name, so the bytes up to there inflate alone;
 //! - each segment deflated on its own: one column per field (end times as deltas, lengths,
 //!   flags packed in a few bits, country, the six names, regions, and whether the stream is
 //!   the first ever of its artist and of its track among the streams of all uploads), each a
 //!   run of LEB128 varints.
 //!
 //! Columns of like values compress well: a generated lifetime takes about 22 bytes a stream,
-//! names included (BENCHMARKS.md). Format 1 (one deflated body, no segments) is still read.
+//! names included (BENCHMARKS.md). Format 2 (the same without the flushes and where they lie)
+//! and format 1 (one deflated body, no segments) are still read.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -33,8 +38,8 @@ use crate::model::{Country, Kind, Platform, Play, Source, Strings, Sym};
 const MAGIC: &[u8; 4] = b"BSPA";
 
 /// The encoding's version [`Artifact::encode`] writes; [`Artifact::decode`] reads it and the
-/// format before it (the worker rewrites those), and refuses any other.
-pub const FORMAT: u8 = 2;
+/// formats before it (the worker rewrites those), and refuses any other.
+pub const FORMAT: u8 = 3;
 
 /// Streams in a segment (the last holds the rest): a range of a few months decodes a few of
 /// them.
@@ -80,52 +85,76 @@ impl std::error::Error for ArtifactError {}
 /// The least body deflated in parts, and the least a part holds.
 const PART: usize = 2 << 20;
 
-/// Appends `body` deflated (level 1) to `out`: one deflate stream, written in parts on all
-/// cores when the body is large, as `pigz` does. Each part is deflated on its own, every part
-/// but the last ending with a sync flush (an empty stored block, which ends on a byte), so the
-/// parts laid end to end are one valid stream any inflater reads in one go, and the format
-/// does not change. A part does not refer back into the one before: a few bytes more than one
-/// stream over the whole body.
-fn deflate(body: &[u8], out: Vec<u8>) -> Vec<u8> {
-    deflate_in(
-        body,
-        out,
-        rayon::current_num_threads().min(body.len() / PART),
-    )
+/// The parts [`deflate_marked`] deflates `body` in: one per core for a large body.
+fn parts_for(body: &[u8]) -> usize {
+    rayon::current_num_threads().min(body.len() / PART)
 }
 
-/// [`deflate`] in `parts` parts (one when fewer than two, or fewer bytes than parts).
-fn deflate_in(body: &[u8], out: Vec<u8>, parts: usize) -> Vec<u8> {
+/// `body` deflated (level 1) after `out`, as one deflate stream, with a sync flush at each
+/// of the `marks` (offsets into `body`, in order): everything before a mark inflates from
+/// the stream's bytes up to it alone, so a reader of the first names stops there. Returns the
+/// stream's bytes and, for each mark, how many of them lie before it (from the end of `out`).
+///
+/// In `parts` parts (one when fewer than two, or fewer bytes than parts), each deflated on its
+/// own on all cores (as `pigz` does), every part but the last ending with a sync flush (an empty stored block,
+/// which ends on a byte), so the parts laid end to end are one valid stream any inflater reads
+/// in one go. A part does not refer back into the one before; a flush within a part does (it
+/// ends a block, not the history): a few bytes each.
+fn deflate_marked(
+    body: &[u8],
+    marks: &[usize],
+    out: Vec<u8>,
+    parts: usize,
+) -> (Vec<u8>, Vec<usize>) {
     use rayon::prelude::*;
-    let encoder = |out| flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
-    if parts < 2 || body.len() < parts {
-        let mut z = encoder(out);
-        z.write_all(body).expect("writing to memory");
-        return z.finish().expect("writing to memory");
-    }
-    let size = body.len().div_ceil(parts);
-    let last = (body.len() - 1) / size;
-    let deflated: Vec<Vec<u8>> = body
-        .par_chunks(size)
+    let parts = if parts < 2 || body.len() < parts {
+        1
+    } else {
+        parts
+    };
+    let size = body.len().div_ceil(parts).max(1);
+    let bounds: Vec<(usize, usize)> = (0..parts)
+        .map(|i| ((i * size).min(body.len()), ((i + 1) * size).min(body.len())))
+        .collect();
+    // Each part: its bytes, and where each of its marks fell in them.
+    let deflated: Vec<(Vec<u8>, Vec<usize>)> = bounds
+        .par_iter()
         .enumerate()
-        .map(|(i, part)| {
-            let mut z = encoder(Vec::with_capacity(part.len() / 3 + 64));
-            z.write_all(part).expect("writing to memory");
-            if i == last {
+        .map(|(i, &(a, b))| {
+            let mut z = flate2::write::DeflateEncoder::new(
+                Vec::with_capacity((b - a) / 3 + 64),
+                flate2::Compression::fast(),
+            );
+            let mut at = a;
+            let mut offsets = Vec::new();
+            for &m in marks.iter().filter(|&&m| m > a && m <= b) {
+                z.write_all(&body[at..m]).expect("writing to memory");
+                z.flush().expect("writing to memory");
+                offsets.push(z.get_ref().len());
+                at = m;
+            }
+            z.write_all(&body[at..b]).expect("writing to memory");
+            let bytes = if i == parts - 1 {
                 z.finish().expect("writing to memory")
             } else {
                 // A sync flush; what the encoder writes when dropped after it (the final
                 // block) goes to the emptied buffer left behind.
                 z.flush().expect("writing to memory");
                 std::mem::take(z.get_mut())
-            }
+            };
+            (bytes, offsets)
         })
         .collect();
+    let start = out.len();
     let mut out = out;
-    for part in deflated {
-        out.extend_from_slice(&part);
+    let mut offsets = vec![0; marks.iter().take_while(|&&m| m == 0).count()];
+    for (bytes, within) in deflated {
+        let base = out.len() - start;
+        offsets.extend(within.into_iter().map(|o| base + o));
+        out.extend_from_slice(&bytes);
     }
-    out
+    debug_assert_eq!(offsets.len(), marks.len(), "a mark past the body");
+    (out, offsets)
 }
 
 /// Every stream of a user once, with the region it lies in.
@@ -245,10 +274,31 @@ impl Artifact {
             .step_by(SEGMENT)
             .map(|a| (a, (a + SEGMENT).min(self.plays.len())))
             .collect();
+        let max_syms: Vec<u32> = cuts
+            .iter()
+            .map(|&(a, b)| {
+                self.plays[a..b]
+                    .iter()
+                    .flat_map(|p| p.names())
+                    .map(|s| s.0)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        // The names section is flushed after the region names and after the last name each
+        // segment needs (names are numbered in order of first use: those up to the highest
+        // any segment so far used).
+        let (body, ends) = self.names_body();
+        let marks: Vec<usize> = std::iter::once(ends[0])
+            .chain(max_syms.iter().scan(0, |most, &m| {
+                *most = m.max(*most);
+                Some(ends[*most as usize])
+            }))
+            .collect();
         // The names on one core while the other finds the first streams, then the segments on
         // all.
-        let (names, segments) = rayon::join(
-            || deflate(&self.names_body(), Vec::new()),
+        let ((names, names_ends), segments) = rayon::join(
+            || deflate_marked(&body, &marks, Vec::new(), parts_for(&body)),
             || {
                 let firsts = self.firsts();
                 cuts.par_iter()
@@ -260,18 +310,12 @@ impl Artifact {
                             put(&mut body, col.len() as u64);
                             body.extend_from_slice(&col);
                         }
-                        let max_sym = plays
-                            .iter()
-                            .flat_map(|p| p.names())
-                            .map(|s| s.0)
-                            .max()
-                            .unwrap_or(0);
-                        (max_sym, deflate_in(&body, Vec::new(), 1))
+                        deflate_marked(&body, &[], Vec::new(), 1).0
                     })
                     .collect::<Vec<_>>()
             },
         );
-        let mut head = Vec::with_capacity(64 + segments.len() * 16);
+        let mut head = Vec::with_capacity(64 + segments.len() * 20);
         put(&mut head, self.strings.len() as u64);
         put(&mut head, self.regions.len() as u64);
         put(&mut head, self.plays.len() as u64);
@@ -284,41 +328,47 @@ impl Artifact {
             None => put(&mut head, 0),
         }
         put(&mut head, segments.len() as u64);
-        for (&(a, b), (max_sym, bytes)) in cuts.iter().zip(&segments) {
+        for (i, (&(a, b), bytes)) in cuts.iter().zip(&segments).enumerate() {
             put(&mut head, (b - a) as u64);
             put(&mut head, zigzag(self.plays[a].end_ms));
             put(&mut head, zigzag(self.plays[b - 1].end_ms));
-            put(&mut head, u64::from(*max_sym));
+            put(&mut head, u64::from(max_syms[i]));
             put(&mut head, bytes.len() as u64);
+            put(&mut head, names_ends[i + 1] as u64);
         }
         put(&mut head, names.len() as u64);
+        put(&mut head, names_ends[0] as u64);
         let mut out = Vec::with_capacity(
-            16 + head.len() + names.len() + segments.iter().map(|s| s.1.len()).sum::<usize>(),
+            16 + head.len() + names.len() + segments.iter().map(Vec::len).sum::<usize>(),
         );
         out.extend_from_slice(MAGIC);
         out.push(FORMAT);
         put(&mut out, head.len() as u64);
         out.extend_from_slice(&head);
         out.extend_from_slice(&names);
-        for (_, bytes) in segments {
+        for bytes in segments {
             out.extend_from_slice(&bytes);
         }
         out
     }
 
-    /// The region names, then the names (format 2's names section, before deflating).
-    fn names_body(&self) -> Vec<u8> {
+    /// The region names, then the names (the names section, before deflating), and where the
+    /// region names end and each name ends in it (`[k]`: after the first `k` names).
+    fn names_body(&self) -> (Vec<u8>, Vec<usize>) {
         let mut body = Vec::with_capacity(self.strings.len() * 24 + self.regions.len() * 40);
+        let mut ends = Vec::with_capacity(self.strings.len() + 1);
         for r in &self.regions {
             put(&mut body, r.len() as u64);
             body.extend_from_slice(r.as_bytes());
         }
+        ends.push(body.len());
         for i in 1..=self.strings.len() {
             let s = self.strings.get(Sym(i as u32));
             put(&mut body, s.len() as u64);
             body.extend_from_slice(s.as_bytes());
+            ends.push(body.len());
         }
-        body
+        (body, ends)
     }
 
     /// For each region, whether its streams count when every upload is chosen (the region
@@ -355,32 +405,35 @@ impl Artifact {
             .collect()
     }
 
-    /// Reads bytes [`Artifact::encode`] wrote (this format or the one before).
+    /// Reads bytes [`Artifact::encode`] wrote (this format or those before).
     pub fn decode(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
-        if format_of(bytes)? == 1 {
-            return decode_1(bytes);
-        }
         use rayon::prelude::*;
-        let head = Head::read(bytes)?;
+        let layout = match Layout::read(bytes, bytes.len())? {
+            Header::Whole => return decode_1(bytes),
+            Header::Longer(_) => unreachable!("the whole artifact holds its header"),
+            Header::Layout(layout) => layout,
+        };
         let (names, segments) = rayon::join(
             || -> Result<(Vec<String>, Strings), ArtifactError> {
-                let body = inflate(head.names, head.names.len() * 3)?;
+                let section = &bytes[layout.names.clone()];
+                let body = inflate(section, section.len() * 3)?;
                 let mut r = Reader { buf: &body, at: 0 };
-                let regions = read_regions(&mut r, head.n_regions)?;
-                let strings = read_names(&body[r.at..], head.n_strings)?;
+                let regions = read_regions(&mut r, layout.n_regions)?;
+                let strings = read_names(&body[r.at..], layout.n_strings)?;
                 Ok((regions, strings))
             },
             || {
-                head.segments
+                layout
+                    .segments
                     .par_iter()
-                    .map(|s| s.decode(head.n_regions))
+                    .map(|s| s.decode(&bytes[s.at.clone()], layout.n_regions))
                     .collect::<Result<Vec<_>, _>>()
             },
         );
         let (regions, strings) = names?;
         let segments = segments?;
-        let mut plays = Vec::with_capacity(head.n_plays);
-        let mut regions_of = Vec::with_capacity(head.n_plays);
+        let mut plays = Vec::with_capacity(layout.n_plays);
+        let mut regions_of = Vec::with_capacity(layout.n_plays);
         for (p, r, _) in segments {
             plays.extend_from_slice(&p);
             regions_of.extend_from_slice(&r);
@@ -394,44 +447,261 @@ impl Artifact {
     }
 
     /// The streams that ended from `from_ms` to `to_ms` (inclusive), read without the rest:
-    /// only the segments holding them, and the names up to the last those use. `None` for an
-    /// artifact of the format before, which has no segments (read it whole).
+    /// only the segments holding them, and the names up to the last those use
+    /// ([`Layout::window`], [`Layout::decode_window`]). `None` for an artifact of format 1,
+    /// which has no segments (read it whole).
     pub fn decode_window(
         bytes: &[u8],
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Option<Window>, ArtifactError> {
-        if format_of(bytes)? == 1 {
-            return Ok(None);
+        let layout = match Layout::read(bytes, bytes.len())? {
+            Header::Whole => return Ok(None),
+            Header::Longer(_) => unreachable!("the whole artifact holds its header"),
+            Header::Layout(layout) => layout,
+        };
+        let plan = layout.window(from_ms, to_ms);
+        layout
+            .decode_window(
+                &plan,
+                &bytes[plan.names.clone()],
+                &bytes[plan.segments.clone()],
+            )
+            .map(Some)
+    }
+}
+
+/// What the first bytes of an artifact say of where its sections lie ([`Layout::read`]).
+#[derive(Debug, Clone)]
+pub enum Header {
+    /// Format 1: no sections; read it whole.
+    Whole,
+    /// The header is longer than the bytes given: read this many from the start.
+    Longer(usize),
+    /// Where everything lies.
+    Layout(Layout),
+}
+
+/// Where the sections of an artifact of format 2 or 3 lie, read off its header (offsets from
+/// the artifact's first byte): what lets a reader fetch only the bytes of a window
+/// ([`Layout::window`]) from where the artifact is stored, and decode them
+/// ([`Layout::decode_window`]).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    n_strings: usize,
+    n_regions: usize,
+    n_plays: usize,
+    span: Option<(i64, i64)>,
+    /// The names section: the region names, then the names, deflated.
+    names: std::ops::Range<usize>,
+    /// How many bytes of the names section hold the region names (format 3: a flush follows
+    /// them; all of it in format 2).
+    regions_end: usize,
+    segments: Vec<Segment>,
+}
+
+/// One segment, as its header line describes it.
+#[derive(Debug, Clone)]
+struct Segment {
+    n: usize,
+    first: i64,
+    last: i64,
+    max_sym: u64,
+    /// Its columns, deflated (offsets in the artifact).
+    at: std::ops::Range<usize>,
+    /// How many bytes of the names section hold every name this segment and those before it
+    /// use (all of it in format 2).
+    names_end: usize,
+}
+
+/// The bytes of an artifact a window needs, and which of its segments they hold
+/// ([`Layout::window`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowPlan {
+    /// The start of the names section, as far as the window's names reach.
+    pub names: std::ops::Range<usize>,
+    /// The window's segments, one after the other.
+    pub segments: std::ops::Range<usize>,
+    chosen: std::ops::Range<usize>,
+    from_ms: i64,
+    to_ms: i64,
+}
+
+impl Layout {
+    /// Reads the header from the first bytes of an artifact of `len` bytes in all (`prefix`
+    /// may be all of them), checking that its sections add up to `len`.
+    pub fn read(prefix: &[u8], len: usize) -> Result<Header, ArtifactError> {
+        let bad = |why: &str| ArtifactError(why.to_string());
+        let format = format_of(prefix)?;
+        if format == 1 {
+            return Ok(Header::Whole);
         }
+        let mut outer = Reader { buf: prefix, at: 5 };
+        let head_len = match outer.get() {
+            Ok(n) => usize::try_from(n).map_err(|_| bad("a length is too large"))?,
+            Err(_) if prefix.len() < len.min(16) => return Ok(Header::Longer(len.min(16))),
+            Err(e) => return Err(e),
+        };
+        let head_end = outer
+            .at
+            .checked_add(head_len)
+            .filter(|&e| e <= len)
+            .ok_or_else(|| bad("it ends too early"))?;
+        if head_end > prefix.len() {
+            return Ok(Header::Longer(head_end));
+        }
+        let mut r = Reader {
+            buf: outer.take(head_len)?,
+            at: 0,
+        };
+        // Bounded below, by what the sections can hold.
+        let (n_strings, n_regions, n_plays) = (r.get()?, r.get()?, r.get()?);
+        let span = match r.get()? {
+            0 => None,
+            1 => Some((unzigzag(r.get()?), unzigzag(r.get()?))),
+            _ => return Err(bad("its span is damaged")),
+        };
+        let size = |r: &mut Reader<'_>| -> Result<usize, ArtifactError> {
+            usize::try_from(r.get()?).map_err(|_| bad("a length is too large"))
+        };
+        let n_segments = r.len()?;
+        let mut lines = Vec::with_capacity(n_segments);
+        for _ in 0..n_segments {
+            let n = r.get()?;
+            let (first, last) = (unzigzag(r.get()?), unzigzag(r.get()?));
+            let max_sym = r.get()?;
+            let bytes = size(&mut r)?;
+            let names_end = if format == 2 {
+                None
+            } else {
+                Some(size(&mut r)?)
+            };
+            if n == 0 || n > SEGMENT as u64 || first > last || max_sym > n_strings {
+                return Err(bad("a segment's header is damaged"));
+            }
+            lines.push((n as usize, first, last, max_sym, bytes, names_end));
+        }
+        if lines.iter().map(|l| l.0 as u64).sum::<u64>() != n_plays {
+            return Err(bad("its segments do not add up to its streams"));
+        }
+        let names_len = size(&mut r)?;
+        let regions_end = if format == 2 {
+            names_len
+        } else {
+            size(&mut r)?
+        };
+        if r.at != r.buf.len() {
+            return Err(bad("its header goes on past its end"));
+        }
+        // Each name and region takes a byte at least, and deflate shrinks at most 1,032 times.
+        let most = names_len as u64 * 1032;
+        if n_strings.saturating_add(n_regions) > most {
+            return Err(bad("a count is larger than the artifact"));
+        }
+        let mut at = head_end;
+        let mut span_of = |n: usize| -> Result<std::ops::Range<usize>, ArtifactError> {
+            let end = at
+                .checked_add(n)
+                .filter(|&e| e <= len)
+                .ok_or_else(|| bad("it ends too early"))?;
+            let range = at..end;
+            at = end;
+            Ok(range)
+        };
+        let names = span_of(names_len)?;
+        let mut segments = Vec::with_capacity(lines.len());
+        let mut reached = regions_end;
+        for (n, first, last, max_sym, bytes, names_end) in lines {
+            let names_end = names_end.unwrap_or(names_len);
+            if names_end < reached || names_end > names_len {
+                return Err(bad("a segment's names are out of order"));
+            }
+            reached = names_end;
+            segments.push(Segment {
+                n,
+                first,
+                last,
+                max_sym,
+                at: span_of(bytes)?,
+                names_end,
+            });
+        }
+        if regions_end > names_len {
+            return Err(bad("its region names are damaged"));
+        }
+        if at != len {
+            return Err(bad("it goes on past its last segment"));
+        }
+        Ok(Header::Layout(Layout {
+            n_strings: n_strings as usize,
+            n_regions: n_regions as usize,
+            n_plays: n_plays as usize,
+            span,
+            names,
+            regions_end,
+            segments,
+        }))
+    }
+
+    /// The bytes holding the streams that ended from `from_ms` to `to_ms` (inclusive): the
+    /// segments they lie in, and the start of the names section as far as those segments'
+    /// names reach.
+    pub fn window(&self, from_ms: i64, to_ms: i64) -> WindowPlan {
+        let a = self.segments.partition_point(|s| s.last < from_ms);
+        let b = a + self.segments[a..].partition_point(|s| s.first <= to_ms);
+        let (names_end, segments) = match self.segments.get(a..b) {
+            Some([first, .., last]) => (last.names_end, first.at.start..last.at.end),
+            Some([only]) => (only.names_end, only.at.clone()),
+            _ => (self.regions_end, 0..0),
+        };
+        WindowPlan {
+            names: self.names.start..self.names.start + names_end,
+            segments,
+            chosen: a..b,
+            from_ms,
+            to_ms,
+        }
+    }
+
+    /// Decodes a window from the bytes [`Layout::window`] named: `names` and `segments`, as
+    /// read from the artifact at `plan.names` and `plan.segments`.
+    pub fn decode_window(
+        &self,
+        plan: &WindowPlan,
+        names: &[u8],
+        segments: &[u8],
+    ) -> Result<Window, ArtifactError> {
         use rayon::prelude::*;
-        let head = Head::read(bytes)?;
-        let chosen: Vec<&Segment<'_>> = head
-            .segments
-            .iter()
-            .filter(|s| s.last >= from_ms && s.first <= to_ms)
-            .collect();
+        if names.len() != plan.names.len() || segments.len() != plan.segments.len() {
+            return Err(ArtifactError(
+                "the bytes read are not those of the window".into(),
+            ));
+        }
+        let chosen = &self.segments[plan.chosen.clone()];
         let needed = chosen.iter().map(|s| s.max_sym).max().unwrap_or(0) as usize;
-        let (names, segments) = rayon::join(
-            || names_prefix(head.names, head.n_regions, needed),
+        let (names, decoded) = rayon::join(
+            || names_prefix(names, self.n_regions, needed),
             || {
                 chosen
                     .par_iter()
-                    .map(|s| s.decode(head.n_regions))
+                    .map(|s| {
+                        let at = s.at.start - plan.segments.start..s.at.end - plan.segments.start;
+                        s.decode(&segments[at], self.n_regions)
+                    })
                     .collect::<Result<Vec<_>, _>>()
             },
         );
         let (regions, text, names) = names?;
         let mut window = Window {
             regions,
-            span: head.span,
+            span: self.span,
             ..Window::default()
         };
         let mut remap: Vec<Sym> = vec![Sym::NONE; needed + 1];
         let mut bad_name = false;
-        for (plays, regions_of, firsts) in segments? {
+        for (plays, regions_of, firsts) in decoded? {
             for ((play, region), first) in plays.into_iter().zip(regions_of).zip(firsts) {
-                if play.end_ms < from_ms || play.end_ms > to_ms {
+                if play.end_ms < plan.from_ms || play.end_ms > plan.to_ms {
                     continue;
                 }
                 let mut play = play;
@@ -453,7 +723,7 @@ impl Artifact {
         if bad_name {
             return Err(ArtifactError("a name is not UTF-8".into()));
         }
-        Ok(Some(window))
+        Ok(window)
     }
 }
 
@@ -479,7 +749,7 @@ pub fn encode_1(a: &Artifact) -> Vec<u8> {
         put(&mut body, col.len() as u64);
         body.extend_from_slice(&col);
     }
-    deflate_in(&body, b"BSPA\x01".to_vec(), 2)
+    deflate_marked(&body, &[], b"BSPA\x01".to_vec(), 2).0
 }
 
 impl Window {
@@ -510,9 +780,9 @@ fn format_of(bytes: &[u8]) -> Result<u8, ArtifactError> {
         ));
     }
     match bytes[4] {
-        1 | FORMAT => Ok(bytes[4]),
+        1..=FORMAT => Ok(bytes[4]),
         other => Err(ArtifactError(format!(
-            "format {other} where this build reads 1 and {FORMAT}"
+            "format {other} where this build reads 1 to {FORMAT}"
         ))),
     }
 }
@@ -526,96 +796,11 @@ fn inflate(bytes: &[u8], hint: usize) -> Result<Vec<u8>, ArtifactError> {
     Ok(body)
 }
 
-/// A format-2 artifact's header, and where its sections lie.
-struct Head<'a> {
-    n_strings: usize,
-    n_regions: usize,
-    n_plays: usize,
-    span: Option<(i64, i64)>,
-    /// The region names and the names, deflated.
-    names: &'a [u8],
-    segments: Vec<Segment<'a>>,
-}
-
-/// One segment of a format-2 artifact, as its header line describes it.
-struct Segment<'a> {
-    n: usize,
-    first: i64,
-    last: i64,
-    max_sym: u64,
-    /// Its columns, deflated.
-    bytes: &'a [u8],
-}
-
-impl<'a> Head<'a> {
-    fn read(bytes: &'a [u8]) -> Result<Head<'a>, ArtifactError> {
-        let bad = |why: &str| ArtifactError(why.to_string());
-        let mut outer = Reader { buf: bytes, at: 5 };
-        let len = outer.len()?;
-        let mut r = Reader {
-            buf: outer.take(len)?,
-            at: 0,
-        };
-        // Bounded below, by what the sections can hold.
-        let (n_strings, n_regions, n_plays) = (r.get()?, r.get()?, r.get()?);
-        let span = match r.get()? {
-            0 => None,
-            1 => Some((unzigzag(r.get()?), unzigzag(r.get()?))),
-            _ => return Err(bad("its span is damaged")),
-        };
-        let n_segments = r.len()?;
-        let mut lines = Vec::with_capacity(n_segments);
-        for _ in 0..n_segments {
-            let n = r.get()?;
-            let (first, last) = (unzigzag(r.get()?), unzigzag(r.get()?));
-            let max_sym = r.get()?;
-            let len = usize::try_from(r.get()?).map_err(|_| bad("a length is too large"))?;
-            if n == 0 || n > SEGMENT as u64 || first > last || max_sym > n_strings {
-                return Err(bad("a segment's header is damaged"));
-            }
-            lines.push((n as usize, first, last, max_sym, len));
-        }
-        if lines.iter().map(|l| l.0 as u64).sum::<u64>() != n_plays {
-            return Err(bad("its segments do not add up to its streams"));
-        }
-        let names_len = usize::try_from(r.get()?).map_err(|_| bad("a length is too large"))?;
-        let names = outer.take(names_len)?;
-        // Each name and region takes a byte at least, and deflate shrinks at most 1,032 times.
-        let most = names.len() as u64 * 1032;
-        if n_strings.saturating_add(n_regions) > most {
-            return Err(bad("a count is larger than the artifact"));
-        }
-        let (n_strings, n_regions, n_plays) =
-            (n_strings as usize, n_regions as usize, n_plays as usize);
-        let mut segments = Vec::with_capacity(lines.len());
-        for (n, first, last, max_sym, len) in lines {
-            segments.push(Segment {
-                n,
-                first,
-                last,
-                max_sym,
-                bytes: outer.take(len)?,
-            });
-        }
-        if outer.at != bytes.len() {
-            return Err(bad("it goes on past its last segment"));
-        }
-        Ok(Head {
-            n_strings,
-            n_regions,
-            n_plays,
-            span,
-            names,
-            segments,
-        })
-    }
-}
-
-impl Segment<'_> {
-    /// Its streams, their regions and their [`Window::firsts`], checked against its header
-    /// line.
-    fn decode(&self, n_regions: usize) -> Result<Decoded, ArtifactError> {
-        let body = inflate(self.bytes, self.n * 24)?;
+impl Segment {
+    /// Its streams, their regions and their [`Window::firsts`] from its deflated `bytes`,
+    /// checked against its header line.
+    fn decode(&self, bytes: &[u8], n_regions: usize) -> Result<Decoded, ArtifactError> {
+        let body = inflate(bytes, self.n * 24)?;
         let mut r = Reader { buf: &body, at: 0 };
         let decoded = read_plays(&mut r, self.n, self.max_sym as usize, n_regions, COLUMNS_2)?;
         if decoded.0.first().map(|p| p.end_ms) != Some(self.first)
@@ -648,7 +833,7 @@ fn read_regions(r: &mut Reader<'_>, n: usize) -> Result<Vec<String>, ArtifactErr
 type NamesPrefix = (Vec<String>, Vec<u8>, Vec<(usize, usize)>);
 
 /// What a names section is inflated by at a time while only its first names are wanted.
-const NAMES_CHUNK: u64 = 128 << 10;
+const NAMES_CHUNK: usize = 128 << 10;
 
 /// The region names and the first `needed` names of a format-2 names section, inflating a
 /// piece at a time and no further than they reach.
@@ -657,8 +842,8 @@ fn names_prefix(
     n_regions: usize,
     needed: usize,
 ) -> Result<NamesPrefix, ArtifactError> {
-    let mut z = flate2::read::DeflateDecoder::new(deflated);
-    let mut buf: Vec<u8> = Vec::with_capacity(NAMES_CHUNK as usize);
+    let mut z = Inflater::new(deflated);
+    let mut buf: Vec<u8> = Vec::with_capacity(NAMES_CHUNK);
     let mut at = 0usize;
     // Where the next entry (its length, then its bytes) lies, inflating more until it is all
     // there.
@@ -674,11 +859,7 @@ fn names_prefix(
                 at = end;
                 return Ok((r.at, end));
             }
-            let got = (&mut z)
-                .take(NAMES_CHUNK)
-                .read_to_end(buf)
-                .map_err(|e| ArtifactError(format!("its names do not inflate ({e})")))?;
-            if got == 0 {
+            if z.more(buf, NAMES_CHUNK)? == 0 {
                 return Err(ArtifactError("it ends too early".into()));
             }
         }
@@ -697,6 +878,42 @@ fn names_prefix(
         names.push(next(&mut buf)?);
     }
     Ok((regions, buf, names))
+}
+
+/// Inflates the deflate stream its bytes start with, a piece at a time, as far as they reach:
+/// they may stop at a flush within it (the start of a names section, as a window reads it),
+/// where a stream reader would call them cut short.
+struct Inflater<'a> {
+    z: flate2::Decompress,
+    input: &'a [u8],
+}
+
+impl<'a> Inflater<'a> {
+    fn new(input: &'a [u8]) -> Inflater<'a> {
+        Inflater {
+            z: flate2::Decompress::new(false),
+            input,
+        }
+    }
+
+    /// Appends up to about `n` more bytes to `out`; 0 once the bytes are used up or the
+    /// stream has ended.
+    fn more(&mut self, out: &mut Vec<u8>, n: usize) -> Result<usize, ArtifactError> {
+        out.reserve(n);
+        let before = out.len();
+        loop {
+            let (read, wrote) = (self.z.total_in(), out.len());
+            let rest = self.input.get(read as usize..).unwrap_or_default();
+            let status = self
+                .z
+                .decompress_vec(rest, out, flate2::FlushDecompress::None)
+                .map_err(|e| ArtifactError(format!("its names do not inflate ({e})")))?;
+            let moved = self.z.total_in() != read || out.len() != wrote;
+            if out.len() > before || !moved || status == flate2::Status::StreamEnd {
+                return Ok(out.len() - before);
+            }
+        }
+    }
 }
 
 /// Reads bytes of format 1: one deflated body, the names, the regions, then the columns.
@@ -771,7 +988,7 @@ fn read_plays(
     let mut plays = Vec::with_capacity(n);
     let mut regions_of = Vec::with_capacity(n);
     let mut end = 0i64;
-    // Format 2 writes artist, album and URI from the title ([`column`]).
+    // Formats 2 and 3 write artist, album and URI from the title ([`column`]).
     let predicted = columns == COLUMNS_2;
     let mut predictors: [Predictor; 3] = Default::default();
     let sym = |c: &mut Reader<'_>| -> Result<Sym, ArtifactError> {
@@ -956,13 +1173,13 @@ impl Predictor {
 /// Columns of a format-1 artifact: end times, lengths, flags, countries, six names, regions.
 const COLUMNS_1: usize = 11;
 
-/// Columns of a format-2 segment: those of format 1, then the first-ever bits.
+/// Columns of a segment (formats 2 and 3): those of format 1, then the first-ever bits.
 const COLUMNS_2: usize = 12;
 
 /// Column `c` of [`COLUMNS_2`] for `plays` as varints: end times as deltas (zigzag), lengths,
 /// flags, countries, the six names, regions, first-ever bits.
 ///
-/// With `predicted` (format 2), a stream's artist, album and URI are written as 0 when they
+/// With `predicted` (formats 2 and 3), a stream's artist, album and URI are written as 0 when they
 /// are those of the last stream of the same title in the column (else the symbol plus one):
 /// a title mostly comes with one of each, so those three columns are mostly zeros.
 fn column(plays: &[Play], regions_of: &[u32], firsts: &[u8], c: usize, predicted: bool) -> Vec<u8> {
@@ -1222,15 +1439,17 @@ mod tests {
     }
 
     #[test]
-    fn a_body_deflated_in_parts_inflates_as_one_stream() {
+    fn a_body_deflated_in_parts_inflates_as_one_stream_and_up_to_each_mark_alone() {
         // Empty, tiny and odd-sized bodies, in one part and in several (more parts than
-        // bytes too).
+        // bytes too), with marks at the start, inside parts, on a part's end and at the end.
         for len in [0usize, 1, 3, 100_000, 1_234_567] {
             let body: Vec<u8> = (0..len)
                 .map(|i| (((i * 7919) % 251) ^ (i / 4096)) as u8)
                 .collect();
+            let mut marks = vec![0, len / 3, len / 3, len / 2, len * 2 / 3 + 1, len];
+            marks.retain(|&m| m <= len);
             for parts in [1, 2, 3, 7] {
-                let deflated = deflate_in(&body, b"head".to_vec(), parts);
+                let (deflated, offsets) = deflate_marked(&body, &marks, b"head".to_vec(), parts);
                 assert_eq!(&deflated[..4], b"head");
                 let mut back = Vec::new();
                 flate2::read::DeflateDecoder::new(&deflated[4..])
@@ -1240,6 +1459,18 @@ mod tests {
                     back == body,
                     "{len} bytes in {parts} parts did not come back"
                 );
+                assert_eq!(offsets.len(), marks.len());
+                for (&mark, &offset) in marks.iter().zip(&offsets) {
+                    let mut z = Inflater::new(&deflated[4..4 + offset]);
+                    let mut before = Vec::new();
+                    while z.more(&mut before, 1 << 16).unwrap() > 0 {}
+                    assert!(
+                        before == body[..mark],
+                        "{len} bytes in {parts} parts: the stream up to the mark at {mark} \
+                         gave {} bytes",
+                        before.len()
+                    );
+                }
             }
         }
     }
@@ -1273,11 +1504,45 @@ mod tests {
         Artifact::build(regions, streams, &s)
     }
 
+    /// Format-3 bytes as format 2 wrote them: the same sections (a names stream with flushes
+    /// in it is still one stream), the header without where the flushes lie.
+    fn as_format_2(bytes: &[u8]) -> Vec<u8> {
+        let Header::Layout(l) = Layout::read(bytes, bytes.len()).unwrap() else {
+            panic!("format 3 has a layout")
+        };
+        let mut head = Vec::new();
+        put(&mut head, l.n_strings as u64);
+        put(&mut head, l.n_regions as u64);
+        put(&mut head, l.n_plays as u64);
+        match l.span {
+            Some((first, last)) => {
+                put(&mut head, 1);
+                put(&mut head, zigzag(first));
+                put(&mut head, zigzag(last));
+            }
+            None => put(&mut head, 0),
+        }
+        put(&mut head, l.segments.len() as u64);
+        for s in &l.segments {
+            put(&mut head, s.n as u64);
+            put(&mut head, zigzag(s.first));
+            put(&mut head, zigzag(s.last));
+            put(&mut head, s.max_sym);
+            put(&mut head, s.at.len() as u64);
+        }
+        put(&mut head, l.names.len() as u64);
+        let mut out = b"BSPA\x02".to_vec();
+        put(&mut out, head.len() as u64);
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&bytes[l.names.start..]);
+        out
+    }
+
     #[test]
-    fn an_artifact_of_many_segments_reads_back_whole_and_format_1_still_reads() {
+    fn an_artifact_of_many_segments_reads_back_whole_and_the_formats_before_still_read() {
         let a = many(3 * SEGMENT + 17);
         let bytes = a.encode();
-        assert_eq!(bytes[4], 2);
+        assert_eq!(bytes[4], 3);
         let back = Artifact::decode(&bytes).unwrap();
         assert_eq!(spelled(&back), spelled(&a));
         assert_eq!(back.regions, a.regions);
@@ -1288,6 +1553,86 @@ mod tests {
                 .unwrap()
                 .map(|w| w.plays.len()),
             None
+        );
+        let two = as_format_2(&bytes);
+        assert_eq!(spelled(&Artifact::decode(&two).unwrap()), spelled(&a));
+        let start = a.plays[0].end_ms;
+        let (from, to) = (start + 5_000 * 60_000, start + 9_000 * 60_000);
+        let w2 = Artifact::decode_window(&two, from, to).unwrap().unwrap();
+        let w3 = Artifact::decode_window(&bytes, from, to).unwrap().unwrap();
+        assert_eq!(w2.plays.len(), 4_001);
+        assert_eq!(
+            (w2.plays.len(), w2.strings.len(), &w2.firsts, &w2.regions_of),
+            (w3.plays.len(), w3.strings.len(), &w3.firsts, &w3.regions_of)
+        );
+    }
+
+    #[test]
+    fn a_window_needs_only_its_segments_and_the_names_up_to_theirs() {
+        // A history that meets new tracks all along.
+        let mut s = Strings::default();
+        let streams = (0..6 * SEGMENT)
+            .map(|i| {
+                let names = [
+                    s.intern(&format!("Title {}", i / 3)),
+                    s.intern(&format!("Artist {}", i / 40)),
+                    s.intern(&format!("Album {}", i / 12)),
+                ];
+                let p = Play::bare(
+                    1_500_000_000_000 + i as i64 * 60_000,
+                    120_000,
+                    Kind::Track,
+                    Source::Extended,
+                    names,
+                );
+                (0, p)
+            })
+            .collect();
+        let a = Artifact::build(vec!["a".to_string()], streams, &s);
+        let bytes = a.encode();
+        let Header::Layout(layout) = Layout::read(&bytes, bytes.len()).unwrap() else {
+            panic!("format 3 has a layout")
+        };
+        // The header alone says how long it is, from its first sixteen bytes.
+        let Header::Longer(head_end) = Layout::read(&bytes[..16], bytes.len()).unwrap() else {
+            panic!("sixteen bytes do not hold the header")
+        };
+        assert_eq!(head_end, layout.names.start);
+        assert!(matches!(
+            Layout::read(&bytes[..6], bytes.len()).unwrap(),
+            Header::Longer(16)
+        ));
+        assert!(matches!(
+            Layout::read(&bytes[..head_end], bytes.len()).unwrap(),
+            Header::Layout(_)
+        ));
+        // Early days: the first segment and the names up to its last, a part of the whole.
+        let start = a.plays[0].end_ms;
+        let plan = layout.window(start, start + 60_000);
+        assert_eq!(plan.segments, layout.segments[0].at);
+        assert!(plan.names.len() < layout.names.len() / 2, "{plan:?}");
+        // A window reads the same from only the bytes it names as from the whole.
+        let w = layout
+            .decode_window(
+                &plan,
+                &bytes[plan.names.clone()],
+                &bytes[plan.segments.clone()],
+            )
+            .unwrap();
+        assert_eq!(w.plays.len(), 2);
+        // Days with no stream: no segment, the region names only.
+        let none = layout.window(start - 10, start - 1);
+        assert!(none.segments.is_empty());
+        let w = layout
+            .decode_window(&none, &bytes[none.names.clone()], &[])
+            .unwrap();
+        assert!(w.plays.is_empty());
+        assert_eq!(w.regions, a.regions);
+        // Bytes of another length are refused.
+        assert!(
+            layout
+                .decode_window(&plan, &bytes[plan.names.start..plan.names.end - 1], &[])
+                .is_err()
         );
     }
 

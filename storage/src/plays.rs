@@ -268,3 +268,53 @@ pub async fn artifact_for_user(
         .await)?;
     Ok(row.map(stored_artifact))
 }
+
+/// Two pieces of a user's artifact ([`artifact_parts`]), and what says which artifact they
+/// are of.
+#[derive(Debug, Clone)]
+pub struct ArtifactParts {
+    /// The encoding's version.
+    pub format: i16,
+    /// The user's `stats_version` when it was written: two reads of the same version read the
+    /// same bytes.
+    pub version: i64,
+    /// Its whole length in bytes.
+    pub len: i64,
+    /// The bytes asked for, each cut short where the artifact ends.
+    pub parts: [Vec<u8>; 2],
+}
+
+/// Two pieces of a user's artifact, each `(offset, length)`, read without the rest, when the
+/// worker has written one. PostgreSQL stores the column out of line and uncompressed
+/// (`STORAGE EXTERNAL`), so it reads only the chunks holding the pieces; SQLite reads the
+/// value's pages and copies out the pieces.
+pub async fn artifact_parts(
+    db: &crate::db::Db,
+    user_id: &UserId,
+    parts: [(usize, usize); 2],
+) -> Result<Option<ArtifactParts>, sqlx::Error> {
+    // substr counts from 1.
+    let int = |n: usize| {
+        i32::try_from(n).map_err(|_| sqlx::Error::Protocol(format!("{n} is past an artifact")))
+    };
+    let [(a, a_len), (b, b_len)] = parts;
+    let (a, a_len, b, b_len) = (int(a + 1)?, int(a_len)?, int(b + 1)?, int(b_len)?);
+    type Row = (i16, i64, i64, Vec<u8>, Vec<u8>);
+    let row: Option<Row> = crate::on_pool!(db, p => sqlx::query_as(
+        "SELECT format, version, CAST(length(bytes) AS BIGINT), substr(bytes, $2, $3), \
+         substr(bytes, $4, $5) FROM artifacts WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(a)
+    .bind(a_len)
+    .bind(b)
+    .bind(b_len)
+    .fetch_optional(p)
+    .await)?;
+    Ok(row.map(|(format, version, len, x, y)| ArtifactParts {
+        format,
+        version,
+        len,
+        parts: [x, y],
+    }))
+}

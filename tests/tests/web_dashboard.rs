@@ -3288,6 +3288,81 @@ async fn a_range_is_read_from_its_days_of_the_artifact_and_knows_what_came_befor
     assert_eq!(part, whole);
 }
 
+both_engines!(a_range_reads_from_the_database_only_the_bytes_of_its_days);
+/// A range of a long history is prepared from the bytes of its days only: the database is
+/// asked for the artifact's header, then for the segments of those days and the names they
+/// use, a fraction of the artifact, and the dashboard is the one the whole selection gives.
+async fn a_range_reads_from_the_database_only_the_bytes_of_its_days(engine: Engine) {
+    use std::sync::atomic::Ordering::Relaxed;
+    // Three years, a stream every two hours, new songs and artists all along: four segments
+    // of the artifact.
+    let start = chrono::DateTime::parse_from_rfc3339("2022-01-01T00:00:00Z").unwrap();
+    let records: Vec<Value> = (0..13_140i64)
+        .map(|i| {
+            let at = start + chrono::Duration::hours(2 * i);
+            track(
+                &at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                200_000,
+                &format!("Artist {}", i / 50),
+                &format!("Song {}", i / 4),
+            )
+        })
+        .collect();
+    let (app, mut c, ids, user) = with_uploads(engine, "long@example.com", &[&records]).await;
+    // The whole selection the upload's page prepares in the background once it is ready is
+    // counted before the range is asked for.
+    let m = app.state.metrics();
+    for _ in 0..400 {
+        if m.prepared_whole.load(Relaxed) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // Another instance: nothing of this user in its memory.
+    app.pipeline
+        .execute("UPDATE users SET stats_version = stats_version + 1")
+        .await;
+    let stored = storage::plays::artifact_for_user(app.pipeline.db(), &user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (read_before, windows_before, whole_before) = (
+        m.artifact_bytes_read.load(Relaxed),
+        m.prepared_windows.load(Relaxed),
+        m.prepared_whole.load(Relaxed),
+    );
+    let range = "from=2022-02-01&to=2022-02-28";
+    let part = get_json(&mut c, &format!("/api/v1/dashboard?{range}")).await;
+    let read = m.artifact_bytes_read.load(Relaxed) - read_before;
+    assert_eq!(m.prepared_windows.load(Relaxed), windows_before + 1);
+    assert_eq!(
+        m.prepared_whole.load(Relaxed),
+        whole_before,
+        "nothing read whole"
+    );
+    assert!(
+        read > 0 && read * 3 < stored.bytes.len() as u64,
+        "{read} bytes read of an artifact of {}",
+        stored.bytes.len()
+    );
+    // February 2022: 28 days of 12 streams.
+    assert_eq!(part["overview"]["total"]["streams"], 28 * 12);
+    assert_eq!(part["meta"]["history_first_day"], "2022-01-01");
+    let user = storage::users::by_email(app.pipeline.db(), "long@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!app.state.dash().holds(&user, &ids));
+    // The same answer once the whole selection is in memory.
+    let ranking = c.get(&format!("/api/v1/dashboard/ranking?{range}")).await;
+    assert_eq!(ranking.status, StatusCode::OK, "{}", ranking.body);
+    assert!(app.state.dash().holds(&user, &ids));
+    assert_eq!(
+        part,
+        get_json(&mut c, &format!("/api/v1/dashboard?{range}")).await
+    );
+}
+
 both_engines!(artifacts_of_the_format_before_are_written_again_at_start_with_the_same_numbers);
 /// An artifact a build before format 2 wrote (one deflated body, no segments) is still read,
 /// and every process's start writes it again in the current format, keeping its version: the
@@ -3314,7 +3389,7 @@ async fn artifacts_of_the_format_before_are_written_again_at_start_with_the_same
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.format, 2);
+    assert_eq!(stored.format, i16::from(schema::artifact::FORMAT));
     let artifact = schema::Artifact::decode(&stored.bytes).unwrap();
     let mut tx = db.begin().await.unwrap();
     storage::plays::reencode_artifact(&mut tx, &user.id, 1, &schema::artifact::encode_1(&artifact))

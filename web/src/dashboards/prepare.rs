@@ -11,6 +11,7 @@ use storage::users::User;
 
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::state::metrics::Metrics;
 
 /// Turns to prepare a selection, one per core, for the whole process.
 fn preparing() -> &'static tokio::sync::Semaphore {
@@ -43,6 +44,7 @@ pub(crate) async fn user_artifact(
             &Strings::default(),
         ));
     };
+    Metrics::add(&state.metrics().artifact_bytes_read, stored.bytes.len());
     let owner = user.id.clone();
     tokio::task::spawn_blocking(move || {
         schema::Artifact::decode(&stored.bytes)
@@ -77,12 +79,24 @@ pub(crate) async fn build(
     let _turn = turn().await?;
     let started = std::time::Instant::now();
     let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
+    whole(state, user, ids, hidden, started).await
+}
+
+/// [`build`] once its turn has come and what the user hid is known.
+async fn whole(
+    state: &AppState,
+    user: &User,
+    ids: Vec<String>,
+    hidden: Vec<(engine::selection::HiddenKind, String, String)>,
+    started: std::time::Instant,
+) -> Result<Arc<Prepared>, AppError> {
     let (plays, strings) = streams(state, user, ids).await?;
     let load_ms = started.elapsed().as_millis() as u64;
     let settings = engine::selection::settings(&user.tz, user.min_play_ms);
     let prepared = tokio::task::spawn_blocking(move || prepare(plays, strings, &hidden, settings))
         .await
         .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))?;
+    Metrics::inc(&state.metrics().prepared_whole);
     log_prepared(user, "artifact", load_ms, started, &prepared);
     Ok(Arc::new(prepared))
 }
@@ -186,11 +200,12 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Prepares a selection for the local days `days` only: the streams of the user's artifact
 /// that ended from a day before the first to a day after the last in UTC (so every stream
-/// ending on those days in any time zone), its segments decoded and no others
-/// ([`schema::Artifact::decode_window`], [`Prepared::window`]). That takes every upload
-/// chosen and nothing hidden (what the window knows of all time is of that selection); for
-/// any other selection, or an artifact of the format before, the whole selection is prepared
-/// from the same read, as [`build`] does.
+/// ending on those days in any time zone), reading from the database only the bytes of the
+/// segments holding them and of the names they use ([`read_window`],
+/// [`schema::artifact::Layout`], [`Prepared::window`]). That takes every upload chosen and
+/// nothing hidden (what the window knows of all time is of that selection); for any other
+/// selection, or an artifact of a format before, the whole selection is prepared, as [`build`]
+/// does.
 async fn window(
     state: &AppState,
     user: &User,
@@ -200,45 +215,121 @@ async fn window(
     let _turn = turn().await?;
     let started = std::time::Instant::now();
     let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
-    let stored = storage::plays::artifact_for_user(state.db(), &user.id).await?;
-    let load_ms = started.elapsed().as_millis() as u64;
-    let settings = engine::selection::settings(&user.tz, user.min_play_ms);
-    let owner = user.id.clone();
-    let (prepared, from) = tokio::task::spawn_blocking(move || {
-        let bad =
-            |e: schema::artifact::ArtifactError| AppError::Internal(format!("user {owner}: {e}"));
-        let Some(stored) = stored else {
-            return Ok((
-                prepare(Vec::new(), Strings::default(), &hidden, settings),
-                "artifact",
-            ));
-        };
-        if hidden.is_empty() {
-            let ms = |d: Day| i64::from(d.0) * DAY_MS;
-            let read = schema::Artifact::decode_window(
-                &stored.bytes,
-                ms(days.0) - DAY_MS,
-                ms(days.1) + 2 * DAY_MS - 1,
-            )
-            .map_err(bad)?;
-            if let Some(w) = read.filter(|w| w.uploads() == ids) {
-                return Ok((Prepared::window(w, days, settings), "window"));
+    if hidden.is_empty() {
+        let ms = |d: Day| i64::from(d.0) * DAY_MS;
+        let (from_ms, to_ms) = (ms(days.0) - DAY_MS, ms(days.1) + 2 * DAY_MS - 1);
+        if let Some(read) = read_window(state, user, from_ms, to_ms).await? {
+            let load_ms = started.elapsed().as_millis() as u64;
+            let settings = engine::selection::settings(&user.tz, user.min_play_ms);
+            let (owner, wanted) = (user.id.clone(), ids.clone());
+            let prepared = tokio::task::spawn_blocking(move || {
+                let w = read
+                    .decode()
+                    .map_err(|e| AppError::Internal(format!("user {owner}: {e}")))?;
+                Ok::<_, AppError>(
+                    (w.uploads() == wanted).then(|| Prepared::window(w, days, settings)),
+                )
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))??;
+            if let Some(prepared) = prepared {
+                Metrics::inc(&state.metrics().prepared_windows);
+                log_prepared(user, "window", load_ms, started, &prepared);
+                return Ok(Arc::new(prepared));
             }
         }
-        let artifact = schema::Artifact::decode(&stored.bytes).map_err(bad)?;
-        let selection: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let plays = artifact.select(&selection);
-        Ok::<_, AppError>((
-            prepare(plays, artifact.strings, &hidden, settings),
-            "artifact",
-        ))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("preparing the dashboard: {e}")))??;
-    log_prepared(user, from, load_ms, started, &prepared);
-    Ok(Arc::new(prepared))
+    }
+    whole(state, user, ids, hidden, started).await
 }
 
+/// How much of an artifact is read first for its header: a PostgreSQL chunk or so, the
+/// header of a history of about 350,000 streams (a longer one is read again as far as it
+/// reaches).
+const HEAD_READ: usize = 2 << 10;
+
+/// The bytes of an artifact a window needs, read ([`read_window`]).
+struct WindowRead {
+    layout: schema::artifact::Layout,
+    plan: schema::artifact::WindowPlan,
+    names: Vec<u8>,
+    segments: Vec<u8>,
+}
+
+impl WindowRead {
+    fn decode(self) -> Result<schema::artifact::Window, schema::artifact::ArtifactError> {
+        self.layout
+            .decode_window(&self.plan, &self.names, &self.segments)
+    }
+}
+
+/// The bytes of the user's artifact holding the streams that ended from `from_ms` to `to_ms`,
+/// read without the rest: its header (the first [`HEAD_READ`] bytes, or as far as it
+/// reaches), then the names and the segments it says the window needs, in one more read. Both
+/// reads must find the same version of the artifact (the worker may replace it in between:
+/// then once more). `None` when the user has no artifact, or one of format 1 (read it whole).
+async fn read_window(
+    state: &AppState,
+    user: &User,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Option<WindowRead>, AppError> {
+    use schema::artifact::{Header, Layout};
+    let db = state.db();
+    let bad =
+        |e: schema::artifact::ArtifactError| AppError::Internal(format!("user {}: {e}", user.id));
+    let mut head_read = HEAD_READ;
+    for _ in 0..3 {
+        let Some(head) =
+            storage::plays::artifact_parts(db, &user.id, [(0, head_read), (0, 0)]).await?
+        else {
+            return Ok(None);
+        };
+        let [prefix, _] = &head.parts;
+        Metrics::add(&state.metrics().artifact_bytes_read, prefix.len());
+        let len = usize::try_from(head.len).unwrap_or(0);
+        let layout = match Layout::read(prefix, len).map_err(bad)? {
+            Header::Whole => return Ok(None),
+            Header::Longer(n) => {
+                head_read = n;
+                continue;
+            }
+            Header::Layout(layout) => layout,
+        };
+        let plan = layout.window(from_ms, to_ms);
+        if prefix.len() == len {
+            // A short history: the first read held all of it.
+            return Ok(Some(WindowRead {
+                names: prefix[plan.names.clone()].to_vec(),
+                segments: prefix[plan.segments.clone()].to_vec(),
+                layout,
+                plan,
+            }));
+        }
+        let parts = [
+            (plan.names.start, plan.names.len()),
+            (plan.segments.start, plan.segments.len()),
+        ];
+        let Some(read) = storage::plays::artifact_parts(db, &user.id, parts).await? else {
+            return Ok(None);
+        };
+        if read.version != head.version || read.len != head.len {
+            continue;
+        }
+        let [names, segments] = read.parts;
+        Metrics::add(
+            &state.metrics().artifact_bytes_read,
+            names.len() + segments.len(),
+        );
+        return Ok(Some(WindowRead {
+            layout,
+            plan,
+            names,
+            segments,
+        }));
+    }
+    // Replaced at every read: the whole artifact, in one read.
+    Ok(None)
+}
 /// Starts preparing the selection in the background unless it is prepared or being
 /// prepared, with the all-time stats of everything (the default view): called when an upload
 /// is seen ready, so that the dashboard the user opens next is already in memory.

@@ -24,12 +24,23 @@ pub struct Metrics {
     pub sign_ins_limited: AtomicU64,
     /// Accounts created.
     pub sign_ups: AtomicU64,
+    /// Selections prepared from a user's whole artifact.
+    pub prepared_whole: AtomicU64,
+    /// Selections prepared for some days only, from the part of the artifact holding them.
+    pub prepared_windows: AtomicU64,
+    /// Bytes of artifacts read from the database to prepare selections.
+    pub artifact_bytes_read: AtomicU64,
 }
 
 impl Metrics {
     /// Adds one to a counter.
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Writes the counters.
@@ -45,7 +56,7 @@ impl Metrics {
                 escape(route)
             );
         }
-        let counters: [(&str, &str, &AtomicU64); 7] = [
+        let counters: [(&str, &str, &AtomicU64); 10] = [
             (
                 "backspin_uploads_accepted_total",
                 "Uploads accepted.",
@@ -80,6 +91,21 @@ impl Metrics {
                 "backspin_sign_ups_total",
                 "Accounts created.",
                 &self.sign_ups,
+            ),
+            (
+                "backspin_dashboards_prepared_whole_total",
+                "Selections prepared from a user's whole artifact.",
+                &self.prepared_whole,
+            ),
+            (
+                "backspin_dashboards_prepared_windows_total",
+                "Selections prepared for some days only, from the part of the artifact holding them.",
+                &self.prepared_windows,
+            ),
+            (
+                "backspin_artifact_bytes_read_total",
+                "Bytes of artifacts read from the database to prepare dashboards.",
+                &self.artifact_bytes_read,
             ),
         ];
         for (name, help, c) in counters {
