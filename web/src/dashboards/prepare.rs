@@ -13,11 +13,16 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::state::metrics::Metrics;
 
-/// Turns to prepare a selection, one per core, for the whole process.
-fn preparing() -> &'static tokio::sync::Semaphore {
-    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+/// Turns to prepare a selection, one per core, for the whole process; and turns to read the
+/// bytes of a window, four per core.
+fn semaphores() -> &'static [tokio::sync::Semaphore; 2] {
+    static TURNS: std::sync::OnceLock<[tokio::sync::Semaphore; 2]> = std::sync::OnceLock::new();
     TURNS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        [
+            tokio::sync::Semaphore::new(cores),
+            tokio::sync::Semaphore::new(4 * cores),
+        ]
     })
 }
 
@@ -25,8 +30,20 @@ fn preparing() -> &'static tokio::sync::Semaphore {
 /// each holds the artifact, its decoded streams and the selection being built (tens of MB at
 /// 100,000 plays), so more at once only add memory and make every one of them slower.
 async fn turn() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
-    preparing()
-        .acquire()
+    take(&semaphores()[0]).await
+}
+
+/// A turn to read the bytes of a window from the database ([`read_window`]), before the turn
+/// to prepare it: reads wait on the database, not on the cores, so they overlap with the
+/// preparations of others. Four per core, each a part of one artifact, bound what they hold.
+async fn read_turn() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    take(&semaphores()[1]).await
+}
+
+async fn take(
+    s: &'static tokio::sync::Semaphore,
+) -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    s.acquire()
         .await
         .map_err(|e| AppError::Internal(format!("waiting to prepare: {e}")))
 }
@@ -212,14 +229,16 @@ async fn window(
     ids: Vec<String>,
     days: (Day, Day),
 ) -> Result<Arc<Prepared>, AppError> {
-    let _turn = turn().await?;
     let started = std::time::Instant::now();
     let hidden = crate::dashboards::hidden::for_engine(state, user).await?;
     if hidden.is_empty() {
         let ms = |d: Day| i64::from(d.0) * DAY_MS;
         let (from_ms, to_ms) = (ms(days.0) - DAY_MS, ms(days.1) + 2 * DAY_MS - 1);
+        let reading = read_turn().await?;
         if let Some(read) = read_window(state, user, from_ms, to_ms).await? {
             let load_ms = started.elapsed().as_millis() as u64;
+            let _turn = turn().await?;
+            drop(reading);
             let settings = engine::selection::settings(&user.tz, user.min_play_ms);
             let (owner, wanted) = (user.id.clone(), ids.clone());
             let prepared = tokio::task::spawn_blocking(move || {
@@ -239,6 +258,7 @@ async fn window(
             }
         }
     }
+    let _turn = turn().await?;
     whole(state, user, ids, hidden, started).await
 }
 

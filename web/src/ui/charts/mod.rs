@@ -356,10 +356,22 @@ fn clean(v: f64) -> f64 {
     if v.is_finite() && v > 0.0 { v } else { 0.0 }
 }
 
-/// A coordinate with one decimal at most.
+/// A coordinate with one decimal at most, in tenths rounded half away from zero. Counted in
+/// integers: a chart has thousands, and the float formatter's exact decimals cost several
+/// times more.
 fn c(v: f64) -> String {
-    let s = trim_zeros(format!("{v:.1}"));
-    if s == "-0" { "0".to_owned() } else { s }
+    let tenths = (v * 10.0).round();
+    if !tenths.is_finite() || tenths.abs() >= 1e15 {
+        return "0".to_owned();
+    }
+    let t = tenths as i64;
+    let sign = if t < 0 { "-" } else { "" };
+    let t = t.unsigned_abs();
+    if t % 10 == 0 {
+        format!("{sign}{}", t / 10)
+    } else {
+        format!("{sign}{}.{}", t / 10, t % 10)
+    }
 }
 
 /// Rough width of a text in the chart's units.

@@ -547,3 +547,22 @@ fn a_share_bar_labels_its_parts() {
     let total: f64 = marks.iter().map(|m| num(&m.0, "width")).sum();
     assert!((total - W).abs() < 0.2);
 }
+
+#[test]
+fn a_coordinate_has_one_decimal_at_most_and_never_a_minus_zero() {
+    for (v, s) in [
+        (12.34, "12.3"),
+        (12.36, "12.4"),
+        (5.0, "5"),
+        (4.96, "5"),
+        (0.04, "0"),
+        (-0.04, "0"),
+        (-3.26, "-3.3"),
+        (-7.0, "-7"),
+        (1234.05, "1234.1"),
+        (f64::NAN, "0"),
+        (f64::INFINITY, "0"),
+    ] {
+        assert_eq!(super::c(v), s, "{v}");
+    }
+}
