@@ -8,26 +8,29 @@
 //! streams of any selection of uploads are read off it without the database
 //! ([`Artifact::select`]).
 //!
-//! The encoding (format 3) is cut by time, so that a view of a few months reads only its part
+//! The encoding (format 4) is cut by time, so that a view of a few months reads only its part
 //! ([`Artifact::decode_window`]), and says where each part lies, so that a reader can fetch
 //! only those bytes from where the artifact is stored ([`Layout`]):
 //!
 //! - a header, not deflated: the counts, the first and last stream counting for all uploads,
 //!   and one line per *segment* (up to [`SEGMENT`] streams in a row): its streams, its first
-//!   and last end time, the highest name symbol it uses, its length, and how much of the
+//!   and last end time, the highest name and URI it uses, its length, and how much of the
 //!   names section holds every name it and the segments before it use;
-//! - the region names, then the names, each once, deflated as one stream, numbered in order of
-//!   first use ([`Artifact::build`]), so that the streams up to any time use a prefix of them;
-//!   the stream is flushed (a sync flush) after the region names and after each segment's
-//!   last name, so the bytes up to there inflate alone;
+//! - the region names, then the names (titles, artists, albums, reasons), each once, deflated
+//!   as one stream, numbered in order of first use, so that the streams up to any time use a
+//!   prefix of them; the stream is flushed (a sync flush) after the region names and after
+//!   each segment's last name, so the bytes up to there inflate alone;
+//! - the URIs, each once, numbered apart in order of first use and deflated on their own: a
+//!   track has one per release and they hardly compress, so they are most of the names'
+//!   bytes, and no dashboard shows them (a window does not read them);
 //! - each segment deflated on its own: one column per field (end times as deltas, lengths,
 //!   flags packed in a few bits, country, the six names, regions, and whether the stream is
 //!   the first ever of its artist and of its track among the streams of all uploads), each a
 //!   run of LEB128 varints.
 //!
 //! Columns of like values compress well: a generated lifetime takes about 22 bytes a stream,
-//! names included (BENCHMARKS.md). Format 2 (the same without the flushes and where they lie)
-//! and format 1 (one deflated body, no segments) are still read.
+//! names included (BENCHMARKS.md). Formats 3 (URIs among the names), 2 (nor flushes, nor
+//! where they lie) and 1 (one deflated body, no segments) are still read.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -39,7 +42,7 @@ const MAGIC: &[u8; 4] = b"BSPA";
 
 /// The encoding's version [`Artifact::encode`] writes; [`Artifact::decode`] reads it and the
 /// formats before it (the worker rewrites those), and refuses any other.
-pub const FORMAT: u8 = 3;
+pub const FORMAT: u8 = 4;
 
 /// Streams in a segment (the last holds the rest): a range of a few months decodes a few of
 /// them.
@@ -58,7 +61,8 @@ pub struct Window {
     pub strings: Strings,
     /// Region names, as in the artifact.
     pub regions: Vec<String>,
-    /// The streams that ended in the window, by end time.
+    /// The streams that ended in the window, by end time; without their URI when the artifact
+    /// is of format 4 (which keeps them apart, unread by a window).
     pub plays: Vec<Play>,
     /// The region of each play (same order).
     pub regions_of: Vec<u32>,
@@ -274,36 +278,43 @@ impl Artifact {
             .step_by(SEGMENT)
             .map(|a| (a, (a + SEGMENT).min(self.plays.len())))
             .collect();
-        let max_syms: Vec<u32> = cuts
+        let (coded, name_order, uri_order) = self.numbered_apart();
+        // The highest name and URI each segment uses.
+        let most: Vec<(u32, u32)> = cuts
             .iter()
             .map(|&(a, b)| {
-                self.plays[a..b]
-                    .iter()
-                    .flat_map(|p| p.names())
-                    .map(|s| s.0)
-                    .max()
-                    .unwrap_or(0)
+                coded[a..b].iter().fold((0, 0), |(n, u), p| {
+                    let [title, creator, collection, uri, start, end] = p.names().map(|s| s.0);
+                    let name = title.max(creator).max(collection).max(start).max(end);
+                    (n.max(name), u.max(uri))
+                })
             })
             .collect();
         // The names section is flushed after the region names and after the last name each
         // segment needs (names are numbered in order of first use: those up to the highest
         // any segment so far used).
-        let (body, ends) = self.names_body();
+        let (body, ends) = self.names_body(&name_order);
         let marks: Vec<usize> = std::iter::once(ends[0])
-            .chain(max_syms.iter().scan(0, |most, &m| {
-                *most = m.max(*most);
-                Some(ends[*most as usize])
+            .chain(most.iter().scan(0, |reached, &(m, _)| {
+                *reached = m.max(*reached);
+                Some(ends[*reached as usize])
             }))
             .collect();
-        // The names on one core while the other finds the first streams, then the segments on
-        // all.
-        let ((names, names_ends), segments) = rayon::join(
-            || deflate_marked(&body, &marks, Vec::new(), parts_for(&body)),
+        let uris_body = self.names_body_of(&uri_order);
+        // The names and the URIs on one core while the other finds the first streams, then
+        // the segments on all.
+        let (((names, names_ends), uris), segments) = rayon::join(
+            || {
+                (
+                    deflate_marked(&body, &marks, Vec::new(), parts_for(&body)),
+                    deflate_marked(&uris_body, &[], Vec::new(), parts_for(&uris_body)).0,
+                )
+            },
             || {
                 let firsts = self.firsts();
                 cuts.par_iter()
                     .map(|&(a, b)| {
-                        let plays = &self.plays[a..b];
+                        let plays = &coded[a..b];
                         let mut body = Vec::with_capacity(plays.len() * 24);
                         for c in 0..COLUMNS_2 {
                             let col = column(plays, &self.regions_of[a..b], &firsts[a..b], c, true);
@@ -315,8 +326,8 @@ impl Artifact {
                     .collect::<Vec<_>>()
             },
         );
-        let mut head = Vec::with_capacity(64 + segments.len() * 20);
-        put(&mut head, self.strings.len() as u64);
+        let mut head = Vec::with_capacity(64 + segments.len() * 24);
+        put(&mut head, name_order.len() as u64);
         put(&mut head, self.regions.len() as u64);
         put(&mut head, self.plays.len() as u64);
         match span {
@@ -332,43 +343,102 @@ impl Artifact {
             put(&mut head, (b - a) as u64);
             put(&mut head, zigzag(self.plays[a].end_ms));
             put(&mut head, zigzag(self.plays[b - 1].end_ms));
-            put(&mut head, u64::from(max_syms[i]));
+            put(&mut head, u64::from(most[i].0));
             put(&mut head, bytes.len() as u64);
             put(&mut head, names_ends[i + 1] as u64);
+            put(&mut head, u64::from(most[i].1));
         }
         put(&mut head, names.len() as u64);
         put(&mut head, names_ends[0] as u64);
+        put(&mut head, uri_order.len() as u64);
+        put(&mut head, uris.len() as u64);
         let mut out = Vec::with_capacity(
-            16 + head.len() + names.len() + segments.iter().map(Vec::len).sum::<usize>(),
+            16 + head.len()
+                + names.len()
+                + uris.len()
+                + segments.iter().map(Vec::len).sum::<usize>(),
         );
         out.extend_from_slice(MAGIC);
         out.push(FORMAT);
         put(&mut out, head.len() as u64);
         out.extend_from_slice(&head);
         out.extend_from_slice(&names);
+        out.extend_from_slice(&uris);
         for bytes in segments {
             out.extend_from_slice(&bytes);
         }
         out
     }
 
-    /// The region names, then the names (the names section, before deflating), and where the
-    /// region names end and each name ends in it (`[k]`: after the first `k` names).
-    fn names_body(&self) -> (Vec<u8>, Vec<usize>) {
-        let mut body = Vec::with_capacity(self.strings.len() * 24 + self.regions.len() * 40);
-        let mut ends = Vec::with_capacity(self.strings.len() + 1);
+    /// The streams with their names numbered apart from their URIs (what format 4 writes):
+    /// the names (titles, artists, albums, reasons) from 1 in order of first use, the URIs
+    /// likewise from 1; and the symbols of each, in that order. A window reads the names it
+    /// needs and never the URIs, which no dashboard shows (and which are most of the names'
+    /// bytes: one per release of a track, and hardly compressible).
+    fn numbered_apart(&self) -> (Vec<Play>, Vec<Sym>, Vec<Sym>) {
+        let mut number = [
+            vec![0u32; self.strings.len() + 1],
+            vec![0u32; self.strings.len() + 1],
+        ];
+        let mut order: [Vec<Sym>; 2] = [Vec::new(), Vec::new()];
+        let mut numbered = |table: usize, sym: &mut Sym| {
+            if sym.is_some() {
+                let n = &mut number[table][sym.0 as usize];
+                if *n == 0 {
+                    order[table].push(*sym);
+                    *n = order[table].len() as u32;
+                }
+                *sym = Sym(*n);
+            }
+        };
+        let coded = self
+            .plays
+            .iter()
+            .map(|p| {
+                let mut p = *p;
+                let mut uri = std::mem::replace(&mut p.uri, Sym::NONE);
+                for sym in p.names_mut() {
+                    numbered(0, sym);
+                }
+                numbered(1, &mut uri);
+                p.uri = uri;
+                p
+            })
+            .collect();
+        let [names, uris] = order;
+        (coded, names, uris)
+    }
+
+    /// The region names, then the names `order` lists (the names section, before deflating),
+    /// and where the region names end and each name ends in it (`[k]`: after the first `k`
+    /// names).
+    fn names_body(&self, order: &[Sym]) -> (Vec<u8>, Vec<usize>) {
+        let mut body = Vec::with_capacity(order.len() * 24 + self.regions.len() * 40);
+        let mut ends = Vec::with_capacity(order.len() + 1);
         for r in &self.regions {
             put(&mut body, r.len() as u64);
             body.extend_from_slice(r.as_bytes());
         }
         ends.push(body.len());
-        for i in 1..=self.strings.len() {
-            let s = self.strings.get(Sym(i as u32));
+        for &sym in order {
+            let s = self.strings.get(sym);
             put(&mut body, s.len() as u64);
             body.extend_from_slice(s.as_bytes());
             ends.push(body.len());
         }
         (body, ends)
+    }
+
+    /// The names `order` lists, each its length then its bytes (the URIs section, before
+    /// deflating).
+    fn names_body_of(&self, order: &[Sym]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(order.len() * 40);
+        for &sym in order {
+            let s = self.strings.get(sym);
+            put(&mut body, s.len() as u64);
+            body.extend_from_slice(s.as_bytes());
+        }
+        body
     }
 
     /// For each region, whether its streams count when every upload is chosen (the region
@@ -414,13 +484,27 @@ impl Artifact {
             Header::Layout(layout) => layout,
         };
         let (names, segments) = rayon::join(
-            || -> Result<(Vec<String>, Strings), ArtifactError> {
+            || -> Result<(Vec<String>, Strings, Vec<Sym>), ArtifactError> {
                 let section = &bytes[layout.names.clone()];
                 let body = inflate(section, section.len() * 3)?;
                 let mut r = Reader { buf: &body, at: 0 };
                 let regions = read_regions(&mut r, layout.n_regions)?;
-                let strings = read_names(&body[r.at..], layout.n_strings)?;
-                Ok((regions, strings))
+                let mut strings = read_names(&body[r.at..], layout.n_strings)?;
+                // The URIs, numbered apart (format 4): each a symbol of the one table.
+                let mut uris = vec![Sym::NONE];
+                if let Some(at) = &layout.uris {
+                    let section = &bytes[at.clone()];
+                    let body = inflate(section, section.len() * 2)?;
+                    let mut r = Reader { buf: &body, at: 0 };
+                    uris.reserve(layout.n_uris);
+                    for _ in 0..layout.n_uris {
+                        let len = r.len()?;
+                        let text = std::str::from_utf8(r.take(len)?)
+                            .map_err(|_| ArtifactError("a URI is not UTF-8".into()))?;
+                        uris.push(strings.intern(text));
+                    }
+                }
+                Ok((regions, strings, uris))
             },
             || {
                 layout
@@ -430,13 +514,19 @@ impl Artifact {
                     .collect::<Result<Vec<_>, _>>()
             },
         );
-        let (regions, strings) = names?;
+        let (regions, strings, uris) = names?;
         let segments = segments?;
         let mut plays = Vec::with_capacity(layout.n_plays);
         let mut regions_of = Vec::with_capacity(layout.n_plays);
         for (p, r, _) in segments {
             plays.extend_from_slice(&p);
             regions_of.extend_from_slice(&r);
+        }
+        if layout.uris.is_some() {
+            // Checked against the segment's highest URI, itself no higher than their count.
+            for p in &mut plays {
+                p.uri = uris[p.uri.0 as usize];
+            }
         }
         Ok(Artifact {
             strings,
@@ -482,7 +572,7 @@ pub enum Header {
     Layout(Layout),
 }
 
-/// Where the sections of an artifact of format 2 or 3 lie, read off its header (offsets from
+/// Where the sections of an artifact of format 2, 3 or 4 lie, read off its header (offsets from
 /// the artifact's first byte): what lets a reader fetch only the bytes of a window
 /// ([`Layout::window`]) from where the artifact is stored, and decode them
 /// ([`Layout::decode_window`]).
@@ -494,9 +584,13 @@ pub struct Layout {
     span: Option<(i64, i64)>,
     /// The names section: the region names, then the names, deflated.
     names: std::ops::Range<usize>,
-    /// How many bytes of the names section hold the region names (format 3: a flush follows
-    /// them; all of it in format 2).
+    /// How many bytes of the names section hold the region names (from format 3: a flush
+    /// follows them; all of it in format 2).
     regions_end: usize,
+    /// The URIs, numbered apart from the other names and deflated on their own (format 4;
+    /// formats 2 and 3 number them among the names).
+    uris: Option<std::ops::Range<usize>>,
+    n_uris: usize,
     segments: Vec<Segment>,
 }
 
@@ -512,6 +606,8 @@ struct Segment {
     /// How many bytes of the names section hold every name this segment and those before it
     /// use (all of it in format 2).
     names_end: usize,
+    /// The highest URI it uses (format 4, where URIs are numbered apart).
+    max_uri: Option<u64>,
 }
 
 /// The bytes of an artifact a window needs, and which of its segments they hold
@@ -571,32 +667,44 @@ impl Layout {
             let (first, last) = (unzigzag(r.get()?), unzigzag(r.get()?));
             let max_sym = r.get()?;
             let bytes = size(&mut r)?;
-            let names_end = if format == 2 {
-                None
-            } else {
+            // Format 3 says where the names reach; format 4 also numbers URIs apart.
+            let names_end = if format >= 3 {
                 Some(size(&mut r)?)
+            } else {
+                None
             };
+            let max_uri = if format >= 4 { Some(r.get()?) } else { None };
             if n == 0 || n > SEGMENT as u64 || first > last || max_sym > n_strings {
                 return Err(bad("a segment's header is damaged"));
             }
-            lines.push((n as usize, first, last, max_sym, bytes, names_end));
+            lines.push((n as usize, first, last, max_sym, bytes, names_end, max_uri));
         }
         if lines.iter().map(|l| l.0 as u64).sum::<u64>() != n_plays {
             return Err(bad("its segments do not add up to its streams"));
         }
         let names_len = size(&mut r)?;
-        let regions_end = if format == 2 {
-            names_len
-        } else {
+        let regions_end = if format >= 3 {
             size(&mut r)?
+        } else {
+            names_len
+        };
+        let (n_uris, uris_len) = if format >= 4 {
+            (r.get()?, Some(size(&mut r)?))
+        } else {
+            (0, None)
         };
         if r.at != r.buf.len() {
             return Err(bad("its header goes on past its end"));
         }
         // Each name and region takes a byte at least, and deflate shrinks at most 1,032 times.
-        let most = names_len as u64 * 1032;
-        if n_strings.saturating_add(n_regions) > most {
+        let most = |len: usize| len as u64 * 1032;
+        if n_strings.saturating_add(n_regions) > most(names_len)
+            || n_uris > most(uris_len.unwrap_or(0))
+        {
             return Err(bad("a count is larger than the artifact"));
+        }
+        if lines.iter().any(|l| l.6.is_some_and(|u| u > n_uris)) {
+            return Err(bad("a segment's header is damaged"));
         }
         let mut at = head_end;
         let mut span_of = |n: usize| -> Result<std::ops::Range<usize>, ArtifactError> {
@@ -609,9 +717,10 @@ impl Layout {
             Ok(range)
         };
         let names = span_of(names_len)?;
+        let uris = uris_len.map(&mut span_of).transpose()?;
         let mut segments = Vec::with_capacity(lines.len());
         let mut reached = regions_end;
-        for (n, first, last, max_sym, bytes, names_end) in lines {
+        for (n, first, last, max_sym, bytes, names_end, max_uri) in lines {
             let names_end = names_end.unwrap_or(names_len);
             if names_end < reached || names_end > names_len {
                 return Err(bad("a segment's names are out of order"));
@@ -624,6 +733,7 @@ impl Layout {
                 max_sym,
                 at: span_of(bytes)?,
                 names_end,
+                max_uri,
             });
         }
         if regions_end > names_len {
@@ -639,6 +749,8 @@ impl Layout {
             span,
             names,
             regions_end,
+            uris,
+            n_uris: n_uris as usize,
             segments,
         }))
     }
@@ -705,6 +817,10 @@ impl Layout {
                     continue;
                 }
                 let mut play = play;
+                if self.uris.is_some() {
+                    // Not read: no dashboard shows them.
+                    play.uri = Sym::NONE;
+                }
                 remap_names(&mut play, &mut remap, |sym| {
                     let (a, b) = names[sym.0 as usize - 1];
                     match std::str::from_utf8(&text[a..b]) {
@@ -802,7 +918,13 @@ impl Segment {
     fn decode(&self, bytes: &[u8], n_regions: usize) -> Result<Decoded, ArtifactError> {
         let body = inflate(bytes, self.n * 24)?;
         let mut r = Reader { buf: &body, at: 0 };
-        let decoded = read_plays(&mut r, self.n, self.max_sym as usize, n_regions, COLUMNS_2)?;
+        let decoded = read_plays(
+            &mut r,
+            self.n,
+            (self.max_sym as usize, self.max_uri.map(|u| u as usize)),
+            n_regions,
+            COLUMNS_2,
+        )?;
         if decoded.0.first().map(|p| p.end_ms) != Some(self.first)
             || decoded.0.last().map(|p| p.end_ms) != Some(self.last)
         {
@@ -835,7 +957,7 @@ type NamesPrefix = (Vec<String>, Vec<u8>, Vec<(usize, usize)>);
 /// What a names section is inflated by at a time while only its first names are wanted.
 const NAMES_CHUNK: usize = 128 << 10;
 
-/// The region names and the first `needed` names of a format-2 names section, inflating a
+/// The region names and the first `needed` names of a names section (format 2 on), inflating a
 /// piece at a time and no further than they reach.
 fn names_prefix(
     deflated: &[u8],
@@ -934,7 +1056,8 @@ fn decode_1(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
             let n_regions = r.len()?;
             let regions = read_regions(&mut r, n_regions)?;
             let n = r.len()?;
-            let (plays, regions_of, _) = read_plays(&mut r, n, n_strings, n_regions, COLUMNS_1)?;
+            let (plays, regions_of, _) =
+                read_plays(&mut r, n, (n_strings, None), n_regions, COLUMNS_1)?;
             Ok((regions, plays, regions_of))
         },
     );
@@ -965,11 +1088,12 @@ fn read_names(names: &[u8], n: usize) -> Result<Strings, ArtifactError> {
 
 /// `n` streams from `columns` columns ([`COLUMNS_1`] or [`COLUMNS_2`], the last holding the
 /// first-ever bits), each column a length then its varints; a stream naming a symbol past
-/// `max_sym` or a region past `n_regions` is refused.
+/// `max_sym` (a URI past `max_uri`, when URIs are numbered apart) or a region past
+/// `n_regions` is refused.
 fn read_plays(
     r: &mut Reader<'_>,
     n: usize,
-    max_sym: usize,
+    (max_sym, max_uri): (usize, Option<usize>),
     n_regions: usize,
     columns: usize,
 ) -> Result<Decoded, ArtifactError> {
@@ -990,6 +1114,8 @@ fn read_plays(
     let mut end = 0i64;
     // Formats 2 and 3 write artist, album and URI from the title ([`column`]).
     let predicted = columns == COLUMNS_2;
+    // Format 1 reads its URIs unpredicted, among the names.
+    let uri_max = max_uri.unwrap_or(max_sym);
     let mut predictors: [Predictor; 3] = Default::default();
     let sym = |c: &mut Reader<'_>| -> Result<Sym, ArtifactError> {
         let v = c.get()?;
@@ -1017,7 +1143,7 @@ fn read_plays(
                 let v = names[k + 1].get()?;
                 let named = last
                     .decode(play.title, v)
-                    .filter(|s| s.0 as usize <= max_sym)
+                    .filter(|s| s.0 as usize <= if k == 2 { uri_max } else { max_sym })
                     .ok_or_else(|| bad("a play names a name not listed"))?;
                 *[&mut play.creator, &mut play.collection, &mut play.uri][k] = named;
             }
@@ -1173,13 +1299,13 @@ impl Predictor {
 /// Columns of a format-1 artifact: end times, lengths, flags, countries, six names, regions.
 const COLUMNS_1: usize = 11;
 
-/// Columns of a segment (formats 2 and 3): those of format 1, then the first-ever bits.
+/// Columns of a segment (format 2 on): those of format 1, then the first-ever bits.
 const COLUMNS_2: usize = 12;
 
 /// Column `c` of [`COLUMNS_2`] for `plays` as varints: end times as deltas (zigzag), lengths,
 /// flags, countries, the six names, regions, first-ever bits.
 ///
-/// With `predicted` (formats 2 and 3), a stream's artist, album and URI are written as 0 when they
+/// With `predicted` (format 2 on), a stream's artist, album and URI are written as 0 when they
 /// are those of the last stream of the same title in the column (else the symbol plus one):
 /// a title mostly comes with one of each, so those three columns are mostly zeros.
 fn column(plays: &[Play], regions_of: &[u32], firsts: &[u8], c: usize, predicted: bool) -> Vec<u8> {
@@ -1504,45 +1630,11 @@ mod tests {
         Artifact::build(regions, streams, &s)
     }
 
-    /// Format-3 bytes as format 2 wrote them: the same sections (a names stream with flushes
-    /// in it is still one stream), the header without where the flushes lie.
-    fn as_format_2(bytes: &[u8]) -> Vec<u8> {
-        let Header::Layout(l) = Layout::read(bytes, bytes.len()).unwrap() else {
-            panic!("format 3 has a layout")
-        };
-        let mut head = Vec::new();
-        put(&mut head, l.n_strings as u64);
-        put(&mut head, l.n_regions as u64);
-        put(&mut head, l.n_plays as u64);
-        match l.span {
-            Some((first, last)) => {
-                put(&mut head, 1);
-                put(&mut head, zigzag(first));
-                put(&mut head, zigzag(last));
-            }
-            None => put(&mut head, 0),
-        }
-        put(&mut head, l.segments.len() as u64);
-        for s in &l.segments {
-            put(&mut head, s.n as u64);
-            put(&mut head, zigzag(s.first));
-            put(&mut head, zigzag(s.last));
-            put(&mut head, s.max_sym);
-            put(&mut head, s.at.len() as u64);
-        }
-        put(&mut head, l.names.len() as u64);
-        let mut out = b"BSPA\x02".to_vec();
-        put(&mut out, head.len() as u64);
-        out.extend_from_slice(&head);
-        out.extend_from_slice(&bytes[l.names.start..]);
-        out
-    }
-
     #[test]
     fn an_artifact_of_many_segments_reads_back_whole_and_the_formats_before_still_read() {
         let a = many(3 * SEGMENT + 17);
         let bytes = a.encode();
-        assert_eq!(bytes[4], 3);
+        assert_eq!(bytes[4], 4);
         let back = Artifact::decode(&bytes).unwrap();
         assert_eq!(spelled(&back), spelled(&a));
         assert_eq!(back.regions, a.regions);
@@ -1554,16 +1646,40 @@ mod tests {
                 .map(|w| w.plays.len()),
             None
         );
-        let two = as_format_2(&bytes);
-        assert_eq!(spelled(&Artifact::decode(&two).unwrap()), spelled(&a));
-        let start = a.plays[0].end_ms;
-        let (from, to) = (start + 5_000 * 60_000, start + 9_000 * 60_000);
-        let w2 = Artifact::decode_window(&two, from, to).unwrap().unwrap();
-        let w3 = Artifact::decode_window(&bytes, from, to).unwrap().unwrap();
-        assert_eq!(w2.plays.len(), 4_001);
+        // Format 2, as the build before this one wrote `many(SEGMENT + 100)` (URIs among the
+        // names, no flushes): read whole, and by window with its URIs.
+        let two: &[u8] = include_bytes!("../testdata/artifact-format-2.bin");
+        assert_eq!(two[4], 2);
+        let old = many(SEGMENT + 100);
+        assert_eq!(spelled(&Artifact::decode(two).unwrap()), spelled(&old));
+        let start = old.plays[0].end_ms;
+        let (from, to) = (start + 4_000 * 60_000, start + 4_050 * 60_000);
+        let w = Artifact::decode_window(two, from, to).unwrap().unwrap();
+        assert_eq!(w.plays.len(), 51);
         assert_eq!(
-            (w2.plays.len(), w2.strings.len(), &w2.firsts, &w2.regions_of),
-            (w3.plays.len(), w3.strings.len(), &w3.firsts, &w3.regions_of)
+            w.strings.get(w.plays[0].title),
+            old.strings.get(old.plays[4_000].title)
+        );
+        // Format 3 as the build before this one wrote the same (flushed names, URIs among
+        // them): read whole, and by window from only the bytes it names.
+        let three: &[u8] = include_bytes!("../testdata/artifact-format-3.bin");
+        assert_eq!(three[4], 3);
+        assert_eq!(spelled(&Artifact::decode(three).unwrap()), spelled(&old));
+        let Header::Layout(layout) = Layout::read(three, three.len()).unwrap() else {
+            panic!("this format has a layout")
+        };
+        assert!(layout.uris.is_none());
+        let plan = layout.window(from, to);
+        let w3 = layout
+            .decode_window(
+                &plan,
+                &three[plan.names.clone()],
+                &three[plan.segments.clone()],
+            )
+            .unwrap();
+        assert_eq!(
+            (w3.plays.len(), &w3.firsts, &w3.regions_of),
+            (w.plays.len(), &w.firsts, &w.regions_of)
         );
     }
 
@@ -1578,20 +1694,22 @@ mod tests {
                     s.intern(&format!("Artist {}", i / 40)),
                     s.intern(&format!("Album {}", i / 12)),
                 ];
-                let p = Play::bare(
+                let mut p = Play::bare(
                     1_500_000_000_000 + i as i64 * 60_000,
                     120_000,
                     Kind::Track,
                     Source::Extended,
                     names,
                 );
+                // More URIs than names: one a stream.
+                p.uri = s.intern(&format!("spotify:track:{:022}", i * 7_919));
                 (0, p)
             })
             .collect();
         let a = Artifact::build(vec!["a".to_string()], streams, &s);
         let bytes = a.encode();
         let Header::Layout(layout) = Layout::read(&bytes, bytes.len()).unwrap() else {
-            panic!("format 3 has a layout")
+            panic!("this format has a layout")
         };
         // The header alone says how long it is, from its first sixteen bytes.
         let Header::Longer(head_end) = Layout::read(&bytes[..16], bytes.len()).unwrap() else {
@@ -1611,7 +1729,8 @@ mod tests {
         let plan = layout.window(start, start + 60_000);
         assert_eq!(plan.segments, layout.segments[0].at);
         assert!(plan.names.len() < layout.names.len() / 2, "{plan:?}");
-        // A window reads the same from only the bytes it names as from the whole.
+        // A window reads its streams from only the bytes it names, without their URIs
+        // (which the whole artifact keeps, in a section of their own no window reads).
         let w = layout
             .decode_window(
                 &plan,
@@ -1620,6 +1739,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(w.plays.len(), 2);
+        assert_eq!(w.strings.get(w.plays[1].title), "Title 0");
+        assert!(w.plays.iter().all(|p| p.uri == Sym::NONE));
+        let uris = layout.uris.clone().unwrap();
+        assert!(plan.names.end <= uris.start && uris.end <= plan.segments.start);
+        assert_eq!(spelled(&Artifact::decode(&bytes).unwrap()), spelled(&a));
         // Days with no stream: no segment, the region names only.
         let none = layout.window(start - 10, start - 1);
         assert!(none.segments.is_empty());

@@ -367,7 +367,7 @@ fn c(v: f64) -> String {
     let t = tenths as i64;
     let sign = if t < 0 { "-" } else { "" };
     let t = t.unsigned_abs();
-    if t % 10 == 0 {
+    if t.is_multiple_of(10) {
         format!("{sign}{}", t / 10)
     } else {
         format!("{sign}{}.{}", t / 10, t % 10)
