@@ -80,19 +80,19 @@ pub fn run(files: &[std::path::PathBuf], runs: usize) -> Result<()> {
             let text: usize = (1..=artifact.strings.len())
                 .map(|i| artifact.strings.get(schema::Sym(i as u32)).len())
                 .sum();
-            let names_only = Artifact {
-                plays: Vec::new(),
-                regions_of: Vec::new(),
-                ..artifact.clone()
-            }
-            .encode()
-            .len();
+            let schema::artifact::Header::Layout(layout) =
+                schema::artifact::Layout::read(&bytes, bytes.len())?
+            else {
+                anyhow::bail!("an artifact of this format has a layout");
+            };
+            let (names, uris, segments) = layout.sections();
             println!(
-                "names: {} distinct, {:.2} MB of text, {:.2} MB of the artifact; the streams' columns {:.2} MB",
+                "names: {} distinct, {:.2} MB of text, {:.2} MB of the artifact ({:.2} MB of them URIs); the streams' columns {:.2} MB",
                 artifact.strings.len(),
                 text as f64 / 1e6,
-                names_only as f64 / 1e6,
-                (bytes.len() - names_only) as f64 / 1e6
+                (names + uris) as f64 / 1e6,
+                uris as f64 / 1e6,
+                segments as f64 / 1e6
             );
         }
         if run == 0 {

@@ -755,6 +755,16 @@ impl Layout {
         }))
     }
 
+    /// The bytes of its names section (with the region names), of its URIs (none in formats
+    /// before 4, where they are among the names) and of its segments together.
+    pub fn sections(&self) -> (usize, usize, usize) {
+        (
+            self.names.len(),
+            self.uris.as_ref().map_or(0, |u| u.len()),
+            self.segments.iter().map(|s| s.at.len()).sum(),
+        )
+    }
+
     /// The bytes holding the streams that ended from `from_ms` to `to_ms` (inclusive): the
     /// segments they lie in, and the start of the names section as far as those segments'
     /// names reach.
