@@ -286,7 +286,8 @@ impl WindowRead {
 /// read without the rest: its header (the first [`HEAD_READ`] bytes, or as far as it
 /// reaches), then the names and the segments it says the window needs, in one more read. Both
 /// reads must find the same version of the artifact (the worker may replace it in between:
-/// then once more). `None` when the user has no artifact, or one of format 1 (read it whole).
+/// then again, three tries in all). `None` when the user has no artifact, one of format 1, or
+/// one replaced at every try (read it whole).
 async fn read_window(
     state: &AppState,
     user: &User,
