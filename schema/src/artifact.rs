@@ -293,14 +293,14 @@ impl Artifact {
         // The names section is flushed after the region names and after the last name each
         // segment needs (names are numbered in order of first use: those up to the highest
         // any segment so far used).
-        let (body, ends) = self.names_body(&name_order);
+        let (body, ends) = self.names_body(&self.regions, &name_order);
         let marks: Vec<usize> = std::iter::once(ends[0])
             .chain(most.iter().scan(0, |reached, &(m, _)| {
                 *reached = m.max(*reached);
                 Some(ends[*reached as usize])
             }))
             .collect();
-        let uris_body = self.names_body_of(&uri_order);
+        let (uris_body, _) = self.names_body(&[], &uri_order);
         // The names and the URIs on one core while the other finds the first streams, then
         // the segments on all.
         let (((names, names_ends), uris), segments) = rayon::join(
@@ -409,13 +409,13 @@ impl Artifact {
         (coded, names, uris)
     }
 
-    /// The region names, then the names `order` lists (the names section, before deflating),
-    /// and where the region names end and each name ends in it (`[k]`: after the first `k`
-    /// names).
-    fn names_body(&self, order: &[Sym]) -> (Vec<u8>, Vec<usize>) {
-        let mut body = Vec::with_capacity(order.len() * 24 + self.regions.len() * 40);
+    /// `lead` (the region names, for the names section), then the names `order` lists, each
+    /// its length then its bytes (a section before deflating), and where `lead` ends and each
+    /// name ends in it (`[k]`: after the first `k` names).
+    fn names_body(&self, lead: &[String], order: &[Sym]) -> (Vec<u8>, Vec<usize>) {
+        let mut body = Vec::with_capacity(order.len() * 32 + lead.len() * 40);
         let mut ends = Vec::with_capacity(order.len() + 1);
-        for r in &self.regions {
+        for r in lead {
             put(&mut body, r.len() as u64);
             body.extend_from_slice(r.as_bytes());
         }
@@ -427,18 +427,6 @@ impl Artifact {
             ends.push(body.len());
         }
         (body, ends)
-    }
-
-    /// The names `order` lists, each its length then its bytes (the URIs section, before
-    /// deflating).
-    fn names_body_of(&self, order: &[Sym]) -> Vec<u8> {
-        let mut body = Vec::with_capacity(order.len() * 40);
-        for &sym in order {
-            let s = self.strings.get(sym);
-            put(&mut body, s.len() as u64);
-            body.extend_from_slice(s.as_bytes());
-        }
-        body
     }
 
     /// For each region, whether its streams count when every upload is chosen (the region
@@ -1640,6 +1628,17 @@ mod tests {
         Artifact::build(regions, streams, &s)
     }
 
+    /// The window `plan` names, decoded from only its bytes of `bytes`.
+    fn planned(layout: &Layout, plan: &WindowPlan, bytes: &[u8]) -> Window {
+        layout
+            .decode_window(
+                plan,
+                &bytes[plan.names.clone()],
+                &bytes[plan.segments.clone()],
+            )
+            .unwrap()
+    }
+
     #[test]
     fn an_artifact_of_many_segments_reads_back_whole_and_the_formats_before_still_read() {
         let a = many(3 * SEGMENT + 17);
@@ -1680,13 +1679,7 @@ mod tests {
         };
         assert!(layout.uris.is_none());
         let plan = layout.window(from, to);
-        let w3 = layout
-            .decode_window(
-                &plan,
-                &three[plan.names.clone()],
-                &three[plan.segments.clone()],
-            )
-            .unwrap();
+        let w3 = planned(&layout, &plan, three);
         assert_eq!(
             (w3.plays.len(), &w3.firsts, &w3.regions_of),
             (w.plays.len(), &w.firsts, &w.regions_of)
@@ -1741,13 +1734,7 @@ mod tests {
         assert!(plan.names.len() < layout.names.len() / 2, "{plan:?}");
         // A window reads its streams from only the bytes it names, without their URIs
         // (which the whole artifact keeps, in a section of their own no window reads).
-        let w = layout
-            .decode_window(
-                &plan,
-                &bytes[plan.names.clone()],
-                &bytes[plan.segments.clone()],
-            )
-            .unwrap();
+        let w = planned(&layout, &plan, &bytes);
         assert_eq!(w.plays.len(), 2);
         assert_eq!(w.strings.get(w.plays[1].title), "Title 0");
         assert!(w.plays.iter().all(|p| p.uri == Sym::NONE));
